@@ -1,0 +1,1 @@
+"""Metric analysis: pure conditions, verdicts and statistics; providers only fetch."""

@@ -1,0 +1,1 @@
+"""Metric providers (fetch only): router, prometheus, http_json, cloudwatch."""

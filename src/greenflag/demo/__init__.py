@@ -1,0 +1,1 @@
+"""greenflag.demo."""

@@ -1,0 +1,1 @@
+"""Probes (http, tcp, exec) and liveness/readiness gates."""

@@ -1,0 +1,1 @@
+"""Where a version runs."""

@@ -1,0 +1,1 @@
+"""Rollouts: the pure step machine, the controller, the journal, hooks and notifications."""

@@ -1,0 +1,1 @@
+"""Traffic routers: the embedded asyncio router and drivers for external load balancers."""

@@ -1,0 +1,78 @@
+"""The Router seam (DESIGN.md §3). One module per router implements it; `greenflag.testing.FakeRouter` fakes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = ["BackendManager", "BackendWindow", "HeaderRouting", "Router", "RouterStats", "Weights"]
+
+Weights = dict[str, int]
+
+
+@runtime_checkable
+class Router(Protocol):
+    async def apply(self, weights: Weights) -> None:
+        """Set traffic weights (integers, normalised by the router). Idempotent and atomic."""
+        ...
+
+    async def observe(self) -> Weights | None:
+        """Read the weights back from the router; None when the router cannot say."""
+        ...
+
+    async def reset(self, stable: str | None = None) -> None:
+        """100 % to `stable` (or the configured default weights) and remove managed routes (header routes)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BackendManager(Protocol):
+    """Optional capability: routers whose backends greenflag adds and removes (embedded, haproxy, nginx)."""
+
+    async def set_backends(self, backends: dict[str, str]) -> None:
+        """Replace the set of backends (name → base URL). Removed backends drain first."""
+        ...
+
+
+@runtime_checkable
+class HeaderRouting(Protocol):
+    """Optional capability: send requests carrying the route header to a named backend (test traffic)."""
+
+    async def set_header_route(self, backend: str | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class BackendWindow:
+    """What one backend served over a window, as clients saw it."""
+
+    backend: str
+    window_s: float
+    requests: int = 0
+    responses: dict[str, int] = field(default_factory=dict)  # "2xx" → count, ...
+    transport_errors: int = 0
+    # latency histogram in milliseconds: sorted (upper_bound_ms, count) pairs, HDR-derived
+    latency_buckets: tuple[tuple[float, int], ...] = ()
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def errors(self) -> int:
+        return self.responses.get("5xx", 0) + self.transport_errors
+
+    @property
+    def error_rate(self) -> float | None:
+        return None if self.requests == 0 else self.errors / self.requests
+
+    @property
+    def request_rate(self) -> float:
+        return self.requests / self.window_s if self.window_s > 0 else 0.0
+
+
+@runtime_checkable
+class RouterStats(Protocol):
+    """Optional capability: routers that see the traffic report per-backend windows."""
+
+    async def stats(self, window_s: float) -> dict[str, BackendWindow]: ...

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenflag.config import load_spec
+from greenflag.errors import ConfigError
+from greenflag.units import parse_duration, parse_host_port
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("500ms", 0.5), ("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("1m30s", 90.0), ("2", 2.0), (1.5, 1.5)],
+)
+def test_parse_duration(text: str | float, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "5 m", "-1", "s10", "1m30"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_parse_host_port() -> None:
+    assert parse_host_port("127.0.0.1:8000") == ("127.0.0.1", 8000)
+    assert parse_host_port(":9") == ("127.0.0.1", 9)
+    assert parse_host_port("[::1]:80") == ("::1", 80)
+    with pytest.raises(ValueError):
+        parse_host_port("host:port")
+
+
+SPEC = """\
+service: contact-app
+router:   {kind: embedded, listen: 127.0.0.1:8000, admin: 127.0.0.1:8001, admin_token_file: .greenflag/token}
+platform:
+  kind: process
+  command: "greenflag demo-app --port {port} --version {version}"
+  instances: 1
+  env: {}
+health:
+  readiness: {http: /healthz/ready, interval: 1s, failure_threshold: 3}
+  liveness:  {http: /healthz/live,  interval: 2s, failure_threshold: 3}
+strategy:
+  canary:
+    steps:
+      - set_weight: 10
+      - analysis: {duration: 30s}
+      - set_weight: 50
+      - pause: {duration: 30s}
+      - set_weight: 100
+analysis:
+  interval: 1s
+  metrics:
+    - {name: error-rate, provider: router, query: error_rate, failure_condition: "result > 0.01"}
+    - {name: p95, provider: router, query: p95_ms, failure_condition: "result > 3000"}
+hooks:
+  before_allow_traffic: ["./migrate up"]
+  on_rollback: ["./migrate down"]
+notifications:
+  - {webhook: "http://127.0.0.1:9999/hook", events: [rollout_completed, rollout_aborted]}
+"""
+
+
+def test_issue_spec_loads_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(SPEC)
+    spec = load_spec(path)
+    assert spec.service == "contact-app"
+    assert spec.strategy.canary is not None
+    assert spec.strategy.canary.steps is not None
+    assert len(spec.strategy.canary.steps) == 5
+    assert spec.health.liveness is not None and spec.health.liveness.interval == 2.0
+    assert [h.run for h in spec.hooks.on_rollback] == ["./migrate down"]
+
+
+def test_spec_errors_name_file_line_and_key_path(tmp_path: Path) -> None:
+    path = tmp_path / "greenflag.yaml"
+    bad = SPEC.replace("set_weight: 50", "set_weight: 500").replace("instances: 1", "instances: 1\n  bogus: 3")
+    bad = bad.replace("- pause: {duration: 30s}", "- wait: 3")
+    path.write_text(bad)
+    with pytest.raises(ConfigError) as info:
+        load_spec(path)
+    text = str(info.value)
+    assert f"{path}:7: platform.bogus: unknown key" in text
+    assert f"{path}:17: strategy.canary.steps[2].set_weight:" in text
+    assert "strategy.canary.steps[3]: a step is one of" in text
+    assert info.value.exit_code == 2
