@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "FakeRouter"]
 
 
 class FakeClock:
@@ -26,3 +26,43 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self._t += max(0.0, seconds)
+
+
+class FakeRouter:
+    """A Router (with BackendManager and HeaderRouting) that remembers what it was told.
+
+    `fail_apply` makes the next N `apply` calls raise ConnectionError, to test retries.
+    """
+
+    def __init__(self, weights: dict[str, int] | None = None) -> None:
+        self.weights: dict[str, int] = dict(weights or {})
+        self.backends: dict[str, str] = {}
+        self.header_route: str | None = None
+        self.applied: list[dict[str, int]] = []
+        self.fail_apply = 0
+        self.closed = False
+
+    async def apply(self, weights: dict[str, int]) -> None:
+        if self.fail_apply > 0:
+            self.fail_apply -= 1
+            raise ConnectionError("fake router: apply failed")
+        self.weights = dict(weights)
+        self.applied.append(dict(weights))
+
+    async def observe(self) -> dict[str, int] | None:
+        return dict(self.weights)
+
+    async def reset(self, stable: str | None = None) -> None:
+        if stable is not None:
+            self.weights = {name: (100 if name == stable else 0) for name in {*self.weights, stable}}
+        self.header_route = None
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    async def set_backends(self, backends: dict[str, str]) -> None:
+        self.backends = dict(backends)
+        self.weights = {name: w for name, w in self.weights.items() if name in backends}
+
+    async def set_header_route(self, backend: str | None) -> None:
+        self.header_route = backend

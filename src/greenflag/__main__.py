@@ -1,0 +1,3 @@
+from greenflag.cli import main
+
+main()

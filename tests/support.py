@@ -1,0 +1,116 @@
+"""Shared test support: free ports, condition waits with deadlines, real server processes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+__all__ = ["free_port", "http_get", "start_process", "wait_until", "wait_until_async"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.02, what: str = "") -> None:
+    """Poll `condition` until it holds; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(Exception):
+            if condition():
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition!r}")
+        time.sleep(interval)
+
+
+async def wait_until_async(
+    condition: Callable[[], Awaitable[bool]], *, timeout: float = 10.0, interval: float = 0.02, what: str = ""
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(Exception):
+            if await condition():
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition!r}")
+        await asyncio.sleep(interval)
+
+
+def http_get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as err:
+        return int(err.code), err.read()
+
+
+def greenflag_cmd(*args: str) -> list[str]:
+    """The greenflag CLI as a subprocess command (same interpreter as the tests)."""
+    return [sys.executable, "-m", "greenflag", *args]
+
+
+@contextlib.contextmanager
+def start_process(
+    cmd: list[str],
+    *,
+    ready_url: str | None = None,
+    ready: Callable[[], bool] | None = None,
+    timeout: float = 20.0,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a server process, wait until it is ready, and stop it (SIGTERM, then SIGKILL) afterwards."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.Popen(
+        cmd, env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+
+        def is_ready() -> bool:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise AssertionError(f"{cmd[0]} exited with {proc.returncode}: {out[-2000:]}")
+            if ready_url is not None:
+                return http_get(ready_url, timeout=1.0)[0] < 500
+            return ready() if ready is not None else True
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if is_ready():
+                    break
+            except AssertionError:
+                raise
+            except Exception:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(cmd)} not ready after {timeout}s")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
