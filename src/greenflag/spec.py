@@ -76,6 +76,7 @@ class ProbeSpec(Model):
     exec: list[str] | None = None
     expect_status: list[int] = Field(default_factory=lambda: list(range(200, 400)))
     body_contains: str | None = None
+    json_field: str | None = None  # dotted path that must be truthy, or PATH=VALUE (e.g. status=ok)
     max_latency: Duration | None = None
     initial_delay: Duration = 0.0
     interval: Duration = 1.0
@@ -208,10 +209,12 @@ class MetricSpec(Model):
 
 class CompareSpec(Model):
     enabled: bool = True
-    min_samples: int = Field(200, ge=10)
+    min_samples: int = Field(20, ge=10)  # canary requests before any comparison may decide
     error_rate_margin: float = Field(0.01, ge=0)
     latency_margin_ms: float = Field(100.0, ge=0)
-    alpha: float = Field(0.01, gt=0, lt=0.5)
+    alpha: float = Field(0.01, gt=0, lt=0.5)  # error-rate SPRT false-failure bound
+    latency_confidence: float = Field(0.98, gt=0.5, lt=1)  # Kayenta's Mann-Whitney confidence
+    max_window: Duration = 300.0  # the comparison reads a growing window since analysis start, capped here
 
 
 class AnalysisSpec(Model):
