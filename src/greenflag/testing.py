@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-__all__ = ["FakeClock", "FakeRouter"]
+from greenflag.analysis.providers.base import Observation
+
+__all__ = ["FakeClock", "FakeProvider", "FakeRouter"]
 
 
 class FakeClock:
@@ -66,3 +69,34 @@ class FakeRouter:
 
     async def set_header_route(self, backend: str | None) -> None:
         self.header_route = backend
+
+
+class FakeProvider:
+    """A MetricProvider that answers from queues you fill: `push(query, *values, backend=None)`.
+
+    Each query pops the next value for (query, backend), falling back to (query, None); the last value repeats.
+    A value may be a plain result, an `Observation`, an exception (→ an Error observation) or a callable
+    `(backend, window_s) -> value`. Unknown queries are Error observations. `calls` records every query.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[tuple[str, str | None], list[Any]] = {}
+        self.calls: list[tuple[str, str, float]] = []
+
+    def push(self, query: str, *values: object, backend: str | None = None) -> None:
+        self._queues.setdefault((query, backend), []).extend(values)
+
+    async def query(self, query: str, *, backend: str, window_s: float) -> Observation:
+        self.calls.append((query, backend, window_s))
+        queue = self._queues.get((query, backend)) or self._queues.get((query, None))
+        if not queue:
+            return Observation(error=f"fake: no value for {query!r} ({backend})")
+        value = queue.pop(0) if len(queue) > 1 else queue[0]
+        if callable(value):
+            value = value(backend, window_s)
+        if isinstance(value, Observation):
+            return value
+        if isinstance(value, BaseException):
+            return Observation(error=f"fake: {type(value).__name__}: {value}")
+        return Observation(value=value)
+
