@@ -99,4 +99,3 @@ class FakeProvider:
         if isinstance(value, BaseException):
             return Observation(error=f"fake: {type(value).__name__}: {value}")
         return Observation(value=value)
-
