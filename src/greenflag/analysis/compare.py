@@ -1,0 +1,221 @@
+"""Canary versus stable, statistically and sequentially (pure).
+
+Error rates — Wald's sequential probability ratio test (SPRT) on the canary's requests, re-evaluated on the
+cumulative counts at every look (Ville's inequality bounds the false-failure rate by `alpha` however often we
+look):
+
+- *relative* (stable has ≥ `min_samples` requests): H0 p = p_s, H1 p = p_s + `error_rate_margin`, where p_s is
+  the stable's error rate (with a half-error continuity correction so a clean stable window is not taken as 0);
+- *absolute* (stable has no traffic): H0 p = limit, H1 p = 2 × limit (the seed's `error_rate > 0.01`).
+
+Failed when the log-likelihood ratio reaches log((1 − β)/α); Successful when it falls to log(β/(1 − α));
+Running in between, with "≈ N more requests needed".
+
+Latency — a one-sided Mann-Whitney U test (Kayenta's judge, 98 % confidence) of canary − `latency_margin_ms`
+against stable, on the HDR bucket counts (ties corrected by scipy). The k-th look is tested at
+α·6/(π²k²) so the levels sum to α over an unbounded number of looks. Without stable traffic the absolute rule
+applies: SPRT on the share of canary requests slower than the p95 limit (H0 5 %, H1 10 %).
+
+Nothing is judged before the canary has `min_samples` requests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from greenflag.analysis.verdicts import Verdict
+from greenflag.spec import CompareSpec
+from greenflag.traffic.base import BackendWindow
+
+__all__ = [
+    "Judgement",
+    "Sample",
+    "judge_error_rate",
+    "judge_latency",
+    "look_alpha",
+    "sprt_bounds",
+    "sprt_llr",
+]
+
+BETA = 0.05  # SPRT type II error: a canary this bad passes with at most 5 % probability
+LATENCY_EXCEED_P0 = 0.05  # p95 at the limit = 5 % of requests slower than it
+LATENCY_EXCEED_P1 = 0.10
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What one backend served: requests, errors and its latency histogram (ms upper bound, count)."""
+
+    requests: int = 0
+    errors: int = 0
+    latency_buckets: tuple[tuple[float, int], ...] = ()
+
+    @classmethod
+    def from_window(cls, window: BackendWindow) -> Sample:
+        return cls(window.requests, window.errors, tuple(window.latency_buckets))
+
+    @classmethod
+    def from_value(cls, value: Any) -> Sample:
+        """From a BackendWindow, a Sample or a mapping {requests, errors, latency_buckets}."""
+        if isinstance(value, Sample):
+            return value
+        if isinstance(value, BackendWindow):
+            return cls.from_window(value)
+        if isinstance(value, Mapping):
+            buckets = tuple((float(b), int(c)) for b, c in value.get("latency_buckets", ()))
+            return cls(int(value.get("requests", 0)), int(value.get("errors", 0)), buckets)
+        raise TypeError(f"not a backend sample: {value!r}")
+
+    @property
+    def error_rate(self) -> float | None:
+        return None if self.requests == 0 else self.errors / self.requests
+
+    def latencies(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        if not self.latency_buckets:
+            return np.zeros(0)
+        bounds = np.array([b for b, _ in self.latency_buckets], dtype=np.float64)
+        counts = np.array([c for _, c in self.latency_buckets], dtype=np.int64)
+        return np.repeat(bounds, counts)
+
+    def percentile(self, q: float) -> float | None:
+        values = self.latencies()
+        return None if values.size == 0 else float(np.percentile(values, q, method="inverted_cdf"))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A comparison's verdict (Running, Successful or Failed) and its explanation."""
+
+    metric: str
+    verdict: Verdict
+    value: float | None
+    limit: float | None
+    mode: str  # "relative" | "absolute"
+    statistic: float | None
+    message: str
+    more_needed: int | None = None
+
+
+def sprt_llr(errors: int, requests: int, p0: float, p1: float) -> float:
+    """log P(data | p1) − log P(data | p0) for `errors` in `requests` Bernoulli trials."""
+    from scipy.stats import binom
+
+    return float(binom.logpmf(errors, requests, p1) - binom.logpmf(errors, requests, p0))
+
+
+def sprt_bounds(alpha: float, beta: float = BETA) -> tuple[float, float]:
+    """(lower, upper) log-likelihood-ratio boundaries: accept H0 at or below lower, H1 at or above upper."""
+    return math.log(beta / (1 - alpha)), math.log((1 - beta) / alpha)
+
+
+def look_alpha(alpha: float, look: int) -> float:
+    """The level for the k-th look (k ≥ 1) so that the sum over all looks is alpha."""
+    return alpha * 6 / (math.pi**2 * max(1, look) ** 2)
+
+
+def _pct(p: float | None) -> str:
+    return "n/a" if p is None else f"{p * 100:.3g}%"
+
+
+def _sprt(metric: str, k: int, n: int, p0: float, p1: float, alpha: float) -> tuple[Verdict, float, int | None]:
+    llr = sprt_llr(k, n, p0, p1)
+    lower, upper = sprt_bounds(alpha)
+    if llr >= upper:
+        return Verdict.FAILED, llr, None
+    if llr <= lower:
+        return Verdict.SUCCESSFUL, llr, None
+    per_success = math.log((1 - p1) / (1 - p0))  # negative
+    return Verdict.RUNNING, llr, math.ceil((llr - lower) / -per_success)
+
+
+def judge_error_rate(
+    canary: Sample, stable: Sample | None, cfg: CompareSpec, *, limit: float = 0.01, metric: str = "error_rate"
+) -> Judgement:
+    """Is the canary's error rate worse than the stable's (or than `limit` when stable has no traffic)?"""
+    if canary.requests < cfg.min_samples:
+        need = cfg.min_samples - canary.requests
+        msg = f"{metric}: canary has {canary.requests} requests; {need} more needed before judging"
+        return Judgement(metric, Verdict.RUNNING, canary.error_rate, None, "-", None, msg, need)
+    relative = stable is not None and stable.requests >= cfg.min_samples
+    if relative:
+        assert stable is not None
+        p0 = min((stable.errors + 0.5) / (stable.requests + 1), 0.5)
+        p1 = min(p0 + cfg.error_rate_margin, 0.99)
+        base = f"stable {_pct(stable.error_rate)} ({stable.errors}/{stable.requests}) + {_pct(cfg.error_rate_margin)}"
+    else:
+        p0, p1 = limit, min(2 * limit, 0.99)
+        base = f"limit {_pct(limit)} (stable has no traffic)"
+    mode = "relative" if relative else "absolute"
+    verdict, llr, more = _sprt(metric, canary.errors, canary.requests, p0, p1, cfg.alpha)
+    lower, upper = sprt_bounds(cfg.alpha)
+    rate = canary.error_rate
+    head = f"{metric}: canary {_pct(rate)} ({canary.errors}/{canary.requests}) vs {base}"
+    if verdict is Verdict.FAILED:
+        msg = f"{head}: worse, SPRT log-LR {llr:.2f} ≥ {upper:.2f} (alpha {cfg.alpha:g})"
+    elif verdict is Verdict.SUCCESSFUL:
+        msg = f"{head}: not worse, SPRT log-LR {llr:.2f} ≤ {lower:.2f}"
+    else:
+        msg = f"{head}: undecided, SPRT log-LR {llr:.2f}; ≈{more} more clean requests needed"
+    return Judgement(metric, verdict, rate, p1, mode, llr, msg, more)
+
+
+def judge_latency(
+    canary: Sample,
+    stable: Sample | None,
+    cfg: CompareSpec,
+    *,
+    look: int = 1,
+    p95_limit_ms: float = 3000.0,
+    metric: str = "latency",
+) -> Judgement:
+    """Is the canary slower than the stable by more than the margin (or its p95 above the limit)?"""
+    n_canary = sum(c for _, c in canary.latency_buckets)
+    if n_canary < cfg.min_samples:
+        need = cfg.min_samples - n_canary
+        msg = f"{metric}: canary has {n_canary} timed requests; {need} more needed before judging"
+        return Judgement(metric, Verdict.RUNNING, canary.percentile(95), None, "-", None, msg, need)
+    n_stable = 0 if stable is None else sum(c for _, c in stable.latency_buckets)
+    if stable is not None and n_stable >= cfg.min_samples:
+        return _latency_relative(canary, stable, cfg, look, metric)
+    return _latency_absolute(canary, n_canary, cfg, p95_limit_ms, metric)
+
+
+def _latency_relative(canary: Sample, stable: Sample, cfg: CompareSpec, look: int, metric: str) -> Judgement:
+    from scipy.stats import mannwhitneyu
+
+    x = canary.latencies() - cfg.latency_margin_ms
+    y = stable.latencies()
+    level = look_alpha(1 - cfg.latency_confidence, look)
+    result = mannwhitneyu(x, y, alternative="greater", method="asymptotic")
+    p = float(result.pvalue)
+    c95, s95 = canary.percentile(95), stable.percentile(95)
+    c50, s50 = canary.percentile(50), stable.percentile(50)
+    limit = None if s95 is None else s95 + cfg.latency_margin_ms
+    head = (
+        f"{metric}: canary p50 {c50:.0f} ms p95 {c95:.0f} ms vs stable p50 {s50:.0f} ms p95 {s95:.0f} ms"
+        f" + {cfg.latency_margin_ms:g} ms margin"
+    )
+    if not math.isnan(p) and p < level:
+        msg = f"{head}: slower, Mann-Whitney p={p:.2g} < {level:.2g} (look {look})"
+        return Judgement(metric, Verdict.FAILED, c95, limit, "relative", p, msg)
+    msg = f"{head}: not slower (Mann-Whitney p={p:.2g}, look {look})"
+    return Judgement(metric, Verdict.SUCCESSFUL, c95, limit, "relative", p, msg)
+
+
+def _latency_absolute(canary: Sample, n: int, cfg: CompareSpec, limit_ms: float, metric: str) -> Judgement:
+    slow = sum(c for bound, c in canary.latency_buckets if bound > limit_ms)
+    verdict, llr, more = _sprt(metric, slow, n, LATENCY_EXCEED_P0, LATENCY_EXCEED_P1, cfg.alpha)
+    c95 = canary.percentile(95)
+    head = f"{metric}: canary p95 {c95:.0f} ms, {slow}/{n} slower than {limit_ms:g} ms (stable has no traffic)"
+    if verdict is Verdict.FAILED:
+        msg = f"{head}: p95 above {limit_ms:g} ms, SPRT log-LR {llr:.2f}"
+    elif verdict is Verdict.SUCCESSFUL:
+        msg = f"{head}: p95 within {limit_ms:g} ms, SPRT log-LR {llr:.2f}"
+    else:
+        msg = f"{head}: undecided, SPRT log-LR {llr:.2f}; ≈{more} more requests needed"
+    return Judgement(metric, verdict, c95, limit_ms, "absolute", llr, msg, more)

@@ -1,0 +1,44 @@
+"""Metric providers by name: an explicit `name → "module:factory"` table, imported lazily.
+
+A factory takes the metric's spec (address, url, json_path, options) and shared context (the router's stats
+client for `router`) and returns a `MetricProvider`. Query text may use `{{backend}}` and `{{window}}` (e.g. 30s).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from greenflag.analysis.providers.base import MetricProvider
+from greenflag.errors import ConfigError
+from greenflag.spec import MetricSpec
+from greenflag.traffic.base import RouterStats
+
+__all__ = ["PROVIDERS", "create_provider", "render_query"]
+
+PROVIDERS: dict[str, str] = {
+    "router": "greenflag.analysis.providers.router:create",
+    "prometheus": "greenflag.analysis.providers.prometheus:create",
+    "http_json": "greenflag.analysis.providers.http_json:create",
+    "cloudwatch": "greenflag.analysis.providers.cloudwatch:create",
+}
+
+
+def render_query(query: str, *, backend: str, window_s: float) -> str:
+    """Substitute `{{backend}}` and `{{window}}` (whole seconds, e.g. `30s`) in a query."""
+    window = f"{max(1, round(window_s))}s"
+    for name, value in (("backend", backend), ("window", window)):
+        query = query.replace("{{" + name + "}}", value).replace("{{ " + name + " }}", value)
+    return query
+
+
+def create_provider(metric: MetricSpec, *, router: RouterStats | None = None, where: str = "") -> MetricProvider:
+    """Build the provider a metric names. Missing settings raise ConfigError naming `where` (a key path)."""
+    target = PROVIDERS.get(metric.provider)
+    if target is None:  # pragma: no cover - the spec's Literal forbids it
+        raise ConfigError(f"{where or metric.name}: unknown provider {metric.provider!r}")
+    module_name, _, attr = target.partition(":")
+    factory: Callable[..., Any] = getattr(importlib.import_module(module_name), attr)
+    provider: MetricProvider = factory(metric, router=router, where=where or f"metric {metric.name}")
+    return provider

@@ -1,0 +1,199 @@
+"""Measurements and verdicts with Argo Rollouts' semantics (pure).
+
+- A measurement is Successful, Failed, Inconclusive or Error (Running = a statistical test has not decided yet).
+- A metric fails when `failed > failure_limit` (cumulative), is inconclusive when `inconclusive >
+  inconclusive_limit`, errors when `consecutive errors > consecutive_error_limit`; with `count` it completes
+  after `count` measurements.
+- A run takes the worst metric verdict: Failed > Error > Inconclusive > Running > Successful. Failed and Error
+  roll back; Inconclusive pauses for a human.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from greenflag.analysis.conditions import Condition, EvaluationError, parse_condition
+from greenflag.analysis.providers.base import Observation
+from greenflag.spec import MetricSpec
+
+__all__ = [
+    "Measurement",
+    "Verdict",
+    "format_value",
+    "measure",
+    "metric_verdict",
+    "run_verdict",
+]
+
+
+class Verdict(enum.StrEnum):
+    RUNNING = "Running"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+
+    @property
+    def done(self) -> bool:
+        return self is not Verdict.RUNNING
+
+    @property
+    def rolls_back(self) -> bool:
+        return self in (Verdict.FAILED, Verdict.ERROR)
+
+
+_RANK = {Verdict.SUCCESSFUL: 0, Verdict.RUNNING: 1, Verdict.INCONCLUSIVE: 2, Verdict.ERROR: 3, Verdict.FAILED: 4}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One judged observation: what was measured, when, the value, the verdict and why."""
+
+    metric: str
+    at: float  # seconds (the session clock's monotonic time, or a wall timestamp chosen by the caller)
+    value: Any
+    verdict: Verdict
+    message: str = ""
+    condition: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "at": self.at,
+            "value": _jsonable(self.value),
+            "verdict": str(self.verdict),
+            "message": self.message,
+            "condition": self.condition,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        return cls(
+            metric=str(data["metric"]),
+            at=float(data["at"]),
+            value=data.get("value"),
+            verdict=Verdict(data["verdict"]),
+            message=str(data.get("message", "")),
+            condition=str(data.get("condition", "")),
+        )
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple) and len(value) <= 4:
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _conditions(spec: MetricSpec) -> tuple[Condition | None, Condition | None]:
+    success = parse_condition(spec.success_condition) if spec.success_condition else None
+    failure = parse_condition(spec.failure_condition) if spec.failure_condition else None
+    return success, failure
+
+
+def measure(
+    metric_spec: MetricSpec,
+    observation: Observation,
+    at: float,
+    *,
+    conditions: tuple[Condition | None, Condition | None] | None = None,
+) -> Measurement:
+    """Judge one observation. `conditions` (success, failure) may be passed pre-parsed; else they are parsed here.
+
+    Argo's rules: failure wins; only a success condition → not met is Failed; only a failure condition → not met is
+    Successful; both and neither met → Inconclusive; no conditions → Successful. Errors never raise.
+    """
+    name = metric_spec.name
+    success, failure = conditions if conditions is not None else _conditions(metric_spec)
+    text = " / ".join(f"{k}: {c.text}" for k, c in (("success", success), ("failure", failure)) if c is not None)
+    if not observation.ok:
+        return Measurement(name, at, None, Verdict.ERROR, f"{name}: {observation.error}", text)
+    value = observation.value
+    shown = format_value(value)
+    try:
+        succeeded = success.evaluate(value) if success is not None else None
+        failed = failure.evaluate(value) if failure is not None else None
+    except EvaluationError as exc:
+        return Measurement(name, at, value, Verdict.ERROR, f"{name} = {shown}: cannot evaluate: {exc}", text)
+    if failed:
+        assert failure is not None
+        return Measurement(name, at, value, Verdict.FAILED, f"{name} = {shown} meets failure condition {failure}", text)
+    if succeeded is False and failure is None:
+        assert success is not None
+        msg = f"{name} = {shown} does not meet success condition {success}"
+        return Measurement(name, at, value, Verdict.FAILED, msg, text)
+    if succeeded is False:
+        msg = f"{name} = {shown} meets neither success nor failure condition"
+        return Measurement(name, at, value, Verdict.INCONCLUSIVE, msg, text)
+    return Measurement(name, at, value, Verdict.SUCCESSFUL, f"{name} = {shown} ok", text)
+
+
+@dataclass(frozen=True)
+class MetricCounts:
+    count: int = 0
+    successful: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    errors: int = 0
+    consecutive_errors: int = 0
+
+
+def _counts(measurements: Iterable[Measurement]) -> MetricCounts:
+    c = [0, 0, 0, 0, 0, 0]
+    for m in measurements:
+        if m.verdict is Verdict.RUNNING:
+            continue
+        c[0] += 1
+        if m.verdict is Verdict.ERROR:
+            c[4] += 1
+            c[5] += 1
+            continue
+        c[5] = 0
+        if m.verdict is Verdict.SUCCESSFUL:
+            c[1] += 1
+        elif m.verdict is Verdict.FAILED:
+            c[2] += 1
+        else:
+            c[3] += 1
+    return MetricCounts(*c)
+
+
+def metric_verdict(metric_spec: MetricSpec, measurements: Sequence[Measurement]) -> Verdict:
+    """The metric's verdict so far (Running until a limit is crossed or `count` measurements are in)."""
+    c = _counts(measurements)
+    if c.failed > metric_spec.failure_limit:
+        return Verdict.FAILED
+    if c.inconclusive > metric_spec.inconclusive_limit:
+        return Verdict.INCONCLUSIVE
+    if c.consecutive_errors > metric_spec.consecutive_error_limit:
+        return Verdict.ERROR
+    if metric_spec.count is not None and c.count >= metric_spec.count:
+        return Verdict.SUCCESSFUL
+    return Verdict.RUNNING
+
+
+def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
+    """Worst wins (Failed > Error > Inconclusive > Running > Successful); no metrics → Successful."""
+    worst = Verdict.SUCCESSFUL
+    for v in verdicts:
+        if _RANK[v] > _RANK[worst]:
+            worst = v
+    return worst
