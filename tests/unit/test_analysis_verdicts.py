@@ -11,7 +11,7 @@ from greenflag.analysis.providers.base import Observation
 from greenflag.analysis.verdicts import Measurement, Verdict, measure, metric_verdict, run_verdict
 from greenflag.spec import MetricSpec
 
-S, F, I, E, R = Verdict.SUCCESSFUL, Verdict.FAILED, Verdict.INCONCLUSIVE, Verdict.ERROR, Verdict.RUNNING
+S, F, I, E, R = Verdict.SUCCESSFUL, Verdict.FAILED, Verdict.INCONCLUSIVE, Verdict.ERROR, Verdict.RUNNING  # noqa: E741
 
 
 def spec(**kw: Any) -> MetricSpec:

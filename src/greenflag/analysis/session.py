@@ -157,7 +157,7 @@ class AnalysisSession:
 
     def next_due(self) -> float:
         """Monotonic time at which `tick()` next has work (now if something is due)."""
-        running = [t.next_at for t in self._tracks.values() if not t.verdict.done]
+        running = [t.next_at for t in self._tracks.values() if not t.verdict.done and t.next_at != float("inf")]
         return min(running, default=self.clock.monotonic() + self.spec.interval)
 
     # --- I/O ------------------------------------------------------------------------------------------------
