@@ -1,0 +1,183 @@
+"""HTTP/1.1 pieces of the proxy that are pure functions of bytes: request checks, header rewriting, heads.
+
+The proxy (client.py/upstream.py) calls these from httptools callbacks; they never touch sockets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "HOP_BY_HOP",
+    "BadRequest",
+    "Limits",
+    "RequestFacts",
+    "check_request",
+    "chunk",
+    "error_response",
+    "request_head",
+    "response_head",
+]
+
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+    }
+)
+_FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large",
+            502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}  # fmt: skip
+
+
+class BadRequest(Exception):
+    """A request the router refuses; `status` is sent back and the connection is closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_header_bytes: int = 16 * 1024  # request line + all headers
+    max_headers: int = 100
+    max_url_bytes: int = 8 * 1024
+    max_pipelined: int = 8
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the router needs from a request's headers, gathered while checking them."""
+
+    host: bytes
+    chunked: bool
+    content_length: int | None
+    cookie: str | None
+    route_value: str | None
+    expect_continue: bool
+
+
+def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[bytes, list[bytes]]:
+    """The headers the checks need, by lower-case name (all values kept, in order)."""
+    wanted = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", route_header)
+    seen: dict[bytes, list[bytes]] = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname in wanted:
+            seen.setdefault(lname, []).append(value.strip())
+    return seen
+
+
+def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], route_header: bytes) -> RequestFacts:
+    """Refuse what a reverse proxy must not pass on (open-proxy use, smuggling ambiguity); gather the facts."""
+    if method == b"CONNECT":
+        raise BadRequest(400, "CONNECT is not supported: this is a reverse proxy")
+    if not url.startswith(b"/"):
+        raise BadRequest(400, "only origin-form request targets (/path) are accepted")
+    seen = _gather(headers, route_header)
+    lengths = seen.get(b"content-length", [])
+    encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
+    if len(seen.get(b"host", [])) > 1:
+        raise BadRequest(400, "more than one Host header")
+    if encodings and lengths:
+        raise BadRequest(400, "both Content-Length and Transfer-Encoding")
+    if len(encodings) > 1 or (encodings and encodings[0] != b"chunked"):
+        raise BadRequest(400, "only Transfer-Encoding: chunked is accepted")
+    if len(lengths) > 1:
+        raise BadRequest(400, "repeated Content-Length")
+    if b"upgrade" in seen and b"upgrade" in _connection_tokens(headers):
+        raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
+    length: int | None = None
+    if lengths:
+        if not lengths[0].isdigit() or len(lengths[0]) > 15:
+            raise BadRequest(400, "invalid Content-Length")
+        length = int(lengths[0])
+    cookies = seen.get(b"cookie")
+    routes = seen.get(route_header)
+    return RequestFacts(
+        host=seen.get(b"host", [b""])[0],
+        chunked=bool(encodings),
+        content_length=length,
+        cookie=b"; ".join(cookies).decode("latin-1") if cookies else None,
+        route_value=routes[0].decode("latin-1") if routes else None,
+        expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
+    )
+
+
+def _connection_tokens(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b","))
+    return frozenset(tokens)
+
+
+def request_head(
+    method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], facts: RequestFacts, client_ip: bytes
+) -> bytes:
+    """The request head sent upstream: HTTP/1.1, keep-alive, hop-by-hop removed, X-Forwarded-* set."""
+    drop = _connection_tokens(headers)
+    out = [method, b" ", url, b" HTTP/1.1\r\n"]
+    forwarded_for = b""
+    for name, value in headers:
+        lname = name.lower()
+        if lname in HOP_BY_HOP or lname in drop or lname in _FORWARDED:
+            if lname == b"x-forwarded-for":
+                forwarded_for = value + b", " if not forwarded_for else forwarded_for + value + b", "
+            continue
+        out += (name, b": ", value, b"\r\n")
+    out += (b"X-Forwarded-For: ", forwarded_for, client_ip, b"\r\nX-Forwarded-Proto: http\r\n")
+    if facts.host:
+        out += (b"X-Forwarded-Host: ", facts.host, b"\r\n")
+    if facts.chunked:
+        out.append(b"Transfer-Encoding: chunked\r\n")
+    out.append(b"\r\n")
+    return b"".join(out)
+
+
+def response_head(
+    status: int,
+    reason: bytes,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    chunked_out: bool,
+    close: bool,
+    extra: bytes = b"",
+) -> bytes:
+    """The response head sent to the client: hop-by-hop removed, framing and Connection decided by the proxy."""
+    drop = _connection_tokens(headers)
+    out = [b"HTTP/1.1 ", str(status).encode(), b" ", reason or b"-", b"\r\n"]
+    for name, value in headers:
+        lname = name.lower()
+        if lname in HOP_BY_HOP or lname in drop:
+            continue
+        out += (name, b": ", value, b"\r\n")
+    if chunked_out:
+        out.append(b"Transfer-Encoding: chunked\r\n")
+    if close:
+        out.append(b"Connection: close\r\n")
+    out += (extra, b"\r\n")
+    return b"".join(out)
+
+
+def chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+def error_response(status: int, message: str) -> bytes:
+    """A small plain-text response generated by the router itself; always closes the connection."""
+    body = (message + "\n").encode()
+    reason = _REASONS.get(status, b"Error")
+    return (
+        b"HTTP/1.1 %d %b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\nX-Greenflag-Router: error\r\n\r\n%b" % (status, reason, len(body), body)
+    )

@@ -1,0 +1,308 @@
+"""`EmbeddedRouter`: the embedded traffic router, runnable standalone or inside another process's event loop.
+
+router = EmbeddedRouter(RouterSpec(listen="127.0.0.1:0", backends={"blue": "http://127.0.0.1:9001"},
+                                   weights={"blue": 100}), admin_token="secret")
+await router.start()           # proxy listener (+ admin API when spec.admin is set)
+router.set_weights({"blue": 0, "green": 100})
+await router.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from greenflag.spec import RouterSpec
+from greenflag.traffic.base import BackendWindow
+from greenflag.traffic.embedded.core import ProxyCore
+from greenflag.traffic.embedded.routing import backend_state, validate_weights
+from greenflag.traffic.embedded.stats import window_to_json
+from greenflag.traffic.embedded.upstream import Backend, parse_backend_url
+from greenflag.units import parse_host_port
+
+__all__ = ["BackendState", "EmbeddedRouter"]
+
+log = logging.getLogger("greenflag.router")
+
+
+@dataclass(frozen=True)
+class BackendState:
+    name: str
+    url: str
+    weight: int
+    state: str  # active | draining | drained | down
+    in_flight: int
+    drained: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "weight": self.weight, "state": self.state, "in_flight": self.in_flight,
+                "drained": self.drained}  # fmt: skip
+
+
+class EmbeddedRouter:
+    """The proxy listener, its backends and weights, drain timers, and (optionally) the admin API listener."""
+
+    def __init__(
+        self,
+        spec: RouterSpec,
+        *,
+        admin_token: str | None = None,
+        admin: bool = True,
+        health_interval: float = 1.0,
+    ) -> None:
+        self.spec = spec
+        self._admin_token = admin_token
+        self._admin_enabled = admin and admin_token is not None
+        self._health_interval = health_interval
+        self._core: ProxyCore | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._admin_runner: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._drain_timers: dict[str, asyncio.TimerHandle] = {}
+        self.address: tuple[str, int] = parse_host_port(spec.listen)
+        self.admin_address: tuple[str, int] | None = parse_host_port(spec.admin) if self._admin_enabled else None
+        for name, url in spec.backends.items():
+            try:
+                parse_backend_url(url)
+            except ValueError as exc:
+                raise ValueError(f"router.backends.{name}: {exc}") from None
+        validate_weights(spec.weights, spec.backends)
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    @property
+    def core(self) -> ProxyCore:
+        if self._core is None:
+            raise RuntimeError("the router is not started")
+        return self._core
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address[0]}:{self.address[1]}"
+
+    @property
+    def admin_url(self) -> str | None:
+        return None if self.admin_address is None else f"http://{self.admin_address[0]}:{self.admin_address[1]}"
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        spec = self.spec
+        core = ProxyCore(
+            loop,
+            route_header=spec.route_header,
+            sticky=spec.sticky,
+            connect_timeout=spec.connect_timeout,
+            header_timeout=spec.header_timeout,
+        )
+        self._core = core
+        for name, url in spec.backends.items():
+            core.backends[name] = Backend(name, url)
+        weights = dict(spec.weights) if spec.weights else ({next(iter(spec.backends)): 100} if spec.backends else {})
+        core.weights = {name: weights.get(name, 0) for name in spec.backends}
+        core.rebuild()
+        host, port = self.address
+        self._server = await loop.create_server(lambda: _make_client(core), host, port, reuse_address=True)
+        sock = self._server.sockets[0].getsockname()
+        self.address = (str(sock[0]), int(sock[1]))
+        self._spawn(self._health_loop())
+        if self._admin_enabled and self.admin_address is not None:
+            from aiohttp import web
+
+            from greenflag.traffic.embedded.admin import make_admin_app
+
+            assert self._admin_token is not None
+            runner = web.AppRunner(make_admin_app(self, self._admin_token), access_log=None)
+            await runner.setup()
+            sock = socket.create_server(self.admin_address, reuse_port=False)
+            sock.setblocking(False)
+            got = sock.getsockname()
+            self.admin_address = (str(got[0]), int(got[1]))
+            await web.SockSite(runner, sock).start()
+            self._admin_runner = runner
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting, let open requests finish for up to `grace` seconds, then close everything."""
+        core = self._core
+        if core is None:
+            return
+        if self._server is not None:
+            self._server.close()
+        for conn in list(core.connections):
+            if not conn.queue:
+                conn.close()
+        deadline = time.monotonic() + grace
+        while any(b.in_flight for b in core.backends.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(core.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+        for backend in core.backends.values():
+            backend.close_idle()
+        for timer in self._drain_timers.values():
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._admin_runner is not None:
+            await self._admin_runner.cleanup()
+            self._admin_runner = None
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        self._core = None
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- weights, backends, routes ----------------------------------------------------------------------
+    def weights(self) -> dict[str, int]:
+        core = self.core
+        return {n: core.weights.get(n, 0) for n, b in core.backends.items() if not b.removed}
+
+    def set_weights(self, weights: dict[str, int]) -> None:
+        """Atomically replace the weights of the named backends (others keep theirs). Raises ValueError."""
+        core = self.core
+        live = [n for n, b in core.backends.items() if not b.removed]
+        clean = validate_weights(weights, live)
+        new = {**core.weights, **clean}
+        core.weights = new
+        core.rebuild()
+        for name in live:
+            self._update_drain(name)
+
+    def set_backends(self, backends: dict[str, str]) -> None:
+        """Replace the backend set (name → http URL). New ones start at weight 0; removed ones drain first."""
+        core = self.core
+        for url in backends.values():
+            parse_backend_url(url)
+        for name, url in backends.items():
+            current = core.backends.get(name)
+            if current is not None and current.url == url and not current.removed:
+                continue
+            if current is not None:
+                self._retire(current)
+            core.backends[name] = Backend(name, url)
+            core.weights.setdefault(name, 0)
+        for name, backend in list(core.backends.items()):
+            if name not in backends and not backend.removed:
+                self._retire(backend)
+                core.weights.pop(name, None)
+        core.rebuild()
+
+    def _retire(self, backend: Backend) -> None:
+        backend.removed = True
+        backend.close_idle()
+        core = self.core
+        if not backend.in_flight:
+            if core.backends.get(backend.name) is backend:
+                del core.backends[backend.name]
+            return
+        self._spawn(self._drain_removed(backend))
+
+    async def _drain_removed(self, backend: Backend) -> None:
+        deadline = time.monotonic() + self.spec.drain_timeout
+        while backend.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        core = self.core
+        core.close_streams(backend)
+        if core.backends.get(backend.name) is backend:
+            del core.backends[backend.name]
+
+    def set_header_route(self, backend: str | None) -> None:
+        core = self.core
+        if backend is not None and backend not in core.backends:
+            raise ValueError(f"unknown backend {backend!r}")
+        core.header_route = backend
+        core.rebuild()
+
+    def reset(self, stable: str | None = None) -> None:
+        """100 % to `stable` (or the configured weights) and no pinned header route."""
+        core = self.core
+        live = [n for n, b in core.backends.items() if not b.removed]
+        if stable is not None and stable not in live:
+            raise ValueError(f"unknown backend {stable!r}")
+        if stable is not None:
+            weights = {n: (100 if n == stable else 0) for n in live}
+        else:
+            weights = {n: self.spec.weights.get(n, 0) for n in live}
+        core.header_route = None
+        self.set_weights(weights)
+
+    def header_route(self) -> str | None:
+        return self.core.header_route
+
+    def _update_drain(self, name: str) -> None:
+        core = self.core
+        timer = self._drain_timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        if core.weights.get(name, 0) == 0 and core.backends[name].in_flight:
+            self._drain_timers[name] = core.loop.call_later(self.spec.drain_timeout, self._drain_expired, name)
+
+    def _drain_expired(self, name: str) -> None:
+        self._drain_timers.pop(name, None)
+        core = self._core
+        if core is None or core.weights.get(name, 0) > 0 or name not in core.backends:
+            return
+        closed = core.close_streams(core.backends[name])
+        log.info("router: drain timeout for %s: closed %d open responses", name, closed)
+
+    # -- observation ------------------------------------------------------------------------------------
+    def backend_states(self) -> dict[str, BackendState]:
+        core = self.core
+        out: dict[str, BackendState] = {}
+        for name, b in core.backends.items():
+            if b.removed:
+                continue
+            weight = core.weights.get(name, 0)
+            state = backend_state(weight, len(b.in_flight), b.down)
+            out[name] = BackendState(name, b.url, weight, state, len(b.in_flight), state == "drained")
+        return out
+
+    def stats(self, window_s: float) -> dict[str, BackendWindow]:
+        core = self.core
+        names = sorted({*core.backends, *core.stats.series})
+        return core.stats.windows(names, window_s)
+
+    def stats_json(self, window_s: float) -> dict[str, Any]:
+        core = self.core
+        return {
+            "window_s": window_s,
+            "backends": {name: window_to_json(w) for name, w in self.stats(window_s).items()},
+            "router": {
+                "rejected": core.rejected,
+                "unrouted": core.unrouted,
+                "retries": core.retries,
+                "client_aborts": dict(core.client_aborts),
+            },
+        }
+
+    async def _health_loop(self) -> None:
+        """Backends marked down are probed with a TCP connect until they answer."""
+        while True:
+            await asyncio.sleep(self._health_interval)
+            core = self._core
+            if core is None:
+                return
+            for backend in [b for b in core.backends.values() if b.down]:
+                try:
+                    _, writer = await asyncio.wait_for(
+                        asyncio.open_connection(backend.host, backend.port), core.connect_timeout
+                    )
+                except (OSError, TimeoutError):
+                    continue
+                writer.close()
+                backend.down = False
+                backend.connect_failures = 0
+                core.rebuild()
+
+
+def _make_client(core: ProxyCore) -> asyncio.Protocol:
+    from greenflag.traffic.embedded.client import ClientConnection
+
+    return ClientConnection(core)

@@ -1,0 +1,222 @@
+"""Per-backend traffic statistics in 1 s buckets kept 5 minutes, bounded in memory.
+
+Recording (hot path) appends the latency to the current second's `array('q')` and bumps a counter. When a
+second ends its raw values are folded with numpy into sparse HDR counts (bucket index → count, the layout
+HdrHistogram uses at 3 significant digits), so a busy second costs a few KB, not a full counts array.
+Queries merge the seconds of a window and read percentiles from the merged counts.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from greenflag.traffic.base import BackendWindow
+
+__all__ = [
+    "CLASSES",
+    "BackendSeries",
+    "StatsStore",
+    "bucket_upper_us",
+    "counts_index",
+    "window_from_json",
+    "window_to_json",
+]
+
+CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
+KEEP_S = 300
+_HALF_MAG = 10  # HdrHistogram, 3 significant digits: sub-bucket half count 1024
+_MASK = 2047
+_HIGHEST_US = 3_600_000_000
+Int64s = np.ndarray[Any, np.dtype[np.int64]]
+
+
+def counts_index(values: Int64s) -> Int64s:
+    """HdrHistogram's counts index of each value in µs (unit magnitude 0, 3 significant digits)."""
+    v = np.clip(values, 0, _HIGHEST_US)
+    _, exponent = np.frexp((v | _MASK).astype(np.float64))
+    bucket = exponent.astype(np.int64) - (_HALF_MAG + 1)
+    out: Int64s = ((bucket + 1) << _HALF_MAG) + (v >> bucket) - (1 << _HALF_MAG)
+    return out
+
+
+def bucket_upper_us(index: Int64s) -> Int64s:
+    """Highest value (µs) that lands in each counts index."""
+    bucket = (index >> _HALF_MAG) - 1
+    sub = (index & ((1 << _HALF_MAG) - 1)) + (1 << _HALF_MAG)
+    low = bucket < 0
+    sub = np.where(low, sub - (1 << _HALF_MAG), sub)
+    bucket = np.where(low, 0, bucket)
+    out: Int64s = (sub << bucket) + (np.left_shift(1, bucket) - 1)
+    return out
+
+
+@dataclass
+class _Second:
+    second: int
+    counts: list[int] = field(default_factory=lambda: [0] * 6)  # 1xx..5xx, transport errors
+    raw: array[int] | None = field(default_factory=lambda: array("q"))
+    index: Int64s | None = None  # sparse HDR counts once folded
+    count: Int64s | None = None
+
+    def fold(self) -> None:
+        if self.raw is None:
+            return
+        values = np.frombuffer(self.raw, dtype=np.int64) if len(self.raw) else np.zeros(0, dtype=np.int64)
+        self.index, self.count = np.unique(counts_index(values), return_counts=True)
+        self.raw = None
+
+    def sparse(self) -> tuple[Int64s, Int64s]:
+        if self.raw is not None:
+            values = np.frombuffer(self.raw, dtype=np.int64) if len(self.raw) else np.zeros(0, dtype=np.int64)
+            idx, cnt = np.unique(counts_index(values), return_counts=True)
+            return idx, cnt
+        assert self.index is not None and self.count is not None
+        return self.index, self.count
+
+
+class BackendSeries:
+    """One backend's seconds (newest last) plus cumulative totals since start (for Prometheus)."""
+
+    __slots__ = ("_current", "_seconds", "latency_sum_us", "prom_buckets", "totals")
+
+    PROM_BOUNDS_MS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
+
+    def __init__(self) -> None:
+        self._seconds: deque[_Second] = deque()
+        self._current: _Second | None = None
+        self.totals = [0] * 6
+        self.latency_sum_us = 0
+        self.prom_buckets = [0] * (len(self.PROM_BOUNDS_MS) + 1)
+
+    def record(self, second: int, kind: int, latency_us: int) -> None:
+        cur = self._current
+        if cur is None or cur.second != second:
+            cur = self._roll(second)
+        cur.counts[kind] += 1
+        assert cur.raw is not None
+        cur.raw.append(latency_us)
+        self.totals[kind] += 1
+
+    def _roll(self, second: int) -> _Second:
+        if self._current is not None:
+            self._fold_into_totals(self._current)
+        cur = _Second(second)
+        self._current = cur
+        self._seconds.append(cur)
+        while self._seconds and self._seconds[0].second <= second - KEEP_S:
+            self._seconds.popleft()
+        return cur
+
+    def _fold_into_totals(self, sec: _Second) -> None:
+        raw = sec.raw
+        if raw is not None and len(raw):
+            values = np.frombuffer(raw, dtype=np.int64)
+            self.latency_sum_us += int(values.sum())
+            bounds = np.array(self.PROM_BOUNDS_MS) * 1000.0
+            hist = np.bincount(np.searchsorted(bounds, values, side="left"), minlength=len(bounds) + 1)
+            for i, n in enumerate(hist.tolist()):
+                self.prom_buckets[i] += n
+        sec.fold()
+
+    def flush(self, now_second: int) -> None:
+        """Fold the current second once it is over (queries and scrapes call this)."""
+        if self._current is not None and self._current.second < now_second:
+            self._fold_into_totals(self._current)
+            self._current = None
+
+    def window(self, name: str, now_second: int, window_s: float) -> BackendWindow:
+        first = now_second - max(1, round(window_s)) + 1
+        counts = [0] * 6
+        indices: list[Int64s] = []
+        weights: list[Int64s] = []
+        for sec in reversed(self._seconds):
+            if sec.second < first:
+                break
+            if sec.second > now_second:
+                continue
+            counts = [a + b for a, b in zip(counts, sec.counts, strict=True)]
+            idx, cnt = sec.sparse()
+            indices.append(idx)
+            weights.append(cnt)
+        return _make_window(name, window_s, counts, indices, weights)
+
+
+def _make_window(
+    name: str, window_s: float, counts: list[int], indices: list[Int64s], weights: list[Int64s]
+) -> BackendWindow:
+    responses = {cls: counts[i] for i, cls in enumerate(CLASSES) if counts[i]}
+    requests = sum(counts)
+    if not indices or requests == 0:
+        return BackendWindow(name, window_s, requests, responses, counts[5])
+    idx, inverse = np.unique(np.concatenate(indices), return_inverse=True)
+    cnt = np.bincount(inverse, weights=np.concatenate(weights)).astype(np.int64)
+    upper_ms = bucket_upper_us(idx) / 1000.0
+    cumulative = np.cumsum(cnt)
+    total = int(cumulative[-1])
+
+    def pct(p: float) -> float:
+        rank = max(1, int(p / 100.0 * total + 0.5))
+        return float(upper_ms[int(np.searchsorted(cumulative, rank, side="left"))])
+
+    buckets = tuple((float(u), int(c)) for u, c in zip(upper_ms.tolist(), cnt.tolist(), strict=True))
+    return BackendWindow(name, window_s, requests, responses, counts[5], buckets, pct(50), pct(95), pct(99))
+
+
+def window_to_json(w: BackendWindow) -> dict[str, Any]:
+    """The JSON shape of one backend in `GET /stats` (docs/router.md)."""
+    return {
+        "requests": w.requests,
+        "responses": {cls: w.responses.get(cls, 0) for cls in CLASSES},
+        "transport_errors": w.transport_errors,
+        "latency_ms": {"p50": w.p50_ms, "p95": w.p95_ms, "p99": w.p99_ms},
+        "latency_buckets_ms": [[u, c] for u, c in w.latency_buckets],
+    }
+
+
+def window_from_json(name: str, window_s: float, data: dict[str, Any]) -> BackendWindow:
+    lat = data.get("latency_ms") or {}
+    return BackendWindow(
+        backend=name,
+        window_s=window_s,
+        requests=int(data["requests"]),
+        responses={k: int(v) for k, v in data["responses"].items() if v},
+        transport_errors=int(data["transport_errors"]),
+        latency_buckets=tuple((float(u), int(c)) for u, c in data.get("latency_buckets_ms", [])),
+        p50_ms=lat.get("p50"),
+        p95_ms=lat.get("p95"),
+        p99_ms=lat.get("p99"),
+    )
+
+
+class StatsStore:
+    """Series per backend name. `clock` gives seconds (monotonic); the bucket is its integer part."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.series: dict[str, BackendSeries] = {}
+
+    def record(self, backend: str, status: int, latency_us: int) -> None:
+        """status 0 = transport error (the client got a 502 or a cut-off response)."""
+        series = self.series.get(backend)
+        if series is None:
+            series = self.series[backend] = BackendSeries()
+        kind = 5 if status == 0 else min(max(status // 100, 1), 5) - 1
+        series.record(int(self._clock()), kind, latency_us)
+
+    def windows(self, names: list[str], window_s: float) -> dict[str, BackendWindow]:
+        now = int(self._clock())
+        out: dict[str, BackendWindow] = {}
+        for name in names:
+            series = self.series.get(name)
+            if series is None:
+                out[name] = BackendWindow(name, window_s)
+            else:
+                series.flush(now)
+                out[name] = series.window(name, now, window_s)
+        return out
