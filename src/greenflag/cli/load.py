@@ -1,11 +1,129 @@
-"""`greenflag load` (not yet implemented)."""
+"""`greenflag load run TARGET`: load-test a URL (quick mode), a Python scenario or a YAML scenario."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from greenflag.cli.common import option_duration, parse_option
+from greenflag.errors import ExitCode, UsageError
 
 __all__ = ["register"]
 
+EPILOG = """\
+Examples:
+
+  greenflag load run http://127.0.0.1:8080/ --vus 64 --duration 30s
+
+  greenflag load run http://127.0.0.1:8080/api/items --rate 500 --duration 1m \\
+      --threshold 'http_req_duration: p(95)<2000' --threshold 'http_req_failed: rate<0.01' \\
+      --summary-json out/summary.json
+
+  greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m
+
+Exit codes: 0 all thresholds held · 2 bad option or script · 99 a threshold was crossed (as k6).
+"""
+
+
+def _headers(values: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        name, sep, rest = value.partition(":")
+        if not sep or not name.strip() or any(c in name for c in " \t\r\n"):
+            raise UsageError(f"--header {value!r}: expected 'Name: value'")
+        out.append((name.strip(), rest.strip()))
+    return out
+
+
+def _body(value: str | None) -> bytes:
+    if value is None:
+        return b""
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--body {value!r}: cannot read {path}: {exc.strerror}") from None
+    return value.encode()
+
+
+def run_command(
+    target: str = typer.Argument(..., help="A URL (quick mode), a Python scenario (.py) or a YAML scenario."),
+    vus: int | None = typer.Option(None, "--vus", "-u", help="Virtual users (pre-allocated VUs for --rate).", min=1),
+    duration: str | None = typer.Option(None, "--duration", "-d", help="How long: 500ms, 30s, 5m, 1h. [10s]"),
+    rate: float | None = typer.Option(
+        None, "--rate", "-r", help="Open model: iterations (requests in URL mode) per second.", min=0.001
+    ),
+    max_vus: int | None = typer.Option(None, "--max-vus", help="Open model: most VUs to allocate.", min=1),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        "-e",
+        help="constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate, shared-iterations, "
+        "per-vu-iterations. Default: from the other options.",
+    ),
+    stage: list[str] = typer.Option([], "--stage", "-s", help="Ramping stage DURATION:TARGET, repeatable."),
+    iterations: int | None = typer.Option(None, "--iterations", "-i", help="Iteration budget.", min=1),
+    method: str = typer.Option("GET", "--method", "-X", help="URL mode: HTTP method."),
+    header: list[str] = typer.Option([], "--header", "-H", help="URL mode: 'Name: value', repeatable."),
+    body: str | None = typer.Option(None, "--body", help="URL mode: request body, or @FILE."),
+    timeout: str = typer.Option("60s", "--timeout", help="Per-request timeout."),
+    threshold: list[str] = typer.Option(
+        [], "--threshold", "-t", help="k6 syntax 'METRIC[{tag:v}]: EXPR', e.g. 'http_req_duration: p(95)<2000'."
+    ),
+    summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the summary JSON here."),
+    host: str | None = typer.Option(None, "--host", help="Scenario files: base URL for relative paths."),
+    graceful_stop: str = typer.Option("10s", "--graceful-stop", help="Time for running iterations at the end."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
+) -> None:
+    """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
+    from greenflag.load.app import LoadRequest, run_request
+
+    request = LoadRequest(
+        target=target,
+        vus=vus,
+        duration=None if duration is None else option_duration("--duration", duration),
+        rate=rate,
+        max_vus=max_vus,
+        executor=executor,
+        stages=tuple(parse_option("--stage", s, _parse_stage) for s in stage),
+        iterations=iterations,
+        method=method.upper(),
+        headers=_headers(header),
+        body=_body(body),
+        timeout=option_duration("--timeout", timeout),
+        thresholds=list(threshold),
+        host=host,
+        graceful_stop=option_duration("--graceful-stop", graceful_stop),
+        progress=not quiet,
+    )
+    result = run_request(request)
+    if summary_json is not None:
+        _write_json(summary_json, result.summary)
+    if not result.ok:
+        crossed = [f"{o.threshold.key}: {o.threshold.source}" for o in result.outcomes if not o.ok]
+        typer.echo(f"greenflag: thresholds crossed: {'; '.join(crossed)}", err=True)
+        raise typer.Exit(int(ExitCode.THRESHOLDS_CROSSED))
+
+
+def _parse_stage(text: str) -> Any:
+    from greenflag.load.options import parse_stage
+
+    return parse_stage(text)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        raise UsageError(f"--summary-json {path}: cannot write: {exc.strerror}") from None
+
 
 def register(app: typer.Typer) -> None:
-    """No commands yet."""
+    group = typer.Typer(help="Load testing (k6-compatible thresholds and summary).", no_args_is_help=True)
+    group.command("run", epilog=EPILOG)(run_command)
+    app.add_typer(group, name="load")

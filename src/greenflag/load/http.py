@@ -1,0 +1,332 @@
+"""The load engine's HTTP/1.1 client: a callback `asyncio.Protocol` over httptools (llhttp).
+
+Built for the hot path: one keep-alive connection per VU, request bytes built once and reused, timings kept as
+attributes of the connection (no per-request objects beyond one future), response bodies counted but not kept
+unless asked. Errors never raise out of `Client.send`: they come back as an error class
+(connect_refused, connect_timeout, dns, tls, reset, timeout, protocol, closed), HTTP statuses as numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httptools
+
+__all__ = ["Client", "Connection", "Target", "build_request", "parse_target"]
+
+_perf = time.perf_counter
+IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str  # path + query, at least "/"
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "https"
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.tls else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host_header}"
+
+
+def parse_target(url: str) -> Target:
+    """Validate an http(s) URL; raises ValueError saying what is expected."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValueError(f"{url!r} has an invalid port") from None
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(parts.scheme, parts.hostname, port, path)
+
+
+def build_request(
+    method: str, target: Target, path: str | None = None, headers: Iterable[tuple[str, str]] = (), body: bytes = b""
+) -> bytes:
+    """Serialise an HTTP/1.1 request. Adds Host, Content-Length (when there is a body) and User-Agent."""
+    lines = [f"{method} {path or target.path} HTTP/1.1", f"Host: {target.host_header}"]
+    names = set()
+    for name, value in headers:
+        if "\r" in name + value or "\n" in name + value:
+            raise ValueError(f"header {name!r} contains a line break")
+        lines.append(f"{name}: {value}")
+        names.add(name.lower())
+    if "user-agent" not in names:
+        lines.append("User-Agent: greenflag")
+    framed = "content-length" in names or "transfer-encoding" in names
+    if (body or method in ("POST", "PUT", "PATCH")) and not framed:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection. `request()` sends bytes and resolves with the status (0 on error)."""
+
+    keep_body = False
+    keep_headers = False
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = False
+        self.requests_done = 0
+        self.head = False
+        self.status = 0
+        self.error: str | None = None
+        self.t_sent = 0.0
+        self.t_first = 0.0
+        self.t_done = 0.0
+        self.bytes_recv = 0
+        self.keep_alive = True
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol --------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self.t_first == 0.0:
+            self.t_first = _perf()
+        self.bytes_recv += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._finish(0, "protocol")
+        except httptools.HttpParserError:
+            if self.waiter is not None:  # a parse error after completion (e.g. bytes after HEAD) is not ours
+                self._finish(0, "protocol")
+            self._abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None:
+            if self.t_first == 0.0:
+                self._finish(0, "closed" if exc is None else "reset")
+            elif self.status and exc is None and not self.keep_alive:
+                self._finish(self.status, None)  # a body delimited by the connection closing
+            else:
+                self._finish(0, "reset")
+
+    # -- httptools callbacks -----------------------------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.keep_headers:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()
+        if self.head or self.status in (204, 304) or 100 <= self.status < 200:
+            if 100 <= self.status < 200:
+                return  # interim response: the final one follows
+            self.parser = httptools.HttpResponseParser(self)  # no body follows; start clean for the next one
+            self._finish(self.status, None)
+
+    def on_body(self, body: bytes) -> None:
+        if self.keep_body:
+            self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.status and 100 <= self.status < 200:
+            self.status = 0
+            return
+        if self.waiter is not None:
+            self._finish(self.status, None)
+
+    # -- requests ----------------------------------------------------------------------------------------
+    def _finish(self, status: int, error: str | None) -> None:
+        self.t_done = _perf()
+        self.error = error
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiter, self.waiter = self.waiter, None
+        self.requests_done += 1
+        if error is not None or not self.keep_alive:
+            self._abort() if error is not None else self._close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(status)
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        if self.waiter is not None:
+            self._finish(0, "timeout")
+
+    def _abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def request(self, data: bytes, timeout: float, head: bool = False) -> asyncio.Future[int]:
+        """Send a serialised request; the future resolves with the status (0 with `.error` set on failure)."""
+        waiter = self.loop.create_future()
+        self.waiter = waiter
+        self.head = head
+        self.status = 0
+        self.error = None
+        self.t_first = 0.0
+        self.bytes_recv = 0
+        if self.keep_headers:
+            self.headers = []
+        if self.keep_body:
+            self.body = []
+        self._timer = self.loop.call_later(timeout, self._on_timeout)
+        self.t_sent = _perf()
+        assert self.transport is not None
+        self.transport.write(data)
+        return waiter
+
+
+class FullConnection(Connection):
+    """A connection that keeps response headers and bodies (for scripted journeys)."""
+
+    keep_body = True
+    keep_headers = True
+
+
+def _classify_connect_error(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect_refused"
+    if isinstance(exc, TimeoutError):
+        return "connect_timeout"
+    if isinstance(exc, ConnectionResetError):
+        return "reset"
+    return "connect_error"
+
+
+class Client:
+    """A VU's connection to one origin: connects lazily, keeps alive, reconnects when the server closed.
+
+    After `send()`, the timing attributes describe the request: blocked_s (waiting for a connection, including
+    connecting and TLS), connecting_s, tls_s, and the connection's t_sent / t_first / t_done.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        keep_body: bool = False,
+    ) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.ssl_context = ssl_context
+        self.protocol_class: type[Connection] = FullConnection if keep_body else Connection
+        self.conn: Connection | None = None
+        self.blocked_s = 0.0
+        self.connecting_s = 0.0
+        self.tls_s = 0.0
+        self.connects = 0
+        self.error: str | None = None
+        # timings of the last request (copied from its connection, which may be gone)
+        self.t_sent = 0.0
+        self.t_first = 0.0
+        self.t_done = 0.0
+        self.bytes_recv = 0
+
+    async def _connect(self) -> Connection | None:
+        loop = asyncio.get_running_loop()
+        t0 = _perf()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                transport, conn = await loop.create_connection(
+                    lambda: self.protocol_class(loop), self.target.host, self.target.port
+                )
+                t1 = _perf()
+                self.connecting_s = t1 - t0
+                if self.target.tls:
+                    context = self.ssl_context or ssl.create_default_context()
+                    new_transport = await loop.start_tls(transport, conn, context, server_hostname=self.target.host)
+                    if new_transport is None:
+                        raise ConnectionResetError("TLS handshake failed")
+                    conn.transport = new_transport
+                    self.tls_s = _perf() - t1
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self.error = _classify_connect_error(exc)
+            self.connecting_s = _perf() - t0
+            return None
+        self.connects += 1
+        return conn
+
+    async def send(self, data: bytes, *, head: bool = False, idempotent: bool = True) -> int:
+        """Send one request; returns the status, or 0 with `self.error` set. Never raises for network errors."""
+        self.blocked_s = self.connecting_s = self.tls_s = 0.0
+        self.error = None
+        for attempt in (0, 1):
+            conn = self.conn
+            reused = conn is not None
+            if conn is None or conn.closed:
+                t0 = _perf()
+                conn = self.conn = await self._connect()
+                self.blocked_s = _perf() - t0
+                reused = False
+                if conn is None:
+                    self.t_sent = self.t_done = _perf()
+                    self.t_first = 0.0
+                    self.bytes_recv = 0
+                    return 0
+            status = await conn.request(data, self.timeout, head)
+            self.error = conn.error
+            self.t_sent, self.t_first, self.t_done = conn.t_sent, conn.t_first, conn.t_done
+            self.bytes_recv = conn.bytes_recv
+            if conn.closed:
+                self.conn = None
+            # A reused keep-alive connection the server had already closed: retry once on a new one.
+            stale = conn.error in ("closed", "reset") and conn.t_first == 0.0
+            if status == 0 and reused and attempt == 0 and idempotent and stale:
+                continue
+            return status
+        return 0
+
+    @property
+    def last(self) -> Connection | None:
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn._close()
+            self.conn = None
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Client({self.target.origin})"
+
+
+def response_headers(conn: Connection) -> dict[str, Any]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in conn.headers}

@@ -1,0 +1,254 @@
+"""The run's metrics: HDR trends, counters and rates, broken down by request name, method, status and tags.
+
+The hot path calls `Series.record_http(...)` with timings in seconds; everything is folded into HDR histograms
+(microseconds). Views for thresholds, the live line and the summary are computed from snapshots.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from greenflag.load.hdr import Histogram
+
+__all__ = ["HTTP_TRENDS", "Registry", "Series", "Window"]
+
+# http_req_* trends, in recording order
+HTTP_TRENDS = (
+    "http_req_duration",
+    "http_req_latency",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+)
+# phases that are zero for most keep-alive requests: only non-zero values are recorded, zeros are added on read
+_SPARSE = ("http_req_blocked", "http_req_connecting", "http_req_tls_handshaking", "http_req_sending")
+
+Tags = tuple[tuple[str, str], ...]
+
+
+class Series:
+    """The HTTP metrics of one (name, method, status, tags) key."""
+
+    __slots__ = (
+        "bytes_recv",
+        "bytes_sent",
+        "duration",
+        "errors",
+        "expected",
+        "failed",
+        "latency",
+        "method",
+        "name",
+        "receiving",
+        "reqs",
+        "sparse",
+        "status",
+        "tags",
+        "waiting",
+    )
+
+    def __init__(self, name: str, method: str, status: int, tags: Tags, expected: bool) -> None:
+        self.name = name
+        self.method = method
+        self.status = status
+        self.tags = tags
+        self.expected = expected
+        self.reqs = 0
+        self.failed = 0
+        self.bytes_sent = 0
+        self.bytes_recv = 0
+        self.errors: dict[str, int] = {}
+        self.duration = Histogram()
+        self.latency = Histogram()
+        self.waiting = Histogram()
+        self.receiving = Histogram()
+        self.sparse = {name: Histogram() for name in _SPARSE}
+
+    def record_http(
+        self,
+        t_sched: float,
+        t_sent: float,
+        t_first: float,
+        t_done: float,
+        blocked: float,
+        connecting: float,
+        tls: float,
+        bytes_sent: int,
+        bytes_recv: int,
+        error: str | None,
+    ) -> int:
+        """Record one request; returns its duration in µs (for the live window)."""
+        self.reqs += 1
+        if not self.expected:
+            self.failed += 1
+        if error is not None:
+            self.errors[error] = self.errors.get(error, 0) + 1
+        self.bytes_sent += bytes_sent
+        self.bytes_recv += bytes_recv
+        duration = int((t_done - t_sent) * 1e6)
+        self.duration.record(duration)
+        self.latency.record(int((t_done - t_sched) * 1e6))
+        if t_first:
+            self.waiting.record(int((t_first - t_sent) * 1e6))
+            self.receiving.record(int((t_done - t_first) * 1e6))
+        else:
+            self.waiting.record(duration)
+            self.receiving.record(0)
+        if blocked:
+            self.sparse["http_req_blocked"].record(int(blocked * 1e6))
+            if connecting:
+                self.sparse["http_req_connecting"].record(int(connecting * 1e6))
+            if tls:
+                self.sparse["http_req_tls_handshaking"].record(int(tls * 1e6))
+        return duration
+
+    def trend(self, metric: str) -> Histogram:
+        if metric in _SPARSE:
+            hist = self.sparse[metric].copy()
+            hist.record_count(0, self.reqs - hist.count)
+            return hist
+        return {
+            "http_req_duration": self.duration,
+            "http_req_latency": self.latency,
+            "http_req_waiting": self.waiting,
+            "http_req_receiving": self.receiving,
+        }[metric]
+
+    def tag_value(self, key: str) -> str | None:
+        if key == "name":
+            return self.name
+        if key == "method":
+            return self.method
+        if key == "status":
+            return str(self.status)
+        if key == "expected_response":
+            return "true" if self.expected else "false"
+        return dict(self.tags).get(key)
+
+
+@dataclass
+class Window:
+    """One second of traffic, for the live view and windowed stats."""
+
+    second: int
+    reqs: int = 0
+    failed: int = 0
+    durations: array[int] = field(default_factory=lambda: array("q"))
+
+
+def is_expected(status: int) -> bool:
+    """k6's default expected_response: 200–399."""
+    return 200 <= status < 400
+
+
+class Registry:
+    """All metrics of a run (one event loop). Custom trends/counters/rates are keyed by metric name + tags."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.series: dict[tuple[str, str, int, Tags], Series] = {}
+        self.trends: dict[tuple[str, Tags], Histogram] = {}
+        self.counters: dict[tuple[str, Tags], float] = defaultdict(float)
+        self.rates: dict[tuple[str, Tags], list[int]] = {}  # [passes, fails]
+        self.gauges: dict[tuple[str, Tags], float] = {}
+        self.checks: dict[str, list[int]] = {}
+        self.iterations = 0
+        self.iteration_duration = Histogram()
+        self.dropped_iterations = 0
+        self.script_errors: dict[str, int] = {}
+        self.windows: deque[Window] = deque(maxlen=30)
+        self.vus = 0
+        self.vus_max = 0
+
+    # -- hot path ----------------------------------------------------------------------------------------
+    def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
+        key = (name, method, status, tags)
+        found = self.series.get(key)
+        if found is None:
+            found = self.series[key] = Series(name, method, status, tags, is_expected(status))
+        return found
+
+    def window(self, now: float) -> Window:
+        second = int(now - self.start)
+        windows = self.windows
+        if not windows or windows[-1].second != second:
+            windows.append(Window(second))
+        return windows[-1]
+
+    def note_request(self, now: float, duration_us: int, failed: bool) -> None:
+        win = self.window(now)
+        win.reqs += 1
+        win.failed += failed
+        win.durations.append(duration_us)
+
+    # -- custom metrics ----------------------------------------------------------------------------------
+    def add_trend(self, name: str, value_us: int, tags: Tags = ()) -> None:
+        hist = self.trends.get((name, tags))
+        if hist is None:
+            hist = self.trends[(name, tags)] = Histogram()
+        hist.record(value_us)
+
+    def add_counter(self, name: str, value: float = 1.0, tags: Tags = ()) -> None:
+        self.counters[(name, tags)] += value
+
+    def add_rate(self, name: str, passed: bool, tags: Tags = ()) -> None:
+        entry = self.rates.setdefault((name, tags), [0, 0])
+        entry[0 if passed else 1] += 1
+
+    def add_check(self, name: str, passed: bool) -> None:
+        entry = self.checks.setdefault(name, [0, 0])
+        entry[0 if passed else 1] += 1
+        self.add_rate("checks", passed, (("check", name),))
+
+    def note_vus(self, active: int) -> None:
+        self.vus = active
+        if active > self.vus_max:
+            self.vus_max = active
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def matching(self, tags: Tags) -> Iterable[Series]:
+        for series in self.series.values():
+            if all(series.tag_value(key) == value for key, value in tags):
+                yield series
+
+    def http_trend(self, metric: str, tags: Tags = ()) -> Histogram:
+        merged = Histogram()
+        for series in self.matching(tags):
+            merged.merge(series.trend(metric))
+        return merged
+
+    def http_totals(self, tags: Tags = ()) -> dict[str, int]:
+        totals = {"reqs": 0, "failed": 0, "bytes_sent": 0, "bytes_recv": 0}
+        for series in self.matching(tags):
+            totals["reqs"] += series.reqs
+            totals["failed"] += series.failed
+            totals["bytes_sent"] += series.bytes_sent
+            totals["bytes_recv"] += series.bytes_recv
+        return totals
+
+    def errors_by_class(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for series in self.series.values():
+            for error, count in series.errors.items():
+                out[error] += count
+            if series.status and not series.expected:
+                out[f"http_{series.status // 100}xx"] += series.reqs
+        return dict(sorted(out.items()))
+
+    def recent(self, now: float, seconds: int) -> list[Window]:
+        current = int(now - self.start)
+        return [w for w in self.windows if current - seconds <= w.second < current]
+
+    def custom_trend(self, name: str, tags: Tags = ()) -> Histogram | None:
+        merged: Histogram | None = None
+        for (metric, series_tags), hist in self.trends.items():
+            if metric == name and all(item in series_tags for item in tags):
+                merged = merged or Histogram()
+                merged.merge(hist)
+        return merged
