@@ -1,0 +1,173 @@
+"""The `process` platform: each version's instances run as local processes on free loopback ports.
+
+The command template gets `{port}` and `{version}`. Instances are journaled (pid, port) so a restarted
+controller re-adopts live processes instead of starting duplicates; they run in their own session, so they
+outlive a controller killed with SIGKILL. Stopping is SIGTERM to the process group, SIGKILL after the grace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Protocol
+
+from greenflag.errors import ConfigError
+from greenflag.platform.base import Instance
+from greenflag.rollout.store import InstanceRecord
+from greenflag.spec import PlatformSpec
+
+__all__ = ["InstanceJournal", "ProcessPlatform", "pid_alive"]
+
+
+class InstanceJournal(Protocol):
+    def put_instance(self, record: InstanceRecord) -> None: ...
+    def drop_instance(self, instance_id: str) -> None: ...
+    def instance_records(self, service: str) -> list[InstanceRecord]: ...
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pid_alive(pid: int, marker: str | None = None) -> bool:
+    """True if `pid` runs (not a zombie) and, when given, its command line contains `marker` (pid reuse guard)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True  # not Linux: trust kill(0)
+    with contextlib.suppress(OSError):
+        stat = (proc / "stat").read_text()
+        if stat[stat.rfind(")") + 2 :].startswith("Z"):
+            return False
+        if marker is not None:
+            return marker in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    return True
+
+
+class ProcessPlatform:
+    """Platform (see platform/base.py) running `spec.command` once per instance."""
+
+    def __init__(self, service: str, spec: PlatformSpec, journal: InstanceJournal, *, log_dir: Path) -> None:
+        if "{port}" not in spec.command:
+            raise ConfigError("platform.command: must contain {port} (the port each instance listens on)")
+        self.service = service
+        self.spec = spec
+        self.journal = journal
+        self.log_dir = log_dir
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _alive(self, record: InstanceRecord) -> bool:
+        child = self._children.get(record.id)
+        if child is not None and child.pid == record.pid:
+            return child.poll() is None
+        return pid_alive(record.pid, str(record.port))
+
+    @staticmethod
+    def _instance(record: InstanceRecord) -> Instance:
+        return Instance(version=record.version, id=record.id, url=record.url, pid=record.pid)
+
+    def _records(self, version: str | None = None) -> list[InstanceRecord]:
+        records = self.journal.instance_records(self.service)
+        return [r for r in records if version is None or r.version == version]
+
+    def _spawn(self, version: str, index: int) -> InstanceRecord:
+        port = _free_port()
+        text = self.spec.command.replace("{port}", str(port)).replace("{version}", version)
+        try:
+            argv = shlex.split(text)
+        except ValueError as exc:
+            raise ConfigError(f"platform.command: {exc}") from None
+        instance_id = f"{version}-{index}"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.spec.env, "GREENFLAG_VERSION": version, "PORT": str(port)}
+        with open(self.log_dir / f"{self.service}-{instance_id}.log", "ab") as log:
+            try:
+                child = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=self.spec.cwd,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise ConfigError(f"platform.command: cannot start {argv[0]!r}: {exc.strerror}") from None
+        self._children[instance_id] = child
+        record = InstanceRecord(
+            instance_id, self.service, version, f"http://127.0.0.1:{port}", child.pid, port, time.time()
+        )
+        self.journal.put_instance(record)
+        return record
+
+    async def launch(self, version: str) -> list[Instance]:
+        """Start the version's instances; live ones (also from a previous controller) are kept."""
+        live = {r.id: r for r in self._records(version) if self._alive(r)}
+        out = []
+        for index in range(self.spec.instances):
+            record = live.get(f"{version}-{index}") or self._spawn(version, index)
+            out.append(self._instance(record))
+        return out
+
+    async def instances(self) -> list[Instance]:
+        """The live instances of every version (dead ones are forgotten)."""
+        out = []
+        for record in self._records():
+            if self._alive(record):
+                out.append(self._instance(record))
+            else:
+                self._reap(record.id)
+                self.journal.drop_instance(record.id)
+        return out
+
+    def _reap(self, instance_id: str) -> None:
+        child = self._children.pop(instance_id, None)
+        if child is not None:
+            child.poll()
+
+    async def stop(self, version: str, *, grace_s: float) -> None:
+        """SIGTERM every instance of `version` (its process group), SIGKILL after `grace_s`. Idempotent."""
+        records = self._records(version)
+        await asyncio.gather(*(self._stop_one(r, grace_s) for r in records))
+
+    async def stop_all(self, *, grace_s: float | None = None) -> None:
+        grace = self.spec.stop_grace if grace_s is None else grace_s
+        await asyncio.gather(*(self._stop_one(r, grace) for r in self._records()))
+
+    async def _stop_one(self, record: InstanceRecord, grace_s: float) -> None:
+        if self._alive(record):
+            self._signal(record.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            while self._alive(record) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            if self._alive(record):
+                self._signal(record.pid, signal.SIGKILL)
+                deadline = time.monotonic() + 5.0
+                while self._alive(record) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+        self._reap(record.id)
+        self.journal.drop_instance(record.id)
+
+    @staticmethod
+    def _signal(pid: int, sig: signal.Signals) -> None:
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)

@@ -1,0 +1,298 @@
+"""The rollout controller: observe → decide → act → save, once per tick (≤ 1 s; 0.2 s by default).
+
+All progress lives in the journal; the controller's memory holds only caches (probe gates, running hook
+tasks, what the router was last told). A restarted controller re-applies the journaled router state on its
+first tick and carries on. Drive it in-process:
+
+    controller = Controller(spec, router=router, platform=platform, store=store)
+    controller.start("v2")           # or controller.attach() to resume the current rollout
+    status = await controller.run()  # until promoted or rolled back (and scaled down)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from greenflag.clock import Clock, SystemClock
+from greenflag.errors import UsageError
+from greenflag.platform.base import Instance, Platform
+from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
+from greenflag.rollout.hooks import run_command
+from greenflag.rollout.model import HookOutcome, HookState, Observations, Status
+from greenflag.rollout.notifications import notify
+from greenflag.rollout.observe import Gate, Prober, backend_names, collect_measurements
+from greenflag.rollout.steps import analysis_active, decide, new_status, plan
+from greenflag.rollout.store import Store
+from greenflag.spec import Spec
+from greenflag.traffic.base import BackendManager, HeaderRouting, Router, RouterStats
+
+__all__ = ["Controller"]
+
+log = logging.getLogger(__name__)
+
+_RouterState = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, int], ...], str | None]
+
+
+class Controller:
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        router: Router,
+        platform: Platform,
+        store: Store,
+        clock: Clock | None = None,
+        tick_s: float = 0.2,
+        on_status: Callable[[Status], Awaitable[None] | None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.router = router
+        self.platform = platform
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.tick_s = min(tick_s, 1.0)
+        self.on_status = on_status
+        self.status: Status | None = None
+        self.prober = Prober()
+        self._ready: dict[str, Gate] = {}
+        self._live: dict[str, Gate] = {}
+        self._hook_tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._applied: _RouterState | None = None
+        self._instances: list[Instance] = []
+        self._last_measure = -1e18
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def start(self, version: str) -> Status:
+        """Journal a new rollout of `version` (refused while another is in progress)."""
+        if not version or version != version.strip():
+            raise UsageError(f"--version {version!r}: expected a non-empty version name")
+        now = self.clock.now().timestamp()
+        self.status = self.store.create(
+            self.spec.service, version, lambda rid, stable: new_status(self.spec, rid, version, stable, now)
+        )
+        self._reset_caches()
+        return self.status
+
+    def attach(self) -> Status | None:
+        """Pick up the service's latest rollout from the journal (to resume it, or to supervise its result)."""
+        self.status = self.store.latest(self.spec.service)
+        return self.status
+
+    def _reset_caches(self) -> None:
+        self._ready.clear()
+        self._live.clear()
+        self._last_measure = -1e18
+
+    async def run(self, *, until_done: bool = True) -> Status:
+        """Tick until the rollout is done (promoted or rolled back, and scaled down)."""
+        while True:
+            began = self.clock.monotonic()
+            status = await self.tick()
+            if until_done and (status is None or status.done):
+                if status is None:
+                    raise UsageError(f"no rollout of {self.spec.service} to run; use `greenflag rollout start`")
+                return status
+            await self.clock.sleep(max(0.0, self.tick_s - (self.clock.monotonic() - began)))
+
+    async def aclose(self) -> None:
+        for task in list(self._background):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 5.0)
+        await self.prober.aclose()
+
+    async def abandon_hooks(self) -> None:
+        """Cancel hooks still running (a test's stand-in for a dying controller)."""
+        for task in self._hook_tasks.values():
+            task.cancel()
+
+    # -- one tick -------------------------------------------------------------------------------------------
+    async def tick(self) -> Status | None:
+        if self.status is None:
+            self.attach()
+        status = self.status
+        if status is None:
+            return None
+        latest = self.store.load(status.rollout_id)
+        if latest is not None and latest.updated_at > status.updated_at:
+            status = latest  # another controller process moved it on
+        commands = self.store.pending_commands(status.rollout_id)
+        observations = await self._observe(status, tuple(kind for _, kind in commands))
+        new, actions = decide(self.spec, status, observations, self.clock.now().timestamp())
+        await self._act(new, actions)
+        if new != status or commands:
+            self.store.save(new, [command_id for command_id, _ in commands])
+        self.status = new
+        if self.on_status is not None:
+            result = self.on_status(new)
+            if result is not None:
+                await result
+        return new
+
+    async def _observe(self, status: Status, commands: tuple[str, ...]) -> Observations:
+        self._instances = await self.platform.instances()
+        counts: dict[str, int] = {}
+        for instance in self._instances:
+            counts[instance.version] = counts.get(instance.version, 0) + 1
+        launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
+        mono = self.clock.monotonic()
+        ready: dict[str, bool | None] = {}
+        live: dict[str, str] = {}
+        version = status.version
+        if status.stage == "ready" and version in launched:
+            ready[version] = await self._probe(self._ready, self.spec.health.readiness, version, mono)
+        elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
+            if await self._probe(self._live, self.spec.health.liveness, version, mono, failing=True) is False:
+                live[version] = self._live[version].last_detail
+        measurements: tuple[Any, ...] = ()
+        interval = self.spec.analysis.interval
+        if analysis_active(self.spec, status) and mono - self._last_measure >= interval:
+            self._last_measure = mono
+            stats = self.router if isinstance(self.router, RouterStats) else None
+            measurements = await collect_measurements(self.spec, stats, version, self.clock.now().timestamp())
+        return Observations(
+            launched=launched,
+            ready=ready,
+            liveness_failures=live,
+            measurements=measurements,
+            hooks=self._hook_states(status),
+            commands=commands,
+        )
+
+    def _past_ready(self, status: Status) -> bool:
+        stages = plan(self.spec, status)
+        return status.stage in stages and stages.index(status.stage) > stages.index("ready")
+
+    async def _probe(
+        self, gates: dict[str, Gate], spec: Any, version: str, mono: float, *, failing: bool = False
+    ) -> bool | None:
+        """Probe every instance of `version` when due; True passed, False failed (liveness only), None pending."""
+        gate = gates.setdefault(version, Gate(spec, started_at=mono))
+        if gate.due(mono):
+            targets = [i.url for i in self._instances if i.version == version]
+            results = await asyncio.gather(*(self.prober.check(spec, url) for url in targets))
+            bad = [detail for ok, detail in results if not ok]
+            gate.record(not bad and bool(targets), bad[0] if bad else "ok", mono)
+        if failing and gate.failed:
+            return False
+        return True if gate.passed else None
+
+    def _hook_states(self, status: Status) -> dict[str, HookState]:
+        states = self.store.hook_states(status.rollout_id)
+        for key, state in states.items():
+            if state.outcome is HookOutcome.STARTED and (status.rollout_id, key) not in self._hook_tasks:
+                detail = "the controller stopped while it ran; not re-run (see docs/rollouts.md)"
+                self.store.hook_finished(status.rollout_id, key, HookOutcome.INTERRUPTED, detail)
+                states[key] = HookState(HookOutcome.INTERRUPTED, detail)
+        return states
+
+    # -- acting ---------------------------------------------------------------------------------------------
+    async def _act(self, status: Status, actions: list[Action]) -> None:
+        stable = status.stable
+        if status.done and stable is not None and not any(i.version == stable for i in self._instances):
+            actions = [LaunchVersion(stable), *actions]  # supervise: the serving version must run
+        for action in actions:
+            if isinstance(action, LaunchVersion):
+                await self.platform.launch(action.version)
+                self._instances = await self.platform.instances()
+        await self.reconcile_router(status)
+        for action in actions:
+            if isinstance(action, StopVersion):
+                await self.platform.stop(action.version, grace_s=action.grace_s)
+                self._ready.pop(action.version, None)
+                self._live.pop(action.version, None)
+            elif isinstance(action, RunHook):
+                self._start_hook(status, action)
+            elif isinstance(action, Notify):
+                self._spawn(self._notify(status, action))
+
+    def router_state(self, status: Status) -> _RouterState:
+        """What the router should hold for `status`: backends (name → URL), weights, header route."""
+        by_version: dict[str, list[Instance]] = {}
+        for instance in sorted(self._instances, key=lambda i: i.id):
+            by_version.setdefault(instance.version, []).append(instance)
+        backends: dict[str, str] = {}
+        weights: dict[str, int] = {}
+        for version in status.backends:
+            instances = by_version.get(version, [])
+            names = backend_names(version, len(instances)) if instances else []
+            backends.update(zip(names, (i.url for i in instances), strict=True))
+        for version, weight in status.weights.items():
+            names = [n for n in backends if n == version or n.startswith(f"{version}-")] or [version]
+            share, extra = divmod(weight, len(names))
+            weights.update({n: share + (1 if i < extra else 0) for i, n in enumerate(names)})
+        header = status.header_route
+        if header is not None and header not in backends:
+            header = next((n for n in backends if n.startswith(f"{header}-")), header)
+        return tuple(sorted(backends.items())), tuple(sorted(weights.items())), header
+
+    async def reconcile_router(self, status: Status) -> None:
+        """Make the router hold the journaled state (idempotent; retried next tick on failure)."""
+        desired = self.router_state(status)
+        if desired == self._applied:
+            return
+        backends, weights, header = desired
+        try:
+            if isinstance(self.router, BackendManager):
+                known = dict(backends)
+                # Never remove a backend that still has weight; never weight a backend the router lacks.
+                await self.router.set_backends(known)
+            await self.router.apply({name: w for name, w in weights if name in dict(backends) or not backends})
+            if isinstance(self.router, HeaderRouting):
+                await self.router.set_header_route(header)
+        except Exception as exc:  # noqa: BLE001 - router trouble is retried on the next tick
+            log.warning("router update failed (retrying next tick): %s", exc)
+            self._applied = None
+            return
+        self._applied = desired
+
+    def _start_hook(self, status: Status, action: RunHook) -> None:
+        if (status.rollout_id, action.key) in self._hook_tasks:
+            return
+        if not self.store.hook_started(status.rollout_id, action.key, action.command):
+            return  # journaled before: finished, or interrupted — never run twice
+        self._hook_tasks[(status.rollout_id, action.key)] = asyncio.create_task(self._run_hook(status, action))
+
+    async def _run_hook(self, status: Status, action: RunHook) -> None:
+        source = self.spec.source
+        cwd = str(source.parent) if source is not None else None
+        env = {
+            "GREENFLAG_SERVICE": status.service,
+            "GREENFLAG_VERSION": status.version,
+            "GREENFLAG_STABLE": status.stable or "",
+            "GREENFLAG_HOOK": action.lifecycle,
+            "GREENFLAG_ROLLOUT_ID": str(status.rollout_id),
+            "GREENFLAG_ROUTER_URL": f"http://{self.spec.router.listen}",
+            "GREENFLAG_ROUTE_HEADER": self.spec.router.route_header,
+        }
+        result = await run_command(action.command, timeout_s=action.timeout_s, env=env, cwd=cwd)
+        outcome = HookOutcome.OK if result.ok else HookOutcome.FAILED
+        self.store.hook_finished(status.rollout_id, action.key, outcome, result.detail, result.output)
+        self._append_hook_log(status, action, result.output)
+
+    def _append_hook_log(self, status: Status, action: RunHook, output: str) -> None:
+        with contextlib.suppress(OSError):
+            path = Path(self.spec.state_dir) / "hooks" / f"{status.rollout_id}-{action.key}.log"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(output)
+
+    async def _notify(self, status: Status, action: Notify) -> None:
+        payload = {
+            "service": status.service,
+            "version": status.version,
+            "stable": status.stable,
+            "phase": str(status.phase),
+            "rollout_id": status.rollout_id,
+            "message": action.message,
+        }
+        await notify(self.spec.notifications, action.event, payload)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,228 @@
+"""The rollout status (what the journal stores) and the data the pure core exchanges with the controller.
+
+Everything here is plain data: JSON (de)serialisable, schema-versioned, no I/O. Times are wall-clock epoch
+seconds (floats) so that a status written by one process is meaningful to the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Event",
+    "HookOutcome",
+    "HookState",
+    "Measurement",
+    "MeasurementPhase",
+    "Observations",
+    "Phase",
+    "Status",
+    "iso",
+]
+
+SCHEMA_VERSION = 1
+
+
+class Phase(enum.StrEnum):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    DEGRADED = "Degraded"
+    ROLLED_BACK = "RolledBack"
+
+
+class MeasurementPhase(enum.StrEnum):
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+    ERROR = "Error"
+
+
+class HookOutcome(enum.StrEnum):
+    STARTED = "started"  # journaled before the command runs
+    OK = "ok"
+    FAILED = "failed"  # non-zero exit or timeout
+    INTERRUPTED = "interrupted"  # started, then the controller died: never re-run (see docs/rollouts.md)
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Event:
+    time: float
+    kind: str  # started, step, paused, resumed, hook, rollback, rolled_back, promoted, ...
+    message: str
+    trigger: str | None = None  # metric or probe (or hook, command) that caused a rollback
+    value: Any = None
+    limit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"time": iso(self.time), "epoch": self.time, "kind": self.kind, "message": self.message}
+        if self.trigger is not None:
+            out.update(trigger=self.trigger, value=self.value, limit=self.limit)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            time=float(data["epoch"]),
+            kind=data["kind"],
+            message=data["message"],
+            trigger=data.get("trigger"),
+            value=data.get("value"),
+            limit=data.get("limit"),
+        )
+
+
+@dataclass(frozen=True)
+class Measurement:
+    metric: str
+    phase: MeasurementPhase
+    value: float | None
+    limit: str  # the condition it was held to, e.g. "result > 0.01"
+    at: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HookState:
+    outcome: HookOutcome
+    detail: str = ""  # "exit 1", "timed out after 5s", ...
+
+
+@dataclass
+class Status:
+    """One rollout's state. Progress lives here (never in the controller's memory)."""
+
+    rollout_id: int
+    service: str
+    version: str  # the version being rolled out
+    stable: str | None  # the version serving stable traffic (None: initial deployment, nothing yet)
+    strategy: str  # "canary" | "blue_green"
+    previous: str | None = None  # the stable version before this rollout promoted (for undo)
+    phase: Phase = Phase.PROGRESSING
+    stage: str = "before_install"  # position in the plan (see steps.plan)
+    step: int = 0  # index of the current canary step (DESIGN.md's `step`)
+    weights: dict[str, int] = field(default_factory=dict)
+    header_route: str | None = None
+    backends: list[str] = field(default_factory=list)  # versions the router should know
+    initial: bool = False  # no stable version when it started: launch, health gate, 100 %
+    hold: str | None = None  # why progress is held besides a pause step (e.g. an inconclusive analysis)
+    aborted: bool = False
+    abort_reason: str | None = None
+    promote_full: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    stage_started_at: float = 0.0
+    pause_started_at: float | None = None
+    analysis_started_at: float | None = None
+    completed_at: float | None = None
+    hooks: dict[str, HookState] = field(default_factory=dict)  # hook key → last known state
+    analysis: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric → counters + last value
+    measurements: list[Measurement] = field(default_factory=list)  # most recent only
+    notified: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def canary(self) -> str | None:
+        """The version under test while the rollout is in flight."""
+        return None if self.terminal else self.version
+
+    @property
+    def terminal(self) -> bool:
+        """Promoted or rolled back (old instances may still be scaling down: see `done`)."""
+        return self.phase in (Phase.HEALTHY, Phase.ROLLED_BACK)
+
+    @property
+    def done(self) -> bool:
+        """Nothing left to do: terminal and scaled down."""
+        return self.stage == "done"
+
+    @property
+    def promoted(self) -> bool:
+        return self.phase is Phase.HEALTHY and not self.aborted
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["phase"] = str(self.phase)
+        data["canary"] = self.canary
+        data["hooks"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.hooks.items()}
+        data["measurements"] = [{**dataclasses.asdict(m), "phase": str(m.phase)} for m in self.measurements]
+        data["events"] = [e.to_json() for e in self.events]
+        for key in ("created_at", "updated_at", "stage_started_at", "pause_started_at", "analysis_started_at"):
+            data[key] = iso(getattr(self, key))
+        data["completed_at"] = iso(self.completed_at)
+        data["epochs"] = {
+            key: getattr(self, key)
+            for key in (
+                "created_at",
+                "updated_at",
+                "stage_started_at",
+                "pause_started_at",
+                "analysis_started_at",
+                "completed_at",
+            )
+        }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Status:
+        schema = int(data.get("schema", 0))
+        if schema != SCHEMA_VERSION:
+            raise ValueError(f"rollout status schema {schema} is not supported (expected {SCHEMA_VERSION})")
+        epochs = data["epochs"]
+        return cls(
+            rollout_id=int(data["rollout_id"]),
+            service=data["service"],
+            version=data["version"],
+            stable=data["stable"],
+            strategy=data["strategy"],
+            previous=data.get("previous"),
+            phase=Phase(data["phase"]),
+            stage=data["stage"],
+            step=int(data["step"]),
+            weights={str(k): int(v) for k, v in data["weights"].items()},
+            header_route=data["header_route"],
+            backends=list(data["backends"]),
+            initial=bool(data["initial"]),
+            hold=data["hold"],
+            aborted=bool(data["aborted"]),
+            abort_reason=data["abort_reason"],
+            promote_full=bool(data["promote_full"]),
+            created_at=epochs["created_at"],
+            updated_at=epochs["updated_at"],
+            stage_started_at=epochs["stage_started_at"],
+            pause_started_at=epochs["pause_started_at"],
+            analysis_started_at=epochs["analysis_started_at"],
+            completed_at=epochs["completed_at"],
+            hooks={k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data["hooks"].items()},
+            analysis=dict(data["analysis"]),
+            measurements=[
+                Measurement(**{**m, "phase": MeasurementPhase(m["phase"])}) for m in data.get("measurements", [])
+            ],
+            notified=list(data["notified"]),
+            events=[Event.from_json(e) for e in data["events"]],
+        )
+
+
+@dataclass(frozen=True)
+class Observations:
+    """What the controller saw this tick. The pure core decides from this, the spec, the status and `now`."""
+
+    launched: frozenset[str] = frozenset()  # versions whose instances are running
+    ready: dict[str, bool | None] = field(default_factory=dict)  # readiness gate: True passed, False failed
+    liveness_failures: dict[str, str] = field(default_factory=dict)  # version → what failed (probe, value)
+    measurements: tuple[Measurement, ...] = ()  # new analysis measurements of the version under test
+    hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
+    commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
+    router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
