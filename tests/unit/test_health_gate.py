@@ -1,0 +1,80 @@
+"""Gates with Kubernetes semantics (pure) and the probe helpers that need no sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenflag.health.base import ProbeResult
+from greenflag.health.gate import Gate, GateStatus
+from greenflag.health.probes import ExecProbe, HttpProbe, TcpProbe, check_json_field, make_probe
+from greenflag.spec import ProbeSpec
+
+OK, BAD = ProbeResult(True, 0.01), ProbeResult(False, 0.01, "HTTP 503")
+P, F, N = GateStatus.PASSING, GateStatus.FAILING, GateStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    ("success_threshold", "failure_threshold", "results", "statuses"),
+    [
+        (1, 3, [OK], [P]),
+        (2, 3, [OK, OK], [N, P]),
+        (2, 3, [OK, BAD, OK, OK], [N, N, N, P]),  # successes must be consecutive
+        (1, 3, [BAD, BAD, BAD], [N, N, F]),
+        (1, 3, [OK, BAD, BAD, OK, BAD, BAD, BAD], [P, P, P, P, P, P, F]),  # a passing gate tolerates blips
+        (3, 1, [BAD, OK, OK, OK], [F, F, F, P]),  # a failed gate needs the full success streak to recover
+    ],
+)
+def test_thresholds(
+    success_threshold: int, failure_threshold: int, results: list[ProbeResult], statuses: list[GateStatus]
+) -> None:
+    gate = Gate(0.0, success_threshold=success_threshold, failure_threshold=failure_threshold)
+    seen = []
+    for i, result in enumerate(results):
+        gate = gate.observe(result, float(i))
+        seen.append(gate.status)
+    assert seen == statuses
+    assert gate.checks == len(results) and gate.last == results[-1]
+
+
+def test_schedule_initial_delay_then_interval() -> None:
+    spec = ProbeSpec(http="/healthz", initial_delay=5.0, interval=2.0)
+    gate = Gate.from_spec(spec, 100.0)
+    assert gate.next_due() == 105.0 and not gate.due(104.9) and gate.due(105.0)
+    gate = gate.observe(OK, 105.2)
+    assert gate.next_due() == pytest.approx(107.2)
+    assert gate.passing and gate.changed_at == 105.2
+    assert "Passing after 1 checks" in gate.describe()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "problem"),
+    [
+        ({"status": "ok"}, "status=ok", None),
+        ({"status": "down"}, "status=ok", "is 'down', expected 'ok'"),
+        ({"db": {"up": True}}, "db.up", None),
+        ({"db": {"up": False}}, "db.up", "is False"),
+        ({"checks": [{"ok": 1}]}, "checks.0.ok=1", None),
+        ({}, "status", "missing"),
+    ],
+)
+def test_json_field(body: object, field: str, problem: str | None) -> None:
+    result = check_json_field(body, field)
+    assert (result is None) if problem is None else (result is not None and problem in result)
+
+
+def test_make_probe_picks_the_kind() -> None:
+    http = make_probe(ProbeSpec(http="/healthz", expect_status=[200], timeout=2.0))
+    assert isinstance(http, HttpProbe) and http.url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/healthz"
+    assert isinstance(make_probe(ProbeSpec(tcp=True)), TcpProbe)
+    assert isinstance(make_probe(ProbeSpec(exec=["true"])), ExecProbe)
+    assert TcpProbe.address("tcp://127.0.0.1:9") == ("127.0.0.1", 9)
+    assert TcpProbe.address("http://localhost/x") == ("localhost", 80)
+    assert TcpProbe.address("127.0.0.1:8080") == ("127.0.0.1", 8080)
+
+
+def test_http_judgement_order() -> None:
+    probe = HttpProbe(expect_status=[200], body_contains="ok", max_latency=0.5)
+    assert probe._judge(200, b"all ok", 0.1) is None
+    assert "503" in (probe._judge(503, b"ok", 0.1) or "")
+    assert "does not contain" in (probe._judge(200, b"fine", 0.1) or "")
+    assert "over 500 ms" in (probe._judge(200, b"ok", 0.9) or "")
