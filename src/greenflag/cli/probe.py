@@ -1,11 +1,90 @@
-"""`greenflag probe` (not yet implemented)."""
+"""`greenflag probe TARGET`: run one health probe (http, tcp or exec) and report; exit 0 ok, 4 failed."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import typer
 
-__all__ = ["register"]
+from greenflag.cli.common import option_duration
+from greenflag.errors import ExitCode, UsageError
+
+__all__ = ["parse_statuses", "register"]
+
+EPILOG = """\
+Examples:
+
+  greenflag probe http://127.0.0.1:8080/healthz
+
+  greenflag probe http://127.0.0.1:8080/healthz --expect-status 200 --json-field status=ok --max-latency 200ms
+
+  greenflag probe tcp://127.0.0.1:5432 --timeout 2s --json
+
+  greenflag probe --exec 'pg_isready -h 127.0.0.1'
+
+Exit codes: 0 the probe passed, 4 it failed, 2 bad input.
+"""
+
+
+def parse_statuses(values: list[str]) -> list[int]:
+    """'200', '200-299', '200,204' → status codes; raises UsageError naming --expect-status."""
+    out: list[int] = []
+    for value in values:
+        for part in value.split(","):
+            low, sep, high = part.strip().partition("-")
+            try:
+                first, last = int(low), int(high) if sep else int(low)
+            except ValueError:
+                raise UsageError(f"--expect-status {value!r}: expected codes like 200, 200-299 or 200,204") from None
+            if not 100 <= first <= last <= 599:
+                raise UsageError(f"--expect-status {value!r}: codes run from 100 to 599, low to high")
+            out.extend(range(first, last + 1))
+    return out
 
 
 def register(app: typer.Typer) -> None:
-    """No commands yet."""
+    @app.command("probe", epilog=EPILOG)
+    def probe(
+        target: str = typer.Argument("", help="http(s)://HOST:PORT/PATH or tcp://HOST:PORT (ignored with --exec)."),
+        exec_: str | None = typer.Option(None, "--exec", help="Run this command instead; ok when it exits 0."),
+        expect_status: list[str] = typer.Option(
+            [], "--expect-status", help="Expected HTTP statuses (default 200-399)."
+        ),
+        body_contains: str | None = typer.Option(None, "--body-contains", help="The body must contain this text."),
+        json_field: str | None = typer.Option(
+            None, "--json-field", help="A JSON field that must be truthy, or PATH=VALUE (e.g. status=ok)."
+        ),
+        max_latency: str | None = typer.Option(None, "--max-latency", help="Fail when slower, e.g. 200ms."),
+        timeout: str = typer.Option("2s", "--timeout", help="Give up after this long."),
+        as_json: bool = typer.Option(False, "--json", help="Print {ok, latency_ms, detail, target} as JSON."),
+    ) -> None:
+        """Run one health probe against TARGET and say whether it passed."""
+        import shlex
+
+        from greenflag.health.probes import ExecProbe, HttpProbe, TcpProbe
+
+        limit = option_duration("--timeout", timeout)
+        slow = option_duration("--max-latency", max_latency) if max_latency is not None else None
+        runner: HttpProbe | TcpProbe | ExecProbe
+        if exec_ is not None:
+            argv = shlex.split(exec_)
+            if not argv:
+                raise UsageError("--exec: give a command")
+            runner = ExecProbe(argv, timeout=limit)
+        elif target.startswith(("http://", "https://")):
+            statuses = parse_statuses(expect_status) if expect_status else list(range(200, 400))
+            runner = HttpProbe(expect_status=statuses, body_contains=body_contains, json_field=json_field,
+                               max_latency=slow, timeout=limit)  # fmt: skip
+        elif target.startswith("tcp://"):
+            runner = TcpProbe(timeout=limit)
+        else:
+            raise UsageError(f"TARGET {target!r}: expected http(s)://HOST:PORT/PATH or tcp://HOST:PORT (or --exec)")
+        result = asyncio.run(runner.check(target))
+        if as_json:
+            data = {"ok": result.ok, "latency_ms": round(result.latency_s * 1000, 3), "detail": result.detail,
+                    "target": exec_ if exec_ is not None else target}  # fmt: skip
+            typer.echo(json.dumps(data))
+        else:
+            typer.echo(f"{'ok' if result.ok else 'FAILED'} {result.latency_s * 1000:.1f} ms  {result.detail}")
+        raise typer.Exit(int(ExitCode.OK if result.ok else ExitCode.READINESS_FAILED))
