@@ -260,6 +260,9 @@ class Client:
         self.t_first = 0.0
         self.t_done = 0.0
         self.bytes_recv = 0
+        # the last response's headers and body chunks when keep_body (the connection may be gone after send)
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
 
     async def _connect(self) -> Connection | None:
         loop = asyncio.get_running_loop()
@@ -306,6 +309,8 @@ class Client:
             self.error = conn.error
             self.t_sent, self.t_first, self.t_done = conn.t_sent, conn.t_first, conn.t_done
             self.bytes_recv = conn.bytes_recv
+            if conn.keep_body:
+                self.headers, self.body = conn.headers, conn.body
             if conn.closed:
                 self.conn = None
             # A reused keep-alive connection the server had already closed: retry once on a new one.
