@@ -1,0 +1,95 @@
+"""A real HTTP/1.1 server on 127.0.0.1 for load-engine tests: counts every request it answers, can stall all
+responses for a window of time, and can serve TLS. Runs its own event loop in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["CountingServer", "counting_server"]
+
+
+class CountingServer:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.ssl_context = ssl_context
+        self.count = 0
+        self.port = 0
+        self.stall_from = float("inf")  # perf_counter instants
+        self.stall_until = 0.0
+        self.status = 200
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._server: asyncio.AbstractServer | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/"
+
+    def stall(self, seconds: float, after: float = 0.0) -> None:
+        """Hold every response that arrives in [now+after, now+after+seconds) until the window ends."""
+        start = time.perf_counter() + after
+        self.stall_until = start + seconds
+        self.stall_from = start
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.ssl_context, backlog=1024)
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                now = time.perf_counter()
+                if self.stall_from <= now < self.stall_until:
+                    await asyncio.sleep(self.stall_until - now)
+                body = b"counted\n"
+                writer.write(
+                    b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
+                    % (self.status, len(body), body)
+                )
+                self.count += 1
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    def start(self) -> CountingServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+@contextmanager
+def counting_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[CountingServer]:
+    server = CountingServer(ssl_context).start()
+    try:
+        yield server
+    finally:
+        server.stop()
