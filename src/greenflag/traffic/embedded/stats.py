@@ -3,7 +3,7 @@
 Recording (hot path) appends the latency to the current second's `array('q')` and bumps a counter. When a
 second ends its raw values are folded with numpy into sparse HDR counts (bucket index → count, the layout
 HdrHistogram uses at 3 significant digits), so a busy second costs a few KB, not a full counts array.
-Queries merge the seconds of a window and read percentiles from the merged counts.
+Queries merge the seconds of a window into a `greenflag.load.hdr.Histogram` for percentiles and buckets.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from greenflag.load.hdr import Histogram, counts_index
 from greenflag.traffic.base import BackendWindow
 
 __all__ = [
@@ -23,26 +24,14 @@ __all__ = [
     "BackendSeries",
     "StatsStore",
     "bucket_upper_us",
-    "counts_index",
     "window_from_json",
     "window_to_json",
 ]
 
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 KEEP_S = 300
-_HALF_MAG = 10  # HdrHistogram, 3 significant digits: sub-bucket half count 1024
-_MASK = 2047
-_HIGHEST_US = 3_600_000_000
+_HALF_MAG = 10  # HdrHistogram, 3 significant digits: sub-bucket half count 1024 (greenflag.load.hdr's layout)
 Int64s = np.ndarray[Any, np.dtype[np.int64]]
-
-
-def counts_index(values: Int64s) -> Int64s:
-    """HdrHistogram's counts index of each value in µs (unit magnitude 0, 3 significant digits)."""
-    v = np.clip(values, 0, _HIGHEST_US)
-    _, exponent = np.frexp((v | _MASK).astype(np.float64))
-    bucket = exponent.astype(np.int64) - (_HALF_MAG + 1)
-    out: Int64s = ((bucket + 1) << _HALF_MAG) + (v >> bucket) - (1 << _HALF_MAG)
-    return out
 
 
 def bucket_upper_us(index: Int64s) -> Int64s:
@@ -156,16 +145,12 @@ def _make_window(
         return BackendWindow(name, window_s, requests, responses, counts[5])
     idx, inverse = np.unique(np.concatenate(indices), return_inverse=True)
     cnt = np.bincount(inverse, weights=np.concatenate(weights)).astype(np.int64)
-    upper_ms = bucket_upper_us(idx) / 1000.0
-    cumulative = np.cumsum(cnt)
-    total = int(cumulative[-1])
-
-    def pct(p: float) -> float:
-        rank = max(1, int(p / 100.0 * total + 0.5))
-        return float(upper_ms[int(np.searchsorted(cumulative, rank, side="left"))])
-
-    buckets = tuple((float(u), int(c)) for u, c in zip(upper_ms.tolist(), cnt.tolist(), strict=True))
-    return BackendWindow(name, window_s, requests, responses, counts[5], buckets, pct(50), pct(95), pct(99))
+    hist = Histogram()
+    for upper_us, count in zip(bucket_upper_us(idx).tolist(), cnt.tolist(), strict=True):
+        hist.record_count(int(upper_us), int(count))
+    buckets = tuple((u / 1000.0, c) for u, c in hist.buckets())
+    p50, p95, p99 = (v / 1000.0 for v in hist.percentiles([50.0, 95.0, 99.0]))
+    return BackendWindow(name, window_s, requests, responses, counts[5], buckets, p50, p95, p99)
 
 
 def window_to_json(w: BackendWindow) -> dict[str, Any]:

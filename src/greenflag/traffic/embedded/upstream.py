@@ -7,7 +7,7 @@ An `UpstreamConnection` is an asyncio Protocol with an httptools response parser
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -87,8 +87,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
 
     def data_received(self, data: bytes) -> None:
         if self.ex is None:  # unsolicited bytes on an idle connection: it cannot be reused safely
