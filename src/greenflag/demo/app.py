@@ -47,22 +47,24 @@ def _make_middleware(state: DemoState) -> Middleware:
         began = time.perf_counter()
         path = _route_name(request)
         status = 500
-        metrics.in_flight.inc()
+        metrics.in_flight += 1
         try:
             if path not in OPS_PATHS:
-                if faults.count_request():
+                if faults.counting and faults.count_request():
                     state.on_crash(faults.served)
                 started = state.started_at
                 if started is None:
                     status = 503
                     return web.Response(status=503, body=starting, headers={**_JSON, "Retry-After": "1"})
-                decision = faults.decide(asyncio.get_running_loop().time() - started)
-                if decision.delay_s > 0:
-                    metrics.fault("latency")
-                    await asyncio.sleep(decision.delay_s)
-                if decision.fail:
-                    metrics.fault("error")
-                    return web.Response(status=500, body=injected, headers=_JSON)
+                if faults.active:
+                    decision = faults.decide(asyncio.get_running_loop().time() - started)
+                    if decision.delay_s > 0:
+                        metrics.fault("latency")
+                        await asyncio.sleep(decision.delay_s)
+                    if decision.fail:
+                        status = 500
+                        metrics.fault("error")
+                        return web.Response(status=500, body=injected, headers=_JSON)
             response = await handler(request)
             status = response.status
             return response
@@ -70,7 +72,7 @@ def _make_middleware(state: DemoState) -> Middleware:
             status = exc.status
             raise
         finally:
-            metrics.in_flight.dec()
+            metrics.in_flight -= 1
             metrics.observe(request.method, path, status, time.perf_counter() - began)
 
     return middleware

@@ -29,7 +29,17 @@ class Faults:
     `faults_after_s` seconds after start-up completed; `crash_after` counts every request it is asked about.
     """
 
-    __slots__ = ("_active", "_after_s", "_base_s", "_crash_after", "_error_rate", "_jitter_s", "_rng", "served")
+    __slots__ = (
+        "_after_s",
+        "_base_s",
+        "_crash_after",
+        "_error_rate",
+        "_jitter_s",
+        "_rng",
+        "active",
+        "counting",
+        "served",
+    )
 
     def __init__(self, options: AppOptions, rng: random.Random | None = None) -> None:
         self._error_rate = options.error_rate
@@ -37,13 +47,14 @@ class Faults:
         self._jitter_s = options.latency_jitter_ms / 1000.0
         self._after_s = options.faults_after_s
         self._crash_after = options.crash_after
-        self._active = self._error_rate > 0 or self._base_s > 0 or self._jitter_s > 0
+        self.active = self._error_rate > 0 or self._base_s > 0 or self._jitter_s > 0  # False: decide() is a no-op
+        self.counting = self._crash_after is not None  # False: count_request() is a no-op
         self._rng = rng or random.Random()
         self.served = 0
 
     def decide(self, since_started_s: float | None) -> FaultDecision:
         """The faults for one request; `since_started_s` is None while start-up work is still running."""
-        if not self._active or since_started_s is None or since_started_s < self._after_s:
+        if not self.active or since_started_s is None or since_started_s < self._after_s:
             return NO_FAULT
         delay = self._base_s
         if self._jitter_s > 0:

@@ -31,7 +31,9 @@ class DemoMetrics:
             buckets=_BUCKETS,
             registry=r,
         )
-        self.in_flight = Gauge("greenflag_demo_http_requests_in_flight", "Requests being handled.", registry=r)
+        self.in_flight = 0  # a plain int on the request path; the gauge reads it at scrape time
+        in_flight = Gauge("greenflag_demo_http_requests_in_flight", "Requests being handled.", registry=r)
+        in_flight.set_function(lambda: self.in_flight)
         self.sse_open = Gauge("greenflag_demo_sse_streams_open", "Server-Sent Events streams open.", registry=r)
         self.sse_events = Counter("greenflag_demo_sse_events", "Server-Sent Events sent.", registry=r)
         self.contacts = Counter("greenflag_demo_contacts_stored", "Contact submissions stored.", registry=r)
