@@ -21,7 +21,9 @@ def make_platform(spec: Spec, journal: Any) -> Platform:
     """The platform `spec.platform.kind` names, journaling its instances in `journal` (a rollout Store)."""
     target = PLATFORMS.get(spec.platform.kind)
     if target is None:
-        raise ConfigError(f"platform.kind: {spec.platform.kind!r} is not supported; expected one of {sorted(PLATFORMS)}")
+        raise ConfigError(
+            f"platform.kind: {spec.platform.kind!r} is not supported; expected one of {sorted(PLATFORMS)}"
+        )
     module_name, _, factory_name = target.partition(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
     platform: Platform = factory(spec.service, spec.platform, journal, log_dir=Path(spec.state_dir) / "logs")

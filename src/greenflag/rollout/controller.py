@@ -115,7 +115,7 @@ class Controller:
     async def tick(self) -> Status | None:
         if self.status is None:
             self.attach()
-        status = self.status
+        current = status = self.status
         if status is None:
             return None
         latest = self.store.load(status.rollout_id)
@@ -127,7 +127,8 @@ class Controller:
         await self._act(new, actions)
         if new != status or commands:
             self.store.save(new, [command_id for command_id, _ in commands])
-        self.status = new
+        if self.status is current:  # not replaced meanwhile by start() (the `up` API runs concurrently)
+            self.status = new
         if self.on_status is not None:
             result = self.on_status(new)
             if result is not None:
@@ -147,7 +148,8 @@ class Controller:
         if status.stage == "ready" and version in launched:
             ready[version] = await self._probe(self._ready, self.spec.health.readiness, version, mono)
         elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
-            if await self._probe(self._live, self.spec.health.liveness, version, mono, failing=True) is False:
+            liveness = await self._probe(self._live, self.spec.health.liveness, version, mono, failing=True)
+            if liveness is False:
                 live[version] = self._live[version].last_detail
         measurements: tuple[Any, ...] = ()
         interval = self.spec.analysis.interval
@@ -245,7 +247,7 @@ class Controller:
             await self.router.apply({name: w for name, w in weights if name in dict(backends) or not backends})
             if isinstance(self.router, HeaderRouting):
                 await self.router.set_header_route(header)
-        except Exception as exc:  # noqa: BLE001 - router trouble is retried on the next tick
+        except Exception as exc:  # router trouble is retried on the next tick
             log.warning("router update failed (retrying next tick): %s", exc)
             self._applied = None
             return

@@ -166,7 +166,8 @@ class Verdict:
     def message(self) -> str:
         if self.phase is None or self.metric is None:
             return "analysis running"
-        return f"metric {self.metric} {self.phase.lower()}: value {self.value} against {self.limit}"
+        value = f"{self.value:.4g}" if isinstance(self.value, float) else self.value
+        return f"metric {self.metric} {self.phase.lower()}: value {value} against {self.limit}"
 
 
 def verdict(metrics: list[MetricSpec], counters: dict[str, dict[str, Any]]) -> Verdict:

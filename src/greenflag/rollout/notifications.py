@@ -29,7 +29,7 @@ async def notify(targets: list[NotificationSpec], event: str, payload: dict[str,
             ):
                 if response.status >= 400:
                     errors.append(f"{target.webhook}: HTTP {response.status}")
-        except Exception as exc:  # noqa: BLE001 - any failure of a webhook is reported, never raised
+        except Exception as exc:  # any failure of a webhook is reported, never raised
             errors.append(f"{target.webhook}: {type(exc).__name__}: {exc}")
     for error in errors:
         log.warning("notification %s failed: %s", event, error)

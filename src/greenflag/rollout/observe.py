@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenflag.platform.base import Instance
 from greenflag.rollout.judge import effective_metrics, measure
 from greenflag.rollout.model import Measurement
 from greenflag.spec import ProbeSpec, Spec
@@ -94,9 +93,9 @@ class Prober:
             return False, f"tcp {host_port}: {type(exc).__name__}"
 
     async def _exec(self, argv: list[str], timeout: float) -> tuple[bool, str]:
-        from greenflag.rollout.hooks import run_command
-
         import shlex
+
+        from greenflag.rollout.hooks import run_command
 
         result = await run_command(shlex.join(argv), timeout_s=timeout)
         return result.ok, result.detail
@@ -160,7 +159,7 @@ async def collect_measurements(
     if stats is not None and any(m.provider == "router" for m in metrics):
         try:
             windows = await stats.stats(window_s)
-        except Exception as exc:  # noqa: BLE001 - errors are measurements, never escaping exceptions
+        except Exception as exc:  # errors are measurements, never escaping exceptions
             return tuple(measure(m, None, now, f"router stats: {exc}") for m in metrics if m.provider == "router")
         names = set(backend_names(version, spec.platform.instances))
         window = _merge([w for name, w in windows.items() if name in names])

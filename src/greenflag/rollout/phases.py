@@ -1,9 +1,9 @@
 """Rollout phase transitions, in ONE table (like h11's state machine): the documented diagram is this table.
 
-    Progressing --pause--> Paused --resume--> Progressing
-    Progressing|Paused --promoted--> Healthy
-    Progressing|Paused --abort--> Degraded --rolled_back--> RolledBack
-    Healthy|RolledBack --start--> Progressing      (a new rollout)
+Progressing --pause--> Paused --resume--> Progressing
+Progressing|Paused --promoted--> Healthy
+Progressing|Paused --abort--> Degraded --rolled_back--> RolledBack
+Healthy|RolledBack --start--> Progressing      (a new rollout)
 """
 
 from __future__ import annotations

@@ -363,8 +363,17 @@ def _commands(ctx: _Ctx) -> None:
             ctx.event("command", f"{command} requested")
             if s.hold is not None:
                 _release_hold(ctx)
-            elif command == "promote" or s.pause_started_at is not None:
+            elif command == "promote" or _indefinite_pause(ctx):
                 ctx.skip_step = True
+
+
+def _indefinite_pause(ctx: _Ctx) -> bool:
+    """At a `pause: {}` step (one that waits for promote/resume)."""
+    s = ctx.s
+    if not s.stage.startswith("step:") or s.pause_started_at is None:
+        return False
+    step = rollout_steps(ctx.spec, s)[s.step]
+    return isinstance(step, PauseStep) and step.pause.duration is None
 
 
 def _release_hold(ctx: _Ctx) -> None:

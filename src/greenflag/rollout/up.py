@@ -1,0 +1,104 @@
+"""`greenflag up`: the long-lived side — embedded router, process supervisor, controller loop, rollout API.
+
+up = Up(spec, api="127.0.0.1:0")
+await up.start()          # router listening, API listening, `{state_dir}/up.json` written
+await up.run(stop_event)  # ticks the controller until the event is set
+await up.stop()           # API and router down; instances stopped unless keep_instances
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from greenflag.rollout.api import make_api_app
+from greenflag.rollout.controller import Controller
+from greenflag.rollout.runtime import ControllerLock, InProcessRouter, resolve_paths, token_path
+from greenflag.rollout.store import Store
+from greenflag.spec import Spec
+from greenflag.units import parse_host_port
+
+__all__ = ["Up"]
+
+
+class Up:
+    def __init__(self, spec: Spec, *, api: str = "127.0.0.1:0", keep_instances: bool = False, tick_s: float = 0.2):
+        self.spec = resolve_paths(spec)
+        self.api_address = parse_host_port(api)
+        self.keep_instances = keep_instances
+        self.tick_s = tick_s
+        self.lock = ControllerLock(self.spec.state_dir)
+        self.router: Any = None
+        self.controller: Controller | None = None
+        self._runner: Any = None
+        self.api_url = ""
+
+    @property
+    def router_url(self) -> str:
+        return str(self.router.url) if self.router is not None else ""
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        from greenflag.platform.registry import make_platform
+        from greenflag.traffic.embedded.server import EmbeddedRouter
+        from greenflag.traffic.embedded.token import load_or_create_token
+
+        self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
+        token = load_or_create_token(token_path(self.spec))
+        router_spec = self.spec.router.model_copy(update={"backends": {}, "weights": {}})
+        self.router = EmbeddedRouter(router_spec, admin_token=token)
+        await self.router.start()
+        store = Store.for_state_dir(self.spec.state_dir)
+        platform = make_platform(self.spec, store)
+        self.controller = Controller(
+            self.spec, router=InProcessRouter(self.router), platform=platform, store=store, tick_s=self.tick_s
+        )
+        self.controller.attach()
+        self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
+        await self._runner.setup()
+        sock = socket.create_server(self.api_address)
+        sock.setblocking(False)
+        host, port = sock.getsockname()[:2]
+        self.api_url = f"http://{host}:{port}"
+        await web.SockSite(self._runner, sock).start()
+        info = {"pid": os.getpid(), "api": self.api_url, "router": self.router_url, "admin": self.router.admin_url}
+        path = Path(self.spec.state_dir) / "up.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(path)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        controller = self.controller
+        assert controller is not None
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            began = loop.time()
+            try:
+                await controller.tick()
+            except Exception:  # the supervisor keeps running; the error is logged
+                import logging
+
+                logging.getLogger(__name__).exception("controller tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, self.tick_s - (loop.time() - began)))
+
+    async def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            (Path(self.spec.state_dir) / "up.json").unlink()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.controller is not None:
+            await self.controller.aclose()
+            if not self.keep_instances:
+                stop_all = getattr(self.controller.platform, "stop_all", None)
+                if stop_all is not None:
+                    await stop_all()
+        if self.router is not None:
+            await self.router.stop(grace=2.0)
+        self.lock.release()
