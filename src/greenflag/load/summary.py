@@ -54,6 +54,23 @@ def _by_name(registry: Registry, elapsed: float) -> dict[str, Any]:
     return out
 
 
+def _by_step(registry: Registry, elapsed: float) -> dict[str, Any]:
+    """Per `step` tag (journeys' `with self.step(...)`): step_duration and the step's HTTP requests."""
+    steps = sorted({value for name, tags in registry.trends for key, value in tags if key == "step"})
+    out = {}
+    for step in steps:
+        tags = (("step", step),)
+        totals = registry.http_totals(tags)
+        hist = registry.custom_trend("step_duration", tags)
+        out[step] = {
+            "step_duration": trend_stats(hist) if hist is not None else trend_stats(Histogram()),
+            "http_reqs": {"count": totals["reqs"], "rate": round(totals["reqs"] / elapsed, 3)},
+            "http_req_failed": {"rate": totals["failed"] / totals["reqs"] if totals["reqs"] else 0.0},
+            "http_req_duration": trend_stats(registry.http_trend("http_req_duration", tags)),
+        }
+    return out
+
+
 def build_summary(
     registry: Registry,
     *,
@@ -82,11 +99,13 @@ def build_summary(
     metrics["vus"] = {"value": registry.vus}
     metrics["vus_max"] = {"value": registry.vus_max}
     snapshot = Snapshot(registry, elapsed)
-    for name in _CUSTOM_TRENDS:
+    custom_trends = sorted({name for name, _ in registry.trends}, key=lambda n: (n not in _CUSTOM_TRENDS, n))
+    for name in custom_trends:
         hist = snapshot.trend(name)
         if hist is not None and hist.count:
             metrics[name] = trend_stats(hist)
-    for name in _CUSTOM_COUNTERS:
+    custom_counters = sorted({name for name, _ in registry.counters}, key=lambda n: (n not in _CUSTOM_COUNTERS, n))
+    for name in custom_counters:
         count = snapshot.counter(name)
         if count is not None:
             metrics[name] = {"count": count, "rate": round(count / elapsed, 3)}
@@ -106,6 +125,9 @@ def build_summary(
         "errors": registry.errors_by_class(),
         "by_name": _by_name(registry, elapsed),
     }
+    steps = _by_step(registry, elapsed)
+    if steps:
+        summary["by_step"] = steps
     if registry.script_errors:
         summary["script_errors"] = dict(registry.script_errors)
     summary.update(extra or {})
