@@ -97,12 +97,11 @@ class Histogram:
     def _fold(self) -> None:
         if not self._raw:
             return
-        values = np.frombuffer(self._raw, dtype=np.int64)
-        values = np.clip(values, 0, HIGHEST_US)
+        values = np.clip(np.array(self._raw, dtype=np.int64), 0, HIGHEST_US)
+        del self._raw[:]  # cleared in place: hot paths may hold a bound `raw.append`
         counts = self._ensure_counts()
         counts += np.bincount(counts_index(values), minlength=COUNTS_LEN)
         self._note(int(values.min()), int(values.max()), int(values.sum()), len(values))
-        self._raw = array("q")
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
@@ -166,8 +165,35 @@ class Histogram:
         clone.merge(self)
         return clone
 
+    @property
+    def raw(self) -> array[int]:
+        """The unfolded values. Appending to it directly is the cheapest way to record; whoever does so must
+        call `fold()` now and then (the load runner folds once a second) to keep memory bounded."""
+        return self._raw
+
+    def fold(self) -> None:
+        self._fold()
+
+    def counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """A copy of the folded counts (HdrHistogram layout)."""
+        self._fold()
+        return np.zeros(COUNTS_LEN, dtype=np.int64) if self._counts is None else self._counts.copy()
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray[Any, np.dtype[np.int64]]) -> Histogram:
+        """A histogram from counts alone (min, max and mean are bucket-precise, not exact)."""
+        hist = cls()
+        index = np.nonzero(counts)[0].astype(np.int64)
+        if len(index):
+            low, size = _index_bounds(index)
+            hist._counts = counts.astype(np.int64, copy=True)
+            total = int(counts[index].sum())
+            mid = low + size // 2
+            hist._note(int(low[0]), int(low[-1] + size[-1] - 1), int((mid * counts[index]).sum()), total)
+        return hist
+
     def reset(self) -> None:
-        self._raw = array("q")
+        del self._raw[:]
         self._counts = None
         self._total = self._sum = self._min = self._max = 0
 

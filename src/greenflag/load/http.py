@@ -243,12 +243,13 @@ class Client:
         connect_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         keep_body: bool = False,
+        protocol_class: type[Connection] | None = None,
     ) -> None:
         self.target = target
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.ssl_context = ssl_context
-        self.protocol_class: type[Connection] = FullConnection if keep_body else Connection
+        self.protocol_class: type[Connection] = protocol_class or (FullConnection if keep_body else Connection)
         self.conn: Connection | None = None
         self.blocked_s = 0.0
         self.connecting_s = 0.0

@@ -6,10 +6,12 @@ The hot path calls `Series.record_http(...)` with timings in seconds; everything
 
 from __future__ import annotations
 
-from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from greenflag.load.hdr import Histogram
 
@@ -36,6 +38,10 @@ class Series:
     """The HTTP metrics of one (name, method, status, tags) key."""
 
     __slots__ = (
+        "_dur",
+        "_lat",
+        "_recv",
+        "_wait",
         "bytes_recv",
         "bytes_sent",
         "duration",
@@ -69,6 +75,10 @@ class Series:
         self.waiting = Histogram()
         self.receiving = Histogram()
         self.sparse = {name: Histogram() for name in _SPARSE}
+        self._dur = self.duration.raw.append
+        self._lat = self.latency.raw.append
+        self._wait = self.waiting.raw.append
+        self._recv = self.receiving.raw.append
 
     def record_http(
         self,
@@ -83,7 +93,8 @@ class Series:
         bytes_recv: int,
         error: str | None,
     ) -> int:
-        """Record one request; returns its duration in µs (for the live window)."""
+        """Record one request; returns its duration in µs. Values go to the histograms' raw buffers; the
+        registry folds them (`Registry.fold`) once a second."""
         self.reqs += 1
         if not self.expected:
             self.failed += 1
@@ -92,14 +103,14 @@ class Series:
         self.bytes_sent += bytes_sent
         self.bytes_recv += bytes_recv
         duration = int((t_done - t_sent) * 1e6)
-        self.duration.record(duration)
-        self.latency.record(int((t_done - t_sched) * 1e6))
+        self._dur(duration)
+        self._lat(int((t_done - t_sched) * 1e6))
         if t_first:
-            self.waiting.record(int((t_first - t_sent) * 1e6))
-            self.receiving.record(int((t_done - t_first) * 1e6))
+            self._wait(int((t_first - t_sent) * 1e6))
+            self._recv(int((t_done - t_first) * 1e6))
         else:
-            self.waiting.record(duration)
-            self.receiving.record(0)
+            self._wait(duration)
+            self._recv(0)
         if blocked:
             self.sparse["http_req_blocked"].record(int(blocked * 1e6))
             if connecting:
@@ -134,12 +145,12 @@ class Series:
 
 @dataclass
 class Window:
-    """One second of traffic, for the live view and windowed stats."""
+    """One tick (about a second) of traffic, for the live view: deltas of the cumulative metrics."""
 
     second: int
     reqs: int = 0
     failed: int = 0
-    durations: array[int] = field(default_factory=lambda: array("q"))
+    durations: np.ndarray[Any, np.dtype[np.int64]] | None = None  # HDR counts of http_req_duration
 
 
 def is_expected(status: int) -> bool:
@@ -165,6 +176,7 @@ class Registry:
         self.windows: deque[Window] = deque(maxlen=30)
         self.vus = 0
         self.vus_max = 0
+        self._previous = (0, 0, np.zeros(0, dtype=np.int64))
 
     # -- hot path ----------------------------------------------------------------------------------------
     def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
@@ -174,18 +186,27 @@ class Registry:
             found = self.series[key] = Series(name, method, status, tags, is_expected(status))
         return found
 
-    def window(self, now: float) -> Window:
-        second = int(now - self.start)
-        windows = self.windows
-        if not windows or windows[-1].second != second:
-            windows.append(Window(second))
-        return windows[-1]
-
     def note_request(self, now: float, duration_us: int, failed: bool) -> None:
-        win = self.window(now)
-        win.reqs += 1
-        win.failed += failed
-        win.durations.append(duration_us)
+        """Kept for callers written against the first engine; live windows now come from `tick()`."""
+
+    def fold(self) -> None:
+        """Fold every histogram's raw values (bounded memory); the runner calls this once a second."""
+        for series in self.series.values():
+            for hist in (series.duration, series.latency, series.waiting, series.receiving):
+                hist.fold()
+        self.iteration_duration.fold()
+
+    def tick(self, now: float) -> Window:
+        """Close a live window: what happened since the previous tick (from cumulative deltas)."""
+        self.fold()
+        totals = self.http_totals()
+        counts = self.http_trend("http_req_duration").counts()
+        reqs0, failed0, counts0 = self._previous
+        delta = counts - counts0 if len(counts0) else counts
+        window = Window(int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0, delta)
+        self._previous = (totals["reqs"], totals["failed"], counts)
+        self.windows.append(window)
+        return window
 
     # -- custom metrics ----------------------------------------------------------------------------------
     def add_trend(self, name: str, value_us: int, tags: Tags = ()) -> None:
@@ -241,9 +262,8 @@ class Registry:
                 out[f"http_{series.status // 100}xx"] += series.reqs
         return dict(sorted(out.items()))
 
-    def recent(self, now: float, seconds: int) -> list[Window]:
-        current = int(now - self.start)
-        return [w for w in self.windows if current - seconds <= w.second < current]
+    def recent(self, count: int) -> list[Window]:
+        return list(self.windows)[-count:]
 
     def custom_trend(self, name: str, tags: Tags = ()) -> Histogram | None:
         merged: Histogram | None = None

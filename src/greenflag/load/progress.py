@@ -46,14 +46,12 @@ class Progress:
 
     def line(self) -> str:
         now = time.perf_counter()
-        windows = self.registry.recent(now, 5)
-        last = windows[-1:] if windows else []
-        rps = sum(w.reqs for w in last)
+        windows = self.registry.recent(5)
+        rps = windows[-1].reqs if windows else 0
         reqs = sum(w.reqs for w in windows)
         failed = sum(w.failed for w in windows)
-        hist = Histogram()
-        for window in windows:
-            hist.record_many(window.durations)
+        counts = [w.durations for w in windows if w.durations is not None and len(w.durations)]
+        hist = Histogram.from_counts(sum(counts[1:], counts[0])) if counts else Histogram()
         return progress_line(
             now - self.registry.start,
             self.total,
@@ -65,6 +63,7 @@ class Progress:
         )
 
     def add(self) -> None:
+        self.registry.tick(time.perf_counter())
         text = self.line()
         if self.live is not None:
             self.live.update(Text(text))

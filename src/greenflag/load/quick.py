@@ -1,10 +1,17 @@
-"""Quick mode: `greenflag load run URL` — every iteration is one request to one URL (like wrk and hey)."""
+"""Quick mode: `greenflag load run URL` — every iteration is one request to one URL (like wrk and hey).
+
+Closed models run in *bursts*: while a keep-alive connection is healthy, the response callback records the
+request and writes the next one at once (no task wake-up, no future per request), as wrk does. Connects, errors
+and reconnects take the ordinary coroutine path (`iteration`). Open models always use `iteration`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 
-from greenflag.load.http import Client, Target, build_request
+from greenflag.load.http import Client, Connection, Target, build_request
 from greenflag.load.metrics import Registry, Series
 
 __all__ = ["UrlScenario"]
@@ -36,11 +43,87 @@ class UrlScenario:
         return UrlVU(self)
 
 
+class BurstConnection(Connection):
+    """A connection that, in burst mode, chains requests from its response callback."""
+
+    vu: UrlVU | None = None
+    timeout_s = 60.0
+
+    def burst(self, vu: UrlVU, data: bytes, timeout: float) -> asyncio.Future[int]:
+        """Start a burst; the future resolves with the status of the request that ends it (an error, a
+        connection that will close, or the VU having nothing more to do)."""
+        self.vu = vu
+        self.timeout_s = timeout
+        waiter = self.request(data, timeout, vu.head)
+        return waiter
+
+    def _watchdog(self) -> None:
+        self._timer = None
+        if self.waiter is None:
+            return
+        elapsed = _perf() - self.t_sent
+        if elapsed >= self.timeout_s:
+            self._finish(0, "timeout")
+        else:
+            self._timer = self.loop.call_later(self.timeout_s - elapsed, self._watchdog)
+
+    def _finish(self, status: int, error: str | None) -> None:
+        vu = self.vu
+        if vu is None or error is not None or not self.keep_alive or self.waiter is None:
+            self.vu = None
+            super()._finish(status, error)
+            return
+        t_done = _perf()
+        self.t_done = t_done
+        self.requests_done += 1
+        vu.record_burst(status, self.t_sent, self.t_first, t_done, self.bytes_recv)
+        if not vu.more():
+            self.vu = None
+            super()._finish(status, None)
+            vu.burst_ended_recorded = True
+            return
+        # next request at once, from this callback
+        self.status = 0
+        self.t_first = 0.0
+        self.bytes_recv = 0
+        self.t_sent = _perf()
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.timeout_s, self._watchdog)
+        assert self.transport is not None
+        self.transport.write(vu.data)
+
+    def request(self, data: bytes, timeout: float, head: bool = False) -> asyncio.Future[int]:
+        waiter = super().request(data, timeout, head)
+        if self._timer is not None:  # replace the per-request timer with the burst watchdog
+            self._timer.cancel()
+            self._timer = self.loop.call_later(timeout, self._watchdog)
+        return waiter
+
+
 class UrlVU:
-    __slots__ = ("client", "data", "head", "idempotent", "last", "method", "name", "registry", "sent")
+    __slots__ = (
+        "burst_ended_recorded",
+        "client",
+        "data",
+        "head",
+        "idempotent",
+        "keep_going",
+        "last",
+        "method",
+        "name",
+        "registry",
+        "running",
+        "sent",
+        "timeout",
+    )
 
     def __init__(self, scenario: UrlScenario) -> None:
-        self.client = Client(scenario.target, timeout=scenario.timeout, connect_timeout=scenario.connect_timeout)
+        self.client = Client(
+            scenario.target,
+            timeout=scenario.timeout,
+            connect_timeout=scenario.connect_timeout,
+            protocol_class=BurstConnection,
+        )
         self.data = scenario.data
         self.sent = len(scenario.data)
         self.method = scenario.method
@@ -48,18 +131,25 @@ class UrlVU:
         self.idempotent = scenario.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
         self.name = scenario.name
         self.registry = scenario.registry
+        self.timeout = scenario.timeout
         self.last: Series | None = None
+        self.keep_going: Callable[[], bool] = lambda: True
+        self.running: Callable[[], bool] = lambda: True
+        self.burst_ended_recorded = False
 
     async def start(self) -> None:
         return None
 
-    async def iteration(self, scheduled: float) -> None:
-        client = self.client
-        status = await client.send(self.data, head=self.head, idempotent=self.idempotent)
+    def _series(self, status: int) -> Series:
         series = self.last
         if series is None or series.status != status:
             series = self.last = self.registry.series_for(self.name, self.method, status)
-        duration = series.record_http(
+        return series
+
+    async def iteration(self, scheduled: float) -> None:
+        client = self.client
+        status = await client.send(self.data, head=self.head, idempotent=self.idempotent)
+        self._series(status).record_http(
             scheduled,
             client.t_sent,
             client.t_first,
@@ -71,7 +161,53 @@ class UrlVU:
             client.bytes_recv,
             client.error,
         )
-        self.registry.note_request(client.t_done, duration, not series.expected)
+
+    # -- closed-model bursts -----------------------------------------------------------------------------
+    def record_burst(self, status: int, t_sent: float, t_first: float, t_done: float, bytes_recv: int) -> None:
+        """A request of a burst: the VU wanted to send it when the previous one completed (≈ t_sent)."""
+        self._series(status).record_http(t_sent, t_sent, t_first, t_done, 0.0, 0.0, 0.0, self.sent, bytes_recv, None)
+        registry = self.registry
+        registry.iterations += 1
+        registry.iteration_duration.raw.append(int((t_done - t_sent) * 1e6))
+
+    def more(self) -> bool:
+        return self.keep_going() and self.running()
+
+    async def loop(self, keep_going: Callable[[], bool], running: Callable[[], bool]) -> None:
+        """Iterate until `keep_going()` or `running()` says stop: bursts on a live connection, the coroutine
+        path for everything else."""
+        self.keep_going, self.running = keep_going, running
+        client = self.client
+        registry = self.registry
+        while keep_going() and running():
+            conn = client.conn
+            if conn is None or conn.closed or not isinstance(conn, BurstConnection):
+                scheduled = _perf()
+                await self.iteration(scheduled)
+                registry.iterations += 1
+                registry.iteration_duration.raw.append(int((_perf() - scheduled) * 1e6))
+                continue
+            self.burst_ended_recorded = False
+            status = await conn.burst(self, self.data, self.timeout)
+            if conn.closed:
+                client.conn = None
+            if self.burst_ended_recorded:
+                continue  # the last request was recorded by the callback; keep_going/running said stop
+            # the request that ended the burst (an error, or a connection about to close): record it here
+            self._series(status).record_http(
+                conn.t_sent,
+                conn.t_sent,
+                conn.t_first,
+                conn.t_done,
+                0.0,
+                0.0,
+                0.0,
+                self.sent,
+                conn.bytes_recv,
+                conn.error,
+            )
+            registry.iterations += 1
+            registry.iteration_duration.raw.append(int((conn.t_done - conn.t_sent) * 1e6))
 
     async def stop(self) -> None:
         self.client.close()

@@ -80,10 +80,11 @@ class ThresholdWatch:
         self.evaluate()
 
 
-async def _tick(sinks: list[Sink], stop: asyncio.Event) -> None:
+async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> None:
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=1.0)
+        registry.fold()
         for sink in sinks:
             sink.add()
 
@@ -104,7 +105,7 @@ async def run_load(
         all_sinks.append(progress)
     check = SelfCheck()
     check.start()
-    ticker = asyncio.ensure_future(_tick(all_sinks, state.stopping))
+    ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.stopping))
     try:
         await run_plan(config.plan, scenario, state)
     finally:
