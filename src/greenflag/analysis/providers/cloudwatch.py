@@ -1,7 +1,7 @@
 """The `cloudwatch` provider: CloudWatch GetMetricData (boto3, the `[aws]` extra, imported lazily).
 
 `query` is either a YAML/JSON list of MetricDataQueries in the AWS API's shape (as in Argo Rollouts), or the
-shorthand `NAMESPACE:METRIC` with `options: {dimensions: {Name: Value}, stat: Average, period: 60}`.
+shorthand `NAMESPACE:METRIC` with `options: {dimensions: {Name: Value}, stat: Average, period: 60}` (`{{backend}}` works in values).
 Options: `region`, `endpoint_url`. The result is the returned query's values, newest first (`result[0]`); with
 several returned queries, a mapping Id → values.
 """
@@ -50,7 +50,7 @@ class CloudWatchProvider:
         self.options = options
         self._client: Any = None
 
-    def _get(self, query: str, window_s: float) -> Observation:
+    def _get(self, query: str, options: dict[str, Any], window_s: float) -> Observation:
         import boto3
 
         if self._client is None:
@@ -59,7 +59,7 @@ class CloudWatchProvider:
                 region_name=self.options.get("region", "us-east-1"),
                 endpoint_url=self.options.get("endpoint_url"),
             )
-        queries = parse_queries(query, self.options)
+        queries = parse_queries(query, options)
         periods = [int(q.get("MetricStat", {}).get("Period", 60)) for q in queries]
         end = dt.datetime.now(dt.UTC)
         start = end - dt.timedelta(seconds=max(window_s, *periods))
@@ -72,10 +72,16 @@ class CloudWatchProvider:
             return Observation(value=next(iter(values.values())))
         return Observation(value=values)
 
+    def _dims(self) -> dict[str, Any]:
+        dims = self.options.get("dimensions") or {}
+        return dict(dims) if isinstance(dims, dict) else {}
+
     async def query(self, query: str, *, backend: str, window_s: float) -> Observation:
         text = render_query(query or self.template, backend=backend, window_s=window_s)
+        dims = {k: render_query(str(v), backend=backend, window_s=window_s) for k, v in self._dims().items()}
+        options = {**self.options, "dimensions": dims}
         try:
-            return await asyncio.to_thread(self._get, text, window_s)
+            return await asyncio.to_thread(self._get, text, options, window_s)
         except Exception as exc:
             return Observation(error=f"cloudwatch: {type(exc).__name__}: {exc}")
 
