@@ -2,7 +2,7 @@
 
 `query` is either a YAML/JSON list of MetricDataQueries in the AWS API's shape (as in Argo Rollouts), or the
 shorthand `NAMESPACE:METRIC` with `options: {dimensions: {Name: Value}, stat: Average, period: 60}` (`{{backend}}` works in values).
-Options: `region`, `endpoint_url`. The result is the returned query's values, newest first (`result[0]`); with
+Options: `region`, `endpoint_url`, `timeout` (5 s), `max_attempts` (1). The result is the returned query's values, newest first (`result[0]`); with
 several returned queries, a mapping Id → values.
 """
 
@@ -52,12 +52,20 @@ class CloudWatchProvider:
 
     def _get(self, query: str, options: dict[str, Any], window_s: float) -> Observation:
         import boto3
+        from botocore.config import Config
 
         if self._client is None:
+            # The session measures again at the next interval: keep one query's retries short.
+            config = Config(
+                connect_timeout=float(self.options.get("timeout", 5.0)),
+                read_timeout=float(self.options.get("timeout", 5.0)),
+                retries={"max_attempts": int(self.options.get("max_attempts", 1)), "mode": "standard"},
+            )
             self._client = boto3.client(
                 "cloudwatch",
                 region_name=self.options.get("region", "us-east-1"),
                 endpoint_url=self.options.get("endpoint_url"),
+                config=config,
             )
         queries = parse_queries(query, options)
         periods = [int(q.get("MetricStat", {}).get("Period", 60)) for q in queries]
