@@ -1,0 +1,448 @@
+"""Table-driven tests of the pure step machine: spec + status + observations + now → (status, actions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from greenflag.rollout.actions import (
+    LaunchVersion,
+    Notify,
+    RunHook,
+    SetBackends,
+    SetHeaderRoute,
+    SetWeights,
+    StopVersion,
+    WaitReady,
+)
+from greenflag.rollout.model import (
+    HookOutcome,
+    HookState,
+    Measurement,
+    MeasurementPhase,
+    Observations,
+    Phase,
+    Status,
+)
+from greenflag.rollout.steps import analysis_active, decide, new_status, plan, rollout_steps
+from greenflag.spec import Spec
+
+T0 = 1_000_000.0
+
+
+def make_spec(strategy: dict[str, Any] | None = None, **extra: Any) -> Spec:
+    strategy = strategy or {"canary": {"steps": [{"set_weight": 10}, {"pause": {"duration": "10s"}}]}}
+    data: dict[str, Any] = {"service": "svc", "strategy": strategy, **extra}
+    data.setdefault("platform", {"start_timeout": "30s", "stop_grace": "1s"})
+    return Spec.model_validate(data)
+
+
+def at_stage(spec: Spec, stage: str, *, stable: str | None = "v1", **fields: Any) -> Status:
+    status = new_status(spec, 1, "v2", stable, T0)
+    status.stage = stage
+    if stage.startswith("step:"):
+        status.step = int(stage[5:])
+    for key, value in fields.items():
+        setattr(status, key, value)
+    return status
+
+
+UP = Observations(launched=frozenset({"v1", "v2"}))
+
+
+def w(**weights: int) -> SetWeights:
+    return SetWeights(tuple(sorted(weights.items())))
+
+
+# (name, strategy, stage, status fields, observations, now offset, expected stage, expected phase, actions)
+CASES: list[tuple[str, dict[str, Any] | None, str, dict[str, Any], Observations, float, str, Phase, list[Any]]] = [
+    (
+        "launch asks the platform",
+        None,
+        "launch",
+        {},
+        Observations(launched=frozenset({"v1"})),
+        0,
+        "launch",
+        Phase.PROGRESSING,
+        [LaunchVersion("v2")],
+    ),
+    ("ready waits for the gate", None, "ready", {}, UP, 1, "ready", Phase.PROGRESSING, [WaitReady("v2")]),
+    (
+        "ready passes into test traffic and the first step",
+        None,
+        "ready",
+        {},
+        Observations(launched=frozenset({"v1", "v2"}), ready={"v2": True}),
+        1,
+        "step:1",
+        Phase.PAUSED,
+        [SetBackends(("v1", "v2")), SetHeaderRoute("v2"), w(v1=90, v2=10)],
+    ),
+    ("set_weight step", None, "step:0", {}, UP, 0, "step:1", Phase.PAUSED, [w(v1=90, v2=10)]),
+    (
+        "timed pause holds",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        UP,
+        5,
+        "step:1",
+        Phase.PAUSED,
+        [],
+    ),
+    (
+        "timed pause ends, promotion",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        UP,
+        10,
+        "done",
+        Phase.HEALTHY,
+        [
+            w(v2=100),
+            SetHeaderRoute(None),
+            Notify("rollout_completed", "svc: v2 promoted"),
+            SetBackends(("v2",)),
+            StopVersion("v1", 1.0),
+        ],
+    ),
+    (
+        "indefinite pause holds",
+        {"canary": {"steps": [{"pause": {}}]}},
+        "step:0",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        UP,
+        3600,
+        "step:0",
+        Phase.PAUSED,
+        [],
+    ),
+    (
+        "indefinite pause + resume",
+        {"canary": {"steps": [{"pause": {}}]}},
+        "step:0",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        Observations(launched=frozenset({"v1", "v2"}), commands=("resume",)),
+        1,
+        "done",
+        Phase.HEALTHY,
+        None,
+    ),
+    (
+        "promote skips a timed pause",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        Observations(launched=frozenset({"v1", "v2"}), commands=("promote",)),
+        1,
+        "done",
+        Phase.HEALTHY,
+        None,
+    ),
+    (
+        "resume does not skip a timed pause",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        Observations(launched=frozenset({"v1", "v2"}), commands=("resume",)),
+        1,
+        "step:1",
+        Phase.PAUSED,
+        [],
+    ),
+    (
+        "analysis step runs for its duration",
+        {"canary": {"steps": [{"analysis": {"duration": "5s"}}]}},
+        "step:0",
+        {"analysis_started_at": T0},
+        UP,
+        2,
+        "step:0",
+        Phase.PROGRESSING,
+        [],
+    ),
+    (
+        "analysis step passes",
+        {"canary": {"steps": [{"analysis": {"duration": "5s"}}]}},
+        "step:0",
+        {"analysis_started_at": T0},
+        UP,
+        5,
+        "done",
+        Phase.HEALTHY,
+        None,
+    ),
+    (
+        "promote --full jumps to 100 %",
+        {"canary": {"steps": [{"set_weight": 10}, {"pause": {}}, {"set_weight": 50}]}},
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        Observations(launched=frozenset({"v1", "v2"}), commands=("promote_full",)),
+        1,
+        "done",
+        Phase.HEALTHY,
+        None,
+    ),
+    (
+        "abort rolls back at once",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED, "weights": {"v1": 90, "v2": 10}},
+        Observations(launched=frozenset({"v1", "v2"}), commands=("abort",)),
+        1,
+        "scale_down_canary",
+        Phase.DEGRADED,
+        [w(v1=100), SetHeaderRoute(None), Notify("rollout_aborted", "svc: rollout of v2 aborted: aborted by request")],
+    ),
+    (
+        "canary process gone rolls back",
+        None,
+        "step:1",
+        {"pause_started_at": T0, "phase": Phase.PAUSED},
+        Observations(launched=frozenset({"v1"})),
+        1,
+        "scale_down_canary",
+        Phase.DEGRADED,
+        None,
+    ),
+    (
+        "liveness failure rolls back",
+        None,
+        "step:1",
+        {"phase": Phase.PAUSED, "pause_started_at": T0},
+        Observations(launched=frozenset({"v1", "v2"}), liveness_failures={"v2": "GET /live: status 500"}),
+        1,
+        "scale_down_canary",
+        Phase.DEGRADED,
+        None,
+    ),
+    ("readiness timeout rolls back", None, "ready", {}, UP, 31, "scale_down_canary", Phase.DEGRADED, None),
+    (
+        "scale down after the abort delay",
+        None,
+        "scale_down_canary",
+        {"aborted": True, "phase": Phase.DEGRADED, "weights": {"v1": 100}},
+        UP,
+        5,
+        "done",
+        Phase.ROLLED_BACK,
+        [SetBackends(("v1",)), StopVersion("v2", 1.0), Notify("rollout_rolled_back", "svc: v2 rolled back")],
+    ),
+    (
+        "scale down waits for the abort delay",
+        None,
+        "scale_down_canary",
+        {"aborted": True, "phase": Phase.DEGRADED},
+        UP,
+        1,
+        "scale_down_canary",
+        Phase.DEGRADED,
+        [],
+    ),
+    (
+        "blue-green waits for its scale-down delay",
+        {"blue_green": {"scale_down_delay": "30s"}},
+        "scale_down",
+        {"phase": Phase.HEALTHY, "stable": "v2", "previous": "v1"},
+        UP,
+        10,
+        "scale_down",
+        Phase.HEALTHY,
+        [],
+    ),
+    (
+        "blue-green scales the old version down",
+        {"blue_green": {"scale_down_delay": "30s"}},
+        "scale_down",
+        {"phase": Phase.HEALTHY, "stable": "v2", "previous": "v1"},
+        UP,
+        30,
+        "done",
+        Phase.HEALTHY,
+        [SetBackends(("v2",)), StopVersion("v1", 1.0)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "stage", "fields", "obs", "dt", "want_stage", "want_phase", "want_actions"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_decide_table(
+    strategy: dict[str, Any] | None,
+    stage: str,
+    fields: dict[str, Any],
+    obs: Observations,
+    dt: float,
+    want_stage: str,
+    want_phase: Phase,
+    want_actions: list[Any] | None,
+) -> None:
+    spec = make_spec(strategy)
+    status = at_stage(spec, stage, **fields)
+    before = Status.from_json(status.to_json())
+    new, actions = decide(spec, status, obs, T0 + dt)
+    assert (new.stage, new.phase) == (want_stage, want_phase)
+    if want_actions is not None:
+        assert actions == want_actions
+    assert status == before, "decide must not change its input"
+
+
+def run_hooks_spec() -> Spec:
+    return make_spec(
+        {"canary": {"steps": [{"set_weight": 100}]}},
+        hooks={"before_allow_traffic": ["./a", "./b"], "on_rollback": ["./undo"]},
+    )
+
+
+def test_hooks_run_one_at_a_time_in_order() -> None:
+    spec = run_hooks_spec()
+    status = at_stage(spec, "before_allow_traffic")
+    new, actions = decide(spec, status, UP, T0)
+    assert actions == [RunHook("before_allow_traffic[0]", "before_allow_traffic", "./a", 300.0)]
+    started = Observations(launched=UP.launched, hooks={"before_allow_traffic[0]": HookState(HookOutcome.STARTED)})
+    new, actions = decide(spec, new, started, T0 + 1)
+    assert actions == [] and new.stage == "before_allow_traffic"
+    first_ok = Observations(launched=UP.launched, hooks={"before_allow_traffic[0]": HookState(HookOutcome.OK)})
+    new, actions = decide(spec, new, first_ok, T0 + 2)
+    assert actions == [RunHook("before_allow_traffic[1]", "before_allow_traffic", "./b", 300.0)]
+
+
+@pytest.mark.parametrize("outcome", [HookOutcome.FAILED, HookOutcome.INTERRUPTED])
+def test_failed_or_interrupted_hook_rolls_back_and_runs_on_rollback(outcome: HookOutcome) -> None:
+    spec = run_hooks_spec()
+    status = at_stage(spec, "before_allow_traffic")
+    obs = Observations(launched=UP.launched, hooks={"before_allow_traffic[0]": HookState(outcome, "exit 1")})
+    new, actions = decide(spec, status, obs, T0)
+    assert new.phase is Phase.DEGRADED and new.weights == {"v1": 100}
+    assert RunHook("on_rollback[0]", "on_rollback", "./undo", 300.0) in actions
+    rollback = new.events[-1] if new.events[-1].kind == "rollback" else new.events[-2]
+    assert rollback.trigger == "hook before_allow_traffic[0]" and rollback.value == "exit 1"
+
+
+def test_failed_on_rollback_hook_does_not_stop_the_rollback() -> None:
+    spec = run_hooks_spec()
+    status = at_stage(spec, "on_rollback", aborted=True, phase=Phase.DEGRADED)
+    obs = Observations(launched=UP.launched, hooks={"on_rollback[0]": HookState(HookOutcome.FAILED, "exit 2")})
+    new, _ = decide(spec, status, obs, T0)
+    assert new.stage == "scale_down_canary"
+
+
+def measurement(phase: MeasurementPhase, value: float) -> Measurement:
+    return Measurement("error-rate", phase, value, "result > 0.01", T0)
+
+
+def test_failed_analysis_rolls_back_in_the_same_tick_naming_metric_value_and_limit() -> None:
+    spec = make_spec()
+    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
+    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.05),))
+    new, actions = decide(spec, status, obs, T0 + 1)
+    assert actions[0] == w(v1=100)
+    event = next(e for e in new.events if e.kind == "rollback")
+    assert (event.trigger, event.value, event.limit) == ("error-rate", 0.05, "result > 0.01")
+
+
+def test_failure_limit_tolerates_failures() -> None:
+    spec = make_spec(
+        analysis={"metrics": [{"name": "error-rate", "query": "error_rate", "failure_condition": "result > 0.01",
+                               "failure_limit": 1}]},
+    )  # fmt: skip
+    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0)
+    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.05),))
+    new, _ = decide(spec, status, obs, T0 + 1)
+    assert not new.aborted
+    new, _ = decide(spec, new, obs, T0 + 2)
+    assert new.aborted
+
+
+def test_inconclusive_pauses_until_resumed() -> None:
+    spec = make_spec({"canary": {"steps": [{"set_weight": 10}, {"analysis": {"duration": "5s"}}]}})
+    status = at_stage(spec, "step:1", analysis_started_at=T0)
+    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.INCONCLUSIVE, 0.0),))
+    new, _ = decide(spec, status, obs, T0 + 10)
+    assert (new.phase, new.hold, new.stage) == (Phase.PAUSED, "inconclusive", "step:1")
+    new, _ = decide(spec, new, UP, T0 + 11)
+    assert new.phase is Phase.PAUSED
+    resumed = Observations(launched=UP.launched, commands=("resume",))
+    new, _ = decide(spec, new, resumed, T0 + 12)
+    assert (new.phase, new.hold, new.stage) == (Phase.HEALTHY, None, "done")
+
+
+def test_initial_deployment_goes_straight_to_100() -> None:
+    spec = make_spec()
+    status = new_status(spec, 1, "v1", None, T0)
+    assert status.initial and rollout_steps(spec, status)[0].set_weight == 100  # type: ignore[union-attr]
+    obs = Observations(launched=frozenset({"v1"}), ready={"v1": True})
+    new, actions = decide(spec, status, obs, T0)
+    assert (new.phase, new.stable, new.weights, new.stage) == (Phase.HEALTHY, "v1", {"v1": 100}, "done")
+    assert SetBackends(("v1",)) in actions
+
+
+def test_failed_initial_deployment_leaves_no_traffic() -> None:
+    spec = make_spec()
+    status = at_stage(spec, "ready", stable=None)
+    new, actions = decide(spec, status, Observations(launched=frozenset({"v2"})), T0 + 31)
+    assert new.weights == {} and actions[0] == SetWeights(())
+    new, actions = decide(spec, new, Observations(), T0 + 40)
+    assert (new.phase, new.stage, new.stable) == (Phase.ROLLED_BACK, "done", None)
+
+
+def test_blue_green_is_a_two_step_plan_with_analysis_and_manual_promotion() -> None:
+    spec = make_spec({"blue_green": {"pre_promotion_analysis": {"duration": "5s"}, "auto_promote": False}})
+    status = at_stage(spec, "step:0")
+    kinds = [type(s).__name__ for s in rollout_steps(spec, status)]
+    assert kinds == ["AnalysisStep", "PauseStep", "SetWeightStep"]
+    assert analysis_active(spec, status)
+    new, _ = decide(spec, status, UP, T0)
+    new, _ = decide(spec, new, UP, T0 + 5)
+    assert (new.stage, new.phase, new.weights) == ("step:1", Phase.PAUSED, {"v1": 100})
+    new, actions = decide(spec, new, Observations(launched=UP.launched, commands=("promote",)), T0 + 6)
+    assert (new.phase, new.weights) == (Phase.HEALTHY, {"v2": 100})
+    assert w(v1=0, v2=100) in actions
+
+
+def test_background_analysis_only_while_the_canary_has_traffic() -> None:
+    spec = make_spec()
+    assert not analysis_active(spec, at_stage(spec, "step:0"))
+    assert analysis_active(spec, at_stage(spec, "step:1", weights={"v1": 90, "v2": 10}))
+    assert not analysis_active(spec, at_stage(spec, "step:1", weights={"v1": 90, "v2": 10}, aborted=True))
+
+
+def test_plan_lists_every_stage() -> None:
+    spec = make_spec()
+    status = at_stage(spec, "launch")
+    assert plan(spec, status)[:4] == ["before_install", "launch", "ready", "after_install"]
+    assert plan(spec, status)[-3:] == ["promote", "scale_down", "done"]
+    status.aborted = True
+    assert plan(spec, status) == ["on_rollback", "scale_down_canary", "done"]
+
+
+def test_commands_after_the_end_are_ignored() -> None:
+    spec = make_spec()
+    status = at_stage(spec, "done", phase=Phase.HEALTHY, stable="v2")
+    new, actions = decide(spec, status, Observations(commands=("abort", "promote")), T0)
+    assert (new.phase, actions) == (Phase.HEALTHY, [])
+
+
+def test_status_json_round_trip_keeps_everything() -> None:
+    spec = make_spec(hooks={"on_rollback": ["./undo"]})
+    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0)
+    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.2),))
+    new, _ = decide(spec, status, obs, T0 + 1)
+    data = new.to_json()
+    assert {"phase", "stable", "canary", "weights", "step", "events"} <= set(data)
+    assert Status.from_json(data) == new
+    rollback = next(e for e in data["events"] if e["kind"] == "rollback")
+    assert (rollback["trigger"], rollback["value"], rollback["limit"]) == ("error-rate", 0.2, "result > 0.01")
+
+
+def test_schema_version_is_checked() -> None:
+    spec = make_spec()
+    data = at_stage(spec, "launch").to_json()
+    data["schema"] = 99
+    with pytest.raises(ValueError, match="schema 99"):
+        Status.from_json(data)
