@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_verdict_is_the_worst_metric_and_counts_consecutive_errors() -> None:
         MetricSpec(name="a", query="q", failure_condition="result > 1", consecutive_error_limit=2),
         MetricSpec(name="b", query="q", failure_condition="result > 1"),
     ]
-    counters: dict = {}
+    counters: dict[str, dict[str, Any]] = {}
     for _ in range(2):
         counters = update_counters(counters, measure(metrics[0], None, 0, "down"))
     assert verdict(metrics, counters).phase is None
