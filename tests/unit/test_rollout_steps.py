@@ -56,7 +56,8 @@ def w(**weights: int) -> SetWeights:
 
 
 # (name, strategy, stage, status fields, observations, now offset, expected stage, expected phase, actions)
-CASES: list[tuple[str, dict[str, Any] | None, str, dict[str, Any], Observations, float, str, Phase, list[Any] | None]] = [
+Case = tuple[str, dict[str, Any] | None, str, dict[str, Any], Observations, float, str, Phase, list[Any] | None]
+CASES: list[Case] = [
     (
         "launch asks the platform",
         None,
