@@ -15,15 +15,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from greenflag.clock import Clock, SystemClock
 from greenflag.errors import UsageError
 from greenflag.platform.base import Instance, Platform
 from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
-from greenflag.rollout.hooks import run_command
-from greenflag.rollout.model import HookOutcome, HookState, Observations, Status
+from greenflag.rollout.hookrunner import HookRunner
+from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import Gate, Prober, backend_names, collect_measurements
 from greenflag.rollout.steps import analysis_active, decide, new_status, plan
@@ -61,7 +60,7 @@ class Controller:
         self.prober = Prober()
         self._ready: dict[str, Gate] = {}
         self._live: dict[str, Gate] = {}
-        self._hook_tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self.hooks = HookRunner(spec, store)
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._instances: list[Instance] = []
@@ -104,12 +103,8 @@ class Controller:
         for task in list(self._background):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5.0)
+        await self.hooks.aclose()
         await self.prober.aclose()
-
-    async def abandon_hooks(self) -> None:
-        """Cancel hooks still running (a test's stand-in for a dying controller)."""
-        for task in self._hook_tasks.values():
-            task.cancel()
 
     # -- one tick -------------------------------------------------------------------------------------------
     async def tick(self) -> Status | None:
@@ -162,7 +157,7 @@ class Controller:
             ready=ready,
             liveness_failures=live,
             measurements=measurements,
-            hooks=self._hook_states(status),
+            hooks=self.hooks.states(status),
             commands=commands,
         )
 
@@ -184,15 +179,6 @@ class Controller:
             return False
         return True if gate.passed else None
 
-    def _hook_states(self, status: Status) -> dict[str, HookState]:
-        states = self.store.hook_states(status.rollout_id)
-        for key, state in states.items():
-            if state.outcome is HookOutcome.STARTED and (status.rollout_id, key) not in self._hook_tasks:
-                detail = "the controller stopped while it ran; not re-run (see docs/rollouts.md)"
-                self.store.hook_finished(status.rollout_id, key, HookOutcome.INTERRUPTED, detail)
-                states[key] = HookState(HookOutcome.INTERRUPTED, detail)
-        return states
-
     # -- acting ---------------------------------------------------------------------------------------------
     async def _act(self, status: Status, actions: list[Action]) -> None:
         stable = status.stable
@@ -209,7 +195,7 @@ class Controller:
                 self._ready.pop(action.version, None)
                 self._live.pop(action.version, None)
             elif isinstance(action, RunHook):
-                self._start_hook(status, action)
+                self.hooks.start(status, action)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
 
@@ -252,36 +238,6 @@ class Controller:
             self._applied = None
             return
         self._applied = desired
-
-    def _start_hook(self, status: Status, action: RunHook) -> None:
-        if (status.rollout_id, action.key) in self._hook_tasks:
-            return
-        if not self.store.hook_started(status.rollout_id, action.key, action.command):
-            return  # journaled before: finished, or interrupted — never run twice
-        self._hook_tasks[(status.rollout_id, action.key)] = asyncio.create_task(self._run_hook(status, action))
-
-    async def _run_hook(self, status: Status, action: RunHook) -> None:
-        source = self.spec.source
-        cwd = str(source.parent) if source is not None else None
-        env = {
-            "GREENFLAG_SERVICE": status.service,
-            "GREENFLAG_VERSION": status.version,
-            "GREENFLAG_STABLE": status.stable or "",
-            "GREENFLAG_HOOK": action.lifecycle,
-            "GREENFLAG_ROLLOUT_ID": str(status.rollout_id),
-            "GREENFLAG_ROUTER_URL": f"http://{self.spec.router.listen}",
-            "GREENFLAG_ROUTE_HEADER": self.spec.router.route_header,
-        }
-        result = await run_command(action.command, timeout_s=action.timeout_s, env=env, cwd=cwd)
-        outcome = HookOutcome.OK if result.ok else HookOutcome.FAILED
-        self.store.hook_finished(status.rollout_id, action.key, outcome, result.detail, result.output)
-        self._append_hook_log(status, action, result.output)
-
-    def _append_hook_log(self, status: Status, action: RunHook, output: str) -> None:
-        with contextlib.suppress(OSError):
-            path = Path(self.spec.state_dir) / "hooks" / f"{status.rollout_id}-{action.key}.log"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(output)
 
     async def _notify(self, status: Status, action: Notify) -> None:
         payload = {

@@ -1,4 +1,9 @@
-"""Lifecycle hooks: shell commands run with a timeout, their output kept (CodeDeploy's lifecycle names)."""
+"""Lifecycle hooks: shell commands with a timeout, output kept (CodeDeploy's lifecycle names + on_rollback).
+
+A hook runs detached from the controller — its own session, output to a file, its exit status written to a
+`.rc` file by a wrapper shell — so a controller killed with SIGKILL neither kills the hook nor loses its
+result: the next controller waits for the journaled pid and reads the `.rc` file. Nothing is run twice.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["HookResult", "run_command"]
+from greenflag.platform.process import pid_alive
+
+__all__ = ["HookFiles", "HookResult", "run_command", "spawn_hook", "wait_hook"]
 
 MAX_OUTPUT = 64 * 1024
 
@@ -17,47 +26,103 @@ MAX_OUTPUT = 64 * 1024
 @dataclass(frozen=True)
 class HookResult:
     ok: bool
-    returncode: int | None  # None when it timed out
+    returncode: int | None  # None: timed out, or its result was lost
     output: str  # stdout and stderr, interleaved, last 64 KiB
     duration_s: float
+    timed_out: bool = False
 
     @property
     def detail(self) -> str:
-        if self.returncode is None:
+        if self.timed_out:
             return f"timed out after {self.duration_s:.1f}s"
-        return f"exit {self.returncode}" if self.returncode else "exit 0"
+        if self.returncode is None:
+            return "its exit status was lost"
+        return f"exit {self.returncode}"
+
+
+@dataclass(frozen=True)
+class HookFiles:
+    log: Path
+    rc: Path
+
+    @classmethod
+    def under(cls, directory: Path, name: str) -> HookFiles:
+        return cls(directory / f"{name}.log", directory / f"{name}.rc")
+
+
+def spawn_hook(command: str, files: HookFiles, *, env: dict[str, str] | None = None, cwd: str | None = None) -> int:
+    """Start `command` in a shell of its own session; returns the pid. The exit status lands in `files.rc`."""
+    files.log.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        files.rc.unlink()
+    script = f'( {command}\n)\necho $? > "{files.rc}.tmp" && mv "{files.rc}.tmp" "{files.rc}"'
+    with open(files.log, "wb") as log:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def _read_output(files: HookFiles) -> str:
+    try:
+        with open(files.log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - MAX_OUTPUT))
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+async def wait_hook(pid: int, files: HookFiles, *, started_at: float, timeout_s: float) -> HookResult:
+    """Wait for a hook (ours or one a previous controller started) to end; kill its group on timeout."""
+    marker = str(files.rc)
+    while pid_alive(pid, marker):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
+        if time.time() - started_at > timeout_s:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            return HookResult(False, None, _read_output(files), time.time() - started_at, timed_out=True)
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    duration = time.time() - started_at
+    try:
+        returncode: int | None = int(files.rc.read_text().strip())
+    except (OSError, ValueError):
+        returncode = None
+    return HookResult(returncode == 0, returncode, _read_output(files), duration)
 
 
 async def run_command(
     command: str, *, timeout_s: float, env: dict[str, str] | None = None, cwd: str | None = None
 ) -> HookResult:
-    """Run `command` in a shell (own process group); on timeout kill the whole group. Never raises for the
-    command's own failures."""
+    """Run `command` in a shell (own process group), output captured; kill the group on timeout."""
     started = time.monotonic()
-    try:
-        proc = await asyncio.create_subprocess_shell(
-            command,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return HookResult(False, 127, f"cannot start: {exc}", time.monotonic() - started)
+    proc = await asyncio.create_subprocess_shell(
+        command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
         async with asyncio.timeout(timeout_s):
             out, _ = await proc.communicate()
-    except TimeoutError:
+    except (TimeoutError, asyncio.CancelledError) as exc:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            out, _ = await asyncio.wait_for(proc.communicate(), 2.0)
-        return HookResult(False, None, "", time.monotonic() - started)
-    except asyncio.CancelledError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        raise
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        await proc.wait()
+        return HookResult(False, None, "", time.monotonic() - started, timed_out=True)
     text = (out or b"").decode(errors="replace")[-MAX_OUTPUT:]
     return HookResult(proc.returncode == 0, proc.returncode, text, time.monotonic() - started)

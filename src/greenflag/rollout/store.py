@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS rollouts (
 CREATE TABLE IF NOT EXISTS hooks (
     rollout INTEGER NOT NULL, key TEXT NOT NULL, command TEXT NOT NULL, started REAL NOT NULL,
     finished REAL, outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '', output TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (rollout, key));
+    pid INTEGER, PRIMARY KEY (rollout, key));
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY AUTOINCREMENT, rollout INTEGER NOT NULL, kind TEXT NOT NULL, created REAL NOT NULL,
     consumed INTEGER NOT NULL DEFAULT 0);
@@ -48,6 +48,7 @@ class HookRun:
     outcome: HookOutcome
     detail: str
     output: str
+    pid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,10 @@ class Store:
             )
             return cur.rowcount == 1
 
+    def hook_pid(self, rollout_id: int, key: str, pid: int) -> None:
+        with self._tx():
+            self._db.execute("UPDATE hooks SET pid=? WHERE rollout=? AND key=?", (pid, rollout_id, key))
+
     def hook_finished(self, rollout_id: int, key: str, outcome: HookOutcome, detail: str, output: str = "") -> None:
         with self._tx():
             self._db.execute(
@@ -174,11 +179,11 @@ class Store:
 
     def hook_runs(self, rollout_id: int) -> list[HookRun]:
         rows = self._db.execute(
-            "SELECT key, command, started, finished, outcome, detail, output FROM hooks WHERE rollout=? "
+            "SELECT key, command, started, finished, outcome, detail, output, pid FROM hooks WHERE rollout=? "
             "ORDER BY started",
             (rollout_id,),
         ).fetchall()
-        return [HookRun(r[0], r[1], r[2], r[3], HookOutcome(r[4]), r[5], r[6]) for r in rows]
+        return [HookRun(r[0], r[1], r[2], r[3], HookOutcome(r[4]), r[5], r[6], r[7]) for r in rows]
 
     def hook_states(self, rollout_id: int) -> dict[str, HookState]:
         return {run.key: HookState(run.outcome, run.detail) for run in self.hook_runs(rollout_id)}
