@@ -1,8 +1,10 @@
 """The reference service's SQLite database (WAL mode): contact submissions and the items of the JSON API.
 
-One connection, used from one worker thread, so the event loop never waits on the disk and the
-connection is never shared between threads. Several processes may share one file (`--db`): WAL lets
-readers and the single writer proceed together, and `busy_timeout` absorbs the short write locks.
+Writes go through one connection in a one-thread executor, so the event loop never waits for a commit
+or a checkpoint's fsync. Reads use a second connection directly on the event loop: in WAL mode a reader
+neither blocks nor is blocked by the writer, and a read of a few rows (~20-50 µs) costs a fraction of a
+hop to a thread (~100 µs of CPU here). Several processes may share one file (`--db`): WAL lets their
+readers and writers proceed together, and `busy_timeout` absorbs the short write locks.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-db")
-        self._conn: sqlite3.Connection | None = None
+        self._conn: sqlite3.Connection | None = None  # writes, on the executor's thread
+        self._reader: sqlite3.Connection | None = None  # reads, on the event loop's thread
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
@@ -58,6 +61,11 @@ class Store:
             return fn(self._conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def _read(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise RuntimeError("the database is not open")
+        return self._reader
 
     async def open(self, seed_items: int) -> None:
         """Create the schema, switch to WAL and seed the items (once per database file)."""
@@ -82,21 +90,22 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._conn = conn
+            reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            reader.execute("PRAGMA busy_timeout = 10000")
+            reader.execute("PRAGMA query_only = ON")
+            self._conn, self._reader = conn, reader
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
 
     async def close(self) -> None:
         def close() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            for conn in (self._reader, self._conn):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._reader = None
 
         await asyncio.get_running_loop().run_in_executor(self._executor, close)
         self._executor.shutdown(wait=True)
-
-    async def journal_mode(self) -> str:
-        return await self._run(lambda c: str(c.execute("PRAGMA journal_mode").fetchone()[0]))
 
     async def add_contact(self, sub: ContactSubmission, version: str) -> int:
         def insert(c: sqlite3.Connection) -> int:
@@ -109,33 +118,25 @@ class Store:
         return await self._run(insert)
 
     async def contacts(self, latest: int = 10) -> dict[str, Any]:
-        def query(c: sqlite3.Connection) -> dict[str, Any]:
-            count = c.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
-            rows = c.execute(
-                "SELECT id, name, email, message, version, created_at FROM contacts ORDER BY id DESC LIMIT ?",
-                (latest,),
-            ).fetchall()
-            keys = ("id", "name", "email", "message", "version", "created_at")
-            return {"count": count, "latest": [dict(zip(keys, row, strict=True)) for row in rows]}
-
-        return await self._run(query)
+        c = self._read()
+        count = c.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
+        rows = c.execute(
+            "SELECT id, name, email, message, version, created_at FROM contacts ORDER BY id DESC LIMIT ?", (latest,)
+        ).fetchall()
+        keys = ("id", "name", "email", "message", "version", "created_at")
+        return {"count": count, "latest": [dict(zip(keys, row, strict=True)) for row in rows]}
 
     async def items_page(self, page: int, per_page: int) -> tuple[int, list[dict[str, Any]]]:
-        def query(c: sqlite3.Connection) -> tuple[int, list[dict[str, Any]]]:
-            total = int(c.execute("SELECT COUNT(*) FROM items").fetchone()[0])
-            rows = c.execute(
-                f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY id LIMIT ? OFFSET ?", (per_page, (page - 1) * per_page)
-            ).fetchall()
-            return total, [_item(row) for row in rows]
-
-        return await self._run(query)
+        c = self._read()
+        total = int(c.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        rows = c.execute(
+            f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY id LIMIT ? OFFSET ?", (per_page, (page - 1) * per_page)
+        ).fetchall()
+        return total, [_item(row) for row in rows]
 
     async def item(self, item_id: int) -> dict[str, Any] | None:
-        def query(c: sqlite3.Connection) -> dict[str, Any] | None:
-            row = c.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
-            return None if row is None else _item(row)
-
-        return await self._run(query)
+        row = self._read().execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else _item(row)
 
     async def add_item(self, name: str, price_cents: int) -> dict[str, Any]:
         def insert(c: sqlite3.Connection) -> dict[str, Any]:
