@@ -190,6 +190,10 @@ async def _arrival_rate(
         finally:
             idle.append(vu)
 
+    def fired_done(vu: VirtualUser) -> None:
+        state.active -= 1
+        idle.append(vu)
+
     for offset in offsets:
         due = start + offset
         now = _perf()
@@ -208,6 +212,11 @@ async def _arrival_rate(
             await vu.start()
         else:
             state.registry.dropped_iterations += 1
+            continue
+        fire = getattr(vu, "fire", None)  # VUs that can start an iteration from a callback (quick mode)
+        if fire is not None and fire(due, fired_done):
+            state.active += 1
+            state.registry.note_vus(state.active)
             continue
         runner.spawn(one(vu, due))
     await runner.wait_end()

@@ -92,6 +92,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[int] | None = None
+        self.pending = False  # a request is in flight (with or without a waiter future)
         self.closed = False
         self.requests_done = 0
         self.head = False
@@ -119,13 +120,13 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._finish(0, "protocol")
         except httptools.HttpParserError:
-            if self.waiter is not None:  # a parse error after completion (e.g. bytes after HEAD) is not ours
+            if self.pending:  # a parse error after completion (e.g. bytes after HEAD) is not ours
                 self._finish(0, "protocol")
             self._abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.waiter is not None:
+        if self.pending:
             if self.t_first == 0.0:
                 self._finish(0, "closed" if exc is None else "reset")
             elif self.status and exc is None and not self.keep_alive:
@@ -155,7 +156,7 @@ class Connection(asyncio.Protocol):
         if self.status and 100 <= self.status < 200:
             self.status = 0
             return
-        if self.waiter is not None:
+        if self.pending:
             self._finish(self.status, None)
 
     # -- requests ----------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ class Connection(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         waiter, self.waiter = self.waiter, None
+        self.pending = False
         self.requests_done += 1
         if error is not None or not self.keep_alive:
             self._abort() if error is not None else self._close()
@@ -174,7 +176,7 @@ class Connection(asyncio.Protocol):
 
     def _on_timeout(self) -> None:
         self._timer = None
-        if self.waiter is not None:
+        if self.pending:
             self._finish(0, "timeout")
 
     def _abort(self) -> None:
@@ -191,6 +193,7 @@ class Connection(asyncio.Protocol):
         """Send a serialised request; the future resolves with the status (0 with `.error` set on failure)."""
         waiter = self.loop.create_future()
         self.waiter = waiter
+        self.pending = True
         self.head = head
         self.status = 0
         self.error = None

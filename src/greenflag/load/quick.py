@@ -44,10 +44,48 @@ class UrlScenario:
 
 
 class BurstConnection(Connection):
-    """A connection that, in burst mode, chains requests from its response callback."""
+    """A connection that chains requests from its response callback (closed-model bursts) or runs single
+    requests with a completion callback and no future (open-model `fire`)."""
 
     vu: UrlVU | None = None
     timeout_s = 60.0
+    on_done: Callable[[UrlVU], None] | None = None
+    due = 0.0
+
+    def fire(self, vu: UrlVU, due: float, on_done: Callable[[UrlVU], None]) -> None:
+        """Send one request; when it completes, record it (latency from `due`) and call on_done(vu)."""
+        self.vu = vu
+        self.due = due
+        self.on_done = on_done
+        self.timeout_s = vu.timeout
+        self.pending = True
+        self.head = vu.head
+        self.status = 0
+        self.error = None
+        self.t_first = 0.0
+        self.bytes_recv = 0
+        self._timer = self.loop.call_later(vu.timeout, self._watchdog)
+        self.t_sent = _perf()
+        assert self.transport is not None
+        self.transport.write(vu.data)
+
+    def _fired(self, status: int, error: str | None) -> None:
+        vu, on_done = self.vu, self.on_done
+        assert vu is not None and on_done is not None
+        self.vu = self.on_done = None
+        self.t_done = _perf()
+        self.error = error
+        self.pending = False
+        self.requests_done += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if error is not None:
+            self._abort()
+        elif not self.keep_alive:
+            self._close()
+        vu.record_fired(self, status)
+        on_done(vu)
 
     def burst(self, vu: UrlVU, data: bytes, timeout: float) -> asyncio.Future[int]:
         """Start a burst; the future resolves with the status of the request that ends it (an error, a
@@ -59,7 +97,7 @@ class BurstConnection(Connection):
 
     def _watchdog(self) -> None:
         self._timer = None
-        if self.waiter is None:
+        if not self.pending:
             return
         elapsed = _perf() - self.t_sent
         if elapsed >= self.timeout_s:
@@ -68,6 +106,9 @@ class BurstConnection(Connection):
             self._timer = self.loop.call_later(self.timeout_s - elapsed, self._watchdog)
 
     def _finish(self, status: int, error: str | None) -> None:
+        if self.on_done is not None:
+            self._fired(status, error)
+            return
         vu = self.vu
         if vu is None or error is not None or not self.keep_alive or self.waiter is None:
             self.vu = None
@@ -161,6 +202,25 @@ class UrlVU:
             client.bytes_recv,
             client.error,
         )
+
+    # -- open model without a task per iteration -----------------------------------------------------------
+    def fire(self, due: float, on_done: Callable[[UrlVU], None]) -> bool:
+        """Start an iteration from a callback when the connection is live; False means: use `iteration`."""
+        conn = self.client.conn
+        if conn is None or conn.closed or conn.pending or not isinstance(conn, BurstConnection):
+            return False
+        conn.fire(self, due, on_done)
+        return True
+
+    def record_fired(self, conn: BurstConnection, status: int) -> None:
+        if conn.closed:
+            self.client.conn = None
+        self._series(status).record_http(
+            conn.due, conn.t_sent, conn.t_first, conn.t_done, 0.0, 0.0, 0.0, self.sent, conn.bytes_recv, conn.error
+        )
+        registry = self.registry
+        registry.iterations += 1
+        registry.iteration_duration.raw.append(int((conn.t_done - conn.due) * 1e6))
 
     # -- closed-model bursts -----------------------------------------------------------------------------
     def record_burst(self, status: int, t_sent: float, t_first: float, t_done: float, bytes_recv: int) -> None:
