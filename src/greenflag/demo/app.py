@@ -78,7 +78,7 @@ def _make_middleware(state: DemoState) -> Middleware:
     return middleware
 
 
-def _ops_handlers(state: DemoState) -> dict[str, Callable[[web.Request], object]]:
+def _ops_handlers(state: DemoState) -> dict[str, Handler]:
     version_body = json.dumps(
         {"version": state.version, "name": "greenflag-demo-app", "greenflag": greenflag.__version__}
     ).encode()
@@ -132,7 +132,7 @@ def build_app(options: AppOptions, *, on_crash: Callable[[int], None] | None = N
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
     for path, handler in _ops_handlers(state).items():
-        app.router.add_get(path, handler)  # type: ignore[arg-type]
+        app.router.add_get(path, handler)
     pages.add_routes(app)
     api.add_routes(app)
     sse.add_routes(app)
