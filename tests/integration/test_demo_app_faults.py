@@ -99,8 +99,8 @@ async def test_latency_is_added() -> None:
             assert time.monotonic() - began < 0.25
 
 
-async def test_crash_after_n_requests() -> None:
-    app = start_demo_app("v3", ["--crash-after", "3"], stderr=subprocess.PIPE)
+async def test_crash_after_n_requests(tmp_path: Path) -> None:
+    app = start_demo_app("v3", ["--crash-after", "3"], stderr=subprocess.PIPE, env={"TMPDIR": str(tmp_path)})
     try:
         app.wait_ready()
         async with aiohttp.ClientSession() as http:
@@ -112,6 +112,7 @@ async def test_crash_after_n_requests() -> None:
         assert app.proc.wait(timeout=10) == 1
         assert app.proc.stderr is not None
         assert b"--crash-after" in app.proc.stderr.read()
+        assert not list(tmp_path.glob("greenflag-demo-*")), "the temporary database is removed even by a crash"
     finally:
         stop_demo_app(app.proc)
         if app.proc.stderr is not None:

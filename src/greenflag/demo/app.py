@@ -51,7 +51,7 @@ def _make_middleware(state: DemoState) -> Middleware:
         try:
             if path not in OPS_PATHS:
                 if faults.counting and faults.count_request():
-                    state.on_crash(faults.served)
+                    state.crash()
                 started = state.started_at
                 if started is None:
                     status = 503

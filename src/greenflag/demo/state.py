@@ -90,6 +90,18 @@ class DemoState:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def crash(self) -> None:
+        """`--crash-after` reached: remove the temporary database (nobody else can use it), then crash."""
+        self._remove_temp_db()
+        self.on_crash(self.faults.served)
+
+    def _remove_temp_db(self) -> None:
+        if self._temp_db is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._temp_db + suffix)
+            self._temp_db = None
+
     async def close(self) -> None:
         self.begin_stop()
         if self.startup_task is not None and not self.startup_task.done():
@@ -99,11 +111,7 @@ class DemoState:
         if self.store is not None:
             await self.store.close()
             self.store = None
-        if self._temp_db is not None:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._temp_db + suffix)
-            self._temp_db = None
+        self._remove_temp_db()
 
 
 STATE = web.AppKey("greenflag_demo_state", DemoState)
