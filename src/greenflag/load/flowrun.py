@@ -270,7 +270,7 @@ def _flow_task(flow: FlowSpec, feeders: list[_FeederUse]) -> Callable[[User], Co
         await run_flow(self, flow, feeders)
 
     run.__name__ = run.__qualname__ = re.sub(r"\W", "_", flow.name)
-    return task(flow.weight)(run)  # type: ignore[no-any-return]
+    return task(flow.weight)(run)
 
 
 def make_user_class(spec: FlowFile, feeders: list[_FeederUse], stem: str) -> type[User]:

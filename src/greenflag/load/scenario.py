@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from greenflag.load.feeders import Feeder, FeederExhausted
 
@@ -111,6 +111,14 @@ def constant(seconds: float) -> Wait:
 def pacing(seconds: float) -> Wait:
     """Start a task every `seconds` at most: wait what is left of `seconds` after the task (none if it took longer)."""
     return _Pacing(_seconds("pacing()", seconds))
+
+
+@overload
+def task(weight: F) -> F: ...
+
+
+@overload
+def task(weight: int = 1) -> Callable[[F], F]: ...
 
 
 def task(weight: int | F = 1) -> Any:
