@@ -170,3 +170,28 @@ def test_bad_input_is_exit_2_with_one_clear_line(args: list[str], message: str) 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_sigint_stops_gracefully_and_still_writes_the_summary(tmp_path: Path) -> None:
+    import signal
+
+    from tests.support import wait_until
+
+    summary = tmp_path / "summary.json"
+    with counting_server() as server:
+        proc = subprocess.Popen(
+            greenflag_cmd(
+                "load", "run", server.url, "--vus", "4", "--duration", "60s", "--quiet", "--summary-json", str(summary)
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        wait_until(lambda: server.count > 200, timeout=30, what="traffic to arrive")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    data = json.loads(summary.read_text())
+    assert data["aborted"] == "stopped by SIGINT"
+    assert data["duration_s"] < 30
+    assert data["metrics"]["http_reqs"]["count"] > 200

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -89,6 +90,19 @@ async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> N
             sink.add()
 
 
+def _stop_on_signals(state: RunState) -> list[int]:
+    """SIGINT/SIGTERM end the run early but gracefully: running iterations finish, the summary is written."""
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, state.abort, f"stopped by {signal.Signals(signum).name}")
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
+            continue
+        installed.append(signum)
+    return installed
+
+
 async def run_load(
     make_scenario: Callable[[Registry], Scenario], config: RunConfig, *, sinks: list[Sink] | None = None
 ) -> RunResult:
@@ -106,6 +120,7 @@ async def run_load(
     check = SelfCheck()
     check.start()
     ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.stopping))
+    signals = _stop_on_signals(state)
     try:
         await run_plan(config.plan, scenario, state)
     finally:
@@ -113,6 +128,9 @@ async def run_load(
         await ticker
         for sink in all_sinks:
             sink.flush()
+        loop = asyncio.get_running_loop()
+        for signum in signals:
+            loop.remove_signal_handler(signum)
     elapsed = time.perf_counter() - registry.start
     open_model = isinstance(config.plan, sch.ConstantArrivalRate | sch.RampingArrivalRate)
     generator = await check.stop(state.dispatch_lag if open_model else None)
