@@ -88,8 +88,9 @@ class ClientConnection(asyncio.Protocol):
         self.write_paused = False
         self.paused = 0
         self.closing = False
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # loop time after which `_timeout` runs (0: none); ProxyCore.sweep checks it
         self.idle = True
+        self.out: list[bytes] | None = None  # corked writes, sent in one syscall by uncork()
         self._new_message()
 
     def _new_message(self) -> None:
@@ -109,7 +110,7 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
-        if self.idle and self.timer is not None and not self.queue:
+        if self.idle and self.deadline and not self.queue:
             self._arm(self.core.header_timeout, idle=False)
         try:
             self.parser.feed_data(data)
@@ -160,18 +161,15 @@ class ClientConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def _arm(self, delay: float, *, idle: bool) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         self.idle = idle
-        self.timer = self.core.loop.call_later(delay, self._timeout)
+        self.deadline = self.core.loop.time() + delay
 
     def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = 0.0
 
-    def _timeout(self) -> None:
-        self.timer = None
+    def timeout(self) -> None:
+        """The deadline passed: close an idle keep-alive connection, or answer 408 to a slow request."""
+        self.deadline = 0.0
         if self.queue or self.transport is None:
             return
         if self.idle:
@@ -181,8 +179,26 @@ class ClientConnection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closing = True
+        self.uncork()
         if self.transport is not None:
             self.transport.close()
+
+    def cork(self) -> None:
+        """Collect writes until uncork(): a whole small response leaves in one write."""
+        if self.out is None:
+            self.out = []
+
+    def uncork(self) -> None:
+        out = self.out
+        self.out = None
+        if out and self.transport is not None:
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _write(self, data: bytes) -> None:
+        if self.out is not None:
+            self.out.append(data)
+        elif self.transport is not None:
+            self.transport.write(data)
 
     def reject(self, status: int, message: str) -> None:
         """Answer with an error once earlier requests are answered, then close."""
@@ -249,7 +265,7 @@ class ClientConnection(asyncio.Protocol):
     # -- called by the upstream side --------------------------------------------------------------------
     def informational(self, ex: Exchange, status: int, reason: bytes) -> None:
         if ex.http11 and self.transport is not None and not ex.head_sent:
-            self.transport.write(b"HTTP/1.1 %d %b\r\n\r\n" % (status, reason))
+            self._write(b"HTTP/1.1 %d %b\r\n\r\n" % (status, reason))
 
     def response_head(
         self, ex: Exchange, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], unframed: bool
@@ -264,18 +280,18 @@ class ClientConnection(asyncio.Protocol):
             head = response_head(
                 status, reason, headers, chunked_out=ex.chunked_out, close=ex.close_after or self.closing, extra=extra
             )
-            self.transport.write(head)
+            self._write(head)
 
     def response_body(self, ex: Exchange, body: bytes) -> None:
         if self.transport is not None and body:
-            self.transport.write(chunk(body) if ex.chunked_out else body)
+            self._write(chunk(body) if ex.chunked_out else body)
 
     def response_done(self, ex: Exchange, *, status: int | None = None) -> None:
         """The response was sent in full (or ended by the router): record it and move to the next request."""
         if ex.done:
             return
         if ex.chunked_out and self.transport is not None:
-            self.transport.write(b"0\r\n\r\n")
+            self._write(b"0\r\n\r\n")
         self.core.finished(ex, ex.status if status is None else status)
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
@@ -296,5 +312,5 @@ class ClientConnection(asyncio.Protocol):
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
         if self.transport is not None and not ex.head_sent:
-            self.transport.write(error_response(status, message))
+            self._write(error_response(status, message))
         self.close()

@@ -196,5 +196,11 @@ class ProxyCore:
             closed += 1
         return closed
 
+    def sweep(self) -> None:
+        """Run the timeouts of client connections whose deadline has passed (called a few times a second)."""
+        now = self.loop.time()
+        for conn in [c for c in self.connections if c.deadline and c.deadline <= now]:
+            conn.timeout()
+
     def in_flight(self) -> Mapping[str, int]:
         return {name: len(b.in_flight) for name, b in self.backends.items()}

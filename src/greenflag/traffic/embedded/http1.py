@@ -63,11 +63,13 @@ class RequestFacts:
     cookie: str | None
     route_value: str | None
     expect_continue: bool
+    connection: frozenset[bytes] = frozenset()  # tokens of the Connection header(s), lower case
 
 
 def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[bytes, list[bytes]]:
     """The headers the checks need, by lower-case name (all values kept, in order)."""
-    wanted = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", route_header)
+    wanted = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection",
+              route_header)  # fmt: skip
     seen: dict[bytes, list[bytes]] = {}
     for name, value in headers:
         lname = name.lower()
@@ -93,7 +95,8 @@ def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
         raise BadRequest(400, "only Transfer-Encoding: chunked is accepted")
     if len(lengths) > 1:
         raise BadRequest(400, "repeated Content-Length")
-    if b"upgrade" in seen and b"upgrade" in _connection_tokens(headers):
+    connection = _tokens(seen.get(b"connection", []))
+    if b"upgrade" in seen and b"upgrade" in connection:
         raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
     length: int | None = None
     if lengths:
@@ -109,22 +112,19 @@ def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
         cookie=b"; ".join(cookies).decode("latin-1") if cookies else None,
         route_value=routes[0].decode("latin-1") if routes else None,
         expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
+        connection=connection,
     )
 
 
-def _connection_tokens(headers: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
-    tokens: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            tokens.update(t.strip().lower() for t in value.split(b","))
-    return frozenset(tokens)
+def _tokens(values: list[bytes]) -> frozenset[bytes]:
+    return frozenset(t.strip().lower() for value in values for t in value.split(b","))
 
 
 def request_head(
     method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], facts: RequestFacts, client_ip: bytes
 ) -> bytes:
     """The request head sent upstream: HTTP/1.1, keep-alive, hop-by-hop removed, X-Forwarded-* set."""
-    drop = _connection_tokens(headers)
+    drop = facts.connection
     out = [method, b" ", url, b" HTTP/1.1\r\n"]
     forwarded_for = b""
     for name, value in headers:
@@ -153,13 +153,21 @@ def response_head(
     extra: bytes = b"",
 ) -> bytes:
     """The response head sent to the client: hop-by-hop removed, framing and Connection decided by the proxy."""
-    drop = _connection_tokens(headers)
     out = [b"HTTP/1.1 ", str(status).encode(), b" ", reason or b"-", b"\r\n"]
+    connection: list[bytes] = []
     for name, value in headers:
         lname = name.lower()
-        if lname in HOP_BY_HOP or lname in drop:
+        if lname in HOP_BY_HOP:
+            if lname == b"connection":
+                connection.append(value)
             continue
         out += (name, b": ", value, b"\r\n")
+    drop = _tokens(connection) - {b"close", b"keep-alive"} if connection else None
+    if drop:  # rare: the backend named more hop-by-hop headers; filter again
+        return response_head(
+            status, reason, [(n, v) for n, v in headers if n.lower() not in drop],
+            chunked_out=chunked_out, close=close, extra=extra,
+        )  # fmt: skip
     if chunked_out:
         out.append(b"Transfer-Encoding: chunked\r\n")
     if close:

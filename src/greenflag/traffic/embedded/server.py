@@ -109,6 +109,7 @@ class EmbeddedRouter:
         sock = self._server.sockets[0].getsockname()
         self.address = (str(sock[0]), int(sock[1]))
         self._spawn(self._health_loop())
+        self._spawn(self._sweep_loop())
         if self._admin_enabled and self.admin_address is not None:
             from aiohttp import web
 
@@ -281,6 +282,12 @@ class EmbeddedRouter:
                 "client_aborts": dict(core.client_aborts),
             },
         }
+
+    async def _sweep_loop(self) -> None:
+        interval = min(0.25, self.spec.header_timeout / 4)
+        while self._core is not None:
+            self._core.sweep()
+            await asyncio.sleep(interval)
 
     async def _health_loop(self) -> None:
         """Backends marked down are probed with a TCP connect until they answer."""

@@ -93,6 +93,8 @@ class UpstreamConnection(asyncio.Protocol):
         if self.ex is None:  # unsolicited bytes on an idle connection: it cannot be reused safely
             self.close()
             return
+        client = self.ex.client
+        client.cork()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -101,6 +103,8 @@ class UpstreamConnection(asyncio.Protocol):
             if ex is not None:
                 self.ex = None
                 self.core.upstream_failed(ex, self, broken=True)
+        finally:
+            client.uncork()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
