@@ -222,16 +222,19 @@ class EmbeddedRouter:
         core.rebuild()
 
     def reset(self, stable: str | None = None) -> None:
-        """100 % to `stable` (or the configured weights) and no pinned header route."""
+        """100 % to `stable` (or the configured weights, when there are any) and no pinned header route."""
         core = self.core
         live = [n for n, b in core.backends.items() if not b.removed]
         if stable is not None and stable not in live:
             raise ValueError(f"unknown backend {stable!r}")
         if stable is not None:
             weights = {n: (100 if n == stable else 0) for n in live}
-        else:
+        elif self.spec.weights:
             weights = {n: self.spec.weights.get(n, 0) for n in live}
+        else:  # no configured weights to go back to: keep the current ones
+            weights = {}
         core.header_route = None
+        core.rebuild()
         self.set_weights(weights)
 
     def header_route(self) -> str | None:
