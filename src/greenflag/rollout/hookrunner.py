@@ -54,11 +54,14 @@ class HookRunner:
         pid = spawn_hook(action.command, files, env=self._env(status, action.lifecycle), cwd=cwd)
         self.store.hook_pid(status.rollout_id, action.key, pid)
         self._tasks[task_key] = asyncio.create_task(
-            self._finish(status.rollout_id, action.key, pid, time.time(), action.timeout_s)
+            self._finish(status.rollout_id, action.key, pid, time.time(), action.timeout_s, child=True)
         )
 
-    async def _finish(self, rollout_id: int, key: str, pid: int, started: float, timeout_s: float) -> None:
-        result = await wait_hook(pid, self._files(rollout_id, key), started_at=started, timeout_s=timeout_s)
+    async def _finish(
+        self, rollout_id: int, key: str, pid: int, started: float, timeout_s: float, *, child: bool = False
+    ) -> None:
+        files = self._files(rollout_id, key)
+        result = await wait_hook(pid, files, started_at=started, timeout_s=timeout_s, child=child)
         outcome = HookOutcome.OK if result.ok else HookOutcome.FAILED
         self.store.hook_finished(rollout_id, key, outcome, result.detail, result.output)
 

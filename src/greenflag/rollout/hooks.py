@@ -79,25 +79,44 @@ def _read_output(files: HookFiles) -> str:
         return ""
 
 
-async def wait_hook(pid: int, files: HookFiles, *, started_at: float, timeout_s: float) -> HookResult:
-    """Wait for a hook (ours or one a previous controller started) to end; kill its group on timeout."""
+def _running(pid: int, marker: str, child: bool) -> bool:
+    if child:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return False  # already reaped
+        return done == 0
+    return pid_alive(pid, marker)
+
+
+def _read_rc(files: HookFiles) -> int | None:
+    try:
+        return int(files.rc.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+async def wait_hook(
+    pid: int, files: HookFiles, *, started_at: float, timeout_s: float, child: bool = False
+) -> HookResult:
+    """Wait for a hook (our `child`, or one a previous controller started) to end; kill its group on timeout."""
     marker = str(files.rc)
-    while pid_alive(pid, marker):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
+    while _read_rc(files) is None and _running(pid, marker, child):
         if time.time() - started_at > timeout_s:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
             return HookResult(False, None, _read_output(files), time.time() - started_at, timed_out=True)
         await asyncio.sleep(0.05)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    duration = time.time() - started_at
-    try:
-        returncode: int | None = int(files.rc.read_text().strip())
-    except (OSError, ValueError):
-        returncode = None
-    return HookResult(returncode == 0, returncode, _read_output(files), duration)
+    returncode = _read_rc(files)
+    for _ in range(20):  # gone without a status yet: give the file system a moment
+        if returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+        returncode = _read_rc(files)
+    if child:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    return HookResult(returncode == 0, returncode, _read_output(files), time.time() - started_at)
 
 
 async def run_command(
