@@ -9,7 +9,7 @@ from greenflag.demo.process import DemoAppProcess
 from greenflag.traffic.embedded.driver import AdminError, EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from tests.integration.test_router_fixtures import TOKEN, backends, make_router, router, version_of
-from tests.support import free_port
+from tests.support import free_port, wait_until_async
 
 __all__ = ["backends", "router"]
 
@@ -139,3 +139,49 @@ async def test_set_backends_adds_and_drains_removed(
         assert await version_of(session, router.url + "/") == "v1"
     with pytest.raises(ValueError, match="unknown backend"):
         router.set_weights({"blue": 1})
+
+
+async def test_down_backend_comes_back_when_it_answers(backends: dict[str, DemoAppProcess]) -> None:
+    from aiohttp import web
+
+    port = free_port()
+    r = await make_router({"blue": backends["blue"].url, "late": f"http://127.0.0.1:{port}"}, {"blue": 1, "late": 1})
+    runner: web.AppRunner | None = None
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(20):
+                await version_of(session, r.url + "/")
+            assert r.backend_states()["late"].state == "down"
+
+            async def late(_: web.Request) -> web.Response:
+                return web.Response(text="late", headers={"X-Greenflag-Version": "late"})
+
+            app = web.Application()
+            app.router.add_get("/", late)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await wait_until_async(lambda: _state_is(r, "late", "active"), timeout=10, what="late backend back up")
+            seen = {await version_of(session, r.url + "/") for _ in range(40)}
+            assert seen == {"v1", "late"}
+    finally:
+        await r.stop(grace=1.0)
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def _state_is(router: EmbeddedRouter, name: str, state: str) -> bool:
+    return router.backend_states()[name].state == state
+
+
+async def test_client_closing_a_stream_frees_the_backend(router: EmbeddedRouter) -> None:
+    async with aiohttp.ClientSession() as session:
+        resp = await session.get(router.url + "/events")
+        await resp.content.readline()
+        assert router.backend_states()["blue"].in_flight == 1
+        resp.close()
+    await wait_until_async(lambda: _in_flight_is(router, "blue", 0), timeout=10, what="stream released")
+
+
+async def _in_flight_is(router: EmbeddedRouter, name: str, n: int) -> bool:
+    return router.backend_states()[name].in_flight == n

@@ -43,6 +43,7 @@ class ProxyCore:
         self.connect_timeout = connect_timeout
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
+        self.upstream_idle_s = 4.0
         self.down_after = down_after
         self.limits = limits or Limits()
         self.backends: dict[str, Backend] = {}
@@ -104,6 +105,7 @@ class ProxyCore:
             backend.down = False
             self.rebuild()
         if ex.aborted or ex.done:
+            conn.idle_since = self.loop.time()
             backend.idle.append(conn)
             return
         conn.bind(ex)
@@ -201,6 +203,11 @@ class ProxyCore:
         now = self.loop.time()
         for conn in [c for c in self.connections if c.deadline and c.deadline <= now]:
             conn.timeout()
+        # Pooled backend connections idle for long may be closed by the backend at any moment (Node's default
+        # keep-alive timeout is 5 s): retire them first rather than race the backend's close.
+        for backend in self.backends.values():
+            if backend.idle:
+                backend.close_idle(older_than=now - self.upstream_idle_s)
 
     def in_flight(self) -> Mapping[str, int]:
         return {name: len(b.in_flight) for name, b in self.backends.items()}

@@ -55,15 +55,20 @@ class Backend:
                 return conn
         return None
 
-    def close_idle(self) -> None:
+    def close_idle(self, older_than: float | None = None) -> None:
+        """Close pooled connections (only those idle since before `older_than`, loop time, when given)."""
+        keep = []
         for conn in self.idle:
-            conn.close()
-        self.idle.clear()
+            if older_than is not None and conn.idle_since >= older_than and not conn.closed:
+                keep.append(conn)
+            else:
+                conn.close()
+        self.idle[:] = keep
 
 
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
-        "backend", "body_allowed", "closed", "core", "ex", "has_length", "headers", "informational",
+        "backend", "body_allowed", "closed", "core", "ex", "has_length", "headers", "idle_since", "informational",
         "new_parser", "parser", "reason", "transport", "used",
     )  # fmt: skip
 
@@ -76,6 +81,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = False
         self.used = False
         self.new_parser = False
+        self.idle_since = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -170,6 +176,7 @@ class UpstreamConnection(asyncio.Protocol):
         if reusable and self.parser.should_keep_alive() and self.transport is not None:
             if ex is not None and ex.client.write_paused:
                 self.transport.resume_reading()
+            self.idle_since = self.core.loop.time()
             self.backend.idle.append(self)
         else:
             self.close()
