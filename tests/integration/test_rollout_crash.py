@@ -29,9 +29,8 @@ Point = Callable[[dict[str, Any], str], bool]
 
 
 def hook(name: str) -> str:
-    return (
-        f'echo "start {name} $GREENFLAG_VERSION" >> hooks.txt; sleep 0.2; echo "{name} $GREENFLAG_VERSION" >> hooks.txt'
-    )
+    line = f"{name} $GREENFLAG_VERSION"
+    return f'echo "start {line}" >> hooks.txt; sleep 0.2; echo "{line}" >> hooks.txt'
 
 
 def write_spec(tmp: Path) -> Path:
