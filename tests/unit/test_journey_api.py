@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from greenflag import User, between, constant, pacing, task
-from greenflag.load.journey import ClassPlan, UserScenario
+from greenflag.load.journey import ClassPlan, UserScenario, count_error
 from greenflag.load.metrics import Registry
 from greenflag.load.scenario import Feeder, FeederExhausted, first_phase, next_phase, pick, task_table
 from greenflag.load.session import HttpSession
@@ -160,3 +160,17 @@ def test_feeder_relative_to_the_creating_file_and_bad_files(tmp_path: Path) -> N
     (tmp_path / "x.txt").write_text("a")
     with pytest.raises(ValueError, match=r"\.csv, \.tsv or \.json"):
         len(Feeder(tmp_path / "x.txt"))
+
+
+def test_script_errors_counted_and_first_of_each_type_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    registry = Registry(start=0.0)
+    seen: set[str] = set()
+    for _ in range(3):
+        try:
+            raise KeyError("missing")
+        except KeyError as exc:
+            count_error(registry, exc, seen)
+    assert registry.script_errors == {"KeyError": 3}
+    err = capsys.readouterr().err
+    assert err.count("script error KeyError") == 1
+    assert f"{__file__}:" in err

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from greenflag.load.html import find_form, select
 from greenflag.load.http import parse_target
-from greenflag.load.session import CookieJar, Headers, make_tags, resolve_url
+from greenflag.load.session import CookieJar, Headers, default_name, make_tags, resolve_url
 from greenflag.load.sse import Event, EventParser
 
 PAGE = """<!doctype html><html><body>
@@ -129,3 +129,18 @@ def test_sse_parser_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
         position += cut
     events += parser.feed(stream[position:])
     assert events == [Event(str(i), "tick", f"é{i}") for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("http://h/api/items/17?x=1", "/api/items/{id}"),
+        ("http://h/orders/0123456789abcdef0123/lines", "/orders/{id}/lines"),
+        ("http://h/u/123e4567-e89b-12d3-a456-426614174000", "/u/{id}"),
+        ("http://h/about", "/about"),
+        ("http://h", "/"),
+        ("http://h/v2/items", "/v2/items"),
+    ],
+)
+def test_default_request_names_group_ids(url: str, name: str) -> None:
+    assert default_name(url) == name

@@ -7,8 +7,11 @@ exception in a task or hook is counted by type in `registry.script_errors` and t
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
+import traceback
 from dataclasses import dataclass
+from pathlib import Path
 
 from greenflag.load.http import Target
 from greenflag.load.metrics import Registry
@@ -45,17 +48,36 @@ class ClassPlan:
         return cls(user_class, tuple(name for name, _ in table), cumulative, base, wait)
 
 
-def count_error(registry: Registry, exc: BaseException) -> None:
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+def where(exc: BaseException) -> str:
+    """file:line of the script frame nearest to where `exc` was raised (greenflag's own frames skipped)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    outside = [f for f in frames if not str(Path(f.filename).resolve()).startswith(_PACKAGE_DIR)]
+    chosen = outside or frames
+    if not chosen:
+        return "?"
+    frame = chosen[-1]
+    return f"{frame.filename}:{frame.lineno} in {frame.name}"
+
+
+def count_error(registry: Registry, exc: BaseException, seen: set[str] | None = None) -> None:
+    """Count a script error by type; the first of each type is also reported on stderr with its location."""
     name = type(exc).__name__
     registry.script_errors[name] = registry.script_errors.get(name, 0) + 1
+    if seen is not None and name not in seen:
+        seen.add(name)
+        print(f"greenflag: script error {name}: {exc} at {where(exc)} (counted; the VU goes on)", file=sys.stderr)
 
 
 class UserVU:
-    __slots__ = ("phase", "plan", "registry", "session", "user")
+    __slots__ = ("phase", "plan", "registry", "seen", "session", "user")
 
-    def __init__(self, plan: ClassPlan, vu_id: int, registry: Registry) -> None:
+    def __init__(self, plan: ClassPlan, vu_id: int, registry: Registry, seen: set[str] | None = None) -> None:
         self.plan = plan
         self.registry = registry
+        self.seen = seen
         self.session = HttpSession(registry, plan.base, timeout=plan.cls.timeout)
         self.user = plan.cls(vu_id, self.session, registry)
         self.phase = first_phase(vu_id)
@@ -64,7 +86,7 @@ class UserVU:
         try:
             await self.user.on_start()
         except Exception as exc:
-            count_error(self.registry, exc)
+            count_error(self.registry, exc, self.seen)
         self.session.step = None
 
     async def iteration(self, scheduled: float) -> None:
@@ -78,7 +100,7 @@ class UserVU:
         try:
             await getattr(self.user, name)()
         except Exception as exc:
-            count_error(self.registry, exc)
+            count_error(self.registry, exc, self.seen)
         session.pending = None
         session.step = None
         if plan.wait is not None:
@@ -90,7 +112,7 @@ class UserVU:
         try:
             await self.user.on_stop()
         except Exception as exc:
-            count_error(self.registry, exc)
+            count_error(self.registry, exc, self.seen)
         finally:
             self.session.close()
 
@@ -101,6 +123,7 @@ class UserScenario:
     def __init__(self, plans: list[ClassPlan], registry: Registry) -> None:
         self.plans = plans
         self.registry = registry
+        self.seen: set[str] = set()  # error types already reported on stderr
         self.cumulative: list[int] = []
         total = 0
         for plan in plans:
@@ -112,4 +135,4 @@ class UserScenario:
         return self.plans[pick(self.cumulative, (vu_id * 0.6180339887498949) % 1.0)]
 
     def new_vu(self, vu_id: int) -> UserVU:
-        return UserVU(self.plan_for(vu_id), vu_id, self.registry)
+        return UserVU(self.plan_for(vu_id), vu_id, self.registry, self.seen)

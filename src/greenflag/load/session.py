@@ -10,6 +10,7 @@ an iteration from the iteration's scheduled start (coordinated omission correcte
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from greenflag.load.metrics import Registry, Tags
 if TYPE_CHECKING:
     from greenflag.load.sse import SSEStream
 
-__all__ = ["CookieJar", "Headers", "HttpSession", "Response", "make_tags", "resolve_url"]
+__all__ = ["CookieJar", "Headers", "HttpSession", "Response", "default_name", "make_tags", "resolve_url"]
 
 _perf = time.perf_counter
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -166,8 +167,14 @@ class Response:
 _FORM = "application/x-www-form-urlencoded"
 
 
-def _default_name(url: str) -> str:
-    return urlsplit(url).path or "/"
+_ID_SEGMENT = re.compile(r"\d+|[0-9a-fA-F]{16,}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def default_name(url: str) -> str:
+    """A request's name when none is given: its path without the query, numeric and hex/UUID segments as {id}
+    (`/api/items/17?x=1` → `/api/items/{id}`), so ids in URLs do not make one metric series per id."""
+    path = urlsplit(url).path or "/"
+    return "/".join("{id}" if _ID_SEGMENT.fullmatch(part) else part for part in path.split("/"))
 
 
 class HttpSession:
@@ -236,7 +243,7 @@ class HttpSession:
         t_want = self.want_time()
         series_tags = make_tags(self.step, tags)
         history: list[Response] = []
-        label = name or _default_name(url)
+        label = name or default_name(url)
         while True:
             resp = await self._send(method, target, url, label, payload, content_type, headers, series_tags, t_want)
             if not (allow_redirects and resp.status in _REDIRECTS and len(history) < MAX_REDIRECTS):
@@ -247,7 +254,7 @@ class HttpSession:
                 break
             history.append(resp)
             target, url = resolve_url(self.base, url, location)
-            label = _default_name(url)
+            label = default_name(url)
             if next_method != method:
                 payload, content_type = b"", None
             method = next_method
@@ -330,7 +337,7 @@ class HttpSession:
             self,
             target,
             url,
-            name=name or _default_name(url),
+            name=name or default_name(url),
             headers=dict(headers or {}),
             tags=make_tags(self.step, tags),
             reconnect=reconnect,
