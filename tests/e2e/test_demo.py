@@ -31,5 +31,7 @@ def test_demo_quick_tells_the_whole_story(tmp_path: Path) -> None:
     assert summary["load"]["canary"]["metrics"]["http_reqs"]["count"] > 100
     assert "the story holds" in proc.stdout
     # nothing left running: every instance the demo launched was stopped
-    leftovers = subprocess.run(["pgrep", "-f", f"demo-app.*{out}"], capture_output=True, text=True)
+    database = (out / "state" / "demo.db").resolve()
+    assert database.exists()  # the versions' shared database, named on their command lines
+    leftovers = subprocess.run(["pgrep", "-f", f"demo-app.*--db {database}"], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""

@@ -67,7 +67,9 @@ def _spec(state_dir: Path, version_args: str, strategy: dict[str, Any], timings:
         "router": {"kind": "embedded", "listen": "127.0.0.1:0", "drain_timeout": "5s"},
         "platform": {
             "kind": "process",
-            "command": f"{sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} {version_args}",
+            # every version shares one database, as blue and green share a real one
+            "command": f"{sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
+            f"--db {state_dir / 'demo.db'} {version_args}",
             "stop_grace": "10s",
         },
         "health": {
