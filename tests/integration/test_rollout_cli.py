@@ -1,0 +1,115 @@
+"""`greenflag up` + `greenflag rollout …` as a user runs them: exit codes, JSON status, refusals, bad specs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import free_port, greenflag_cmd, http_get, wait_until
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def write_spec(tmp: Path, **overrides: Any) -> Path:
+    command = (
+        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
+        "$(cat {version}.args 2>/dev/null)'"
+    )
+    spec: dict[str, Any] = {
+        "service": "cli-app",
+        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
+        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)},
+        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
+        "strategy": {
+            "canary": {
+                "steps": [{"set_weight": 50}, {"pause": {}}, {"set_weight": 100}],
+                "abort_scale_down_delay": "200ms",
+            }
+        },
+        **overrides,
+    }
+    path = tmp / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def gf(tmp: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(greenflag_cmd(*args), cwd=tmp, capture_output=True, text=True, timeout=timeout)
+
+
+def test_invalid_spec_exits_2_naming_the_key_path(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, strategy={"canary": {"steps": [{"set_weight": 10}, {"set_weight": 150}]}})
+    result = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v1", "--wait")
+    assert result.returncode == 2
+    assert "strategy.canary.steps[1].set_weight" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_up_start_needs_wait_and_a_reachable_router(tmp_path: Path) -> None:
+    path = write_spec(tmp_path)
+    result = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v1")
+    assert result.returncode == 2 and "--wait" in result.stderr
+    (tmp_path / ".greenflag").mkdir()
+    (tmp_path / ".greenflag" / "token").write_text("t0ken\n")
+    result = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v1", "--wait")
+    assert result.returncode == 2 and "cannot reach the router" in result.stderr, result.stderr
+
+
+def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
+    path = write_spec(tmp_path)
+    up = subprocess.Popen(
+        greenflag_cmd("up", "-f", str(path)), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(lambda: (tmp_path / ".greenflag" / "up.json").exists(), timeout=30, what="up.json")
+        router = json.loads((tmp_path / ".greenflag" / "up.json").read_text())["router"]
+
+        first = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v1", "--wait")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "v1 promoted" in first.stdout
+        assert b'"v1"' in http_get(router + "/version")[1]
+
+        started = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v2")
+        assert started.returncode == 0, started.stderr
+        busy = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v3")
+        assert busy.returncode == 2 and "in progress" in busy.stderr
+
+        def paused() -> bool:
+            status = json.loads(gf(tmp_path, "rollout", "status", "-f", str(path), "--json").stdout)
+            return bool(status["phase"] == "Paused")
+
+        wait_until(paused, timeout=60, interval=0.3, what="v2 paused at its indefinite pause")
+        status = json.loads(gf(tmp_path, "rollout", "status", "-f", str(path), "--json").stdout)
+        assert {"phase", "stable", "canary", "weights", "step", "events"} <= set(status)
+        assert (status["stable"], status["canary"], status["weights"], status["step"]) == (
+            "v1", "v2", {"v1": 50, "v2": 50}, 1,
+        )  # fmt: skip
+
+        assert gf(tmp_path, "rollout", "abort", "-f", str(path)).returncode == 0
+        aborted = gf(tmp_path, "rollout", "resume", "-f", str(path), "--wait", "--json")
+        assert aborted.returncode == 3
+        final = json.loads(aborted.stdout)
+        assert (final["phase"], final["stable"]) == ("RolledBack", "v1")
+        rollback = next(e for e in final["events"] if e["kind"] == "rollback")
+        assert rollback["trigger"] == "abort" and rollback["time"].endswith("Z")
+
+        (tmp_path / "v4.args").write_text("--no-such-option")
+        broken = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v4", "--wait")
+        assert broken.returncode == 3 and "rolled back" in broken.stderr
+
+        history = json.loads(gf(tmp_path, "rollout", "history", "-f", str(path), "--json").stdout)
+        assert [(h["version"], h["phase"]) for h in history] == [
+            ("v4", "RolledBack"), ("v2", "RolledBack"), ("v1", "Healthy"),
+        ]  # fmt: skip
+        assert b'"v1"' in http_get(router + "/version")[1]
+    finally:
+        up.send_signal(signal.SIGTERM)
+        out, _ = up.communicate(timeout=30)
+    assert up.returncode == 0, out.decode()[-2000:]
