@@ -54,6 +54,9 @@ def test_resolve_url() -> None:
         "http://127.0.0.1:8080/api/items?page=2",
     )
     assert resolve_url(base, "http://127.0.0.1:8080/contact", "thanks")[1] == "http://127.0.0.1:8080/thanks"
+    assert resolve_url(base, None, "/a?b=1#top")[1] == "http://127.0.0.1:8080/a?b=1"
+    assert resolve_url(base, None, "relative")[1] == "http://127.0.0.1:8080/relative"
+    assert resolve_url(base, None, "//example.com/x")[0].host == "example.com"
     assert resolve_url(None, None, "https://example.com/x")[0].tls
     with pytest.raises(ValueError, match="no host"):
         resolve_url(None, None, "/x")

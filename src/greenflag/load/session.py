@@ -86,6 +86,10 @@ def resolve_url(base: Target | None, current: str | None, path: str) -> tuple[Ta
     """(target, absolute URL) for `path`: absolute, or relative to the current URL / the run's host."""
     if "://" in path:
         return parse_target(path), path
+    if current is None and base is not None and path.startswith("/") and not path.startswith("//"):
+        clean = path.split("#", 1)[0]  # the common case, without urljoin: a path on the run's host
+        if " " not in clean:
+            return Target(base.scheme, base.host, base.port, clean), base.origin + clean
     anchor = current or (base.origin + base.path if base is not None else None)
     if anchor is None:
         raise ValueError(f"relative path {path!r} but no host: pass --host URL or set `host` on the User class")
