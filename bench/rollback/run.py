@@ -1,0 +1,176 @@
+"""bench/rollback: how fast does greenflag take traffic away from a version that starts failing?
+
+N canaries of a version that turns faulty (demo-app --error-rate 0.05 --faults-after-s S) under 100 req/s
+through the embedded router: time from the first failing response a client saw to 100 % stable (the
+rollback event; the router is updated in the same tick). Then N healthy canaries: they must all promote.
+
+    taskset -c 1 python3 bench/rollback/run.py [--runs 20] [--json out.json]
+
+Everything (router, controller, load, demo-app processes) runs on the pinned core(s), on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from greenflag.config import load_spec
+from greenflag.rollout.model import Phase
+from greenflag.rollout.up import Up
+
+TARGET_S = 5.0
+RATE = 100.0
+FAULTS_AFTER_S = 3.0
+
+
+def write_spec(tmp: Path, port: int) -> Path:
+    command = (
+        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
+        "$(cat {version}.args 2>/dev/null)'"
+    )
+    spec = {
+        "service": "bench",
+        "router": {"listen": f"127.0.0.1:{port}", "admin": "127.0.0.1:0"},
+        "platform": {"command": command, "stop_grace": "3s", "cwd": str(tmp)},
+        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
+        "strategy": {
+            "canary": {
+                "steps": [{"set_weight": 20}, {"analysis": {"duration": "8s"}}, {"set_weight": 100}],
+                "abort_scale_down_delay": "500ms",
+            }
+        },
+        "analysis": {"interval": "500ms", "window": "5s"},
+    }
+    path = tmp / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+class Load:
+    """An open-model 100 req/s loop (bounded by `stop` and a request cap); remembers the first 5xx per version."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.first_failure: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.stop = asyncio.Event()
+
+    async def one(self, session: aiohttp.ClientSession) -> None:
+        try:
+            async with session.get(self.url) as response:
+                await response.read()
+                version = response.headers.get("X-Greenflag-Version", "?")
+                key = f"{version} {response.status // 100}xx"
+                if response.status >= 500:
+                    self.first_failure.setdefault(version, time.time())
+        except (aiohttp.ClientError, TimeoutError):
+            key = "transport"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    async def run(self, max_requests: int = 200_000) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            start = time.monotonic()
+            for i in range(max_requests):
+                if self.stop.is_set():
+                    break
+                await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
+                task = asyncio.create_task(self.one(session))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks)
+
+
+async def rollout(up: Up, version: str) -> Any:
+    controller = up.controller
+    assert controller is not None
+    started = controller.start(version)
+    while True:
+        status = controller.store.load(started.rollout_id)
+        if status is not None and status.done:
+            return status
+        await asyncio.sleep(0.1)
+
+
+async def bench(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="gf-bench-rollback-") as tmp_name:
+        tmp = Path(tmp_name)
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        up = Up(load_spec(write_spec(tmp, port)), tick_s=0.2)
+        await up.start()
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(up.run(stop))
+        load = Load(up.router_url + "/about")
+        load_task = asyncio.create_task(load.run())
+        try:
+            assert (await rollout(up, "base")).phase is Phase.HEALTHY
+            seconds: list[float] = []
+            missed = 0
+            for i in range(runs):
+                version = f"faulty{i}"
+                (tmp / f"{version}.args").write_text(f"--error-rate 0.05 --faults-after-s {FAULTS_AFTER_S}")
+                status = await rollout(up, version)
+                rollback = next((e for e in status.events if e.kind == "rollback"), None)
+                first = load.first_failure.get(version)
+                if status.phase is not Phase.ROLLED_BACK or rollback is None or first is None:
+                    missed += 1
+                    continue
+                seconds.append(rollback.time - first)
+                print(
+                    f"  {version}: rolled back {seconds[-1]:.2f}s after the first failing response ({rollback.message})"
+                )
+            healthy_rollbacks = 0
+            for i in range(runs):
+                status = await rollout(up, f"healthy{i}")
+                healthy_rollbacks += status.phase is not Phase.HEALTHY
+                print(f"  healthy{i}: {status.phase}")
+        finally:
+            load.stop.set()
+            await load_task
+            stop.set()
+            await loop_task
+            await up.stop()
+    return {
+        "runs": runs,
+        "rate": RATE,
+        "rollback_seconds": seconds,
+        "median_s": statistics.median(seconds) if seconds else None,
+        "max_s": max(seconds) if seconds else None,
+        "faulty_not_rolled_back": missed,
+        "healthy_rolled_back": healthy_rollbacks,
+        "requests": load.counts,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = asyncio.run(bench(args.runs))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    median, worst = result["median_s"], result["max_s"]
+    print(f"faulty canaries: {args.runs}, rolled back: {len(result['rollback_seconds'])}")
+    if median is not None:
+        print(f"first failing response → 100 % stable: median {median:.2f}s, max {worst:.2f}s")
+        print(f"  target ≤ {TARGET_S:.0f}s: median/target {median / TARGET_S:.2f}, max/target {worst / TARGET_S:.2f}")
+    print(f"healthy canaries: {args.runs}, rolled back: {result['healthy_rolled_back']} (target 0)")
+
+
+if __name__ == "__main__":
+    main()
