@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenflag.rollout.judge import effective_metrics, measure
-from greenflag.rollout.model import Measurement
-from greenflag.spec import ProbeSpec, Spec
+from greenflag.rollout.model import Measurement, MeasurementPhase
+from greenflag.spec import MetricSpec, ProbeSpec, Spec
 from greenflag.traffic.base import BackendWindow, RouterStats
 
 __all__ = ["Gate", "Prober", "backend_names", "collect_measurements", "metric_value"]
@@ -166,7 +166,30 @@ async def collect_measurements(
     out = []
     for metric in metrics:
         if metric.provider != "router":
-            out.append(measure(metric, None, now, f"provider {metric.provider!r} is not available to rollouts yet"))
+            out.append(await _provider_measurement(metric, stats, version, window_s, now))
         elif window is not None and window.requests > 0:
             out.append(measure(metric, metric_value(window, metric.query), now))
     return tuple(out)
+
+
+async def _provider_measurement(
+    metric: MetricSpec, stats: RouterStats | None, version: str, window_s: float, now: float
+) -> Measurement:
+    """A metric from another provider (prometheus, http_json, cloudwatch), judged by `greenflag.analysis`."""
+    from greenflag.analysis.providers.registry import create_provider, render_query
+    from greenflag.analysis.verdicts import measure as analysis_measure
+
+    window = metric.window or window_s
+    try:
+        provider = create_provider(metric, router=stats, where=f"analysis.metrics {metric.name}")
+        observation = await provider.query(
+            render_query(metric.query, backend=version, window_s=window), backend=version, window_s=window
+        )
+    except Exception as exc:  # errors are measurements
+        return measure(metric, None, now, f"{metric.provider}: {exc}")
+    judged = analysis_measure(metric, observation, now)
+    value = judged.value if isinstance(judged.value, int | float) else None
+    limit = metric.failure_condition or metric.success_condition or ""
+    phases = {str(p): p for p in MeasurementPhase}
+    phase = phases.get(str(judged.verdict), MeasurementPhase.INCONCLUSIVE)
+    return Measurement(metric.name, phase, value, limit, now, judged.message)
