@@ -155,6 +155,28 @@ def _trend_line(stats: dict[str, float]) -> str:
     return " ".join(f"{k if k[0] != 'p' else f'p({k[1:]})'}={_fmt_ms(stats[k])}" for k in keys)
 
 
+def _breakdown_lines(summary: dict[str, Any]) -> list[str]:
+    """Per request name and per step (journeys), when there is more than one name; capped at 30 rows each."""
+    lines: list[str] = []
+    by_name = summary.get("by_name") or {}
+    if len(by_name) > 1:
+        lines += ["", "  BY NAME".ljust(40) + f"{'reqs':>8} {'failed':>9} {'p95':>9}"]
+        for name, stats in list(by_name.items())[:30]:
+            count, failed = stats["http_reqs"]["count"], stats["http_req_failed"]["rate"] * 100
+            p95 = _fmt_ms(stats["http_req_duration"]["p95"])
+            lines.append(f"    {name[:34]} ".ljust(40, ".") + f"{count:>8} {failed:8.2f}% {p95:>9}")
+    by_step = summary.get("by_step") or {}
+    if by_step:
+        lines += ["", "  BY STEP".ljust(40) + f"{'runs':>8} {'reqs':>9} {'p95':>9}"]
+        for step, stats in list(by_step.items())[:30]:
+            runs, reqs = stats["step_duration"]["count"], stats["http_reqs"]["count"]
+            p95 = _fmt_ms(stats["step_duration"]["p95"])
+            lines.append(f"    {step[:34]} ".ljust(40, ".") + f"{runs:>8} {reqs:>9} {p95:>9}")
+    if summary.get("script_errors"):
+        lines += ["", "  SCRIPT ERRORS  " + ", ".join(f"{k}={v}" for k, v in summary["script_errors"].items())]
+    return lines
+
+
 def render_text(summary: dict[str, Any]) -> str:
     """A k6-like end-of-test summary: thresholds first, then checks, then every metric on a dotted line."""
     lines: list[str] = []
@@ -190,6 +212,7 @@ def render_text(summary: dict[str, Any]) -> str:
         else:
             text = f"{next(iter(stats.values()))}"
         lines.append(f"{label}: {text}")
+    lines.extend(_breakdown_lines(summary))
     if summary.get("errors"):
         lines.append("")
         lines.append("  ERRORS  " + ", ".join(f"{k}={v}" for k, v in summary["errors"].items()))
