@@ -6,6 +6,7 @@ The proxy (client.py/upstream.py) calls these from httptools callbacks; they nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "HOP_BY_HOP",
@@ -33,6 +34,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 _FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+# Lengths of the names above: most headers are passed on without even lower-casing their name.
+_HOP_LENGTHS = frozenset(len(n) for n in HOP_BY_HOP)
+_SPECIAL_LENGTHS = frozenset(len(n) for n in HOP_BY_HOP | _FORWARDED)
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large",
             502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}  # fmt: skip
 
@@ -53,8 +57,7 @@ class Limits:
     max_pipelined: int = 8
 
 
-@dataclass(frozen=True)
-class RequestFacts:
+class RequestFacts(NamedTuple):
     """What the router needs from a request's headers, gathered while checking them."""
 
     host: bytes
@@ -70,8 +73,11 @@ def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[byt
     """The headers the checks need, by lower-case name (all values kept, in order)."""
     wanted = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection",
               route_header)  # fmt: skip
+    lengths = {len(w) for w in wanted}
     seen: dict[bytes, list[bytes]] = {}
     for name, value in headers:
+        if len(name) not in lengths:
+            continue
         lname = name.lower()
         if lname in wanted:
             seen.setdefault(lname, []).append(value.strip())
@@ -128,6 +134,9 @@ def request_head(
     out = [method, b" ", url, b" HTTP/1.1\r\n"]
     forwarded_for = b""
     for name, value in headers:
+        if not drop and len(name) not in _SPECIAL_LENGTHS:
+            out += (name, b": ", value, b"\r\n")
+            continue
         lname = name.lower()
         if lname in HOP_BY_HOP or lname in drop or lname in _FORWARDED:
             if lname == b"x-forwarded-for":
@@ -156,6 +165,9 @@ def response_head(
     out = [b"HTTP/1.1 ", str(status).encode(), b" ", reason or b"-", b"\r\n"]
     connection: list[bytes] = []
     for name, value in headers:
+        if len(name) not in _HOP_LENGTHS:
+            out += (name, b": ", value, b"\r\n")
+            continue
         lname = name.lower()
         if lname in HOP_BY_HOP:
             if lname == b"connection":

@@ -105,7 +105,9 @@ class EmbeddedRouter:
         core.weights = {name: weights.get(name, 0) for name in spec.backends}
         core.rebuild()
         host, port = self.address
-        self._server = await loop.create_server(lambda: _make_client(core), host, port, reuse_address=True)
+        self._server = await loop.create_server(
+            lambda: _make_client(core), host, port, reuse_address=True, backlog=4096
+        )
         sock = self._server.sockets[0].getsockname()
         self.address = (str(sock[0]), int(sock[1]))
         self._spawn(self._health_loop())
@@ -118,7 +120,7 @@ class EmbeddedRouter:
             assert self._admin_token is not None
             runner = web.AppRunner(make_admin_app(self, self._admin_token), access_log=None)
             await runner.setup()
-            sock = socket.create_server(self.admin_address, reuse_port=False)
+            sock = socket.create_server(self.admin_address, backlog=128)
             sock.setblocking(False)
             got = sock.getsockname()
             self.admin_address = (str(got[0]), int(got[1]))

@@ -68,8 +68,8 @@ class Backend:
 
 class UpstreamConnection(asyncio.Protocol):
     __slots__ = (
-        "backend", "body_allowed", "closed", "core", "ex", "has_length", "headers", "idle_since", "informational",
-        "new_parser", "parser", "reason", "transport", "used",
+        "backend", "body_allowed", "closed", "content_length", "core", "ex", "has_length", "headers", "idle_since",
+        "informational", "new_parser", "parser", "reason", "transport", "used",
     )  # fmt: skip
 
     def __init__(self, backend: Backend, core: ProxyCore) -> None:
@@ -89,6 +89,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.informational = False
         self.has_length = False
+        self.content_length = False
         self.body_allowed = True
 
     # -- asyncio.Protocol -------------------------------------------------------------------------------
@@ -191,6 +192,10 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
+        if len(name) == 14 and name.lower() == b"content-length":
+            self.content_length = self.has_length = True
+        elif len(name) == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
+            self.has_length = True  # the end of the message is known (the body is re-chunked for the client)
 
     def on_headers_complete(self) -> None:
         ex = self.ex
@@ -204,15 +209,8 @@ class UpstreamConnection(asyncio.Protocol):
                 return
             ex.client.informational(ex, status, self.reason)
             return
-        content_length = False
-        for name, value in self.headers:
-            lname = name.lower()
-            if lname == b"content-length":
-                content_length = self.has_length = True
-            elif lname == b"transfer-encoding" and b"chunked" in value.lower():
-                self.has_length = True  # the end of the message is known (the body is re-chunked for the client)
         self.body_allowed = not (ex.method == b"HEAD" or status in (204, 304))
-        ex.client.response_head(ex, status, self.reason, self.headers, self.body_allowed and not content_length)
+        ex.client.response_head(ex, status, self.reason, self.headers, self.body_allowed and not self.content_length)
         if ex.method == b"HEAD":  # llhttp does not know the request method: end the message here
             self.new_parser = True
             self._finish(ex)
