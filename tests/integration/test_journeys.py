@@ -138,6 +138,40 @@ async def test_sse_reconnect_resumes_from_last_id(demo_url: str) -> None:
     assert sum(s.reqs for s in registry.series.values() if s.name == "events" and s.status == 200) == 3
 
 
+async def test_sse_metrics_in_the_summary_and_thresholds(demo_url: str, tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path,
+        """
+        from greenflag import User, task
+
+        options = {"thresholds": {"sse_time_to_first_event": ["p(95)<5000"], "sse_events": ["count>=12"]}}
+
+        class Watcher(User):
+            @task
+            async def watch(self):
+                with self.step("live"):
+                    async with self.http.sse("/events?limit=2", name="events") as stream:
+                        got = [event async for event in _take(stream, 3)]
+                        self.check(got, "3 events in order", lambda g: [int(e.id) for e in g] == [1, 2, 3])
+
+        async def _take(stream, n):
+            async for event in stream:
+                yield event
+                n -= 1
+                if n == 0:
+                    return
+        """,
+    )
+    summary = await run_script(script, demo_url, vus=2, iterations=4, executor="shared-iterations")
+    metrics = summary["metrics"]
+    assert summary["checks"]["3 events in order"] == {"passes": 4, "fails": 0}
+    assert metrics["sse_events"]["count"] == 12 and metrics["sse_reconnects"]["count"] == 4
+    for trend in ("sse_time_to_first_event", "sse_event_gap", "sse_stream_duration"):
+        assert metrics[trend]["count"] > 0, trend
+    assert summary["ok"] and set(summary["thresholds"]) == {"sse_time_to_first_event", "sse_events"}
+    assert summary["by_step"]["live"]["step_duration"]["count"] == 4
+
+
 async def test_task_that_raises_is_counted_and_the_run_goes_on(demo_url: str, tmp_path: Path) -> None:
     script = write_script(
         tmp_path,
