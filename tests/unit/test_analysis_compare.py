@@ -12,6 +12,7 @@ from greenflag.analysis.compare import (
     judge_error_rate,
     judge_latency,
     look_alpha,
+    msprt_llr,
     sprt_bounds,
     sprt_llr,
 )
@@ -31,7 +32,20 @@ def test_sprt_llr_matches_the_closed_form() -> None:
     expected = k * math.log(p1 / p0) + (n - k) * math.log((1 - p1) / (1 - p0))
     assert sprt_llr(k, n, p0, p1) == pytest.approx(expected)
     lower, upper = sprt_bounds(0.01, 0.05)
-    assert lower == pytest.approx(math.log(0.05 / 0.99)) and upper == pytest.approx(math.log(0.95 / 0.01))
+    assert lower == pytest.approx(math.log(0.05 / 0.99)) and upper == pytest.approx(math.log(100))
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 20), (2, 30), (3, 40), (0, 3000), (40, 100), (100, 100)])
+def test_msprt_llr_matches_numerical_integration(k: int, n: int) -> None:
+    from scipy.integrate import quad
+
+    p0, lo, hi = 0.001, 0.011, 0.5
+
+    def ratio(p: float) -> float:
+        return math.exp(k * math.log(p / p0) + (n - k) * (math.log1p(-p) - math.log1p(-p0)))
+
+    mass, _ = quad(ratio, lo, hi, epsabs=0, epsrel=1e-10, limit=200)
+    assert msprt_llr(k, n, p0, lo, hi) == pytest.approx(math.log(mass / (hi - lo)), rel=1e-6, abs=1e-6)
 
 
 def test_look_alpha_spends_at_most_alpha() -> None:
@@ -44,7 +58,7 @@ def test_look_alpha_spends_at_most_alpha() -> None:
     [
         ((5, 1), (1000, 1), Verdict.RUNNING, "-"),  # below min_samples
         ((40, 3), (1000, 1), Verdict.FAILED, "relative"),
-        ((100, 0), (1000, 1), Verdict.RUNNING, "relative"),  # clean so far, not yet proven
+        ((20, 0), (1000, 1), Verdict.RUNNING, "relative"),  # clean so far, not yet proven
         ((400, 0), (4000, 4), Verdict.SUCCESSFUL, "relative"),
         ((600, 1), (4000, 4), Verdict.SUCCESSFUL, "relative"),
         ((100, 10), None, Verdict.FAILED, "absolute"),  # stable has no traffic: the 1 % limit applies
@@ -70,7 +84,7 @@ def test_error_rate_failure_explains_metric_value_and_limit() -> None:
 
 
 def test_error_rate_running_says_how_many_more_requests() -> None:
-    j = judge_error_rate(Sample(100, 0), Sample(1000, 1), CFG)
+    j = judge_error_rate(Sample(20, 0), Sample(1000, 1), CFG)
     assert j.verdict is Verdict.RUNNING and j.more_needed is not None and j.more_needed > 0
     assert "more clean requests needed" in j.message
 

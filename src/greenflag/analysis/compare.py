@@ -1,20 +1,24 @@
 """Canary versus stable, statistically and sequentially (pure).
 
-Error rates — Wald's sequential probability ratio test (SPRT) on the canary's requests, re-evaluated on the
-cumulative counts at every look (Ville's inequality bounds the false-failure rate by `alpha` however often we
-look):
+Error rates — an always-valid mixture sequential probability ratio test (mSPRT) on the canary's requests,
+re-evaluated on cumulative counts at every look:
 
-- *relative* (stable has ≥ `min_samples` requests): H0 p = p_s, H1 p = p_s + `error_rate_margin`, where p_s is
-  the stable's error rate (with a half-error continuity correction so a clean stable window is not taken as 0);
-- *absolute* (stable has no traffic): H0 p = limit, H1 p = 2 × limit (the seed's `error_rate > 0.01`).
+    H0: p = p0        H1: p ~ Uniform[p0 + margin, p0 + 11·margin]
 
-Failed when the log-likelihood ratio reaches log((1 − β)/α); Successful when it falls to log(β/(1 − α));
-Running in between, with "≈ N more requests needed".
+The mixture likelihood ratio is a martingale under H0, so by Ville's inequality it ever reaches 1/alpha with
+probability at most alpha — however often we look. The integral is a regularized incomplete beta function.
+
+- *relative* (stable has ≥ `min_samples` requests): p0 is the stable's error rate over its lookback (with a
+  half-error continuity correction, so a clean stable is not taken as 0) and margin is `error_rate_margin`;
+- *absolute* (stable has no traffic): p0 is the limit (the seed's 1 %), margin the same.
+
+Failed when log LR ≥ log(1/alpha); Successful when it falls to log(β/(1 − alpha)) (no sign of a regression of
+at least the margin); Running in between, with "≈ N more requests needed".
 
 Latency — a one-sided Mann-Whitney U test (Kayenta's judge, 98 % confidence) of canary − `latency_margin_ms`
 against stable, on the HDR bucket counts (ties corrected by scipy). The k-th look is tested at
-α·6/(π²k²) so the levels sum to α over an unbounded number of looks. Without stable traffic the absolute rule
-applies: SPRT on the share of canary requests slower than the p95 limit (H0 5 %, H1 10 %).
+alpha·6/(π²k²) so the levels sum to alpha over an unbounded number of looks. Without stable traffic the
+absolute rule applies: the same mSPRT on the share of canary requests slower than the p95 limit (H0 5 %).
 
 Nothing is judged before the canary has `min_samples` requests.
 """
@@ -38,11 +42,13 @@ __all__ = [
     "judge_error_rate",
     "judge_latency",
     "look_alpha",
+    "msprt_llr",
     "sprt_bounds",
     "sprt_llr",
 ]
 
-BETA = 0.05  # SPRT type II error: a canary this bad passes with at most 5 % probability
+H1_SPREAD = 10  # H1 spreads over regressions from `margin` to 11 × `margin` above p0 (bigger ones are obvious)
+BETA = 0.05  # sets the 'not worse' boundary log(β/(1 − alpha))
 LATENCY_EXCEED_P0 = 0.05  # p95 at the limit = 5 % of requests slower than it
 LATENCY_EXCEED_P1 = 0.10
 
@@ -102,15 +108,30 @@ class Judgement:
 
 
 def sprt_llr(errors: int, requests: int, p0: float, p1: float) -> float:
-    """log P(data | p1) − log P(data | p0) for `errors` in `requests` Bernoulli trials."""
+    """Wald's log-likelihood ratio log P(data | p1) − log P(data | p0) (simple alternative)."""
     from scipy.stats import binom
 
     return float(binom.logpmf(errors, requests, p1) - binom.logpmf(errors, requests, p0))
 
 
+def msprt_llr(errors: int, requests: int, p0: float, lo: float, hi: float) -> float:
+    """Log mixture likelihood ratio: H1 p ~ Uniform[lo, hi] against H0 p = p0, for `errors` in `requests`."""
+    from scipy.special import betainc, betaincc, betaln
+
+    a, b = errors + 1, requests - errors + 1
+    # ∫_lo^hi p^k (1-p)^(n-k) dp = B(a, b) · (I_hi − I_lo); take the difference on the side with the small tail.
+    if errors / max(requests, 1) < lo:
+        mass = float(betaincc(a, b, lo) - betaincc(a, b, hi))
+    else:
+        mass = float(betainc(a, b, hi) - betainc(a, b, lo))
+    log_h1 = float(betaln(a, b)) + math.log(max(mass, 1e-300)) - math.log(hi - lo)
+    log_h0 = errors * math.log(p0) + (requests - errors) * math.log1p(-p0)
+    return log_h1 - log_h0
+
+
 def sprt_bounds(alpha: float, beta: float = BETA) -> tuple[float, float]:
-    """(lower, upper) log-likelihood-ratio boundaries: accept H0 at or below lower, H1 at or above upper."""
-    return math.log(beta / (1 - alpha)), math.log((1 - beta) / alpha)
+    """(lower, upper) log-likelihood-ratio boundaries: Successful at or below lower, Failed at or above upper."""
+    return math.log(beta / (1 - alpha)), math.log(1 / alpha)
 
 
 def look_alpha(alpha: float, look: int) -> float:
@@ -122,15 +143,18 @@ def _pct(p: float | None) -> str:
     return "n/a" if p is None else f"{p * 100:.3g}%"
 
 
-def _sprt(metric: str, k: int, n: int, p0: float, p1: float, alpha: float) -> tuple[Verdict, float, int | None]:
-    llr = sprt_llr(k, n, p0, p1)
+def _msprt(k: int, n: int, p0: float, margin: float, alpha: float) -> tuple[Verdict, float, float, int | None]:
+    """(verdict, log LR, lower end of H1, ≈ clean requests still needed)."""
+    lo = min(p0 + margin, 0.98)
+    hi = min(lo + H1_SPREAD * max(margin, 1e-3), 0.99)
+    llr = msprt_llr(k, n, p0, lo, hi)
     lower, upper = sprt_bounds(alpha)
     if llr >= upper:
-        return Verdict.FAILED, llr, None
+        return Verdict.FAILED, llr, lo, None
     if llr <= lower:
-        return Verdict.SUCCESSFUL, llr, None
-    per_success = math.log((1 - p1) / (1 - p0))  # negative
-    return Verdict.RUNNING, llr, math.ceil((llr - lower) / -per_success)
+        return Verdict.SUCCESSFUL, llr, lo, None
+    per_success = math.log((1 - lo) / (1 - p0))  # negative: a clean request's weight at the nearest alternative
+    return Verdict.RUNNING, llr, lo, math.ceil((llr - lower) / -per_success)
 
 
 def judge_error_rate(
@@ -145,22 +169,21 @@ def judge_error_rate(
     if relative:
         assert stable is not None
         p0 = min((stable.errors + 0.5) / (stable.requests + 1), 0.5)
-        p1 = min(p0 + cfg.error_rate_margin, 0.99)
         base = f"stable {_pct(stable.error_rate)} ({stable.errors}/{stable.requests}) + {_pct(cfg.error_rate_margin)}"
     else:
-        p0, p1 = limit, min(2 * limit, 0.99)
-        base = f"limit {_pct(limit)} (stable has no traffic)"
+        p0 = limit
+        base = f"limit {_pct(limit)} + {_pct(cfg.error_rate_margin)} (stable has no traffic)"
     mode = "relative" if relative else "absolute"
-    verdict, llr, more = _sprt(metric, canary.errors, canary.requests, p0, p1, cfg.alpha)
+    verdict, llr, p1, more = _msprt(canary.errors, canary.requests, p0, cfg.error_rate_margin, cfg.alpha)
     lower, upper = sprt_bounds(cfg.alpha)
     rate = canary.error_rate
     head = f"{metric}: canary {_pct(rate)} ({canary.errors}/{canary.requests}) vs {base}"
     if verdict is Verdict.FAILED:
-        msg = f"{head}: worse, SPRT log-LR {llr:.2f} ≥ {upper:.2f} (alpha {cfg.alpha:g})"
+        msg = f"{head}: worse, mSPRT log-LR {llr:.2f} ≥ {upper:.2f} (alpha {cfg.alpha:g})"
     elif verdict is Verdict.SUCCESSFUL:
-        msg = f"{head}: not worse, SPRT log-LR {llr:.2f} ≤ {lower:.2f}"
+        msg = f"{head}: not worse, mSPRT log-LR {llr:.2f} ≤ {lower:.2f}"
     else:
-        msg = f"{head}: undecided, SPRT log-LR {llr:.2f}; ≈{more} more clean requests needed"
+        msg = f"{head}: undecided, mSPRT log-LR {llr:.2f}; ≈{more} more clean requests needed"
     return Judgement(metric, verdict, rate, p1, mode, llr, msg, more)
 
 
@@ -209,13 +232,14 @@ def _latency_relative(canary: Sample, stable: Sample, cfg: CompareSpec, look: in
 
 def _latency_absolute(canary: Sample, n: int, cfg: CompareSpec, limit_ms: float, metric: str) -> Judgement:
     slow = sum(c for bound, c in canary.latency_buckets if bound > limit_ms)
-    verdict, llr, more = _sprt(metric, slow, n, LATENCY_EXCEED_P0, LATENCY_EXCEED_P1, cfg.alpha)
+    margin = LATENCY_EXCEED_P1 - LATENCY_EXCEED_P0
+    verdict, llr, _, more = _msprt(slow, n, LATENCY_EXCEED_P0, margin, cfg.alpha)
     c95 = canary.percentile(95)
     head = f"{metric}: canary p95 {c95:.0f} ms, {slow}/{n} slower than {limit_ms:g} ms (stable has no traffic)"
     if verdict is Verdict.FAILED:
-        msg = f"{head}: p95 above {limit_ms:g} ms, SPRT log-LR {llr:.2f}"
+        msg = f"{head}: p95 above {limit_ms:g} ms, mSPRT log-LR {llr:.2f}"
     elif verdict is Verdict.SUCCESSFUL:
-        msg = f"{head}: p95 within {limit_ms:g} ms, SPRT log-LR {llr:.2f}"
+        msg = f"{head}: p95 within {limit_ms:g} ms, mSPRT log-LR {llr:.2f}"
     else:
-        msg = f"{head}: undecided, SPRT log-LR {llr:.2f}; ≈{more} more requests needed"
+        msg = f"{head}: undecided, mSPRT log-LR {llr:.2f}; ≈{more} more requests needed"
     return Judgement(metric, verdict, c95, limit_ms, "absolute", llr, msg, more)

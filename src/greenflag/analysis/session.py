@@ -209,10 +209,13 @@ class AnalysisSession:
             await self.clock.sleep(max(0.0, wake - now))
 
     def _fetch_windows(self, now: float) -> dict[str, Awaitable[Observation]]:
+        """The canary since the analysis started (a growing window); the stable over its whole lookback."""
         provider = self.providers["router"]
-        window = min(max(now - self.started_at, self.spec.interval), self.spec.compare.max_window)
-        names = [self.canary] + ([self.stable] if self.stable and self.spec.compare.enabled else [])
-        return {n: asyncio.ensure_future(provider.query("window", backend=n, window_s=window)) for n in names}
+        cfg = self.spec.compare
+        window = {self.canary: min(max(now - self.started_at, self.spec.interval), cfg.max_window)}
+        if self.stable and cfg.enabled:
+            window[self.stable] = cfg.max_window
+        return {n: asyncio.ensure_future(provider.query("window", backend=n, window_s=w)) for n, w in window.items()}
 
     async def _measure(self, track: _Track, now: float) -> Measurement:
         metric = track.spec

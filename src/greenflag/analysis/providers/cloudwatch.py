@@ -1,9 +1,10 @@
 """The `cloudwatch` provider: CloudWatch GetMetricData (boto3, the `[aws]` extra, imported lazily).
 
 `query` is either a YAML/JSON list of MetricDataQueries in the AWS API's shape (as in Argo Rollouts), or the
-shorthand `NAMESPACE:METRIC` with `options: {dimensions: {Name: Value}, stat: Average, period: 60}` (`{{backend}}` works in values).
-Options: `region`, `endpoint_url`, `timeout` (5 s), `max_attempts` (1). The result is the returned query's values, newest first (`result[0]`); with
-several returned queries, a mapping Id → values.
+shorthand `NAMESPACE:METRIC` with `options: {dimensions: {Name: Value}, stat: Average, period: 60}`
+(`{{backend}}` works in dimension values). Options: `region`, `endpoint_url`, `timeout` (5 s), `max_attempts`
+(1). The result is the returned query's values, newest first (`result[0]`); with several returned queries, a
+mapping Id → values.
 """
 
 from __future__ import annotations
