@@ -117,7 +117,7 @@ def test_default_rules_apply_when_no_metrics_are_given() -> None:
     assert effective_metrics(AnalysisSpec(defaults=False)) == []
 
 
-PURE = ["model.py", "actions.py", "phases.py", "presets.py", "steps.py", "judge.py"]
+PURE = ["model.py", "actions.py", "phases.py", "presets.py", "plan.py", "steps.py", "judge.py"]
 FORBIDDEN = {"asyncio", "socket", "time", "aiohttp", "sqlite3", "subprocess", "os", "httpx", "ssl"}
 
 

@@ -1,0 +1,61 @@
+"""The plan of a rollout: its traffic steps and its stages, derived from the spec and the status only."""
+
+from __future__ import annotations
+
+from greenflag.rollout.model import Status
+from greenflag.rollout.presets import canary_steps
+from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Spec, Step
+
+__all__ = ["analysis_active", "plan", "rollout_steps"]
+
+
+def rollout_steps(spec: Spec, status: Status) -> list[Step]:
+    """The traffic steps: the canary's (or its preset's); blue-green's two-step plan; 100 % for a first deploy."""
+    if status.initial:
+        return [SetWeightStep(set_weight=100)]
+    if spec.strategy.canary is not None:
+        return canary_steps(spec.strategy.canary)
+    bg = spec.strategy.blue_green
+    assert bg is not None
+    steps: list[Step] = []
+    if bg.pre_promotion_analysis is not None:
+        steps.append(AnalysisStep(analysis=bg.pre_promotion_analysis))
+    if not bg.auto_promote:
+        steps.append(PauseStep(pause=PauseBody(duration=None)))
+    steps.append(SetWeightStep(set_weight=100))
+    if bg.post_promotion_analysis is not None:
+        steps.append(AnalysisStep(analysis=bg.post_promotion_analysis))
+    return steps
+
+
+def plan(spec: Spec, status: Status) -> list[str]:
+    steps = [f"step:{i}" for i in range(len(rollout_steps(spec, status)))]
+    if status.aborted:
+        return ["on_rollback", "scale_down_canary", "done"]
+    return [
+        "before_install",
+        "launch",
+        "ready",
+        "after_install",
+        "test_traffic",
+        "after_allow_test_traffic",
+        "before_allow_traffic",
+        *steps,
+        "after_allow_traffic",
+        "promote",
+        "scale_down",
+        "done",
+    ]
+
+
+def analysis_active(spec: Spec, status: Status) -> bool:
+    """Whether the controller should take analysis measurements of the version under test now."""
+    if status.aborted or status.terminal or status.stage not in plan(spec, status):
+        return False
+    if status.stage.startswith("step:"):
+        step = rollout_steps(spec, status)[status.step]
+        if isinstance(step, AnalysisStep):
+            return True
+    background = spec.strategy.canary is not None and spec.strategy.canary.background_analysis
+    traffic_stages = status.stage.startswith("step:") or status.stage == "after_allow_traffic"
+    return background and traffic_stages and status.weights.get(status.version, 0) > 0
