@@ -69,6 +69,17 @@ CASES: list[Case] = [
         Phase.PROGRESSING,
         [LaunchVersion("v2")],
     ),
+    (
+        "a launch failure rolls back",
+        None,
+        "launch",
+        {},
+        Observations(launched=frozenset({"v1"}), liveness_failures={"v2": "cannot start 'nope'"}),
+        0,
+        "scale_down_canary",
+        Phase.DEGRADED,
+        None,
+    ),
     ("ready waits for the gate", None, "ready", {}, UP, 1, "ready", Phase.PROGRESSING, [WaitReady("v2")]),
     (
         "ready passes into test traffic and the first step",

@@ -65,6 +65,7 @@ class Controller:
         self._applied: _RouterState | None = None
         self._instances: list[Instance] = []
         self._last_measure = -1e18
+        self._launch_errors: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, version: str) -> Status:
@@ -138,7 +139,8 @@ class Controller:
         launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
         mono = self.clock.monotonic()
         ready: dict[str, bool | None] = {}
-        live: dict[str, str] = {}
+        live: dict[str, str] = dict(self._launch_errors)
+        self._launch_errors.clear()
         version = status.version
         if status.stage == "ready" and version in launched:
             ready[version] = await self._probe(self._ready, self.spec.health.readiness, version, mono)
@@ -186,7 +188,11 @@ class Controller:
             actions = [LaunchVersion(stable), *actions]  # supervise: the serving version must run
         for action in actions:
             if isinstance(action, LaunchVersion):
-                await self.platform.launch(action.version)
+                try:
+                    await self.platform.launch(action.version)
+                except Exception as exc:  # reported as an observation: the rollout rolls back
+                    log.warning("cannot launch %s: %s", action.version, exc)
+                    self._launch_errors[action.version] = str(exc)
                 self._instances = await self.platform.instances()
         await self.reconcile_router(status)
         for action in actions:

@@ -144,6 +144,10 @@ def _hooks_finished(ctx: _Ctx, lifecycle: str) -> bool:
 def _stage_launch(ctx: _Ctx) -> bool:
     if ctx.s.version in ctx.obs.launched:
         return True
+    problem = ctx.obs.liveness_failures.get(ctx.s.version)
+    if problem is not None:  # the platform could not start it
+        fail(ctx, f"cannot launch {ctx.s.version}: {problem}", trigger="launch", value=problem, limit="started")
+        return False
     ctx.actions.append(LaunchVersion(ctx.s.version))
     return False
 
