@@ -259,7 +259,7 @@ class HttpSession:
             history.append(resp)
             target, url = resolve_url(self.base, url, location)
             label = default_name(url)
-            if next_method != method:
+            if next_method != method or resp.status not in (307, 308):  # only 307/308 resend the body
                 payload, content_type = b"", None
             method = next_method
             t_want = _perf()
