@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from tests.support import free_port
 
 from greenflag.clock import SystemClock
 from greenflag.health.probes import ExecProbe, HttpProbe, TcpProbe, make_probe
 from greenflag.health.watch import wait_ready, watch
 from greenflag.spec import ProbeSpec
+from tests.support import free_port
 
 
 class Service:
