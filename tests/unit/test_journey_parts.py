@@ -114,6 +114,12 @@ def test_sse_parser_fields_comments_and_retry() -> None:
     assert parser.retry_ms == 250 and parser.last_id == "7"
 
 
+def test_sse_parser_skips_a_leading_bom() -> None:
+    parser = EventParser()
+    assert parser.feed("\ufeffdata: x\n\n".encode()) == [Event(None, "message", "x")]
+    assert parser.feed("data: \ufeffy\n\n".encode()) == [Event(None, "message", "\ufeffy")]
+
+
 def test_sse_parser_crlf_split_across_chunks() -> None:
     parser = EventParser()
     assert parser.feed(b"id: 1\r\ndata: a\r") == []

@@ -13,8 +13,10 @@ import json as jsonlib
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode, urljoin, urlsplit
+
+from typing_extensions import Unpack
 
 from greenflag.load.html import Element, Form, find_form, select
 from greenflag.load.http import Client, Target, build_request, parse_target
@@ -23,7 +25,16 @@ from greenflag.load.metrics import Registry, Tags
 if TYPE_CHECKING:
     from greenflag.load.sse import SSEStream
 
-__all__ = ["CookieJar", "Headers", "HttpSession", "Response", "default_name", "make_tags", "resolve_url"]
+__all__ = [
+    "CookieJar",
+    "Headers",
+    "HttpSession",
+    "RequestOptions",
+    "Response",
+    "default_name",
+    "make_tags",
+    "resolve_url",
+]
 
 _perf = time.perf_counter
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -181,6 +192,19 @@ def default_name(url: str) -> str:
     return "/".join("{id}" if _ID_SEGMENT.fullmatch(part) else part for part in path.split("/"))
 
 
+class RequestOptions(TypedDict, total=False):
+    """Keyword arguments of `self.http.get/post/put/patch/delete/head` (see `HttpSession.request`)."""
+
+    name: str | None
+    json: Any
+    data: Mapping[str, Any] | str | bytes | None
+    body: bytes | None
+    content_type: str | None
+    headers: Mapping[str, str] | None
+    tags: Mapping[str, Any] | None
+    allow_redirects: bool
+
+
 class HttpSession:
     """`self.http` of a journey: get/post/put/patch/delete, cookies, redirects, per-request metrics."""
 
@@ -207,22 +231,22 @@ class HttpSession:
             found = self.clients[key] = Client(target, timeout=self.timeout, keep_body=True)
         return found
 
-    async def get(self, path: str, **kwargs: Any) -> Response:
+    async def get(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("GET", path, **kwargs)
 
-    async def post(self, path: str, **kwargs: Any) -> Response:
+    async def post(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("POST", path, **kwargs)
 
-    async def put(self, path: str, **kwargs: Any) -> Response:
+    async def put(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("PUT", path, **kwargs)
 
-    async def patch(self, path: str, **kwargs: Any) -> Response:
+    async def patch(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("PATCH", path, **kwargs)
 
-    async def delete(self, path: str, **kwargs: Any) -> Response:
+    async def delete(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("DELETE", path, **kwargs)
 
-    async def head(self, path: str, **kwargs: Any) -> Response:
+    async def head(self, path: str, **kwargs: Unpack[RequestOptions]) -> Response:
         return await self.request("HEAD", path, **kwargs)
 
     async def request(

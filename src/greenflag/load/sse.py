@@ -50,12 +50,13 @@ class Event:
 class EventParser:
     """Incremental `text/event-stream` parser (the WHATWG rules). Pure: feed bytes, get events."""
 
-    __slots__ = ("data", "decoder", "event", "id", "last_id", "pending", "retry_ms", "skip_lf")
+    __slots__ = ("data", "decoder", "event", "id", "last_id", "pending", "retry_ms", "skip_lf", "started")
 
     def __init__(self) -> None:
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.pending = ""
         self.skip_lf = False
+        self.started = False
         self.data: list[str] = []
         self.event = ""
         self.id: str | None = None
@@ -64,6 +65,9 @@ class EventParser:
 
     def feed(self, chunk: bytes) -> list[Event]:
         text = self.decoder.decode(chunk)
+        if not self.started and text:
+            self.started = True
+            text = text.removeprefix("\ufeff")  # a byte order mark at the start of the stream is not data
         if self.skip_lf and text.startswith("\n"):
             text = text[1:]
         self.skip_lf = text.endswith("\r")
