@@ -63,6 +63,7 @@ class Load:
         self.url = url
         self.first_failure: dict[str, float] = {}
         self.counts: dict[str, int] = {}
+        self.router_errors: list[tuple[float, int]] = []
         self.stop = asyncio.Event()
 
     async def one(self, session: aiohttp.ClientSession) -> None:
@@ -73,6 +74,8 @@ class Load:
                 key = f"{version} {response.status // 100}xx"
                 if response.status >= 500:
                     self.first_failure.setdefault(version, time.time())
+                    if version == "?":
+                        self.router_errors.append((time.time(), response.status))
         except (aiohttp.ClientError, TimeoutError):
             key = "transport"
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -128,6 +131,9 @@ async def bench(runs: int) -> dict[str, Any]:
                 first = load.first_failure.get(version)
                 if status.phase is not Phase.ROLLED_BACK or rollback is None or first is None:
                     missed += 1
+                    print(f"  {version}: NOT rolled back ({status.phase}); first failure seen: {first}")
+                    for event in status.events:
+                        print(f"      {event.time:.2f} {event.kind}: {event.message}")
                     continue
                 seconds.append(rollback.time - first)
                 print(
@@ -153,6 +159,7 @@ async def bench(runs: int) -> dict[str, Any]:
         "faulty_not_rolled_back": missed,
         "healthy_rolled_back": healthy_rollbacks,
         "requests": load.counts,
+        "router_errors": len(load.router_errors),
     }
 
 
@@ -170,6 +177,7 @@ def main() -> None:
         print(f"first failing response → 100 % stable: median {median:.2f}s, max {worst:.2f}s")
         print(f"  target ≤ {TARGET_S:.0f}s: median/target {median / TARGET_S:.2f}, max/target {worst / TARGET_S:.2f}")
     print(f"healthy canaries: {args.runs}, rolled back: {result['healthy_rolled_back']} (target 0)")
+    print(f"requests: {sum(result['requests'].values())}, 5xx from the router itself: {result['router_errors']}")
 
 
 if __name__ == "__main__":
