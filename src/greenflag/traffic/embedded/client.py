@@ -105,7 +105,9 @@ class ClientConnection(asyncio.Protocol):
         if peer:
             self.client_ip = str(peer[0]).encode()
         self.core.connections.add(self)
-        self._arm(self.core.header_timeout, idle=False)
+        # Clients (browsers, load generators) open connections ahead of use: the header timeout starts with the
+        # first byte of a request; until then the connection is idle.
+        self._arm(self.core.idle_timeout, idle=True)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:

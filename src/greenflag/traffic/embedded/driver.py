@@ -81,6 +81,11 @@ class EmbeddedRouterClient:
         data = await self._call("GET", "/stats", params={"window": f"{window_s:g}s"})
         return {name: window_from_json(name, window_s, item) for name, item in data["backends"].items()}
 
+    async def stats_json(self, window_s: float) -> dict[str, Any]:
+        """The raw `GET /stats` answer, including the router-wide counters (docs/router.md)."""
+        data: dict[str, Any] = await self._call("GET", "/stats", params={"window": f"{window_s:g}s"})
+        return data
+
     async def healthz(self) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("GET", "/healthz")
         return data
