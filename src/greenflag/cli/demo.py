@@ -21,12 +21,12 @@ def demo_command(
     quick: bool = typer.Option(False, "--quick", help="A shorter run."),
     vus: int = typer.Option(50, "--vus", help="Simulated users.", min=1, max=5000),
 ) -> None:
-    """The whole story on 127.0.0.1: deploy v1 behind the embedded router, send it scripted users, release v2
-    blue-green with zero failed requests, canary a faulty v3 and roll it back by itself. Exit 0 when it holds.
+    """The whole story on 127.0.0.1, with its numbers. Exit 0 when it holds.
 
-    The users browse pages, submit the contact form (CSRF), call the JSON API and hold live SSE streams, from
-    their own process. summary.json records switch_failed_requests, rollback_seconds (v3's first failing
-    response → 0 % traffic), rolled_back and both load summaries."""
+    v1 is deployed behind the embedded router; scripted users (pages, contact form with CSRF, API, SSE) arrive.
+    v2 is released blue-green under that load: zero failed requests across the switch.
+    A faulty v3 (5 % errors) is canaried at 10 % and rolled back by itself.
+    summary.json: switch_failed_requests, rollback_seconds, rolled_back and both load summaries."""
     from greenflag.demo.story import DemoOptions, run_demo
 
     story = run_demo(DemoOptions(out=out, quick=quick, vus=vus))
