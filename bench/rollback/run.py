@@ -160,6 +160,7 @@ async def bench(runs: int) -> dict[str, Any]:
         "healthy_rolled_back": healthy_rollbacks,
         "requests": load.counts,
         "router_errors": len(load.router_errors),
+        "router_error_codes": {str(c): sum(1 for _, x in load.router_errors if x == c) for _, c in load.router_errors},
     }
 
 
@@ -177,7 +178,10 @@ def main() -> None:
         print(f"first failing response → 100 % stable: median {median:.2f}s, max {worst:.2f}s")
         print(f"  target ≤ {TARGET_S:.0f}s: median/target {median / TARGET_S:.2f}, max/target {worst / TARGET_S:.2f}")
     print(f"healthy canaries: {args.runs}, rolled back: {result['healthy_rolled_back']} (target 0)")
-    print(f"requests: {sum(result['requests'].values())}, 5xx from the router itself: {result['router_errors']}")
+    print(
+        f"requests: {sum(result['requests'].values())}, 5xx from the router itself: {result['router_errors']}",
+        result["router_error_codes"],
+    )
 
 
 if __name__ == "__main__":
