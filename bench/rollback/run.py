@@ -45,7 +45,7 @@ def write_spec(tmp: Path, port: int) -> Path:
         "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
         "strategy": {
             "canary": {
-                "steps": [{"set_weight": 20}, {"analysis": {"duration": "8s"}}, {"set_weight": 100}],
+                "steps": [{"set_weight": 20}, {"analysis": {"duration": "15s"}}, {"set_weight": 100}],
                 "abort_scale_down_delay": "500ms",
             }
         },
