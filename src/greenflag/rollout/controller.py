@@ -233,9 +233,7 @@ class Controller:
         backends, weights, header = desired
         try:
             if isinstance(self.router, BackendManager):
-                known = dict(backends)
-                # Never remove a backend that still has weight; never weight a backend the router lacks.
-                await self.router.set_backends(known)
+                await self.router.set_backends(dict(backends))
             await self.router.apply({name: w for name, w in weights if name in dict(backends) or not backends})
             if isinstance(self.router, HeaderRouting):
                 await self.router.set_header_route(header)
