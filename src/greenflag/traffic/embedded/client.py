@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
-from greenflag.traffic.embedded.http1 import BadRequest, RequestFacts, check_request, chunk, response_head
+from greenflag.traffic.embedded.http1 import (
+    BadRequest,
+    RequestFacts,
+    check_request,
+    chunk,
+    error_response,
+    response_head,
+)
 
 if TYPE_CHECKING:
     from greenflag.traffic.embedded.core import ProxyCore
@@ -213,8 +220,6 @@ class ClientConnection(asyncio.Protocol):
             self.queue[-1].close_after = True
             self.transport.pause_reading()
             return
-        from greenflag.traffic.embedded.http1 import error_response
-
         self.transport.write(error_response(status, message))
         self.transport.close()
 
@@ -308,8 +313,6 @@ class ClientConnection(asyncio.Protocol):
 
     def fail(self, ex: Exchange, status: int, message: str) -> None:
         """The router answers for a request it could not pass on (before any response head was sent)."""
-        from greenflag.traffic.embedded.http1 import error_response
-
         ex.done = True
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
