@@ -200,3 +200,20 @@ async def test_blue_green_with_pre_promotion_analysis(tmp_path: Path) -> None:
         assert next(e for e in bad.events if e.kind == "rollback").trigger == "error-rate"
         assert not any(e.kind == "step" and "100 %" in e.message for e in bad.events), "v3 never got users"
         assert await served_version(env) == "v2"
+
+
+async def test_up_relaunches_a_stable_version_that_died(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    async with running_up(tmp_path, CANARY) as env:
+        await env.rollout("v1")
+        platform = env.up.controller.platform  # type: ignore[union-attr]
+        (before,) = await platform.instances()
+        os.kill(before.pid or 0, signal.SIGKILL)
+
+        async def relaunched() -> bool:
+            instances = await platform.instances()
+            return len(instances) == 1 and instances[0].pid != before.pid and await served_version(env) == "v1"
+
+        await wait_until_async(relaunched, timeout=40, interval=0.2, what="v1 relaunched and served")
