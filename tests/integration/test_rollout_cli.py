@@ -113,3 +113,48 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
         up.send_signal(signal.SIGTERM)
         out, _ = up.communicate(timeout=30)
     assert up.returncode == 0, out.decode()[-2000:]
+
+
+def test_in_process_controller_with_an_external_router_resumes_after_kill_9(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        strategy={"canary": {"steps": [{"set_weight": 50}, {"pause": {"duration": "3s"}}, {"set_weight": 100}]}},
+        hooks={"before_allow_traffic": ["echo before $GREENFLAG_VERSION >> hooks.txt"]},
+    )
+    spec = yaml.safe_load(path.read_text())
+    spec["router"]["backends"] = {"boot": "http://127.0.0.1:9"}  # `router serve` wants one; rollouts replace it
+    path.write_text(yaml.safe_dump(spec))
+    router = subprocess.Popen(
+        greenflag_cmd("router", "serve", "-f", str(path)), cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    listen = "http://" + spec["router"]["listen"]
+    try:
+        wait_until(lambda: (tmp_path / ".greenflag" / "token").exists(), timeout=30, what="router token")
+        first = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v1", "--wait")
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert b'"v1"' in http_get(listen + "/version")[1]
+
+        controller = subprocess.Popen(
+            greenflag_cmd("rollout", "start", "-f", str(path), "--version", "v2", "--wait"), cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+        def paused() -> bool:
+            status = json.loads(gf(tmp_path, "rollout", "status", "-f", str(path), "--json").stdout)
+            return bool(status["phase"] == "Paused")
+
+        wait_until(paused, timeout=60, interval=0.3, what="v2 in its pause")
+        controller.send_signal(signal.SIGKILL)
+        controller.communicate(timeout=10)
+        resumed = gf(tmp_path, "rollout", "resume", "-f", str(path), "--wait", "--json")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        final = json.loads(resumed.stdout)
+        assert (final["phase"], final["stable"], final["weights"]) == ("Healthy", "v2", {"v2": 100})
+        assert (tmp_path / "hooks.txt").read_text().splitlines() == ["before v1", "before v2"]
+        assert b'"v2"' in http_get(listen + "/version")[1]
+    finally:
+        router.send_signal(signal.SIGTERM)
+        router.communicate(timeout=30)
+        for leftover in json.loads(gf(tmp_path, "rollout", "history", "-f", str(path), "--json").stdout)[:1]:
+            assert leftover["stage"] == "done"
