@@ -104,9 +104,15 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
         broken = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v4", "--wait")
         assert broken.returncode == 3 and "rolled back" in broken.stderr
 
+        retried = gf(tmp_path, "rollout", "retry", "-f", str(path), "--wait")
+        assert retried.returncode == 3 and "rolled back" in retried.stderr
+        nothing = gf(tmp_path, "rollout", "undo", "-f", str(path))
+        assert nothing.returncode == 2 and "nothing to undo" in nothing.stderr
+        assert gf(tmp_path, "rollout", "watch", "-f", str(path)).returncode == 0
+
         history = json.loads(gf(tmp_path, "rollout", "history", "-f", str(path), "--json").stdout)
         assert [(h["version"], h["phase"]) for h in history] == [
-            ("v4", "RolledBack"), ("v2", "RolledBack"), ("v1", "Healthy"),
+            ("v4", "RolledBack"), ("v4", "RolledBack"), ("v2", "RolledBack"), ("v1", "Healthy"),
         ]  # fmt: skip
         assert b'"v1"' in http_get(router + "/version")[1]
     finally:
