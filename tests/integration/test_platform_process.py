@@ -65,3 +65,37 @@ async def test_dead_instances_are_forgotten(tmp_path: Path) -> None:
 
 async def _empty(p: ProcessPlatform) -> bool:
     return await p.instances() == []
+
+
+async def test_the_serving_version_is_restarted_when_its_liveness_fails(tmp_path: Path) -> None:
+    from greenflag.rollout.controller import Controller
+    from greenflag.spec import Spec
+    from greenflag.testing import FakeRouter
+
+    (tmp_path / "alive.txt").write_text("ok")
+    spec = Spec.model_validate(
+        {
+            "service": "svc",
+            "platform": {"command": SERVER, "stop_grace": "2s", "cwd": str(tmp_path)},
+            "health": {"liveness": {"http": "/alive.txt", "interval": "100ms", "failure_threshold": 2}},
+            "strategy": {"canary": {"preset": "AllAtOnce"}},
+            "state_dir": str(tmp_path / ".greenflag"),
+        }
+    )
+    store = Store(tmp_path / ".greenflag" / "state.db")
+    p = ProcessPlatform("svc", spec.platform, store, log_dir=tmp_path / "logs")
+    controller = Controller(spec, router=FakeRouter(), platform=p, store=store, tick_s=0.05)
+    controller.start("v1")
+    assert (await controller.run()).promoted
+    (before,) = await p.instances()
+    (tmp_path / "alive.txt").unlink()  # liveness now answers 404
+
+    async def restarted() -> bool:
+        await controller.tick()
+        instances = await p.instances()
+        return len(instances) == 1 and instances[0].pid != before.pid
+
+    await wait_until_async(restarted, timeout=30, interval=0.05, what="v1 restarted")
+    (tmp_path / "alive.txt").write_text("ok")
+    await controller.aclose()
+    await p.stop_all(grace_s=5)

@@ -148,6 +148,8 @@ class Controller:
             liveness = await self._probe(self._live, self.spec.health.liveness, version, mono, failing=True)
             if liveness is False:
                 live[version] = self._live[version].last_detail
+        elif status.done and status.stable in launched and self.spec.health.liveness is not None:
+            await self._supervise_liveness(status.stable, mono)
         measurements: tuple[Any, ...] = ()
         interval = self.spec.analysis.interval
         if analysis_active(self.spec, status) and mono - self._last_measure >= interval:
@@ -162,6 +164,15 @@ class Controller:
             hooks=self.hooks.states(status),
             commands=commands,
         )
+
+    async def _supervise_liveness(self, stable: str, mono: float) -> None:
+        """After a rollout: restart the serving version when its liveness gate fails."""
+        if await self._probe(self._live, self.spec.health.liveness, stable, mono, failing=True) is False:
+            log.warning("%s failed liveness (%s): restarting it", stable, self._live[stable].last_detail)
+            self._live.pop(stable, None)
+            await self.platform.stop(stable, grace_s=self.spec.platform.stop_grace)
+            await self.platform.launch(stable)
+            self._instances = await self.platform.instances()
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)
