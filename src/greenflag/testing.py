@@ -7,7 +7,7 @@ from typing import Any
 
 from greenflag.analysis.providers.base import Observation
 
-__all__ = ["FakeClock", "FakeProvider", "FakeRouter"]
+__all__ = ["FakeClock", "FakePlatform", "FakeProvider", "FakeRouter"]
 
 
 class FakeClock:
@@ -99,3 +99,37 @@ class FakeProvider:
         if isinstance(value, BaseException):
             return Observation(error=f"fake: {type(value).__name__}: {value}")
         return Observation(value=value)
+
+
+class FakePlatform:
+    """A Platform whose instances exist only in memory (no processes). `dead` versions report no instances;
+    `fail_launch` makes launching a version raise (like a command that cannot start)."""
+
+    def __init__(self, instances_per_version: int = 1) -> None:
+        from greenflag.platform.base import Instance
+
+        self._make = Instance
+        self.count = instances_per_version
+        self.running: dict[str, list[Any]] = {}
+        self.dead: set[str] = set()
+        self.fail_launch: set[str] = set()
+        self.launched: list[str] = []
+        self.stopped: list[str] = []
+
+    async def launch(self, version: str) -> list[Any]:
+        if version in self.fail_launch:
+            raise RuntimeError(f"fake platform: cannot launch {version}")
+        if version not in self.running:
+            self.launched.append(version)
+            self.running[version] = [
+                self._make(version=version, id=f"{version}-{i}", url=f"http://fake.invalid/{version}/{i}")
+                for i in range(self.count)
+            ]
+        return list(self.running[version])
+
+    async def stop(self, version: str, *, grace_s: float) -> None:
+        if self.running.pop(version, None) is not None:
+            self.stopped.append(version)
+
+    async def instances(self) -> list[Any]:
+        return [i for v, items in self.running.items() if v not in self.dead for i in items]
