@@ -134,6 +134,7 @@ class ClientConnection(asyncio.Protocol):
             self.reject(400, f"malformed request: {err}")
 
     def connection_lost(self, exc: Exception | None) -> None:
+        by_router = self.closing  # the router closed it (should never happen with requests still queued)
         self.closing = True
         self._disarm()
         self.core.connections.discard(self)
@@ -141,7 +142,7 @@ class ClientConnection(asyncio.Protocol):
             ex = self.queue.popleft()
             if not ex.done:
                 ex.aborted = True
-                self.core.client_gone(ex)
+                self.core.client_gone(ex, by_router=by_router)
 
     def pause_writing(self) -> None:
         self.write_paused = True

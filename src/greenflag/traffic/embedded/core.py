@@ -57,6 +57,7 @@ class ProxyCore:
         self.unrouted = 0
         self.retries = 0
         self.client_aborts: dict[str, int] = {}
+        self.dropped = 0  # requests lost because the router closed their connection (a bug if ever > 0)
 
     # -- configuration ----------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -149,8 +150,10 @@ class ProxyCore:
             return
         self._transport_error(ex, backend, f"backend {backend.name} closed the connection")
 
-    def client_gone(self, ex: Exchange) -> None:
+    def client_gone(self, ex: Exchange, *, by_router: bool = False) -> None:
         backend = ex.backend
+        if by_router:
+            self.dropped += 1
         if backend is not None:
             backend.in_flight.discard(ex)
             self.client_aborts[backend.name] = self.client_aborts.get(backend.name, 0) + 1

@@ -285,6 +285,7 @@ class EmbeddedRouter:
                 "unrouted": core.unrouted,
                 "retries": core.retries,
                 "client_aborts": dict(core.client_aborts),
+                "dropped": core.dropped,
             },
         }
 
