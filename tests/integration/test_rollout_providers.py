@@ -43,5 +43,5 @@ async def test_http_json_metric_is_measured_and_judged(metrics_url: str, version
         {"service": "s", "strategy": {"canary": {"preset": "AllAtOnce"}}, "analysis": {"metrics": [metric]}}
     )
     (measurement,) = await collect_measurements(spec, None, version, 1.0)
-    assert (measurement.metric, measurement.phase) == ("errors", phase)
+    assert (measurement.metric, measurement.phase) == ("errors", phase), measurement.detail
     assert measurement.value == (0.2 if version == "bad" else 0.0)
