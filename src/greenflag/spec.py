@@ -31,13 +31,7 @@ __all__ = [
 ]
 
 
-def _duration(value: Any) -> float:
-    if isinstance(value, str | int | float):
-        return parse_duration(value)
-    raise ValueError("expected a duration such as 500ms, 30s, 5m or 1h")
-
-
-Duration = Annotated[float, BeforeValidator(_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class Model(BaseModel):

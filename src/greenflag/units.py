@@ -10,7 +10,7 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|s|m|h)")
 _UNIT_SECONDS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_duration(value: str | float | int) -> float:
+def parse_duration(value: object) -> float:
     """'30s', '1m30s', '500ms', '2h', or a bare number of seconds → seconds (float).
 
     Raises ValueError with a message that says what is expected.
@@ -21,6 +21,8 @@ def parse_duration(value: str | float | int) -> float:
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return float(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 500ms, 30s, 5m or 1h")
     text = value.strip()
     try:
         number = float(text)

@@ -50,18 +50,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected seconds (a number) or a duration such as 500ms, 2s")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("expected seconds ≥ 0")
-        return float(value)
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError("expected seconds (a number) or a duration such as 500ms, 2s")
-
-
 class CaptureSpec(_Model):
     """Capture one value from a response into a variable (`as`): by JSON path, regex, CSS selector, header, or
     every field of a form (`as.field`)."""
@@ -159,7 +147,7 @@ class SSESpec(_Model):
     @field_validator("timeout", mode="before")
     @classmethod
     def _timeout(cls, value: Any) -> float:
-        return _seconds(value)
+        return parse_duration(value)
 
 
 class StepSpec(_Model):
@@ -177,7 +165,7 @@ class StepSpec(_Model):
     @field_validator("think", mode="before")
     @classmethod
     def _think(cls, value: Any) -> float | None:
-        return None if value is None else _seconds(value)
+        return None if value is None else parse_duration(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> StepSpec:
@@ -228,7 +216,7 @@ class ConfigSpec(_Model):
     @field_validator("timeout", mode="before")
     @classmethod
     def _timeout(cls, value: Any) -> float:
-        return _seconds(value)
+        return parse_duration(value)
 
 
 class FlowFile(_Model):
