@@ -20,6 +20,8 @@ class CountingServer:
         self.port = 0
         self.stall_from = float("inf")  # perf_counter instants
         self.stall_until = 0.0
+        self.stall_after_requests: int | None = None
+        self.stall_seconds = 0.0
         self.status = 200
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -31,11 +33,11 @@ class CountingServer:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://127.0.0.1:{self.port}/"
 
-    def stall(self, seconds: float, after: float = 0.0) -> None:
-        """Hold every response that arrives in [now+after, now+after+seconds) until the window ends."""
-        start = time.perf_counter() + after
-        self.stall_until = start + seconds
-        self.stall_from = start
+    def stall(self, seconds: float, after_requests: int) -> None:
+        """Once `after_requests` requests were answered, hold every response for `seconds` (a stall window
+        that starts with the traffic, however long the client took to start)."""
+        self.stall_after_requests = after_requests
+        self.stall_seconds = seconds
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -57,6 +59,9 @@ class CountingServer:
                 if length:
                     await reader.readexactly(length)
                 now = time.perf_counter()
+                if self.stall_after_requests is not None and self.count >= self.stall_after_requests:
+                    self.stall_after_requests = None
+                    self.stall_from, self.stall_until = now, now + self.stall_seconds
                 if self.stall_from <= now < self.stall_until:
                     await asyncio.sleep(self.stall_until - now)
                 body = b"counted\n"

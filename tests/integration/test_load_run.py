@@ -57,10 +57,10 @@ def test_iteration_budgets_are_exact(tmp_path: Path) -> None:
 
 
 def test_a_server_stall_shows_in_latency_from_the_schedule(tmp_path: Path) -> None:
-    """Open model, 200 req/s; the server holds every response for 1 s. The corrected latency (from the
-    scheduled start) must show the stall at p99; duration must not hide it either (its max sees it)."""
+    """Open model, 200 req/s; after 300 requests the server holds every response for 1 s. The corrected
+    latency (from the scheduled start) must show the stall at p99; duration must not hide it either."""
     with counting_server() as server:
-        server.stall(1.0, after=1.5)
+        server.stall(1.0, after_requests=300)
         code, summary, out = run_load([server.url, "--rate", "200", "--duration", "4s"], tmp_path)
     assert code == 0, out
     metrics = summary["metrics"]
@@ -74,7 +74,7 @@ def test_a_server_stall_shows_in_latency_from_the_schedule(tmp_path: Path) -> No
 
 def test_dropped_iterations_are_counted_when_max_vus_are_busy(tmp_path: Path) -> None:
     with counting_server() as server:
-        server.stall(1.5, after=0.5)
+        server.stall(1.5, after_requests=50)
         code, summary, out = run_load(
             [server.url, "--rate", "100", "--duration", "2.5s", "--vus", "2", "--max-vus", "5"], tmp_path
         )

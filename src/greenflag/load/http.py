@@ -135,10 +135,6 @@ class Connection(asyncio.Protocol):
                 self._finish(0, "reset")
 
     # -- httptools callbacks -----------------------------------------------------------------------------
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self.keep_headers:
-            self.headers.append((name, value))
-
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()
@@ -147,10 +143,6 @@ class Connection(asyncio.Protocol):
                 return  # interim response: the final one follows
             self.parser = httptools.HttpResponseParser(self)  # no body follows; start clean for the next one
             self._finish(self.status, None)
-
-    def on_body(self, body: bytes) -> None:
-        if self.keep_body:
-            self.body.append(body)
 
     def on_message_complete(self) -> None:
         if self.status and 100 <= self.status < 200:
@@ -211,10 +203,17 @@ class Connection(asyncio.Protocol):
 
 
 class FullConnection(Connection):
-    """A connection that keeps response headers and bodies (for scripted journeys)."""
+    """A connection that keeps response headers and bodies (for scripted journeys). The plain `Connection`
+    defines no header/body callbacks at all, so llhttp does not call into Python for them."""
 
     keep_body = True
     keep_headers = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
 
 
 def _classify_connect_error(exc: BaseException) -> str:

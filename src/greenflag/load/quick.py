@@ -148,6 +148,7 @@ class UrlVU:
         "data",
         "head",
         "idempotent",
+        "iteration_append",
         "keep_going",
         "last",
         "method",
@@ -177,6 +178,7 @@ class UrlVU:
         self.keep_going: Callable[[], bool] = lambda: True
         self.running: Callable[[], bool] = lambda: True
         self.burst_ended_recorded = False
+        self.iteration_append = scenario.registry.iteration_duration.raw.append
 
     async def start(self) -> None:
         return None
@@ -225,10 +227,13 @@ class UrlVU:
     # -- closed-model bursts -----------------------------------------------------------------------------
     def record_burst(self, status: int, t_sent: float, t_first: float, t_done: float, bytes_recv: int) -> None:
         """A request of a burst: the VU wanted to send it when the previous one completed (≈ t_sent)."""
-        self._series(status).record_http(t_sent, t_sent, t_first, t_done, 0.0, 0.0, 0.0, self.sent, bytes_recv, None)
+        series = self.last
+        if series is None or series.status != status:
+            series = self._series(status)
+        series.record_reused(t_sent, t_first or t_done, t_done, self.sent, bytes_recv)
         registry = self.registry
         registry.iterations += 1
-        registry.iteration_duration.raw.append(int((t_done - t_sent) * 1e6))
+        self.iteration_append(int((t_done - t_sent) * 1e6))
 
     def more(self) -> bool:
         return self.keep_going() and self.running()
