@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from greenflag.analysis.providers.base import Observation
+from greenflag.health.base import ProbeResult
 
-__all__ = ["FakeClock", "FakePlatform", "FakeProvider", "FakeRouter"]
+__all__ = ["FakeClock", "FakePlatform", "FakeProbe", "FakeProvider", "FakeRouter"]
 
 
 class FakeClock:
@@ -99,6 +100,20 @@ class FakeProvider:
         if isinstance(value, BaseException):
             return Observation(error=f"fake: {type(value).__name__}: {value}")
         return Observation(value=value)
+
+
+class FakeProbe:
+    """A Probe (greenflag.health) that passes, except for targets containing a string in `failing`.
+    `checks` records every target probed. Use `lambda spec: probe` as a Controller's `probes` factory."""
+
+    def __init__(self) -> None:
+        self.failing: set[str] = set()
+        self.checks: list[str] = []
+
+    async def check(self, target: str) -> ProbeResult:
+        self.checks.append(target)
+        bad = next((f for f in self.failing if f in target), None)
+        return ProbeResult(bad is None, 0.0, f"fake probe {target}: {'failing' if bad else 'ok'}")
 
 
 class FakePlatform:

@@ -21,7 +21,7 @@ PURE_MODULES = [
     "rollout/steps.py",
     "rollout/phases.py",
     "rollout/presets.py",
-    "rollout/judge.py",
+    "rollout/runs.py",
     "rollout/actions.py",
     "health/gate.py",
     "units.py",

@@ -8,18 +8,8 @@ from typing import Any
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Phase
 from greenflag.rollout.store import Store
-from greenflag.spec import ProbeSpec, Spec
-from greenflag.testing import FakeClock, FakePlatform, FakeRouter
-
-
-class OkProber:
-    """Every probe passes (the readiness/liveness gates are tested with real servers elsewhere)."""
-
-    async def check(self, spec: ProbeSpec | None, url: str) -> tuple[bool, str]:
-        return True, "ok"
-
-    async def aclose(self) -> None:
-        return None
+from greenflag.spec import Spec
+from greenflag.testing import FakeClock, FakePlatform, FakeProbe, FakeRouter
 
 
 def make(tmp_path: Path, **strategy: Any) -> tuple[Controller, FakeRouter, FakePlatform]:
@@ -31,10 +21,11 @@ def make(tmp_path: Path, **strategy: Any) -> tuple[Controller, FakeRouter, FakeP
         }
     )
     router, platform = FakeRouter(), FakePlatform()
+    probe = FakeProbe()  # every probe passes (the gates are tested with real servers elsewhere)
     controller = Controller(
-        spec, router=router, platform=platform, store=Store(tmp_path / "state.db"), clock=FakeClock()
-    )
-    controller.prober = OkProber()  # type: ignore[assignment]
+        spec, router=router, platform=platform, store=Store(tmp_path / "state.db"), clock=FakeClock(),
+        probes=lambda _: probe,
+    )  # fmt: skip
     return controller, router, platform
 
 
@@ -95,7 +86,6 @@ async def test_router_state_is_reapplied_after_a_restart(tmp_path: Path) -> None
     await deploy(controller, "v1")
     fresh_router = FakeRouter()
     again = Controller(controller.spec, router=fresh_router, platform=platform, store=controller.store,
-                       clock=FakeClock())  # fmt: skip
-    again.prober = OkProber()  # type: ignore[assignment]
+                       clock=FakeClock(), probes=lambda _: FakeProbe())  # fmt: skip
     await again.tick()
     assert fresh_router.weights == {"v1": 100} and set(fresh_router.backends) == {"v1"}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from greenflag.analysis.verdicts import Verdict
 from greenflag.rollout.actions import (
     LaunchVersion,
     Notify,
@@ -20,7 +21,6 @@ from greenflag.rollout.model import (
     HookOutcome,
     HookState,
     Measurement,
-    MeasurementPhase,
     Observations,
     Phase,
     Status,
@@ -344,18 +344,39 @@ def test_failed_on_rollback_hook_does_not_stop_the_rollback() -> None:
     assert new.stage == "scale_down_canary"
 
 
-def measurement(phase: MeasurementPhase, value: float) -> Measurement:
-    return Measurement("error-rate", phase, value, "result > 0.01", T0)
+LIMIT = "relative SPRT: canary error rate above 0.011"
+
+
+def measurement(verdict: Verdict, value: float, metric: str = "error_rate") -> Measurement:
+    return Measurement(metric, T0, value, verdict, f"{metric}: canary {value} vs stable: {verdict}", LIMIT)
+
+
+def running(run: str, **fields: Any) -> dict[str, Any]:
+    """Status fields of a rollout whose analysis run `run` is measuring."""
+    return {**fields, "analysis_run": run, "analysis": {run: {"started_at": T0, "metrics": {}}}}
+
+
+def measured(run: str, *ms: Measurement) -> Observations:
+    return Observations(launched=UP.launched, measurements=ms, analysis_run=run)
 
 
 def test_failed_analysis_rolls_back_in_the_same_tick_naming_metric_value_and_limit() -> None:
     spec = make_spec()
-    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
-    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.05),))
-    new, actions = decide(spec, status, obs, T0 + 1)
+    fields = running("background", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
+    status = at_stage(spec, "step:1", **fields)
+    new, actions = decide(spec, status, measured("background", measurement(Verdict.FAILED, 0.05)), T0 + 1)
     assert actions[0] == w(v1=100)
     event = next(e for e in new.events if e.kind == "rollback")
-    assert (event.trigger, event.value, event.limit) == ("error-rate", 0.05, "result > 0.01")
+    assert (event.trigger, event.value, event.limit) == ("error_rate", 0.05, LIMIT)
+    assert "error_rate: canary 0.05" in event.message
+
+
+def test_measurements_of_another_run_are_ignored() -> None:
+    spec = make_spec()
+    fields = running("background", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
+    status = at_stage(spec, "step:1", **fields)
+    new, _ = decide(spec, status, measured("step:0", measurement(Verdict.FAILED, 0.05)), T0 + 1)
+    assert not new.aborted and new.analysis["background"]["metrics"] == {}
 
 
 def test_failure_limit_tolerates_failures() -> None:
@@ -363,19 +384,21 @@ def test_failure_limit_tolerates_failures() -> None:
         analysis={"metrics": [{"name": "error-rate", "query": "error_rate", "failure_condition": "result > 0.01",
                                "failure_limit": 1}]},
     )  # fmt: skip
-    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0)
-    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.05),))
+    fields = running("background", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
+    status = at_stage(spec, "step:1", **fields)
+    obs = measured("background", measurement(Verdict.FAILED, 0.05, "error-rate"))
     new, _ = decide(spec, status, obs, T0 + 1)
     assert not new.aborted
+    new = Status.from_json(new.to_json())  # a restarted controller: the counts come from the journal
     new, _ = decide(spec, new, obs, T0 + 2)
     assert new.aborted
+    assert new.analysis["background"]["metrics"]["error-rate"]["failed"] == 2
 
 
 def test_inconclusive_pauses_until_resumed() -> None:
     spec = make_spec({"canary": {"steps": [{"set_weight": 10}, {"analysis": {"duration": "5s"}}]}})
-    status = at_stage(spec, "step:1", analysis_started_at=T0)
-    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.INCONCLUSIVE, 0.0),))
-    new, _ = decide(spec, status, obs, T0 + 10)
+    status = at_stage(spec, "step:1", **running("step:1", analysis_started_at=T0))
+    new, _ = decide(spec, status, measured("step:1", measurement(Verdict.INCONCLUSIVE, 0.0)), T0 + 10)
     assert (new.phase, new.hold, new.stage) == (Phase.PAUSED, "inconclusive", "step:1")
     new, _ = decide(spec, new, UP, T0 + 11)
     assert new.phase is Phase.PAUSED
@@ -442,14 +465,15 @@ def test_commands_after_the_end_are_ignored() -> None:
 
 def test_status_json_round_trip_keeps_everything() -> None:
     spec = make_spec(hooks={"on_rollback": ["./undo"]})
-    status = at_stage(spec, "step:1", phase=Phase.PAUSED, pause_started_at=T0)
-    obs = Observations(launched=UP.launched, measurements=(measurement(MeasurementPhase.FAILED, 0.2),))
-    new, _ = decide(spec, status, obs, T0 + 1)
+    fields = running("background", phase=Phase.PAUSED, pause_started_at=T0, weights={"v1": 90, "v2": 10})
+    status = at_stage(spec, "step:1", **fields)
+    new, _ = decide(spec, status, measured("background", measurement(Verdict.FAILED, 0.2)), T0 + 1)
     data = new.to_json()
     assert {"phase", "stable", "canary", "weights", "step", "events"} <= set(data)
     assert Status.from_json(data) == new
     rollback = next(e for e in data["events"] if e["kind"] == "rollback")
-    assert (rollback["trigger"], rollback["value"], rollback["limit"]) == ("error-rate", 0.2, "result > 0.01")
+    assert (rollback["trigger"], rollback["value"], rollback["limit"]) == ("error_rate", 0.2, LIMIT)
+    assert [m.to_dict() for m in Status.from_json(data).measurements] == data["measurements"]
 
 
 def test_schema_version_is_checked() -> None:

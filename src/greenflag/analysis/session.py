@@ -98,17 +98,21 @@ class AnalysisSession:
         clock: Clock,
         *,
         metrics: Sequence[str] | None = None,
+        started_at: float | None = None,
+        looks: int = 0,
     ) -> None:
+        """`started_at` (the clock's monotonic time; default now) and `looks` (latency measurements already
+        taken) resume a run another process began: the canary's window still starts at `started_at`."""
         self.spec = spec
         self.providers = dict(providers)
         self.canary = canary
         self.stable = stable
         self.clock = clock
-        self.started_at = clock.monotonic()
+        self.started_at = clock.monotonic() if started_at is None else started_at
         self.notes: list[str] = []
         self.measurements: list[Measurement] = []
         self._tracks: dict[str, _Track] = {}
-        self._looks = 0
+        self._looks = looks
         self._add_tracks(metrics)
 
     def _add_tracks(self, only: Sequence[str] | None) -> None:

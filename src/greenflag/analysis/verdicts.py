@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from greenflag.analysis.conditions import Condition, EvaluationError, parse_condition
@@ -22,7 +22,9 @@ from greenflag.spec import MetricSpec
 
 __all__ = [
     "Measurement",
+    "MetricCounts",
     "Verdict",
+    "counts_verdict",
     "format_value",
     "measure",
     "metric_verdict",
@@ -148,6 +150,12 @@ def measure(
 
 @dataclass(frozen=True)
 class MetricCounts:
+    """A metric's measurement counts (Running measurements are not counted): all a verdict depends on.
+
+    Fold measurements one at a time with `add` and judge with `counts_verdict`; the rollout controller journals
+    these instead of every measurement.
+    """
+
     count: int = 0
     successful: int = 0
     failed: int = 0
@@ -155,30 +163,21 @@ class MetricCounts:
     errors: int = 0
     consecutive_errors: int = 0
 
-
-def _counts(measurements: Iterable[Measurement]) -> MetricCounts:
-    c = [0, 0, 0, 0, 0, 0]
-    for m in measurements:
+    def add(self, m: Measurement) -> MetricCounts:
+        """The counts after one more measurement (a new object)."""
         if m.verdict is Verdict.RUNNING:
-            continue
-        c[0] += 1
+            return self
         if m.verdict is Verdict.ERROR:
-            c[4] += 1
-            c[5] += 1
-            continue
-        c[5] = 0
-        if m.verdict is Verdict.SUCCESSFUL:
-            c[1] += 1
-        elif m.verdict is Verdict.FAILED:
-            c[2] += 1
-        else:
-            c[3] += 1
-    return MetricCounts(*c)
+            return replace(
+                self, count=self.count + 1, errors=self.errors + 1, consecutive_errors=self.consecutive_errors + 1
+            )
+        field = {Verdict.SUCCESSFUL: "successful", Verdict.FAILED: "failed", Verdict.INCONCLUSIVE: "inconclusive"}
+        name = field[m.verdict]
+        return replace(self, count=self.count + 1, consecutive_errors=0, **{name: getattr(self, name) + 1})
 
 
-def metric_verdict(metric_spec: MetricSpec, measurements: Sequence[Measurement]) -> Verdict:
-    """The metric's verdict so far (Running until a limit is crossed or `count` measurements are in)."""
-    c = _counts(measurements)
+def counts_verdict(metric_spec: MetricSpec, c: MetricCounts) -> Verdict:
+    """The metric's verdict from its counts (Running until a limit is crossed or `count` measurements are in)."""
     if c.failed > metric_spec.failure_limit:
         return Verdict.FAILED
     if c.inconclusive > metric_spec.inconclusive_limit:
@@ -188,6 +187,14 @@ def metric_verdict(metric_spec: MetricSpec, measurements: Sequence[Measurement])
     if metric_spec.count is not None and c.count >= metric_spec.count:
         return Verdict.SUCCESSFUL
     return Verdict.RUNNING
+
+
+def metric_verdict(metric_spec: MetricSpec, measurements: Sequence[Measurement]) -> Verdict:
+    """The metric's verdict so far (Running until a limit is crossed or `count` measurements are in)."""
+    counts = MetricCounts()
+    for m in measurements:
+        counts = counts.add(m)
+    return counts_verdict(metric_spec, counts)
 
 
 def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:

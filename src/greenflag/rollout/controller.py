@@ -4,7 +4,7 @@ All progress lives in the journal; the controller's memory holds only caches (pr
 tasks, what the router was last told). A restarted controller re-applies the journaled router state on its
 first tick and carries on. Drive it in-process:
 
-    controller = Controller(spec, router=router, platform=platform, store=store)
+    controller = Controller(spec, router=router, platform=platform, store=store)  # probes=make_probe
     controller.start("v2")           # or controller.attach() to resume the current rollout
     status = await controller.run()  # until promoted or rolled back (and scaled down)
 """
@@ -19,16 +19,20 @@ from typing import Any
 
 from greenflag.clock import Clock, SystemClock
 from greenflag.errors import UsageError
+from greenflag.health.base import Probe
+from greenflag.health.gate import Gate
+from greenflag.health.probes import make_probe
 from greenflag.platform.base import Instance, Platform
 from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
-from greenflag.rollout.observe import Gate, Prober, backend_names, collect_measurements
-from greenflag.rollout.steps import analysis_active, decide, new_status, plan
+from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
+from greenflag.rollout.steps import decide, new_status, plan
 from greenflag.rollout.store import Store
-from greenflag.spec import Spec
-from greenflag.traffic.base import BackendManager, HeaderRouting, Router, RouterStats
+from greenflag.rollout.validate import check_analysis
+from greenflag.spec import ProbeSpec, Spec
+from greenflag.traffic.base import BackendManager, HeaderRouting, Router
 
 __all__ = ["Controller"]
 
@@ -48,7 +52,9 @@ class Controller:
         clock: Clock | None = None,
         tick_s: float = 0.2,
         on_status: Callable[[Status], Awaitable[None] | None] | None = None,
+        probes: Callable[[ProbeSpec], Probe] = make_probe,
     ) -> None:
+        check_analysis(spec)
         self.spec = spec
         self.router = router
         self.platform = platform
@@ -57,14 +63,12 @@ class Controller:
         self.tick_s = min(tick_s, 1.0)
         self.on_status = on_status
         self.status: Status | None = None
-        self.prober = Prober()
-        self._ready: dict[str, Gate] = {}
-        self._live: dict[str, Gate] = {}
+        self.gates = HealthGates(probes)
+        self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._instances: list[Instance] = []
-        self._last_measure = -1e18
         self._launch_errors: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------
@@ -85,9 +89,14 @@ class Controller:
         return self.status
 
     def _reset_caches(self) -> None:
-        self._ready.clear()
-        self._live.clear()
-        self._last_measure = -1e18
+        self.gates.forget()
+        self.analysis.close()
+
+    def _instance_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for instance in self._instances:
+            counts[instance.version] = counts.get(instance.version, 0) + 1
+        return counts
 
     async def run(self, *, until_done: bool = True) -> Status:
         """Tick until the rollout is done (promoted or rolled back, and scaled down)."""
@@ -105,7 +114,7 @@ class Controller:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5.0)
         await self.hooks.aclose()
-        await self.prober.aclose()
+        self.analysis.close()
 
     # -- one tick -------------------------------------------------------------------------------------------
     async def tick(self) -> Status | None:
@@ -133,9 +142,7 @@ class Controller:
 
     async def _observe(self, status: Status, commands: tuple[str, ...]) -> Observations:
         self._instances = await self.platform.instances()
-        counts: dict[str, int] = {}
-        for instance in self._instances:
-            counts[instance.version] = counts.get(instance.version, 0) + 1
+        counts = self._instance_counts()
         launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
         mono = self.clock.monotonic()
         ready: dict[str, bool | None] = {}
@@ -143,33 +150,36 @@ class Controller:
         self._launch_errors.clear()
         version = status.version
         if status.stage == "ready" and version in launched:
-            ready[version] = await self._probe(self._ready, self.spec.health.readiness, version, mono)
+            gate = await self._gate("readiness", version, mono)
+            ready[version] = True if gate.passing else None
         elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
-            liveness = await self._probe(self._live, self.spec.health.liveness, version, mono, failing=True)
-            if liveness is False:
-                live[version] = self._live[version].last_detail
+            gate = await self._gate("liveness", version, mono)
+            if gate.failing:
+                live[version] = gate.describe()
         elif status.done and status.stable in launched and self.spec.health.liveness is not None:
             await self._supervise_liveness(status.stable, mono)
-        measurements: tuple[Any, ...] = ()
-        interval = self.spec.analysis.interval
-        if analysis_active(self.spec, status) and mono - self._last_measure >= interval:
-            self._last_measure = mono
-            stats = self.router if isinstance(self.router, RouterStats) else None
-            measurements = await collect_measurements(self.spec, stats, version, self.clock.now().timestamp())
+        run, measurements = await self.analysis.measure(status)
         return Observations(
             launched=launched,
             ready=ready,
             liveness_failures=live,
             measurements=measurements,
+            analysis_run=run,
             hooks=self.hooks.states(status),
             commands=commands,
         )
 
+    async def _gate(self, kind: str, version: str, mono: float) -> Gate:
+        spec = self.spec.health.readiness if kind == "readiness" else self.spec.health.liveness
+        targets = [i.url for i in self._instances if i.version == version]
+        return await self.gates.check(kind, spec, version, targets, mono)
+
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
         """After a rollout: restart the serving version when its liveness gate fails."""
-        if await self._probe(self._live, self.spec.health.liveness, stable, mono, failing=True) is False:
-            log.warning("%s failed liveness (%s): restarting it", stable, self._live[stable].last_detail)
-            self._live.pop(stable, None)
+        gate = await self._gate("liveness", stable, mono)
+        if gate.failing:
+            log.warning("%s failed liveness (%s): restarting it", stable, gate.describe())
+            self.gates.forget(stable)
             await self.platform.stop(stable, grace_s=self.spec.platform.stop_grace)
             await self.platform.launch(stable)
             self._instances = await self.platform.instances()
@@ -177,20 +187,6 @@ class Controller:
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)
         return status.stage in stages and stages.index(status.stage) > stages.index("ready")
-
-    async def _probe(
-        self, gates: dict[str, Gate], spec: Any, version: str, mono: float, *, failing: bool = False
-    ) -> bool | None:
-        """Probe every instance of `version` when due; True passed, False failed (liveness only), None pending."""
-        gate = gates.setdefault(version, Gate(spec, started_at=mono))
-        if gate.due(mono):
-            targets = [i.url for i in self._instances if i.version == version]
-            results = await asyncio.gather(*(self.prober.check(spec, url) for url in targets))
-            bad = [detail for ok, detail in results if not ok]
-            gate.record(not bad and bool(targets), bad[0] if bad else "ok", mono)
-        if failing and gate.failed:
-            return False
-        return True if gate.passed else None
 
     # -- acting ---------------------------------------------------------------------------------------------
     async def _act(self, status: Status, actions: list[Action]) -> None:
@@ -209,8 +205,7 @@ class Controller:
         for action in actions:
             if isinstance(action, StopVersion):
                 await self.platform.stop(action.version, grace_s=action.grace_s)
-                self._ready.pop(action.version, None)
-                self._live.pop(action.version, None)
+                self.gates.forget(action.version)
             elif isinstance(action, RunHook):
                 self.hooks.start(status, action)
             elif isinstance(action, Notify):

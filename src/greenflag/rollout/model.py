@@ -12,13 +12,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.verdicts import Measurement
+
 __all__ = [
     "SCHEMA_VERSION",
     "Event",
     "HookOutcome",
     "HookState",
     "Measurement",
-    "MeasurementPhase",
     "Observations",
     "Phase",
     "Status",
@@ -34,13 +35,6 @@ class Phase(enum.StrEnum):
     PAUSED = "Paused"
     DEGRADED = "Degraded"
     ROLLED_BACK = "RolledBack"
-
-
-class MeasurementPhase(enum.StrEnum):
-    SUCCESSFUL = "Successful"
-    FAILED = "Failed"
-    INCONCLUSIVE = "Inconclusive"
-    ERROR = "Error"
 
 
 class HookOutcome(enum.StrEnum):
@@ -84,16 +78,6 @@ class Event:
 
 
 @dataclass(frozen=True)
-class Measurement:
-    metric: str
-    phase: MeasurementPhase
-    value: float | None
-    limit: str  # the condition it was held to, e.g. "result > 0.01"
-    at: float
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class HookState:
     outcome: HookOutcome
     detail: str = ""  # "exit 1", "timed out after 5s", ...
@@ -127,8 +111,11 @@ class Status:
     analysis_started_at: float | None = None
     completed_at: float | None = None
     hooks: dict[str, HookState] = field(default_factory=dict)  # hook key → last known state
-    analysis: dict[str, dict[str, Any]] = field(default_factory=dict)  # metric → counters + last value
-    measurements: list[Measurement] = field(default_factory=list)  # most recent only
+    # analysis runs ("step:N" for an analysis step, "background"): run → {"started_at": epoch, "metrics":
+    # {metric → counts (greenflag.analysis MetricCounts) + "measured" + "last"/"last_bad" measurement dicts}}
+    analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analysis_run: str | None = None  # the run measuring now (its window starts at its started_at)
+    measurements: list[Measurement] = field(default_factory=list)  # most recent only (greenflag.analysis's)
     notified: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
@@ -157,7 +144,7 @@ class Status:
         data["phase"] = str(self.phase)
         data["canary"] = self.canary
         data["hooks"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.hooks.items()}
-        data["measurements"] = [{**dataclasses.asdict(m), "phase": str(m.phase)} for m in self.measurements]
+        data["measurements"] = [m.to_dict() for m in self.measurements]
         data["events"] = [e.to_json() for e in self.events]
         for key in ("created_at", "updated_at", "stage_started_at", "pause_started_at", "analysis_started_at"):
             data[key] = iso(getattr(self, key))
@@ -206,10 +193,9 @@ class Status:
             analysis_started_at=epochs["analysis_started_at"],
             completed_at=epochs["completed_at"],
             hooks={k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data["hooks"].items()},
-            analysis=dict(data["analysis"]),
-            measurements=[
-                Measurement(**{**m, "phase": MeasurementPhase(m["phase"])}) for m in data.get("measurements", [])
-            ],
+            analysis={k: v for k, v in data["analysis"].items() if isinstance(v, dict) and "metrics" in v},
+            analysis_run=data.get("analysis_run"),
+            measurements=[Measurement.from_dict(m) for m in data.get("measurements", []) if "verdict" in m],
             notified=list(data["notified"]),
             events=[Event.from_json(e) for e in data["events"]],
         )
@@ -223,6 +209,7 @@ class Observations:
     ready: dict[str, bool | None] = field(default_factory=dict)  # readiness gate: True passed, False failed
     liveness_failures: dict[str, str] = field(default_factory=dict)  # version → what failed (probe, value)
     measurements: tuple[Measurement, ...] = ()  # new analysis measurements of the version under test
+    analysis_run: str | None = None  # the run they belong to (measurements of another run are ignored)
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say

@@ -1,23 +1,39 @@
-"""What the controller observes each tick: readiness/liveness gates of instances and analysis metrics.
+"""What the controller observes each tick (I/O): health gates through `greenflag.health`, analysis
+measurements through `greenflag.analysis`.
 
-Minimal probes of its own (HTTP GET or TCP connect) until `greenflag.health` lands; gates count consecutive
-results like Kubernetes probes. Metric values come from the router's per-backend stats (`RouterStats`).
+- `HealthGates` probes a version's instances with `greenflag.health.probes.make_probe` and keeps one
+  `greenflag.health.gate.Gate` (Kubernetes semantics) per (gate, version). Gates are caches: after a restart
+  they start again (readiness must pass again; liveness needs `failure_threshold` failures again).
+- `AnalysisRunner` drives one `greenflag.analysis.session.AnalysisSession` for the rollout's active analysis
+  run (`Status.analysis_run`). The session is a cache too: a restarted controller opens a new one that starts
+  at the run's journaled start (the router keeps 300 s of per-second stats, so the canary's window is
+  recomputed from the same start) and resumes the latency test's look count; the verdict itself comes from the
+  journaled counts (`rollout/runs.py`), never from the session's memory.
+- `VersionStats` presents the router's per-instance backends (`v2-0`, `v2-1`) as one backend per version.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from greenflag.rollout.judge import effective_metrics, measure
-from greenflag.rollout.model import Measurement, MeasurementPhase
-from greenflag.spec import MetricSpec, ProbeSpec, Spec
-from greenflag.traffic.base import BackendWindow, RouterStats
+from greenflag.analysis.session import BUILTIN_LATENCY, AnalysisSession, build_providers
+from greenflag.analysis.verdicts import Measurement, Verdict
+from greenflag.clock import Clock
+from greenflag.errors import GreenflagError
+from greenflag.health.base import Probe, ProbeResult
+from greenflag.health.gate import Gate
+from greenflag.health.probes import make_probe
+from greenflag.rollout.model import Status
+from greenflag.rollout.runs import run_filter, run_metrics
+from greenflag.spec import ProbeSpec, Spec
+from greenflag.traffic.base import BackendWindow, Router, RouterStats
 
-__all__ = ["Gate", "Prober", "backend_names", "collect_measurements", "metric_value"]
+__all__ = ["DEFAULT_PROBE", "AnalysisRunner", "HealthGates", "VersionStats", "backend_names", "merge_windows"]
+
+DEFAULT_PROBE = ProbeSpec(tcp=True, interval=0.2, timeout=1.0)  # no probe configured: a TCP connect
 
 
 def backend_names(version: str, count: int) -> list[str]:
@@ -25,171 +41,154 @@ def backend_names(version: str, count: int) -> list[str]:
     return [version] if count == 1 else [f"{version}-{i}" for i in range(count)]
 
 
-@dataclass
-class Gate:
-    """Consecutive successes/failures of one probe against one version."""
+class HealthGates:
+    """Readiness/liveness gates per version, probed when due (every instance; all must pass)."""
 
-    spec: ProbeSpec | None
-    successes: int = 0
-    failures: int = 0
-    last_at: float = -1e18
-    last_detail: str = ""
-    started_at: float = field(default_factory=time.monotonic)
+    def __init__(self, probes: Callable[[ProbeSpec], Probe] = make_probe) -> None:
+        self._probes = probes
+        self._gates: dict[tuple[str, str], Gate] = {}
 
-    def due(self, now: float) -> bool:
-        interval = self.spec.interval if self.spec is not None else 0.2
-        initial = self.spec.initial_delay if self.spec is not None else 0.0
-        return now - self.started_at >= initial and now - self.last_at >= interval
+    def forget(self, version: str | None = None) -> None:
+        """Drop the gates of `version` (all gates when None): the next check starts a fresh gate."""
+        self._gates = {k: g for k, g in self._gates.items() if version is not None and k[1] != version}
 
-    def record(self, ok: bool, detail: str, now: float) -> None:
-        self.last_at = now
-        self.last_detail = detail
-        if ok:
-            self.successes, self.failures = self.successes + 1, 0
-        else:
-            self.successes, self.failures = 0, self.failures + 1
+    def get(self, kind: str, version: str) -> Gate | None:
+        return self._gates.get((kind, version))
 
-    @property
-    def passed(self) -> bool:
-        threshold = self.spec.success_threshold if self.spec is not None else 1
-        return self.successes >= threshold
-
-    @property
-    def failed(self) -> bool:
-        threshold = self.spec.failure_threshold if self.spec is not None else 3
-        return self.failures >= threshold
+    async def check(self, kind: str, spec: ProbeSpec | None, version: str, targets: list[str], now: float) -> Gate:
+        """Probe `targets` if the gate is due at `now` (monotonic) and return the gate."""
+        spec = spec or DEFAULT_PROBE
+        gate = self._gates.get((kind, version)) or Gate.from_spec(spec, now)
+        if gate.due(now):
+            probe = self._probes(spec)
+            results = await asyncio.gather(*(probe.check(target) for target in targets))
+            bad = [r for r in results if not r.ok]
+            if not targets:
+                result = ProbeResult(False, 0.0, f"{version}: no running instances")
+            else:
+                result = ProbeResult(not bad, max(r.latency_s for r in results), (bad or results)[0].detail)
+            gate = gate.observe(result, now)
+        self._gates[(kind, version)] = gate
+        return gate
 
 
-class Prober:
-    """Runs HTTP/TCP probes (aiohttp session created lazily)."""
-
-    def __init__(self) -> None:
-        self._session: Any = None
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def check(self, spec: ProbeSpec | None, url: str) -> tuple[bool, str]:
-        """(ok, detail). No probe spec: a TCP connect. Never raises."""
-        host_port = url.split("://", 1)[-1].rstrip("/")
-        if spec is None or spec.tcp:
-            return await self._tcp(host_port, 1.0 if spec is None else spec.timeout)
-        if spec.exec:
-            return await self._exec(spec.exec, spec.timeout)
-        return await self._http(spec, url.rstrip("/") + (spec.http or "/"))
-
-    async def _tcp(self, host_port: str, timeout: float) -> tuple[bool, str]:
-        host, _, port = host_port.rpartition(":")
-        try:
-            async with asyncio.timeout(timeout):
-                _, writer = await asyncio.open_connection(host, int(port))
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            return True, "connected"
-        except (OSError, TimeoutError) as exc:
-            return False, f"tcp {host_port}: {type(exc).__name__}"
-
-    async def _exec(self, argv: list[str], timeout: float) -> tuple[bool, str]:
-        import shlex
-
-        from greenflag.rollout.hooks import run_command
-
-        result = await run_command(shlex.join(argv), timeout_s=timeout)
-        return result.ok, result.detail
-
-    async def _http(self, spec: ProbeSpec, url: str) -> tuple[bool, str]:
-        import aiohttp
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=spec.timeout)) as response:
-                body = await response.text(errors="replace")
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return False, f"GET {url}: {type(exc).__name__}"
-        if response.status not in spec.expect_status:
-            return False, f"GET {url}: status {response.status}"
-        if spec.body_contains is not None and spec.body_contains not in body:
-            return False, f"GET {url}: body lacks {spec.body_contains!r}"
-        return True, f"GET {url}: status {response.status}"
+def _percentile(buckets: list[tuple[float, int]], total: int, q: float) -> float | None:
+    need = q / 100.0 * total
+    seen = 0
+    for bound, count in buckets:
+        seen += count
+        if seen >= need:
+            return bound
+    return buckets[-1][0] if buckets else None
 
 
-def _merge(windows: list[BackendWindow]) -> BackendWindow | None:
-    if not windows:
-        return None
+def merge_windows(name: str, window_s: float, windows: list[BackendWindow]) -> BackendWindow:
+    """One window from several instances' windows (counts and latency histograms add up exactly)."""
     if len(windows) == 1:
-        return windows[0]
+        return dataclasses.replace(windows[0], backend=name)
     responses: dict[str, int] = {}
+    latency: dict[float, int] = {}
     for w in windows:
         for key, count in w.responses.items():
             responses[key] = responses.get(key, 0) + count
-
-    def worst(name: str) -> float | None:
-        values = [getattr(w, name) for w in windows if getattr(w, name) is not None]
-        return max(values) if values else None
-
+        for bound, count in w.latency_buckets:
+            latency[bound] = latency.get(bound, 0) + count
+    buckets = sorted(latency.items())
+    timed = sum(latency.values())
+    p50, p95, p99 = (_percentile(buckets, timed, q) if timed else None for q in (50.0, 95.0, 99.0))
     return BackendWindow(
-        backend=windows[0].backend,
-        window_s=windows[0].window_s,
+        backend=name,
+        window_s=window_s,
         requests=sum(w.requests for w in windows),
         responses=responses,
         transport_errors=sum(w.transport_errors for w in windows),
-        p50_ms=worst("p50_ms"),
-        p95_ms=worst("p95_ms"),
-        p99_ms=worst("p99_ms"),
+        latency_buckets=tuple(buckets),
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
     )
 
 
-def metric_value(window: BackendWindow, query: str) -> float | None:
-    """A router metric by name: error_rate, p50_ms, p95_ms, p99_ms, request_rate, requests, errors."""
-    value = getattr(window, query, None)
-    return None if value is None or not isinstance(value, int | float) else float(value)
+class VersionStats:
+    """RouterStats by version: a version with several instances is the sum of its instance backends; a
+    version with instances but no traffic yet has an empty window (not a missing backend)."""
+
+    def __init__(self, router: RouterStats, instances: Callable[[], dict[str, int]]) -> None:
+        self.router = router
+        self.instances = instances
+
+    async def stats(self, window_s: float) -> dict[str, BackendWindow]:
+        window_s = min(max(window_s, 1.0), 300.0)  # routers keep per-second stats for 300 s
+        windows = await self.router.stats(window_s)
+        out = dict(windows)
+        for version, count in self.instances().items():
+            parts = [windows[n] for n in backend_names(version, count) if n in windows]
+            out[version] = merge_windows(version, window_s, parts) if parts else BackendWindow(version, window_s)
+        return out
 
 
-async def collect_measurements(
-    spec: Spec, stats: RouterStats | None, version: str, now: float
-) -> tuple[Measurement, ...]:
-    """One measurement per metric of the version under test; none while it has served no requests."""
-    metrics = effective_metrics(spec.analysis)
-    window_s = spec.analysis.window
-    window: BackendWindow | None = None
-    if stats is not None and any(m.provider == "router" for m in metrics):
+class AnalysisRunner:
+    """Measures the rollout's active analysis run with an `AnalysisSession` (opened per run, and again after a
+    restart from the journaled start). Measurement times are wall-clock epochs, like the journal's."""
+
+    def __init__(self, spec: Spec, router: Router, clock: Clock, instances: Callable[[], dict[str, int]]) -> None:
+        self.spec = spec
+        self.router = router
+        self.clock = clock
+        self.instances = instances
+        self.session: AnalysisSession | None = None
+        self._key: tuple[int, str, float] | None = None
+        self._error: str | None = None
+        self._error_due = 0.0
+
+    def close(self) -> None:
+        self.session, self._key, self._error = None, None, None
+
+    async def measure(self, status: Status) -> tuple[str | None, tuple[Measurement, ...]]:
+        """(run, new measurements) for `status`'s active run; (None, ()) when no run is active."""
+        run = status.analysis_run
+        state = status.analysis.get(run) if run is not None else None
+        if run is None or state is None or status.aborted or status.terminal:
+            self.close()
+            return None, ()
+        key = (status.rollout_id, run, float(state["started_at"]))
+        if key != self._key:
+            self._open(status, run, state)
+            self._key = key
+        if self.session is None:
+            return run, self._errors(status)
+        mono, wall = self.clock.monotonic(), self.clock.now().timestamp()
+        measured = await self.session.tick()
+        return run, tuple(dataclasses.replace(m, at=wall - (mono - m.at)) for m in measured)
+
+    def _open(self, status: Status, run: str, state: dict[str, Any]) -> None:
+        mono, wall = self.clock.monotonic(), self.clock.now().timestamp()
+        started = mono - max(0.0, wall - float(state["started_at"]))
+        looks = int(state.get("metrics", {}).get(BUILTIN_LATENCY, {}).get("measured", 0))
+        stats = VersionStats(self.router, self.instances) if isinstance(self.router, RouterStats) else None
+        stable = status.stable if status.stable and status.stable != status.version else None
+        self.session, self._error, self._error_due = None, None, mono
         try:
-            windows = await stats.stats(window_s)
-        except Exception as exc:  # errors are measurements, never escaping exceptions
-            return tuple(measure(m, None, now, f"router stats: {exc}") for m in metrics if m.provider == "router")
-        names = set(backend_names(version, spec.platform.instances))
-        window = _merge([w for name, w in windows.items() if name in names])
-    out = []
-    for metric in metrics:
-        if metric.provider != "router":
-            out.append(await _provider_measurement(metric, stats, version, window_s, now))
-        elif window is not None and window.requests > 0:
-            out.append(measure(metric, metric_value(window, metric.query), now))
-    return tuple(out)
+            providers = build_providers(self.spec.analysis, router=stats)
+            self.session = AnalysisSession(
+                self.spec.analysis,
+                providers,
+                canary=status.version,
+                stable=stable,
+                clock=self.clock,
+                metrics=run_filter(self.spec, status, run),
+                started_at=started,
+                looks=looks,
+            )
+        except GreenflagError as exc:  # e.g. a router metric without a router that reports stats
+            self._error = str(exc)
 
-
-async def _provider_measurement(
-    metric: MetricSpec, stats: RouterStats | None, version: str, window_s: float, now: float
-) -> Measurement:
-    """A metric from another provider (prometheus, http_json, cloudwatch), judged by `greenflag.analysis`."""
-    from greenflag.analysis.providers.registry import create_provider, render_query
-    from greenflag.analysis.verdicts import measure as analysis_measure
-
-    window = metric.window or window_s
-    try:
-        provider = create_provider(metric, router=stats, where=f"analysis.metrics {metric.name}")
-        observation = await provider.query(
-            render_query(metric.query, backend=version, window_s=window), backend=version, window_s=window
-        )
-    except Exception as exc:  # errors are measurements
-        return measure(metric, None, now, f"{metric.provider}: {exc}")
-    judged = analysis_measure(metric, observation, now)
-    value = judged.value if isinstance(judged.value, int | float) else None
-    limit = metric.failure_condition or metric.success_condition or ""
-    phases = {str(p): p for p in MeasurementPhase}
-    phase = phases.get(str(judged.verdict), MeasurementPhase.INCONCLUSIVE)
-    return Measurement(metric.name, phase, value, limit, now, judged.message)
+    def _errors(self, status: Status) -> tuple[Measurement, ...]:
+        """The session could not be opened: every metric of the run is an Error measurement, once per interval."""
+        mono = self.clock.monotonic()
+        if mono < self._error_due:
+            return ()
+        self._error_due = mono + self.spec.analysis.interval
+        wall = self.clock.now().timestamp()
+        metrics = run_metrics(self.spec, status)
+        return tuple(Measurement(m.name, wall, None, Verdict.ERROR, f"{m.name}: {self._error}") for m in metrics)

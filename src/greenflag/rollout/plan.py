@@ -6,7 +6,7 @@ from greenflag.rollout.model import Status
 from greenflag.rollout.presets import canary_steps
 from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Spec, Step
 
-__all__ = ["analysis_active", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "analysis_run_key", "plan", "rollout_steps"]
 
 
 def rollout_steps(spec: Spec, status: Status) -> list[Step]:
@@ -48,14 +48,22 @@ def plan(spec: Spec, status: Status) -> list[str]:
     ]
 
 
-def analysis_active(spec: Spec, status: Status) -> bool:
-    """Whether the controller should take analysis measurements of the version under test now."""
+def analysis_run_key(spec: Spec, status: Status) -> str | None:
+    """The analysis run that should be measuring now: "step:N" at an analysis step, "background" while a canary
+    with background analysis has traffic, None otherwise. One run at a time; each keeps its own counts."""
     if status.aborted or status.terminal or status.stage not in plan(spec, status):
-        return False
+        return None
     if status.stage.startswith("step:"):
         step = rollout_steps(spec, status)[status.step]
         if isinstance(step, AnalysisStep):
-            return True
+            return status.stage
     background = spec.strategy.canary is not None and spec.strategy.canary.background_analysis
     traffic_stages = status.stage.startswith("step:") or status.stage == "after_allow_traffic"
-    return background and traffic_stages and status.weights.get(status.version, 0) > 0
+    if background and traffic_stages and status.weights.get(status.version, 0) > 0:
+        return "background"
+    return None
+
+
+def analysis_active(spec: Spec, status: Status) -> bool:
+    """Whether the controller should take analysis measurements of the version under test now."""
+    return analysis_run_key(spec, status) is not None

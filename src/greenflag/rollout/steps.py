@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.verdicts import Verdict
 from greenflag.rollout.actions import (
     Action,
     LaunchVersion,
@@ -31,10 +32,10 @@ from greenflag.rollout.actions import (
     StopVersion,
     WaitReady,
 )
-from greenflag.rollout.judge import effective_metrics, update_counters, verdict
-from greenflag.rollout.model import Event, HookOutcome, MeasurementPhase, Observations, Phase, Status
+from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
 from greenflag.rollout.phases import PhaseEvent, transition
-from greenflag.rollout.plan import analysis_active, plan, rollout_steps
+from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, rollout_steps
+from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
 __all__ = ["analysis_active", "decide", "new_status", "plan", "rollout_steps"]
@@ -222,7 +223,8 @@ def _analysis(ctx: _Ctx, body: AnalysisBody) -> bool:
         s.analysis_started_at = ctx.now
         ctx.event("analysis", f"step {s.step}: analysis started")
     duration = body.duration if body.duration is not None else ctx.spec.analysis.window
-    if not (ctx.now >= s.analysis_started_at + duration or ctx.skip_step):
+    complete = body.duration is None and s.analysis_run == s.stage and run_complete(ctx.spec, s)
+    if not (ctx.now >= s.analysis_started_at + duration or complete or ctx.skip_step):
         return False
     s.analysis_started_at = None
     ctx.event("analysis", f"step {s.step}: analysis passed")
@@ -296,9 +298,12 @@ def _observe(ctx: _Ctx) -> None:
             s.hooks[key] = state
             if state.outcome is not HookOutcome.STARTED:
                 ctx.event("hook", f"hook {key} {state.outcome}{': ' + state.detail if state.detail else ''}")
+    if ctx.obs.analysis_run is None or ctx.obs.analysis_run != s.analysis_run:
+        return  # measurements of a run that has ended since they were taken
+    metrics = run_metrics(ctx.spec, s)
     for m in ctx.obs.measurements:
-        s.analysis = update_counters(s.analysis, m)
-        s.measurements = [*s.measurements, m][-MAX_MEASUREMENTS:]
+        if record(s, metrics, m):
+            s.measurements = [*s.measurements, m][-MAX_MEASUREMENTS:]
 
 
 def _commands(ctx: _Ctx) -> None:
@@ -329,9 +334,12 @@ def _indefinite_pause(ctx: _Ctx) -> bool:
 
 
 def _release_hold(ctx: _Ctx) -> None:
+    """Resume after an inconclusive analysis: the run starts afresh (new counts, new canary window)."""
     s = ctx.s
     s.hold = None
-    s.analysis = {name: {**c, "inconclusive": 0} for name, c in s.analysis.items()}
+    if s.analysis_run is not None:
+        s.analysis.pop(s.analysis_run, None)
+        start_run(s, s.analysis_run, ctx.now)
     s.phase = transition(s.phase, PhaseEvent.RESUME)
 
 
@@ -347,14 +355,27 @@ def _watch(ctx: _Ctx) -> None:
         detail = obs.liveness_failures[s.version]
         fail(ctx, f"{s.version} failed liveness: {detail}", trigger="liveness", value=detail, limit="live")
     else:
-        v = verdict(effective_metrics(ctx.spec.analysis), s.analysis)
-        if v.phase in (MeasurementPhase.FAILED, MeasurementPhase.ERROR):
-            fail(ctx, v.message, trigger=v.metric or "analysis", value=v.value, limit=v.limit)
-        elif v.phase is MeasurementPhase.INCONCLUSIVE and s.hold is None:
+        v = verdict_of(ctx.spec, s)
+        if v.verdict.rolls_back:
+            message = f"analysis {v.verdict}: {v.message}"
+            fail(ctx, message, trigger=v.metric or "analysis", value=v.value, limit=v.limit)
+        elif v.verdict is Verdict.INCONCLUSIVE and s.hold is None:
             s.hold = "inconclusive"
             s.phase = transition(s.phase, PhaseEvent.PAUSE)
             ctx.event("paused", f"{v.message}: paused until resumed", trigger=v.metric, value=v.value, limit=v.limit)
             ctx.notify("rollout_paused", f"{s.service}: rollout of {s.version} paused: {v.message}")
+
+
+def _sync_run(ctx: _Ctx) -> None:
+    """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
+    s = ctx.s
+    run = analysis_run_key(ctx.spec, s)
+    if run == s.analysis_run:
+        return
+    if run is None:
+        s.analysis_run = None
+    else:
+        start_run(s, run, ctx.now)
 
 
 def decide(spec: Spec, status: Status, observations: Observations, now: float) -> tuple[Status, list[Action]]:
@@ -372,6 +393,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
             ctx.advance()
         elif ctx.s.stage == before:
             break
+    _sync_run(ctx)
     if ctx.s != status:
         ctx.s.updated_at = now
     return ctx.s, ctx.actions

@@ -1,0 +1,46 @@
+"""Checks of a spec's analysis that pydantic cannot make alone (pure): conditions parse, step filters name
+metrics that exist. Run when a controller is built, so a bad spec exits 2 before anything is launched."""
+
+from __future__ import annotations
+
+from greenflag.analysis.conditions import ConditionError, parse_condition
+from greenflag.analysis.session import builtin_metrics
+from greenflag.errors import ConfigError
+from greenflag.spec import AnalysisBody, AnalysisStep, Spec
+
+__all__ = ["check_analysis"]
+
+
+def _bodies(spec: Spec) -> list[tuple[str, AnalysisBody]]:
+    out: list[tuple[str, AnalysisBody]] = []
+    canary, bg = spec.strategy.canary, spec.strategy.blue_green
+    if canary is not None and canary.steps is not None:
+        for i, step in enumerate(canary.steps):
+            if isinstance(step, AnalysisStep):
+                out.append((f"strategy.canary.steps[{i}]", step.analysis))
+    if bg is not None:
+        for key in ("pre_promotion_analysis", "post_promotion_analysis"):
+            body = getattr(bg, key)
+            if body is not None:
+                out.append((f"strategy.blue_green.{key}", body))
+    return out
+
+
+def check_analysis(spec: Spec) -> None:
+    """ConfigError naming the file and key path for a malformed condition or an unknown metric in a step."""
+    where = f"{spec.source}: " if spec.source is not None else ""
+    for i, metric in enumerate(spec.analysis.metrics):
+        for key in ("success_condition", "failure_condition"):
+            text = getattr(metric, key)
+            try:
+                if text:
+                    parse_condition(text)
+            except ConditionError as exc:
+                raise ConfigError(f"{where}analysis.metrics[{i}].{key}: {text!r}: {exc}") from None
+    known = [m.name for m in spec.analysis.metrics] + [m.name for m in builtin_metrics()]
+    for path, body in _bodies(spec):
+        for j, name in enumerate(body.metrics or []):
+            if name not in known:
+                raise ConfigError(
+                    f"{where}{path}.analysis.metrics[{j}]: {name!r} is not a metric (known: {', '.join(known)})"
+                )
