@@ -211,7 +211,9 @@ class EmbeddedRouter:
         deadline = time.monotonic() + self.spec.drain_timeout
         while backend.in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        core = self.core
+        core = self._core
+        if core is None:
+            return
         core.close_streams(backend)
         if core.backends.get(backend.name) is backend:
             del core.backends[backend.name]
