@@ -100,3 +100,24 @@ async def test_hundred_weight_flips_under_load_fail_nothing(
     assert stats["blue"].requests > 1000 and stats["green"].requests > 1000
     assert all(w.errors == 0 for w in stats.values())
     print(json.dumps(metrics["http_reqs"]), file=sys.stderr)
+
+
+async def test_removed_backend_drains_its_stream_then_is_forgotten(
+    router: EmbeddedRouter, backends: dict[str, DemoAppProcess]
+) -> None:
+    async with aiohttp.ClientSession() as session, session.get(router.url + "/events") as resp:
+        assert (await next_event(resp.content) or {}).get("version") == "v1"
+        router.set_backends({"green": backends["green"].url})
+        router.set_weights({"green": 100})
+        assert set(router.backend_states()) == {"green"}
+        event = await next_event(resp.content)
+        assert event is not None and event["version"] == "v1"  # still flowing from the removed backend
+        while await next_event(resp.content) is not None:  # drain_timeout (1 s) ends it cleanly
+            pass
+    await wait_until_async(lambda: _gone(router, "blue"), timeout=10, what="blue forgotten")
+    async with aiohttp.ClientSession() as session, session.get(router.url + "/version") as resp:
+        assert resp.headers["X-Greenflag-Version"] == "v2"
+
+
+async def _gone(router: EmbeddedRouter, name: str) -> bool:
+    return name not in router.core.backends
