@@ -23,6 +23,7 @@ class CountingServer:
         self.stall_after_requests: int | None = None
         self.stall_seconds = 0.0
         self.status = 200
+        self.close_silently = False  # close each connection after one response, without `Connection: close`
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -71,6 +72,8 @@ class CountingServer:
                 )
                 self.count += 1
                 await writer.drain()
+                if self.close_silently:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ssl.SSLError):
             pass
         finally:

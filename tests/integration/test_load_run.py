@@ -43,6 +43,23 @@ def test_request_count_equals_what_the_server_answered(tmp_path: Path) -> None:
     assert summary["tool"] == "greenflag" and summary["ok"] is True
 
 
+@pytest.mark.parametrize("model", [["--vus", "8", "--duration", "2s"], ["--rate", "200", "--duration", "2s"]])
+def test_a_server_closing_idle_keep_alive_connections_costs_no_failed_requests(
+    model: list[str], tmp_path: Path
+) -> None:
+    """The server closes every connection after one response without announcing it: the next request on that
+    reused connection finds it closed and is sent again on a new one (idempotent GET), as browsers do."""
+    with counting_server() as server:
+        server.close_silently = True
+        code, summary, out = run_load([server.url, *model], tmp_path)
+        served = server.count
+    assert code == 0, out
+    assert summary["metrics"]["http_req_failed"]["fails"] == 0, summary["errors"]
+    counted = summary["metrics"]["http_reqs"]["count"]
+    assert counted > 100
+    assert counted <= served <= counted + 8
+
+
 def test_iteration_budgets_are_exact(tmp_path: Path) -> None:
     with counting_server() as server:
         code, summary, out = run_load([server.url, "--vus", "4", "--iterations", "50"], tmp_path)

@@ -84,8 +84,7 @@ class BurstConnection(Connection):
             self._abort()
         elif not self.keep_alive:
             self._close()
-        vu.record_fired(self, status)
-        on_done(vu)
+        vu.fired(self, status, on_done)
 
     def burst(self, vu: UrlVU, data: bytes, timeout: float) -> asyncio.Future[int]:
         """Start a burst; the future resolves with the status of the request that ends it (an error, a
@@ -154,6 +153,7 @@ class UrlVU:
         "method",
         "name",
         "registry",
+        "resend",
         "running",
         "sent",
         "timeout",
@@ -179,6 +179,7 @@ class UrlVU:
         self.running: Callable[[], bool] = lambda: True
         self.burst_ended_recorded = False
         self.iteration_append = scenario.registry.iteration_duration.raw.append
+        self.resend: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
         return None
@@ -214,9 +215,29 @@ class UrlVU:
         conn.fire(self, due, on_done)
         return True
 
-    def record_fired(self, conn: BurstConnection, status: int) -> None:
+    def stale(self, conn: Connection) -> bool:
+        """The server had closed this reused keep-alive connection before our request reached it: an
+        idempotent request is sent again on a new connection, as `Client.send` (and browsers) do."""
+        return self.idempotent and conn.error in ("closed", "reset") and conn.t_first == 0.0 and conn.requests_done > 1
+
+    def fired(self, conn: BurstConnection, status: int, on_done: Callable[[UrlVU], None]) -> None:
         if conn.closed:
             self.client.conn = None
+        if status == 0 and self.stale(conn):
+            self.resend = asyncio.ensure_future(self._resend(conn.due, on_done))
+            return
+        self.record_fired(conn, status)
+        on_done(self)
+
+    async def _resend(self, due: float, on_done: Callable[[UrlVU], None]) -> None:
+        try:
+            await self.iteration(due)
+            self.registry.iterations += 1
+            self.iteration_append(int((_perf() - due) * 1e6))
+        finally:
+            on_done(self)
+
+    def record_fired(self, conn: BurstConnection, status: int) -> None:
         self._series(status).record_http(
             conn.due, conn.t_sent, conn.t_first, conn.t_done, 0.0, 0.0, 0.0, self.sent, conn.bytes_recv, conn.error
         )
@@ -258,6 +279,12 @@ class UrlVU:
                 client.conn = None
             if self.burst_ended_recorded:
                 continue  # the last request was recorded by the callback; keep_going/running said stop
+            if status == 0 and self.stale(conn):
+                scheduled = conn.t_sent
+                await self.iteration(scheduled)  # the same request again, on a new connection
+                registry.iterations += 1
+                self.iteration_append(int((_perf() - scheduled) * 1e6))
+                continue
             # the request that ended the burst (an error, or a connection about to close): record it here
             self._series(status).record_http(
                 conn.t_sent,
