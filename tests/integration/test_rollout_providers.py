@@ -1,4 +1,5 @@
-"""Analysis metrics from providers other than the router (here http_json against a real local server)."""
+"""Analysis metrics from providers other than the router (here http_json against a real local server), measured
+by the controller's AnalysisRunner (greenflag.analysis) and judged into the journaled run."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from greenflag.rollout.model import MeasurementPhase
-from greenflag.rollout.observe import collect_measurements
+from greenflag.analysis.verdicts import Verdict
+from greenflag.clock import SystemClock
+from greenflag.rollout.model import Observations
+from greenflag.rollout.observe import AnalysisRunner
+from greenflag.rollout.steps import decide, new_status
 from greenflag.spec import Spec
+from greenflag.testing import FakeRouter
 from tests.support import free_port
 
 
@@ -28,10 +33,8 @@ async def metrics_url() -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-@pytest.mark.parametrize(
-    ("version", "phase"), [("good", MeasurementPhase.SUCCESSFUL), ("bad", MeasurementPhase.FAILED)]
-)
-async def test_http_json_metric_is_measured_and_judged(metrics_url: str, version: str, phase: MeasurementPhase) -> None:
+@pytest.mark.parametrize(("version", "verdict"), [("good", Verdict.SUCCESSFUL), ("bad", Verdict.FAILED)])
+async def test_http_json_metric_is_measured_and_judged(metrics_url: str, version: str, verdict: Verdict) -> None:
     metric = {
         "name": "errors",
         "provider": "http_json",
@@ -40,8 +43,23 @@ async def test_http_json_metric_is_measured_and_judged(metrics_url: str, version
         "failure_condition": "result > 0.01",
     }
     spec = Spec.model_validate(
-        {"service": "s", "strategy": {"canary": {"preset": "AllAtOnce"}}, "analysis": {"metrics": [metric]}}
+        {
+            "service": "s",
+            "strategy": {"canary": {"steps": [{"analysis": {"duration": "10s"}}]}},
+            "analysis": {"metrics": [metric], "defaults": False},
+        }
     )
-    (measurement,) = await collect_measurements(spec, None, version, 1.0)
-    assert (measurement.metric, measurement.phase) == ("errors", phase), measurement.detail
+    clock = SystemClock()
+    status = new_status(spec, 1, version, "stable", clock.now().timestamp())
+    status.stage = "step:0"
+    status, _ = decide(spec, status, Observations(launched=frozenset({version, "stable"})), clock.now().timestamp())
+    runner = AnalysisRunner(spec, FakeRouter(), clock, lambda: {version: 1, "stable": 1})
+    run, (measurement,) = await runner.measure(status)
+    assert (run, measurement.metric, measurement.verdict) == ("step:0", "errors", verdict), measurement.message
     assert measurement.value == (0.2 if version == "bad" else 0.0)
+    obs = Observations(launched=frozenset({version, "stable"}), measurements=(measurement,), analysis_run=run)
+    status, _ = decide(spec, status, obs, clock.now().timestamp())
+    assert status.aborted is (version == "bad")
+    if status.aborted:
+        rollback = next(e for e in status.events if e.kind == "rollback")
+        assert (rollback.trigger, rollback.value) == ("errors", 0.2) and "result > 0.01" in (rollback.limit or "")

@@ -149,8 +149,8 @@ async def test_healthy_canary_promotes_with_hooks_in_order(tmp_path: Path) -> No
         assert env.hook_lines()[-5:] == [f"{name} v2" for name in HOOKS]
         assert env.statuses["2xx"] > 50 and env.statuses["5xx"] == 0 and env.statuses["transport"] == 0
         assert [i.version for i in await env.up.controller.platform.instances()] == ["v2"]  # type: ignore[union-attr]
-        measured = final.analysis["error-rate"]
-        assert measured["count"] > 0 and measured["failed"] == 0
+        measured = final.analysis["step:1"]["metrics"]["error_rate"]  # the built-in rule, judged against v1
+        assert measured["measured"] > 0 and measured["failed"] == 0
         await wait_until_async(lambda: _has(env, "rollout_completed", "v2"), timeout=10, what="webhook")
 
 
@@ -169,7 +169,7 @@ async def test_faulty_canary_rolls_back_and_runs_on_rollback_hooks(tmp_path: Pat
         await traffic
         assert (final.phase, final.stable, final.weights) == (Phase.ROLLED_BACK, "v1", {"v1": 100})
         rollback = next(e for e in final.events if e.kind == "rollback")
-        assert rollback.trigger == "error-rate" and rollback.limit == "result > 0.01"
+        assert rollback.trigger == "error_rate" and "SPRT: canary error rate above" in (rollback.limit or "")
         assert isinstance(rollback.value, float) and rollback.value > 0.01
         v2_lines = [line for line in env.hook_lines() if line.endswith(" v2")]
         assert v2_lines[-1] == "on_rollback v2"
@@ -192,12 +192,13 @@ async def test_blue_green_with_pre_promotion_analysis(tmp_path: Path) -> None:
         testers = asyncio.create_task(load(env, stop, headers={"X-Greenflag-Route": "preview"}))
         good = await env.rollout("v2")
         assert (good.phase, good.stable) == (Phase.HEALTHY, "v2")
-        assert good.analysis["error-rate"]["count"] > 0, "the preview was analysed (test traffic)"
+        preview = good.analysis["step:0"]["metrics"]["error_rate"]
+        assert preview["measured"] > 0, "the preview was analysed (test traffic)"
         bad = await env.rollout("v3")
         stop.set()
         await asyncio.gather(users, testers)
         assert (bad.phase, bad.stable, bad.weights) == (Phase.ROLLED_BACK, "v2", {"v2": 100})
-        assert next(e for e in bad.events if e.kind == "rollback").trigger == "error-rate"
+        assert next(e for e in bad.events if e.kind == "rollback").trigger == "error_rate"
         assert not any(e.kind == "step" and "100 %" in e.message for e in bad.events), "v3 never got users"
         assert await served_version(env) == "v2"
 

@@ -1,0 +1,149 @@
+"""The rollout judges a canary with greenflag.analysis's sequential canary-versus-stable tests, end to end: `Up`
+(embedded router + process platform + controller) in this event loop, real demo-app processes, ~50 req/s of
+open-model load through the router, 20 % to the canary for a 20 s analysis step, next to a clean stable.
+
+- `--error-rate 0.05` is rolled back, the event naming the built-in `error_rate` rule, the value and the limit;
+- `--error-rate 0.002` (healthy-ish noise: 0.2 %, far below the 1 % margin) is NOT rolled back, though the
+  seed's rule applied literally ("> 1 % in a window") would fail it on its first 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+
+from greenflag.config import load_spec
+from greenflag.rollout.model import Phase, Status
+from greenflag.rollout.up import Up
+from tests.support import free_port, wait_until_async
+
+pytestmark = pytest.mark.timeout(150)
+
+RATE = 50.0
+STEPS = [{"set_weight": 20}, {"analysis": {"duration": "20s"}}, {"set_weight": 100}]
+
+
+def write_spec(tmp_path: Path) -> Path:
+    command = (
+        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
+        "$(cat {version}.args 2>/dev/null)'"
+    )
+    spec = {
+        "service": "judged",
+        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
+        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp_path)},
+        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
+        "strategy": {"canary": {"steps": STEPS, "abort_scale_down_delay": "300ms"}},
+        "analysis": {"interval": "500ms"},
+    }
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+class Load:
+    """Open-model RATE req/s through the router (bounded by `stop` and a request cap); 5xx counted per version."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.counts: Counter[str] = Counter()
+        self.stop = asyncio.Event()
+
+    async def one(self, session: aiohttp.ClientSession) -> None:
+        try:
+            async with session.get(self.url) as response:
+                await response.read()
+                version = response.headers.get("X-Greenflag-Version", "?")
+                self.counts[f"{version} {response.status // 100}xx"] += 1
+        except (aiohttp.ClientError, TimeoutError):
+            self.counts["transport"] += 1
+
+    async def run(self, max_requests: int = 6000) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            start = time.monotonic()
+            for i in range(max_requests):
+                if self.stop.is_set():
+                    break
+                await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
+                task = asyncio.create_task(self.one(session))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            await asyncio.gather(*tasks)
+
+
+@contextlib.asynccontextmanager
+async def running(tmp_path: Path) -> AsyncIterator[tuple[Up, Load]]:
+    up = Up(load_spec(write_spec(tmp_path)), tick_s=0.1)
+    stop = asyncio.Event()
+    await up.start()
+    task = asyncio.create_task(up.run(stop))
+    load = Load(up.router_url + "/about")
+    traffic: asyncio.Task[None] | None = None
+    try:
+        assert (await rollout(up, "v1")).phase is Phase.HEALTHY
+        traffic = asyncio.create_task(load.run())
+        yield up, load
+    finally:
+        load.stop.set()
+        if traffic is not None:
+            await traffic
+        stop.set()
+        await task
+        await up.stop()
+
+
+async def rollout(up: Up, version: str) -> Status:
+    controller = up.controller
+    assert controller is not None
+    started = controller.start(version)
+
+    async def finished() -> bool:
+        latest = controller.store.load(started.rollout_id)
+        return latest is not None and latest.done
+
+    await wait_until_async(finished, timeout=90, interval=0.1, what=f"rollout of {version} done")
+    final = controller.store.load(started.rollout_id)
+    assert final is not None
+    return final
+
+
+def explain(status: Status) -> list[Any]:
+    return [(e.kind, e.message) for e in status.events]
+
+
+async def test_five_percent_errors_roll_back_and_a_fifth_of_a_percent_does_not(tmp_path: Path) -> None:
+    (tmp_path / "bad.args").write_text("--error-rate 0.05")
+    (tmp_path / "noisy.args").write_text("--error-rate 0.002")
+    async with running(tmp_path) as (up, load):
+        await wait_until_async(lambda: _served(load, "v1", 100), timeout=30, what="v1 has a baseline")
+
+        bad = await rollout(up, "bad")
+        assert (bad.phase, bad.stable, bad.weights) == (Phase.ROLLED_BACK, "v1", {"v1": 100}), explain(bad)
+        rollback = next(e for e in bad.events if e.kind == "rollback")
+        assert rollback.trigger == "error_rate", explain(bad)
+        assert isinstance(rollback.value, float) and rollback.value > 0.01
+        assert rollback.limit is not None and rollback.limit.startswith("relative SPRT: canary error rate above")
+        assert "vs stable 0% (0/" in rollback.message, "judged against the clean stable"
+        assert rollback.time - bad.analysis["step:1"]["started_at"] < 20, "decided before the step's end"
+
+        noisy = await rollout(up, "noisy")
+        assert (noisy.phase, noisy.stable) == (Phase.HEALTHY, "noisy"), explain(noisy)
+        judged = noisy.analysis["step:1"]["metrics"]
+        assert judged["error_rate"]["measured"] >= 30 and judged["error_rate"]["failed"] == 0
+        assert judged["latency"]["failed"] == 0
+        assert load.counts["noisy 2xx"] > 150, load.counts
+
+
+async def _served(load: Load, version: str, n: int) -> bool:
+    return load.counts[f"{version} 2xx"] >= n
