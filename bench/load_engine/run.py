@@ -10,6 +10,7 @@ generator process's rusage, so a busy machine changes the wall-clock rate more t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import shutil
@@ -80,12 +81,9 @@ def main() -> None:
     tools = {"greenflag": greenflag, "wrk": wrk}
     if shutil.which("k6"):
         tools["k6"] = k6
-    try:
-        import locust as _  # noqa: F401
-
+    # find_spec, not import: locust monkey-patches the process with gevent when imported (it reaps our children)
+    if importlib.util.find_spec("locust") is not None:
         tools["locust"] = locust
-    except ImportError:
-        pass
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in tools}
     with nginx_server(core=0) as url:
         for run in range(args.runs):

@@ -52,9 +52,9 @@ class CountingServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                head_request = await reader.readuntil(b"\r\n\r\n")
                 length = 0
-                for line in head.split(b"\r\n"):
+                for line in head_request.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
                 if length:
@@ -66,10 +66,11 @@ class CountingServer:
                 if self.stall_from <= now < self.stall_until:
                     await asyncio.sleep(self.stall_until - now)
                 body = b"counted\n"
-                writer.write(
-                    b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
-                    % (self.status, len(body), body)
+                head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (
+                    self.status,
+                    len(body),
                 )
+                writer.write(head if head_request.startswith(b"HEAD ") else head + body)
                 self.count += 1
                 await writer.drain()
                 if self.close_silently:

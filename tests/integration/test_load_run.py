@@ -60,6 +60,20 @@ def test_a_server_closing_idle_keep_alive_connections_costs_no_failed_requests(
     assert counted <= served <= counted + 8
 
 
+@pytest.mark.parametrize("method", ["HEAD", "POST"])
+def test_other_methods_complete(method: str, tmp_path: Path) -> None:
+    """HEAD: a Content-Length but no body follows; POST: a body is sent (and is not retried on a closed
+    connection, since it is not idempotent)."""
+    with counting_server() as server:
+        code, summary, out = run_load(
+            [server.url, "--method", method, "--body", "x=1", "--vus", "2", "--iterations", "40", "--timeout", "5s"],
+            tmp_path,
+        )
+        assert code == 0, out
+        assert summary["metrics"]["http_reqs"]["count"] == 40 == server.count
+        assert summary["metrics"]["http_req_failed"]["fails"] == 0
+
+
 def test_iteration_budgets_are_exact(tmp_path: Path) -> None:
     with counting_server() as server:
         code, summary, out = run_load([server.url, "--vus", "4", "--iterations", "50"], tmp_path)

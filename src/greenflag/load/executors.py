@@ -53,6 +53,7 @@ class RunState:
     def abort(self, reason: str) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
+        self.stop_at = float("-inf")  # hot paths compare perf_counter() < stop_at and nothing else
         self.stopping.set()
 
     @property
@@ -96,7 +97,7 @@ class _Runner:
         if fast_loop is not None:  # a VU that runs its own closed loop (quick mode's callback bursts)
             self.state.active += 1
             try:
-                await fast_loop(keep_going, lambda: self.state.running)
+                await fast_loop(None if keep_going is _always else keep_going, self.state)
             finally:
                 self.state.active -= 1
             return
@@ -137,6 +138,10 @@ async def _closed(runner: _Runner, vus: int, keep_going: Callable[[], Callable[[
     await asyncio.wait({done, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     done.cancel()
+
+
+def _always() -> bool:
+    return True
 
 
 def _budget(count: int) -> Callable[[], bool]:
@@ -229,7 +234,7 @@ async def run_plan(config: sch.ExecutorConfig, scenario: Scenario, state: RunSta
     state.stop_at = start + sch.total_duration(config)
     try:
         if isinstance(config, sch.ConstantVUs):
-            await _closed(runner, config.vus, lambda: lambda: True)
+            await _closed(runner, config.vus, lambda: _always)
         elif isinstance(config, sch.RampingVUs):
             await _ramping_vus(runner, config, start)
         elif isinstance(config, sch.SharedIterations):

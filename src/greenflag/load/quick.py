@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from greenflag.load.executors import RunState
 from greenflag.load.http import Client, Connection, Target, build_request
 from greenflag.load.metrics import Registry, Series
 
@@ -51,6 +52,25 @@ class BurstConnection(Connection):
     timeout_s = 60.0
     on_done: Callable[[UrlVU], None] | None = None
     due = 0.0
+    # No headers-complete callback into Python: status and keep-alive are read when the message completes
+    # (llhttp knows a GET/POST response's framing by itself). HEAD needs it: see HeadBurstConnection.
+    on_headers_complete = None  # type: ignore[assignment]
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        status = parser.get_status_code()
+        if 100 <= status < 200:
+            return  # an interim response; the final one follows
+        self.status = status
+        self.keep_alive = parser.should_keep_alive()
+        if self.pending:
+            self._finish(status, None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.pending and self.t_first and not self.status:
+            self.status = self.parser.get_status_code()  # a body delimited by the close completes here
+            self.keep_alive = False
+        super().connection_lost(exc)
 
     def fire(self, vu: UrlVU, due: float, on_done: Callable[[UrlVU], None]) -> None:
         """Send one request; when it completes, record it (latency from `due`) and call on_done(vu)."""
@@ -113,16 +133,23 @@ class BurstConnection(Connection):
             self.vu = None
             super()._finish(status, error)
             return
+        # the hot path of a burst: record, then write the next request from this very callback
         t_done = _perf()
+        t_sent = self.t_sent
         self.t_done = t_done
         self.requests_done += 1
-        vu.record_burst(status, self.t_sent, self.t_first, t_done, self.bytes_recv)
-        if not vu.more():
+        series = vu.last
+        if series is None or series.status != status:
+            series = vu.series(status)
+        series.record_reused(t_sent, self.t_first or t_done, t_done, vu.sent, self.bytes_recv)
+        vu.registry.iterations += 1
+        vu.iteration_append(int((t_done - t_sent) * 1e6))
+        keep_going, state = vu.keep_going, vu.state
+        if state is None or t_done >= state.stop_at or (keep_going is not None and not keep_going()):
             self.vu = None
             super()._finish(status, None)
             vu.burst_ended_recorded = True
             return
-        # next request at once, from this callback
         self.status = 0
         self.t_first = 0.0
         self.bytes_recv = 0
@@ -140,6 +167,12 @@ class BurstConnection(Connection):
         return waiter
 
 
+class HeadBurstConnection(BurstConnection):
+    """HEAD responses announce a body they do not send: the parser must be told at the end of the headers."""
+
+    on_headers_complete = Connection.on_headers_complete  # type: ignore[assignment]
+
+
 class UrlVU:
     __slots__ = (
         "burst_ended_recorded",
@@ -154,8 +187,8 @@ class UrlVU:
         "name",
         "registry",
         "resend",
-        "running",
         "sent",
+        "state",
         "timeout",
     )
 
@@ -164,7 +197,7 @@ class UrlVU:
             scenario.target,
             timeout=scenario.timeout,
             connect_timeout=scenario.connect_timeout,
-            protocol_class=BurstConnection,
+            protocol_class=HeadBurstConnection if scenario.method == "HEAD" else BurstConnection,
         )
         self.data = scenario.data
         self.sent = len(scenario.data)
@@ -175,8 +208,8 @@ class UrlVU:
         self.registry = scenario.registry
         self.timeout = scenario.timeout
         self.last: Series | None = None
-        self.keep_going: Callable[[], bool] = lambda: True
-        self.running: Callable[[], bool] = lambda: True
+        self.keep_going: Callable[[], bool] | None = None
+        self.state: RunState | None = None  # the runner's, given to `loop`
         self.burst_ended_recorded = False
         self.iteration_append = scenario.registry.iteration_duration.raw.append
         self.resend: asyncio.Future[None] | None = None
@@ -184,7 +217,7 @@ class UrlVU:
     async def start(self) -> None:
         return None
 
-    def _series(self, status: int) -> Series:
+    def series(self, status: int) -> Series:
         series = self.last
         if series is None or series.status != status:
             series = self.last = self.registry.series_for(self.name, self.method, status)
@@ -193,7 +226,7 @@ class UrlVU:
     async def iteration(self, scheduled: float) -> None:
         client = self.client
         status = await client.send(self.data, head=self.head, idempotent=self.idempotent)
-        self._series(status).record_http(
+        self.series(status).record_http(
             scheduled,
             client.t_sent,
             client.t_first,
@@ -238,7 +271,7 @@ class UrlVU:
             on_done(self)
 
     def record_fired(self, conn: BurstConnection, status: int) -> None:
-        self._series(status).record_http(
+        self.series(status).record_http(
             conn.due, conn.t_sent, conn.t_first, conn.t_done, 0.0, 0.0, 0.0, self.sent, conn.bytes_recv, conn.error
         )
         registry = self.registry
@@ -246,26 +279,13 @@ class UrlVU:
         registry.iteration_duration.raw.append(int((conn.t_done - conn.due) * 1e6))
 
     # -- closed-model bursts -----------------------------------------------------------------------------
-    def record_burst(self, status: int, t_sent: float, t_first: float, t_done: float, bytes_recv: int) -> None:
-        """A request of a burst: the VU wanted to send it when the previous one completed (≈ t_sent)."""
-        series = self.last
-        if series is None or series.status != status:
-            series = self._series(status)
-        series.record_reused(t_sent, t_first or t_done, t_done, self.sent, bytes_recv)
-        registry = self.registry
-        registry.iterations += 1
-        self.iteration_append(int((t_done - t_sent) * 1e6))
-
-    def more(self) -> bool:
-        return self.keep_going() and self.running()
-
-    async def loop(self, keep_going: Callable[[], bool], running: Callable[[], bool]) -> None:
-        """Iterate until `keep_going()` or `running()` says stop: bursts on a live connection, the coroutine
-        path for everything else."""
-        self.keep_going, self.running = keep_going, running
+    async def loop(self, keep_going: Callable[[], bool] | None, state: RunState) -> None:
+        """Iterate until `keep_going()` (None: always) says no or `state.stop_at` passes: bursts on a live
+        connection, the coroutine path for everything else."""
+        self.keep_going, self.state = keep_going, state
         client = self.client
         registry = self.registry
-        while keep_going() and running():
+        while (keep_going is None or keep_going()) and _perf() < state.stop_at:
             conn = client.conn
             if conn is None or conn.closed or not isinstance(conn, BurstConnection):
                 scheduled = _perf()
@@ -286,7 +306,7 @@ class UrlVU:
                 self.iteration_append(int((_perf() - scheduled) * 1e6))
                 continue
             # the request that ended the burst (an error, or a connection about to close): record it here
-            self._series(status).record_http(
+            self.series(status).record_http(
                 conn.t_sent,
                 conn.t_sent,
                 conn.t_first,
