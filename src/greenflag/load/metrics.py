@@ -38,24 +38,24 @@ class Series:
     """The HTTP metrics of one (name, method, status, tags) key."""
 
     __slots__ = (
-        "_dur",
-        "_lat",
-        "_recv",
-        "_wait",
         "bytes_recv",
         "bytes_sent",
+        "dur",
         "duration",
         "errors",
         "expected",
         "failed",
+        "lat",
         "latency",
         "method",
         "name",
         "receiving",
+        "recv",
         "reqs",
         "sparse",
         "status",
         "tags",
+        "wait",
         "waiting",
     )
 
@@ -75,10 +75,10 @@ class Series:
         self.waiting = Histogram()
         self.receiving = Histogram()
         self.sparse = {name: Histogram() for name in _SPARSE}
-        self._dur = self.duration.raw.append
-        self._lat = self.latency.raw.append
-        self._wait = self.waiting.raw.append
-        self._recv = self.receiving.raw.append
+        self.dur = self.duration.raw.append
+        self.lat = self.latency.raw.append
+        self.wait = self.waiting.raw.append
+        self.recv = self.receiving.raw.append
 
     def record_http(
         self,
@@ -103,14 +103,14 @@ class Series:
         self.bytes_sent += bytes_sent
         self.bytes_recv += bytes_recv
         duration = int((t_done - t_sent) * 1e6)
-        self._dur(duration)
-        self._lat(int((t_done - t_sched) * 1e6))
+        self.dur(duration)
+        self.lat(int((t_done - t_sched) * 1e6))
         if t_first:
-            self._wait(int((t_first - t_sent) * 1e6))
-            self._recv(int((t_done - t_first) * 1e6))
+            self.wait(int((t_first - t_sent) * 1e6))
+            self.recv(int((t_done - t_first) * 1e6))
         else:
-            self._wait(duration)
-            self._recv(0)
+            self.wait(duration)
+            self.recv(0)
         if blocked:
             self.sparse["http_req_blocked"].record(int(blocked * 1e6))
             if connecting:
@@ -118,20 +118,6 @@ class Series:
             if tls:
                 self.sparse["http_req_tls_handshaking"].record(int(tls * 1e6))
         return duration
-
-    def record_reused(self, t_sent: float, t_first: float, t_done: float, bytes_sent: int, bytes_recv: int) -> None:
-        """The common case on the hot path: a request on a live keep-alive connection, sent when the VU wanted
-        to (blocked, connecting and TLS are 0; latency = duration), answered without a transport error."""
-        self.reqs += 1
-        if not self.expected:
-            self.failed += 1
-        self.bytes_sent += bytes_sent
-        self.bytes_recv += bytes_recv
-        duration = int((t_done - t_sent) * 1e6)
-        self._dur(duration)
-        self._lat(duration)
-        self._wait(int((t_first - t_sent) * 1e6))
-        self._recv(int((t_done - t_first) * 1e6))
 
     def trend(self, metric: str) -> Histogram:
         if metric in _SPARSE:
@@ -199,9 +185,6 @@ class Registry:
         if found is None:
             found = self.series[key] = Series(name, method, status, tags, is_expected(status))
         return found
-
-    def note_request(self, now: float, duration_us: int, failed: bool) -> None:
-        """Kept for callers written against the first engine; live windows now come from `tick()`."""
 
     def fold(self) -> None:
         """Fold every histogram's raw values (bounded memory); the runner calls this once a second."""

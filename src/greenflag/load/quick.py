@@ -141,9 +141,20 @@ class BurstConnection(Connection):
         series = vu.last
         if series is None or series.status != status:
             series = vu.series(status)
-        series.record_reused(t_sent, self.t_first or t_done, t_done, vu.sent, self.bytes_recv)
+        # Series.record_http for a reused connection (no blocked/connect/TLS, latency = duration), inlined:
+        # this runs once per request and the call alone cost ~4 % of the engine's instructions (callgrind)
+        t_first = self.t_first or t_done
+        series.reqs += 1
+        series.failed += not series.expected
+        series.bytes_sent += vu.sent
+        series.bytes_recv += self.bytes_recv
+        duration = int((t_done - t_sent) * 1e6)
+        series.dur(duration)
+        series.lat(duration)
+        series.wait(int((t_first - t_sent) * 1e6))
+        series.recv(int((t_done - t_first) * 1e6))
         vu.registry.iterations += 1
-        vu.iteration_append(int((t_done - t_sent) * 1e6))
+        vu.iteration_append(duration)
         keep_going, state = vu.keep_going, vu.state
         if state is None or t_done >= state.stop_at or (keep_going is not None and not keep_going()):
             self.vu = None

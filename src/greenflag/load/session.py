@@ -314,7 +314,7 @@ class HttpSession:
         client = self.client(target)
         status = await client.send(data, head=method == "HEAD", idempotent=method in ("GET", "HEAD", "PUT", "DELETE"))
         series = self.registry.series_for(name, method, status, tags)
-        duration = series.record_http(
+        series.record_http(
             t_want,
             client.t_sent,
             client.t_first,
@@ -326,7 +326,6 @@ class HttpSession:
             client.bytes_recv,
             client.error,
         )
-        self.registry.note_request(client.t_done, duration, not series.expected)
         return self._response(client, status, method, url, name, target)
 
     def _response(self, client: Client, status: int, method: str, url: str, name: str, target: Target) -> Response:
