@@ -1,8 +1,10 @@
 """bench/rollback: how fast does greenflag take traffic away from a version that starts failing?
 
 N canaries of a version that turns faulty (demo-app --error-rate 0.05 --faults-after-s S) under 100 req/s
-through the embedded router: time from the first failing response a client saw to 100 % stable (the
-rollback event; the router is updated in the same tick). Then N healthy canaries: they must all promote.
+through the embedded router, judged by greenflag.analysis's built-in rules (mixture SPRT of the canary's error
+rate against the stable's): time from the first failing response a client saw to 100 % stable (the rollback
+event; the router is updated in the same tick). Then N healthy canaries: they must all promote. A faulty canary
+that is missed (promoted) is followed by a clean version, so the next one is again judged against a clean stable.
 
     taskset -c 1 python3 bench/rollback/run.py [--runs 20] [--json out.json]
 
@@ -45,7 +47,7 @@ def write_spec(tmp: Path, port: int) -> Path:
         "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
         "strategy": {
             "canary": {
-                "steps": [{"set_weight": 20}, {"analysis": {"duration": "15s"}}, {"set_weight": 100}],
+                "steps": [{"set_weight": 20}, {"analysis": {"duration": "30s"}}, {"set_weight": 100}],
                 "abort_scale_down_delay": "500ms",
             }
         },
@@ -134,6 +136,9 @@ async def bench(runs: int) -> dict[str, Any]:
                     print(f"  {version}: NOT rolled back ({status.phase}); first failure seen: {first}")
                     for event in status.events:
                         print(f"      {event.time:.2f} {event.kind}: {event.message}")
+                    if status.phase is Phase.HEALTHY:  # a faulty stable would be every next canary's baseline
+                        restored = await rollout(up, f"clean{i}")
+                        print(f"  clean{i}: {restored.phase} (a clean stable again)")
                     continue
                 seconds.append(rollback.time - first)
                 print(
