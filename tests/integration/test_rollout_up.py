@@ -126,9 +126,10 @@ async def served_version(env: Env) -> str:
         return str((await response.json())["version"])
 
 
+# 4 s of analysis: the built-in sequential test decides once the canary has served 20 requests (min_samples)
 CANARY = {
     "canary": {
-        "steps": [{"set_weight": 30}, {"analysis": {"duration": "2s"}}, {"set_weight": 60}, {"set_weight": 100}],
+        "steps": [{"set_weight": 30}, {"analysis": {"duration": "4s"}}, {"set_weight": 60}, {"set_weight": 100}],
         "abort_scale_down_delay": "300ms",
     }
 }
