@@ -188,6 +188,8 @@ async def _arrival_rate(
         await vu.start()
         idle.append(vu)
     allocated = config.pre_allocated_vus
+    registry = state.registry
+    registry.vus_max = max(registry.vus_max, allocated)  # k6: vus_max counts allocated VUs
 
     async def one(vu: VirtualUser, due: float) -> None:
         try:
@@ -213,6 +215,7 @@ async def _arrival_rate(
             vu = idle.popleft()
         elif allocated < config.max_vus:
             allocated += 1
+            registry.vus_max = max(registry.vus_max, allocated)
             vu = runner.new_vu()
             await vu.start()
         else:
