@@ -22,6 +22,7 @@ __all__ = [
     "NotificationSpec",
     "PauseStep",
     "PlatformSpec",
+    "PresetName",
     "ProbeSpec",
     "RouterSpec",
     "SetWeightStep",
@@ -136,22 +137,23 @@ Step = Annotated[
 ]
 
 
+# AWS CodeDeploy's predefined deployment configurations (names and meaning: greenflag.rollout.presets)
+PresetName = Literal[
+    "Canary10Percent5Minutes",
+    "Canary10Percent10Minutes",
+    "Canary10Percent15Minutes",
+    "Canary10Percent30Minutes",
+    "Linear10PercentEvery1Minute",
+    "Linear10PercentEvery2Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Linear10PercentEvery10Minutes",
+    "AllAtOnce",
+]
+
+
 class CanarySpec(Model):
     steps: list[Step] | None = None
-    preset: (
-        Literal[
-            "Canary10Percent5Minutes",
-            "Canary10Percent10Minutes",
-            "Canary10Percent15Minutes",
-            "Canary10Percent30Minutes",
-            "Linear10PercentEvery1Minute",
-            "Linear10PercentEvery2Minutes",
-            "Linear10PercentEvery3Minutes",
-            "Linear10PercentEvery10Minutes",
-            "AllAtOnce",
-        ]
-        | None
-    ) = None
+    preset: PresetName | None = None
     background_analysis: bool = True
     abort_scale_down_delay: Duration = 5.0
 

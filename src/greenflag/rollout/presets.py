@@ -10,22 +10,13 @@ Background analysis (if enabled) watches every step, so a failing version is rol
 from __future__ import annotations
 
 import re
+from typing import get_args
 
-from greenflag.spec import CanarySpec, PauseBody, PauseStep, SetWeightStep, Step
+from greenflag.spec import CanarySpec, PauseBody, PauseStep, PresetName, SetWeightStep, Step
 
 __all__ = ["PRESETS", "canary_steps", "preset_steps"]
 
-PRESETS = (
-    "Canary10Percent5Minutes",
-    "Canary10Percent10Minutes",
-    "Canary10Percent15Minutes",
-    "Canary10Percent30Minutes",
-    "Linear10PercentEvery1Minute",
-    "Linear10PercentEvery2Minutes",
-    "Linear10PercentEvery3Minutes",
-    "Linear10PercentEvery10Minutes",
-    "AllAtOnce",
-)
+PRESETS: tuple[str, ...] = get_args(PresetName)
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")
