@@ -80,7 +80,11 @@ async def test_hundred_weight_flips_under_load_fail_nothing(
         )  # fmt: skip
         client = EmbeddedRouterClient(f"http://127.0.0.1:{admin}", "flip-token")
         try:
-            await asyncio.sleep(0.5)  # let the load reach its rate before flipping
+
+            async def load_arrived() -> bool:
+                return sum(w.requests for w in (await client.stats(10)).values()) >= 200
+
+            await wait_until_async(load_arrived, timeout=30, what="the load to reach the router before flipping")
             for i in range(100):
                 await client.apply({"blue": 100, "green": 0} if i % 2 else {"blue": 0, "green": 100})
                 await asyncio.sleep(0.08)
