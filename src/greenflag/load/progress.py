@@ -19,13 +19,14 @@ def progress_line(
     elapsed: float, total: float, rps: float, p95_ms: float, error_rate: float, vus: int, vus_max: int
 ) -> str:
     fraction = min(1.0, elapsed / total) if total > 0 else 0.0
-    filled = int(fraction * 20)
-    bar = "━" * filled + "╺" + " " * (19 - filled) if filled < 20 else "━" * 20
+    filled = int(fraction * 8)
+    bar = "━" * filled + "╺" + " " * (7 - filled) if filled < 8 else "━" * 8
     remaining = max(0.0, total - elapsed)
+    # fits an 80-column terminal for common values
     return (
-        f"{format_duration(elapsed):>6} / {format_duration(total)}  {bar} {fraction * 100:3.0f}%  "
+        f"{format_duration(elapsed)}/{format_duration(total)} {bar} {fraction * 100:3.0f}% "
         f"{format_duration(remaining)} left │ {rps:,.0f} req/s │ p95 {p95_ms:.1f}ms │ "
-        f"errors {error_rate * 100:.2f}% │ VUs {vus}/{vus_max}"
+        f"err {error_rate * 100:.2f}% │ VUs {vus}/{vus_max}"
     )
 
 
