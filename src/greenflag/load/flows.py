@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from greenflag.config import KeyPath, load_yaml, parse_model
 from greenflag.errors import ConfigError, UsageError
@@ -96,6 +96,14 @@ class CheckSpec(_Model):
         return self
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+T = TypeVar("T")
+OneOrMany = Annotated[list[T], BeforeValidator(_one_or_many)]  # `check: {...}` reads as a one-item list
+
+
 class RequestSpec(_Model):
     url: str
     name: str | None = None
@@ -105,13 +113,8 @@ class RequestSpec(_Model):
     body: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     follow_redirects: bool = True
-    capture: list[CaptureSpec] = Field(default_factory=list)
-    check: list[CheckSpec] = Field(default_factory=list)
-
-    @field_validator("check", "capture", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict) else value
+    capture: OneOrMany[CaptureSpec] = Field(default_factory=list)
+    check: OneOrMany[CheckSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_body(self) -> RequestSpec:
@@ -126,13 +129,8 @@ class SubmitFormSpec(_Model):
     selector: str = "form"
     fields: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
-    capture: list[CaptureSpec] = Field(default_factory=list)
-    check: list[CheckSpec] = Field(default_factory=list)
-
-    @field_validator("check", "capture", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, dict) else value
+    capture: OneOrMany[CaptureSpec] = Field(default_factory=list)
+    check: OneOrMany[CheckSpec] = Field(default_factory=list)
 
 
 class SSESpec(_Model):
