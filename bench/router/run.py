@@ -1,11 +1,20 @@
 """Benchmark: greenflag's embedded router vs HAProxy vs nginx in front of the same nginx static-file backend.
 
-    python3 bench/router/run.py [--duration 10] [--connections 32] [--rate 2000]
+    python3 bench/router/run.py [--rounds 5] [--duration 10] [--connections 32] [--rate 2000]
 
-The proxy under test is pinned to CPU 0; the backend, wrk and the latency load generator to CPU 1.
-Prints, per proxy: requests per CPU-second of the proxy process (wrk at full speed; /proc/PID/stat utime+stime),
-and the p50/p99 latency added versus hitting the backend directly at a fixed --rate (greenflag load run,
-open model). Ratios are against HAProxy. Every server binds to 127.0.0.1 on an ephemeral port.
+Each round starts every proxy (pinned to CPU 0; the backend, wrk and the load generator share CPU 1), then:
+
+* added latency at a fixed --rate (greenflag load run, open model): the run straight at the backend, then one
+  through each proxy, back to back; added = proxy minus direct, per round;
+* throughput: wrk at full speed through each proxy, requests per CPU-second of the proxy process
+  (/proc/PID/stat utime+stime).
+
+Figures printed at the end are medians over the rounds with their spread. Before the latency runs of a round the
+script waits (up to --max-wait) for the machine to be quiet: on a VM, sleeping processes sometimes wake
+milliseconds late when the host is busy, and a proxied request has more wake-ups on its path than a direct one, so
+p99 then moves by milliseconds for every proxy alike. The wake-up noise is measured before and after the latency
+runs and printed with each round; medians are given over all rounds and over the quiet ones.
+Ratios are against HAProxy. Every server binds to 127.0.0.1 on an ephemeral port.
 """
 
 from __future__ import annotations
@@ -23,6 +32,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import free_port, median
 
 PROXY_CPU, LOAD_CPU = "0", "1"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -55,12 +67,6 @@ frontend f
 backend b
   server s1 127.0.0.1:{backend}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
@@ -131,60 +137,131 @@ def proxy_commands(name: str, port: int, backend: int, tmp: Path) -> list[str]:
     return [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(tmp / "nginx-proxy.conf"), "-p", str(tmp)]
 
 
-def measure(
-    name: str, backend: int, tmp: Path, args: argparse.Namespace, direct: tuple[float, float]
-) -> dict[str, float]:
-    port = free_port()
-    with server(proxy_commands(name, port, backend, tmp), port, PROXY_CPU) as pid:
-        url = f"http://127.0.0.1:{port}/"
-        wrk(url, 1, args.connections)  # warm up: pools, caches
-        before = cpu_seconds(pid)
-        requests = wrk(url, args.duration, args.connections)
-        used = cpu_seconds(pid) - before
-        p50, p99, failed = latency(url, args.rate, args.duration, tmp)
-    r = {
-        "rps": requests / args.duration,
-        "per_cpu_s": requests / used if used else float("nan"),
-        "added_p50_ms": p50 - direct[0],
-        "added_p99_ms": p99 - direct[1],
-        "failed": failed,
-    }
+def wake_noise(cpus: tuple[str, ...], seconds: float = 1.0, period: float = 0.001) -> float:
+    """Percentage of 1 ms sleeps that woke more than 1 ms late, worst over `cpus` (this process pinned to each).
+
+    On a VM a sleeping process waits for its vCPU to be scheduled again by the host; when the host is busy, some
+    wake-ups come milliseconds late. A proxied request has more wake-ups on its path than a direct one, so once
+    late wake-ups pass a fraction of a percent, every proxy's p99 moves by milliseconds whatever the proxy does.
+    """
+    original = os.sched_getaffinity(0)
+    worst = 0.0
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {int(cpu)})
+            late = total = 0
+            t = time.perf_counter()
+            end = t + seconds
+            while t < end:
+                time.sleep(period)
+                now = time.perf_counter()
+                late += now - t - period > 0.001
+                total += 1
+                t = now
+            worst = max(worst, 100.0 * late / max(total, 1))
+    finally:
+        os.sched_setaffinity(0, original)
+    return worst
+
+
+def wait_for_quiet(args: argparse.Namespace) -> float:
+    """Wake-up noise (see wake_noise) once it is at most --quiet-below, or after --max-wait seconds anyway."""
+    deadline = time.monotonic() + args.max_wait
+    noise = wake_noise((PROXY_CPU, LOAD_CPU))
+    while noise > args.quiet_below and time.monotonic() < deadline:
+        print(f"  machine noisy ({noise:.2f} % of wake-ups > 1 ms late); waiting", flush=True)
+        time.sleep(10)
+        noise = wake_noise((PROXY_CPU, LOAD_CPU))
+    return noise
+
+
+def spread(values: list[float], fmt: str) -> str:
+    if not values:
+        return "n/a"
+    return f"{format(median(values), fmt)} [{format(min(values), fmt)}…{format(max(values), fmt)}]"
+
+
+def one_round(names: list[str], backend: int, tmp: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """All proxies up at once (each on the proxy core; idle ones cost nothing), warmed up; then the latency runs
+    back to back (direct first), with the wake-up noise before and after them; then the throughput runs."""
+    with contextlib.ExitStack() as proxies:
+        ports: dict[str, int] = {}
+        pids: dict[str, int] = {}
+        for name in names:
+            port = ports[name] = free_port()
+            pids[name] = proxies.enter_context(server(proxy_commands(name, port, backend, tmp), port, PROXY_CPU))
+            wrk(f"http://127.0.0.1:{port}/", 1, args.connections)  # warm up: pools, caches
+        noise_before = wait_for_quiet(args)
+        d50, d99, _ = latency(f"http://127.0.0.1:{backend}/", args.rate, args.duration, tmp)
+        out: dict[str, dict[str, float]] = {"direct": {"p50": d50, "p99": d99}}
+        for name in names:
+            p50, p99, failed = latency(f"http://127.0.0.1:{ports[name]}/", args.rate, args.duration, tmp)
+            out[name] = {"added_p50": p50 - d50, "added_p99": p99 - d99, "failed": failed}
+        noise = max(noise_before, wake_noise((PROXY_CPU, LOAD_CPU)))
+        out["direct"]["noise"] = noise
+        for name in names:
+            before = cpu_seconds(pids[name])
+            requests = wrk(f"http://127.0.0.1:{ports[name]}/", args.duration, args.connections)
+            used = cpu_seconds(pids[name]) - before
+            out[name]["rps"] = requests / args.duration
+            out[name]["per_cpu_s"] = requests / used if used else float("nan")
     print(
-        f"{name}: {r['rps']:.0f} req/s, {r['per_cpu_s']:.0f} req per CPU-s, added p50 {r['added_p50_ms']:+.3f} ms,"
-        f" p99 {r['added_p99_ms']:+.3f} ms, failed {failed:.4f}",
+        f"  direct p50/p99 {d50:.3f}/{d99:.3f} ms; wake-up noise {noise:.2f} %"
+        + "".join(
+            f"\n  {n}: added p50/p99 {r['added_p50']:+.3f}/{r['added_p99']:+.3f} ms, failed {r['failed']:.4f};"
+            f" {r['rps']:.0f} req/s, {r['per_cpu_s']:.0f} req per CPU-s"
+            for n, r in out.items()
+            if n != "direct"
+        ),
         flush=True,
     )
-    return r
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; figures are medians over them")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run and per latency run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=int, default=2000, help="req/s for the added-latency runs")
     parser.add_argument("--proxies", default="greenflag,haproxy,nginx")
+    parser.add_argument(
+        "--quiet-below", type=float, default=0.1, help="wait for wake-up noise at most this (percent) before a round"
+    )
+    parser.add_argument("--max-wait", type=float, default=120, help="seconds to wait for quiet before each round")
+    parser.add_argument("--json", type=Path, help="write every round's figures here")
     args = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp_name:
+    names = args.proxies.split(",")
+    rounds: list[dict[str, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
         (tmp / "www").mkdir()
         (tmp / "www" / "index.html").write_text("<!doctype html><title>bench</title>" + "x" * 512 + "\n")
-        bport = free_port()
-        (tmp / "backend.conf").write_text(BACKEND_CONF.format(dir=tmp, port=bport))
+        backend = free_port()
+        (tmp / "backend.conf").write_text(BACKEND_CONF.format(dir=tmp, port=backend))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        with server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], bport, LOAD_CPU):
-            d50, d99, _ = latency(f"http://127.0.0.1:{bport}/", args.rate, args.duration, tmp)
-            print(f"direct: p50 {d50:.3f} ms, p99 {d99:.3f} ms at {args.rate} req/s", flush=True)
-            for name in args.proxies.split(","):
-                results[name] = measure(name, bport, tmp, args, (d50, d99))
-    base = results.get("haproxy", {}).get("per_cpu_s")
-    print("\nproxy        req/s  req/CPU-s  vs haproxy  added p50 ms  added p99 ms")
-    for name, r in results.items():
-        ratio = f"{r['per_cpu_s'] / base:.1%}" if base else "n/a"
+        stack.enter_context(server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], backend, LOAD_CPU))
+        for n in range(args.rounds):
+            print(f"round {n + 1}/{args.rounds}", flush=True)
+            rounds.append(one_round(names, backend, tmp, args))
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rounds": rounds}))
+    quiet = [r for r in rounds if r["direct"]["noise"] <= args.quiet_below]
+    print(
+        f"\nmedians [min…max] over {len(rounds)} rounds, and over the {len(quiet)} quiet ones (wake-up noise"
+        f" <= {args.quiet_below} % before and after the latency runs); added latency in ms at {args.rate} req/s"
+    )
+    for name in names:
+        ratio = [r[name]["per_cpu_s"] / r["haproxy"]["per_cpu_s"] for r in rounds] if "haproxy" in names else []
         print(
-            f"{name:10s} {r['rps']:7.0f}  {r['per_cpu_s']:9.0f}  {ratio:>10s}  {r['added_p50_ms']:+12.3f}"
-            f"  {r['added_p99_ms']:+12.3f}"
+            f"{name}: req/CPU-s {spread([r[name]['per_cpu_s'] for r in rounds], '.0f')}, vs haproxy"
+            f" {spread(ratio, '.1%')}; failed (worst) {max(r[name]['failed'] for r in rounds):.4f}"
         )
+        for label, subset in (("all rounds", rounds), ("quiet rounds", quiet)):
+            print(
+                f"    {label:12s} added p50 {spread([r[name]['added_p50'] for r in subset], '+.3f')}"
+                f"  p99 {spread([r[name]['added_p99'] for r in subset], '+.3f')}"
+            )
 
 
 if __name__ == "__main__":

@@ -162,3 +162,42 @@ async def test_fuzz_malformed_requests_never_break_the_router(echo_router: Embed
     finally:
         writer.close()
     await _healthy(echo_router)
+
+
+async def _read_whole_body(request: web.Request) -> web.Response:
+    return web.Response(text=f"got {len(await request.read())} bytes")
+
+
+async def test_stalled_request_body_times_out_and_the_backend_connection_is_not_reused() -> None:
+    """A client that stops sending its body halfway gets 408 after the body timeout, and its half-sent request is
+    not held against the backend (no response counted); the next request goes through on a fresh connection."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _read_whole_body)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    router = await make_router({"app": f"http://127.0.0.1:{runner.addresses[0][1]}"}, {"app": 1})
+    try:
+        router.core.body_timeout = 1.0
+        stalled = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+        answer = await raw_request(router.address[1], stalled, timeout=15)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert router.stats(60)["app"].requests == 0
+        assert router.stats_json(60)["router"]["client_aborts"] == {"app": 1}
+        answer = await raw_request(
+            router.address[1], b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc"
+        )
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got 3 bytes"), answer
+        # a slow body that keeps coming is not cut off: each gap is under the timeout
+        reader, writer = await asyncio.open_connection("127.0.0.1", router.address[1])
+        writer.write(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\n")
+        for part in (b"a", b"b", b"c", b"d"):
+            await asyncio.sleep(0.6)  # 2.4 s in all, longer than the 1 s timeout
+            writer.write(part)
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got 4 bytes"), answer
+    finally:
+        await router.stop(grace=1.0)
+        await runner.cleanup()

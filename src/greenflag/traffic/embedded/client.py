@@ -178,9 +178,26 @@ class ClientConnection(asyncio.Protocol):
         self.deadline = 0.0
 
     def timeout(self) -> None:
-        """The deadline passed: close an idle keep-alive connection, or answer 408 to a slow request."""
+        """The deadline passed: close an idle keep-alive connection, or answer 408 to a slow request (its headers,
+        or a gap in its body longer than the body timeout)."""
         self.deadline = 0.0
-        if self.queue or self.transport is None:
+        if self.transport is None:
+            return
+        ex = self.cur
+        if ex is not None and ex.has_body and not ex.req_done and not ex.done:
+            if self.queue and self.queue[0] is not ex:  # earlier pipelined requests are still being answered
+                self._arm(self.core.body_timeout, idle=False)
+                return
+            self.core.client_gone(ex)  # the client gave up on its own request: not held against the backend
+            if self.queue and self.queue[0] is ex:
+                self.queue.popleft()
+            self.core.rejected += 1
+            self.closing = True
+            if not ex.head_sent:
+                self.transport.write(error_response(408, "request body not received in time"))
+            self.transport.close()
+            return
+        if self.queue:
             return
         if self.idle:
             self.close()
@@ -249,7 +266,10 @@ class ClientConnection(asyncio.Protocol):
             self, method, self.url, self.headers, facts, parser.should_keep_alive(), parser.get_http_version() == "1.1"
         )
         self.cur = ex
-        self._disarm()
+        if facts.chunked or facts.content_length:  # the body must keep coming: no gap over body_timeout
+            self._arm(self.core.body_timeout, idle=False)
+        else:
+            self._disarm()
         self.queue.append(ex)
         if len(self.queue) == 1:
             self.core.dispatch(ex)
@@ -259,6 +279,8 @@ class ClientConnection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         ex = self.cur
         if ex is not None:
+            if not self.idle:
+                self.deadline = self.core.loop.time() + self.core.body_timeout
             ex.send_body(chunk(body) if ex.facts.chunked else body)
 
     def on_message_complete(self) -> None:
@@ -269,6 +291,8 @@ class ClientConnection(asyncio.Protocol):
             ex.send_body(b"0\r\n\r\n")
         ex.req_done = True
         self.cur = None
+        if ex.has_body and not self.idle:
+            self._disarm()
 
     # -- called by the upstream side --------------------------------------------------------------------
     def informational(self, ex: Exchange, status: int, reason: bytes) -> None:

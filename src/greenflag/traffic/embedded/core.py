@@ -34,6 +34,7 @@ class ProxyCore:
         connect_timeout: float,
         header_timeout: float,
         idle_timeout: float = 75.0,
+        body_timeout: float = 60.0,
         down_after: int = 3,
         limits: Limits | None = None,
     ) -> None:
@@ -43,6 +44,7 @@ class ProxyCore:
         self.connect_timeout = connect_timeout
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout  # longest gap between two reads of a request body (nginx's default)
         self.upstream_idle_s = 4.0
         self.down_after = down_after
         self.limits = limits or Limits()
