@@ -129,6 +129,33 @@ def test_response_head_framing() -> None:
     assert chunk(b"hello") == b"5\r\nhello\r\n"
 
 
+def test_host_only_request_takes_the_short_path_with_the_same_facts() -> None:
+    short = check_request(b"GET", b"/", H(("Host", "h")), b"x-greenflag-route")
+    assert short == check_request(b"GET", b"/", H(("Host", "h"), ("Accept", "*/*")), b"x-greenflag-route")
+    assert (short.host, short.chunked, short.content_length, short.cookie, short.route_value) == (
+        b"h",
+        False,
+        None,
+        None,
+        None,
+    )
+    assert short.connection == frozenset() and not short.expect_continue
+    with pytest.raises(BadRequest):  # two Hosts never take the short path
+        check_request(b"GET", b"/", H(("Host", "a"), ("host", "b")), b"x-greenflag-route")
+
+
+@pytest.mark.parametrize("connection", ["keep-alive", "Keep-Alive", "close"])
+def test_response_head_drops_a_plain_connection_header(connection: str) -> None:
+    head = response_head(200, b"OK", H(("Connection", connection), ("ETag", "1")), chunked_out=False, close=False)
+    assert head == b"HTTP/1.1 200 OK\r\nETag: 1\r\n\r\n"
+
+
+def test_response_head_drops_headers_the_backend_names_as_hop_by_hop() -> None:
+    headers = H(("Connection", "keep-alive, X-Internal"), ("X-Internal", "secret"), ("ETag", "1"))
+    head = response_head(200, b"OK", headers, chunked_out=False, close=False)
+    assert head == b"HTTP/1.1 200 OK\r\nETag: 1\r\n\r\n"
+
+
 class Clock:
     def __init__(self) -> None:
         self.t = 1000.0

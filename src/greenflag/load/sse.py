@@ -275,9 +275,7 @@ class SSEStream:
         request_tags = tuple(item for item in self.tags if item[0] != "name")
         series = registry.series_for(self.name, "GET", status, request_tags)
         sent = self.t_sent if self.t_sent >= t1 else t1
-        series.record_http(
-            t_want, sent, conn.t_first, now, t1 - t0, t1 - t0, 0.0, len(data), conn.bytes_recv, error
-        )
+        series.record_http(t_want, sent, conn.t_first, now, t1 - t0, t1 - t0, 0.0, len(data), conn.bytes_recv, error)
         if status and status != 200:
             self.failed = True
             conn.close()

@@ -69,18 +69,25 @@ class RequestFacts(NamedTuple):
     connection: frozenset[bytes] = frozenset()  # tokens of the Connection header(s), lower case
 
 
+_WANTED = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection")
+_WANTED_LENGTHS = frozenset(len(w) for w in _WANTED)
+_EMPTY: frozenset[bytes] = frozenset()
+
+
 def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[bytes, list[bytes]]:
     """The headers the checks need, by lower-case name (all values kept, in order)."""
-    wanted = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection",
-              route_header)  # fmt: skip
-    lengths = {len(w) for w in wanted}
+    route_length = len(route_header)
     seen: dict[bytes, list[bytes]] = {}
     for name, value in headers:
-        if len(name) not in lengths:
+        length = len(name)
+        if length not in _WANTED_LENGTHS and length != route_length:
             continue
         lname = name.lower()
-        if lname in wanted:
-            seen.setdefault(lname, []).append(value.strip())
+        if lname in _WANTED or lname == route_header:
+            if lname in seen:
+                seen[lname].append(value.strip())
+            else:
+                seen[lname] = [value.strip()]
     return seen
 
 
@@ -91,9 +98,12 @@ def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
     if not url.startswith(b"/"):
         raise BadRequest(400, "only origin-form request targets (/path) are accepted")
     seen = _gather(headers, route_header)
+    hosts = seen.get(b"host")
+    if len(seen) == 1 and hosts is not None and len(hosts) == 1:  # the common case: a Host header, nothing else
+        return RequestFacts(hosts[0], False, None, None, None, False)
     lengths = seen.get(b"content-length", [])
     encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
-    if len(seen.get(b"host", [])) > 1:
+    if hosts is not None and len(hosts) > 1:
         raise BadRequest(400, "more than one Host header")
     if encodings and lengths:
         raise BadRequest(400, "both Content-Length and Transfer-Encoding")
@@ -123,6 +133,8 @@ def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
 
 
 def _tokens(values: list[bytes]) -> frozenset[bytes]:
+    if not values:
+        return _EMPTY
     return frozenset(t.strip().lower() for value in values for t in value.split(b","))
 
 
@@ -174,8 +186,9 @@ def response_head(
                 connection.append(value)
             continue
         out += (name, b": ", value, b"\r\n")
-    drop = _tokens(connection) - {b"close", b"keep-alive"} if connection else None
-    if drop:  # rare: the backend named more hop-by-hop headers; filter again
+    drop = _tokens(connection) - _FRAMING_TOKENS if connection and not _plain(connection) else None
+    if drop:  # rare: the backend named more hop-by-hop headers; filter again (Connection too: no recursion)
+        drop |= {b"connection"}
         return response_head(
             status, reason, [(n, v) for n, v in headers if n.lower() not in drop],
             chunked_out=chunked_out, close=close, extra=extra,
@@ -186,6 +199,15 @@ def response_head(
         out.append(b"Connection: close\r\n")
     out += (extra, b"\r\n")
     return b"".join(out)
+
+
+_FRAMING_TOKENS = frozenset({b"close", b"keep-alive"})
+_PLAIN_CONNECTION = frozenset({b"close", b"keep-alive", b"Close", b"Keep-Alive"})
+
+
+def _plain(connection: list[bytes]) -> bool:
+    """`Connection: keep-alive` or `close` alone (what servers send): no other header named as hop-by-hop."""
+    return len(connection) == 1 and connection[0] in _PLAIN_CONNECTION
 
 
 def chunk(data: bytes) -> bytes:

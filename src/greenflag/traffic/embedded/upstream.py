@@ -192,9 +192,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
-        if len(name) == 14 and name.lower() == b"content-length":
-            self.content_length = self.has_length = True
-        elif len(name) == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
+        length = len(name)
+        if length == 14:
+            if name.lower() == b"content-length":
+                self.content_length = self.has_length = True
+        elif length == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
             self.has_length = True  # the end of the message is known (the body is re-chunked for the client)
 
     def on_headers_complete(self) -> None:
