@@ -19,16 +19,15 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 from greenflag.config import load_spec
 from greenflag.rollout.model import Phase
 from greenflag.rollout.up import Up
+from greenflag.testing import PacedLoad
 
 TARGET_S = 5.0
 RATE = 100.0
@@ -58,44 +57,6 @@ def write_spec(tmp: Path, port: int) -> Path:
     return path
 
 
-class Load:
-    """An open-model 100 req/s loop (bounded by `stop` and a request cap); remembers the first 5xx per version."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.first_failure: dict[str, float] = {}
-        self.counts: dict[str, int] = {}
-        self.router_errors: list[tuple[float, int]] = []
-        self.stop = asyncio.Event()
-
-    async def one(self, session: aiohttp.ClientSession) -> None:
-        try:
-            async with session.get(self.url) as response:
-                await response.read()
-                version = response.headers.get("X-Greenflag-Version", "?")
-                key = f"{version} {response.status // 100}xx"
-                if response.status >= 500:
-                    self.first_failure.setdefault(version, time.time())
-                    if version == "?":
-                        self.router_errors.append((time.time(), response.status))
-        except (aiohttp.ClientError, TimeoutError):
-            key = "transport"
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    async def run(self, max_requests: int = 200_000) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-            start = time.monotonic()
-            for i in range(max_requests):
-                if self.stop.is_set():
-                    break
-                await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
-                task = asyncio.create_task(self.one(session))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            await asyncio.gather(*tasks)
-
-
 async def rollout(up: Up, version: str) -> Any:
     controller = up.controller
     assert controller is not None
@@ -119,7 +80,7 @@ async def bench(runs: int) -> dict[str, Any]:
         await up.start()
         stop = asyncio.Event()
         loop_task = asyncio.create_task(up.run(stop))
-        load = Load(up.router_url + "/about")
+        load = PacedLoad(up.router_url + "/about", RATE)
         load_task: asyncio.Task[None] | None = None
         try:
             # the load starts once a version serves: before the first deployment the router rightly answers

@@ -12,19 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import time
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
 
 from greenflag.config import load_spec
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
+from greenflag.testing import PacedLoad
 from tests.support import free_port, wait_until_async
 
 pytestmark = pytest.mark.timeout(150)
@@ -51,48 +49,17 @@ def write_spec(tmp_path: Path) -> Path:
     return path
 
 
-class Load:
-    """Open-model RATE req/s through the router (bounded by `stop` and a request cap); 5xx counted per version."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.counts: Counter[str] = Counter()
-        self.stop = asyncio.Event()
-
-    async def one(self, session: aiohttp.ClientSession) -> None:
-        try:
-            async with session.get(self.url) as response:
-                await response.read()
-                version = response.headers.get("X-Greenflag-Version", "?")
-                self.counts[f"{version} {response.status // 100}xx"] += 1
-        except (aiohttp.ClientError, TimeoutError):
-            self.counts["transport"] += 1
-
-    async def run(self, max_requests: int = 6000) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-            start = time.monotonic()
-            for i in range(max_requests):
-                if self.stop.is_set():
-                    break
-                await asyncio.sleep(max(0.0, start + i / RATE - time.monotonic()))
-                task = asyncio.create_task(self.one(session))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            await asyncio.gather(*tasks)
-
-
 @contextlib.asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[tuple[Up, Load]]:
+async def running(tmp_path: Path) -> AsyncIterator[tuple[Up, PacedLoad]]:
     up = Up(load_spec(write_spec(tmp_path)), tick_s=0.1)
     stop = asyncio.Event()
     await up.start()
     task = asyncio.create_task(up.run(stop))
-    load = Load(up.router_url + "/about")
+    load = PacedLoad(up.router_url + "/about", RATE)
     traffic: asyncio.Task[None] | None = None
     try:
         assert (await rollout(up, "v1")).phase is Phase.HEALTHY
-        traffic = asyncio.create_task(load.run())
+        traffic = asyncio.create_task(load.run(max_requests=6000))
         yield up, load
     finally:
         load.stop.set()
@@ -145,5 +112,5 @@ async def test_five_percent_errors_roll_back_and_a_fifth_of_a_percent_does_not(t
         assert load.counts["noisy 2xx"] > 150, load.counts
 
 
-async def _served(load: Load, version: str, n: int) -> bool:
+async def _served(load: PacedLoad, version: str, n: int) -> bool:
     return load.counts[f"{version} 2xx"] >= n
