@@ -5,7 +5,7 @@
 Each round starts every proxy (pinned to CPU 0; the backend, wrk and the load generator share CPU 1), then:
 
 * added latency at a fixed --rate (greenflag load run, open model): the run straight at the backend, then one
-  through each proxy, back to back; added = proxy minus direct, per round;
+  through each proxy, back to back (the proxies' order rotates each round); added = proxy minus direct;
 * throughput: wrk at full speed through each proxy, requests per CPU-second of the proxy process
   (/proc/PID/stat utime+stime).
 
@@ -181,9 +181,12 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{format(median(values), fmt)} [{format(min(values), fmt)}…{format(max(values), fmt)}]"
 
 
-def one_round(names: list[str], backend: int, tmp: Path, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def one_round(
+    names: list[str], turn: int, backend: int, tmp: Path, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
     """All proxies up at once (each on the proxy core; idle ones cost nothing), warmed up; then the latency runs
-    back to back (direct first), with the wake-up noise before and after them; then the throughput runs."""
+    back to back (direct first, then the proxies in an order that rotates each round), with the wake-up noise
+    before and after them; then the throughput runs."""
     with contextlib.ExitStack() as proxies:
         ports: dict[str, int] = {}
         pids: dict[str, int] = {}
@@ -194,7 +197,7 @@ def one_round(names: list[str], backend: int, tmp: Path, args: argparse.Namespac
         noise_before = wait_for_quiet(args)
         d50, d99, _ = latency(f"http://127.0.0.1:{backend}/", args.rate, args.duration, tmp)
         out: dict[str, dict[str, float]] = {"direct": {"p50": d50, "p99": d99}}
-        for name in names:
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:  # each proxy goes first in turn
             p50, p99, failed = latency(f"http://127.0.0.1:{ports[name]}/", args.rate, args.duration, tmp)
             out[name] = {"added_p50": p50 - d50, "added_p99": p99 - d99, "failed": failed}
         noise = max(noise_before, wake_noise((PROXY_CPU, LOAD_CPU)))
@@ -243,7 +246,7 @@ def main() -> None:
         stack.enter_context(server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], backend, LOAD_CPU))
         for n in range(args.rounds):
             print(f"round {n + 1}/{args.rounds}", flush=True)
-            rounds.append(one_round(names, backend, tmp, args))
+            rounds.append(one_round(names, n, backend, tmp, args))
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rounds": rounds}))
     quiet = [r for r in rounds if r["direct"]["noise"] <= args.quiet_below]
