@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import free_port
-from run import BACKEND_CONF, LOAD_CPU, proxy_commands, server, wait_port, wrk
+from run import proxy_commands, static_backend, wait_port, wrk
 
 
 def instructions_per_request(name: str, backend: int, tmp: Path, seconds: int) -> tuple[int, float]:
@@ -64,12 +64,7 @@ def main() -> None:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
-        (tmp / "www").mkdir()
-        (tmp / "www" / "index.html").write_text("<!doctype html><title>bench</title>" + "x" * 512 + "\n")
-        backend = free_port()
-        (tmp / "backend.conf").write_text(BACKEND_CONF.format(dir=tmp, port=backend))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        stack.enter_context(server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], backend, LOAD_CPU))
+        backend = stack.enter_context(static_backend(tmp))
         for name in args.proxies.split(","):
             requests, per_request = instructions_per_request(name, backend, tmp, args.seconds)
             results[name] = per_request

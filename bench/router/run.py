@@ -96,6 +96,18 @@ def server(cmd: list[str], port: int, cpu: str) -> Iterator[int]:
             proc.wait(5)
 
 
+@contextlib.contextmanager
+def static_backend(tmp: Path) -> Iterator[int]:
+    """nginx serving a 560-byte page from `tmp`/www on the load core; yields its port."""
+    (tmp / "www").mkdir()
+    (tmp / "www" / "index.html").write_text("<!doctype html><title>bench</title>" + "x" * 512 + "\n")
+    port = free_port()
+    (tmp / "backend.conf").write_text(BACKEND_CONF.format(dir=tmp, port=port))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    with server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], port, LOAD_CPU):
+        yield port
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
@@ -238,12 +250,7 @@ def main() -> None:
     rounds: list[dict[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp_name, contextlib.ExitStack() as stack:
         tmp = Path(tmp_name)
-        (tmp / "www").mkdir()
-        (tmp / "www" / "index.html").write_text("<!doctype html><title>bench</title>" + "x" * 512 + "\n")
-        backend = free_port()
-        (tmp / "backend.conf").write_text(BACKEND_CONF.format(dir=tmp, port=backend))
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        stack.enter_context(server([nginx, "-c", str(tmp / "backend.conf"), "-p", str(tmp)], backend, LOAD_CPU))
+        backend = stack.enter_context(static_backend(tmp))
         for n in range(args.rounds):
             print(f"round {n + 1}/{args.rounds}", flush=True)
             rounds.append(one_round(names, n, backend, tmp, args))
