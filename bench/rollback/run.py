@@ -57,17 +57,6 @@ def write_spec(tmp: Path, port: int) -> Path:
     return path
 
 
-async def rollout(up: Up, version: str) -> Any:
-    controller = up.controller
-    assert controller is not None
-    started = controller.start(version)
-    while True:
-        status = controller.store.load(started.rollout_id)
-        if status is not None and status.done:
-            return status
-        await asyncio.sleep(0.1)
-
-
 async def bench(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gf-bench-rollback-") as tmp_name:
         tmp = Path(tmp_name)
@@ -77,49 +66,43 @@ async def bench(runs: int) -> dict[str, Any]:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         up = Up(load_spec(write_spec(tmp, port)), tick_s=0.2)
-        await up.start()
-        stop = asyncio.Event()
-        loop_task = asyncio.create_task(up.run(stop))
-        load = PacedLoad(up.router_url + "/about", RATE)
-        load_task: asyncio.Task[None] | None = None
-        try:
+        async with up.running():
             # the load starts once a version serves: before the first deployment the router rightly answers
             # 503 "no backend available" (earlier runs counted ~80 of those as router errors)
-            assert (await rollout(up, "base")).phase is Phase.HEALTHY
+            assert (await up.rollout("base", timeout=600)).phase is Phase.HEALTHY
+            load = PacedLoad(up.router_url + "/about", RATE)
             load_task = asyncio.create_task(load.run())
-            seconds: list[float] = []
-            missed = 0
-            for i in range(runs):
-                version = f"faulty{i}"
-                (tmp / f"{version}.args").write_text(f"--error-rate 0.05 --faults-after-s {FAULTS_AFTER_S}")
-                status = await rollout(up, version)
-                rollback = next((e for e in status.events if e.kind == "rollback"), None)
-                first = load.first_failure.get(version)
-                if status.phase is not Phase.ROLLED_BACK or rollback is None or first is None:
-                    missed += 1
-                    print(f"  {version}: NOT rolled back ({status.phase}); first failure seen: {first}")
-                    for event in status.events:
-                        print(f"      {event.time:.2f} {event.kind}: {event.message}")
-                    if status.phase is Phase.HEALTHY:  # a faulty stable would be every next canary's baseline
-                        restored = await rollout(up, f"clean{i}")
-                        print(f"  clean{i}: {restored.phase} (a clean stable again)")
-                    continue
-                seconds.append(rollback.time - first)
-                print(
-                    f"  {version}: rolled back {seconds[-1]:.2f}s after the first failing response ({rollback.message})"
-                )
-            healthy_rollbacks = 0
-            for i in range(runs):
-                status = await rollout(up, f"healthy{i}")
-                healthy_rollbacks += status.phase is not Phase.HEALTHY
-                print(f"  healthy{i}: {status.phase}")
-        finally:
-            load.stop.set()
-            if load_task is not None:
+            try:
+                seconds: list[float] = []
+                missed = 0
+                for i in range(runs):
+                    version = f"faulty{i}"
+                    (tmp / f"{version}.args").write_text(f"--error-rate 0.05 --faults-after-s {FAULTS_AFTER_S}")
+                    status = await up.rollout(version, timeout=600)
+                    rollback = next((e for e in status.events if e.kind == "rollback"), None)
+                    first = load.first_failure.get(version)
+                    if status.phase is not Phase.ROLLED_BACK or rollback is None or first is None:
+                        missed += 1
+                        print(f"  {version}: NOT rolled back ({status.phase}); first failure seen: {first}")
+                        for event in status.events:
+                            print(f"      {event.time:.2f} {event.kind}: {event.message}")
+                        if status.phase is Phase.HEALTHY:  # a faulty stable would be every next canary's baseline
+                            restored = await up.rollout(f"clean{i}", timeout=600)
+                            print(f"  clean{i}: {restored.phase} (a clean stable again)")
+                        continue
+                    seconds.append(rollback.time - first)
+                    print(
+                        f"  {version}: rolled back {seconds[-1]:.2f}s after the first failing response"
+                        f" ({rollback.message})"
+                    )
+                healthy_rollbacks = 0
+                for i in range(runs):
+                    status = await up.rollout(f"healthy{i}", timeout=600)
+                    healthy_rollbacks += status.phase is not Phase.HEALTHY
+                    print(f"  healthy{i}: {status.phase}")
+            finally:
+                load.stop.set()
                 await load_task
-            stop.set()
-            await loop_task
-            await up.stop()
     return {
         "runs": runs,
         "rate": RATE,

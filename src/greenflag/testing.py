@@ -160,9 +160,10 @@ class PacedLoad:
     "?" when absent, "transport" for failures to connect or read) and remembers the first 5xx of each version.
     Bounded: it stops when `stop` is set or after `max_requests`."""
 
-    def __init__(self, url: str, rate: float, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, rate: float, *, headers: dict[str, str] | None = None, timeout_s: float = 5.0) -> None:
         self.url = url
         self.rate = rate
+        self.headers = headers
         self.timeout_s = timeout_s
         self.counts: Counter[str] = Counter()
         self.first_failure: dict[str, float] = {}  # version → wall-clock time of its first 5xx
@@ -173,7 +174,7 @@ class PacedLoad:
         import aiohttp
 
         try:
-            async with session.get(self.url) as response:
+            async with session.get(self.url, headers=self.headers) as response:
                 await response.read()
                 version = response.headers.get("X-Greenflag-Version", "?")
                 if response.status >= 500:
@@ -184,6 +185,13 @@ class PacedLoad:
                 self.counts[f"{version} {response.status // 100}xx"] += 1
         except (aiohttp.ClientError, TimeoutError):
             self.counts["transport"] += 1
+
+    def classes(self) -> Counter[str]:
+        """Responses by status class over all versions ("2xx", "5xx", …, and "transport")."""
+        out: Counter[str] = Counter()
+        for key, n in self.counts.items():
+            out[key.rsplit(" ", 1)[-1]] += n
+        return out
 
     async def run(self, max_requests: int = 200_000) -> None:
         import aiohttp

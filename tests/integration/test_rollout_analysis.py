@@ -52,37 +52,15 @@ def write_spec(tmp_path: Path) -> Path:
 @contextlib.asynccontextmanager
 async def running(tmp_path: Path) -> AsyncIterator[tuple[Up, PacedLoad]]:
     up = Up(load_spec(write_spec(tmp_path)), tick_s=0.1)
-    stop = asyncio.Event()
-    await up.start()
-    task = asyncio.create_task(up.run(stop))
-    load = PacedLoad(up.router_url + "/about", RATE)
-    traffic: asyncio.Task[None] | None = None
-    try:
-        assert (await rollout(up, "v1")).phase is Phase.HEALTHY
+    async with up.running():
+        assert (await up.rollout("v1", timeout=90)).phase is Phase.HEALTHY
+        load = PacedLoad(up.router_url + "/about", RATE)
         traffic = asyncio.create_task(load.run(max_requests=6000))
-        yield up, load
-    finally:
-        load.stop.set()
-        if traffic is not None:
+        try:
+            yield up, load
+        finally:
+            load.stop.set()
             await traffic
-        stop.set()
-        await task
-        await up.stop()
-
-
-async def rollout(up: Up, version: str) -> Status:
-    controller = up.controller
-    assert controller is not None
-    started = controller.start(version)
-
-    async def finished() -> bool:
-        latest = controller.store.load(started.rollout_id)
-        return latest is not None and latest.done
-
-    await wait_until_async(finished, timeout=90, interval=0.1, what=f"rollout of {version} done")
-    final = controller.store.load(started.rollout_id)
-    assert final is not None
-    return final
 
 
 def explain(status: Status) -> list[Any]:
@@ -95,7 +73,7 @@ async def test_five_percent_errors_roll_back_and_a_fifth_of_a_percent_does_not(t
     async with running(tmp_path) as (up, load):
         await wait_until_async(lambda: _served(load, "v1", 100), timeout=30, what="v1 has a baseline")
 
-        bad = await rollout(up, "bad")
+        bad = await up.rollout("bad", timeout=90)
         assert (bad.phase, bad.stable, bad.weights) == (Phase.ROLLED_BACK, "v1", {"v1": 100}), explain(bad)
         rollback = next(e for e in bad.events if e.kind == "rollback")
         assert rollback.trigger == "error_rate", explain(bad)
@@ -104,7 +82,7 @@ async def test_five_percent_errors_roll_back_and_a_fifth_of_a_percent_does_not(t
         assert "vs stable 0% (0/" in rollback.message, "judged against the clean stable"
         assert rollback.time - bad.analysis["step:1"]["started_at"] < 20, "decided before the step's end"
 
-        noisy = await rollout(up, "noisy")
+        noisy = await up.rollout("noisy", timeout=90)
         assert (noisy.phase, noisy.stable) == (Phase.HEALTHY, "noisy"), explain(noisy)
         judged = noisy.analysis["step:1"]["metrics"]
         assert judged["error_rate"]["measured"] >= 30 and judged["error_rate"]["failed"] == 0

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from aiohttp import web
 from greenflag.config import load_spec
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
+from greenflag.testing import PacedLoad
 from tests.support import free_port, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
@@ -57,25 +57,24 @@ class Env:
     up: Up
     tmp: Path
     webhooks: list[dict[str, Any]]
-    statuses: Counter[str] = field(default_factory=Counter)
 
     def hook_lines(self) -> list[str]:
         path = self.tmp / "hooks.txt"
         return path.read_text().splitlines() if path.exists() else []
 
     async def rollout(self, version: str, timeout: float = 60) -> Status:
-        controller = self.up.controller
-        assert controller is not None
-        started = controller.start(version)
+        return await self.up.rollout(version, timeout=timeout)
 
-        async def finished() -> bool:
-            latest = controller.store.load(started.rollout_id)
-            return latest is not None and latest.done
-
-        await wait_until_async(finished, timeout=timeout, interval=0.1, what=f"rollout of {version} done")
-        final = controller.store.load(started.rollout_id)
-        assert final is not None
-        return final
+    @contextlib.asynccontextmanager
+    async def traffic(self, headers: dict[str, str] | None = None) -> AsyncIterator[PacedLoad]:
+        """~50 requests/s through the router while inside (bounded: 3000 requests at most)."""
+        load = PacedLoad(self.up.router_url + "/about", 50, headers=headers)
+        task = asyncio.create_task(load.run(max_requests=3000))
+        try:
+            yield load
+        finally:
+            load.stop.set()
+            await task
 
 
 @contextlib.asynccontextmanager
@@ -93,32 +92,11 @@ async def running_up(tmp_path: Path, strategy: dict[str, Any]) -> AsyncIterator[
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     up = Up(load_spec(write_spec(tmp_path, strategy, f"http://127.0.0.1:{port}/hook")), tick_s=0.1)
-    stop = asyncio.Event()
-    await up.start()
-    task = asyncio.create_task(up.run(stop))
     try:
-        yield Env(up, tmp_path, received)
+        async with up.running():
+            yield Env(up, tmp_path, received)
     finally:
-        stop.set()
-        await task
-        await up.stop()
         await runner.cleanup()
-
-
-async def load(env: Env, stop: asyncio.Event, *, headers: dict[str, str] | None = None) -> None:
-    """~50 requests/s through the router (bounded: stops on the event or after 3000 requests)."""
-    url = env.up.router_url + "/about"
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        for _ in range(3000):
-            if stop.is_set():
-                return
-            try:
-                async with session.get(url, headers=headers) as response:
-                    await response.read()
-                    env.statuses[f"{response.status // 100}xx"] += 1
-            except aiohttp.ClientError:
-                env.statuses["transport"] += 1
-            await asyncio.sleep(0.02)
 
 
 async def served_version(env: Env) -> str:
@@ -139,16 +117,14 @@ async def test_healthy_canary_promotes_with_hooks_in_order(tmp_path: Path) -> No
     async with running_up(tmp_path, CANARY) as env:
         first = await env.rollout("v1")
         assert (first.phase, first.stable, first.initial) == (Phase.HEALTHY, "v1", True)
-        stop = asyncio.Event()
-        traffic = asyncio.create_task(load(env, stop))
-        final = await env.rollout("v2")
-        stop.set()
-        await traffic
+        async with env.traffic() as users:
+            final = await env.rollout("v2")
+        statuses = users.classes()
         assert final.phase is Phase.HEALTHY, [(e.kind, e.message) for e in final.events]
         assert (final.stable, final.weights, final.previous) == ("v2", {"v2": 100}, "v1")
         assert await served_version(env) == "v2"
         assert env.hook_lines()[-5:] == [f"{name} v2" for name in HOOKS]
-        assert env.statuses["2xx"] > 50 and env.statuses["5xx"] == 0 and env.statuses["transport"] == 0
+        assert statuses["2xx"] > 50 and statuses["5xx"] == 0 and statuses["transport"] == 0
         assert [i.version for i in await env.up.controller.platform.instances()] == ["v2"]  # type: ignore[union-attr]
         measured = final.analysis["step:1"]["metrics"]["error_rate"]  # the built-in rule, judged against v1
         assert measured["measured"] > 0 and measured["failed"] == 0
@@ -163,11 +139,8 @@ async def test_faulty_canary_rolls_back_and_runs_on_rollback_hooks(tmp_path: Pat
     (tmp_path / "v2.args").write_text("--error-rate 0.3")
     async with running_up(tmp_path, CANARY) as env:
         await env.rollout("v1")
-        stop = asyncio.Event()
-        traffic = asyncio.create_task(load(env, stop))
-        final = await env.rollout("v2")
-        stop.set()
-        await traffic
+        async with env.traffic():
+            final = await env.rollout("v2")
         assert (final.phase, final.stable, final.weights) == (Phase.ROLLED_BACK, "v1", {"v1": 100})
         rollback = next(e for e in final.events if e.kind == "rollback")
         assert rollback.trigger == "error_rate" and "SPRT: canary error rate above" in (rollback.limit or "")
@@ -188,16 +161,12 @@ async def test_blue_green_with_pre_promotion_analysis(tmp_path: Path) -> None:
     (tmp_path / "v3.args").write_text("--error-rate 0.5")
     async with running_up(tmp_path, BLUE_GREEN) as env:
         await env.rollout("v1")
-        stop = asyncio.Event()
-        users = asyncio.create_task(load(env, stop))
-        testers = asyncio.create_task(load(env, stop, headers={"X-Greenflag-Route": "preview"}))
-        good = await env.rollout("v2")
-        assert (good.phase, good.stable) == (Phase.HEALTHY, "v2")
-        preview = good.analysis["step:0"]["metrics"]["error_rate"]
-        assert preview["measured"] > 0, "the preview was analysed (test traffic)"
-        bad = await env.rollout("v3")
-        stop.set()
-        await asyncio.gather(users, testers)
+        async with env.traffic(), env.traffic(headers={"X-Greenflag-Route": "preview"}):
+            good = await env.rollout("v2")
+            assert (good.phase, good.stable) == (Phase.HEALTHY, "v2")
+            preview = good.analysis["step:0"]["metrics"]["error_rate"]
+            assert preview["measured"] > 0, "the preview was analysed (test traffic)"
+            bad = await env.rollout("v3")
         assert (bad.phase, bad.stable, bad.weights) == (Phase.ROLLED_BACK, "v2", {"v2": 100})
         assert next(e for e in bad.events if e.kind == "rollback").trigger == "error_rate"
         assert not any(e.kind == "step" and "100 %" in e.message for e in bad.events), "v3 never got users"

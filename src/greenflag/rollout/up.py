@@ -4,6 +4,8 @@ up = Up(spec, api="127.0.0.1:0")
 await up.start()          # router listening, API listening, `{state_dir}/up.json` written
 await up.run(stop_event)  # ticks the controller until the event is set
 await up.stop()           # API and router down; instances stopped unless keep_instances
+
+Embedded in another program (tests, benches): `async with up.running(): final = await up.rollout("v2")`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import contextlib
 import json
 import os
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from greenflag.rollout.api import make_api_app
 from greenflag.rollout.controller import Controller
+from greenflag.rollout.model import Status
 from greenflag.rollout.runtime import ControllerLock, InProcessRouter, resolve_paths, token_path
 from greenflag.rollout.store import Store
 from greenflag.spec import Spec
@@ -87,6 +91,37 @@ class Up:
                 logging.getLogger(__name__).exception("controller tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, self.tick_s - (loop.time() - began)))
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Up]:
+        """start(), the controller loop in a background task, and on leaving: the loop stopped, then stop()."""
+        await self.start()
+        stop = asyncio.Event()
+        loop_task = asyncio.create_task(self.run(stop))
+        try:
+            yield self
+        finally:
+            stop.set()
+            await loop_task
+            await self.stop()
+
+    async def rollout(self, version: str, *, timeout: float = 120.0) -> Status:
+        """Start a rollout of `version` and wait until it is done (promoted or rolled back); needs the controller
+        loop running (see running()). Raises TimeoutError after `timeout` seconds."""
+        controller = self.controller
+        if controller is None:
+            raise RuntimeError("up is not started")
+        started = controller.start(version)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            status = controller.store.load(started.rollout_id)
+            if status is not None and status.done:
+                return status
+            if loop.time() > deadline:
+                phase = status.phase if status is not None else "?"
+                raise TimeoutError(f"rollout of {version} not done after {timeout:g}s (phase {phase})")
+            await asyncio.sleep(self.tick_s / 2)
 
     async def stop(self) -> None:
         with contextlib.suppress(OSError):
