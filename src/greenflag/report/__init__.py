@@ -1,1 +1,1 @@
-"""greenflag.report."""
+"""What happened, for people and for CI: JUnit XML (junit)."""
