@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "greenflag.cli.rollout",
     "greenflag.cli.analysis",
     "greenflag.cli.probe",
+    "greenflag.cli.check",
 )
 
 

@@ -1,0 +1,1 @@
+"""Production readiness: each check is `collect` (I/O) + `evaluate` (pure) and returns a `CheckResult`."""
