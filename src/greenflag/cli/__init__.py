@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "greenflag.cli.analysis",
     "greenflag.cli.probe",
     "greenflag.cli.check",
+    "greenflag.cli.drill",
 )
 
 

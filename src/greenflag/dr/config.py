@@ -30,14 +30,14 @@ class ObjectivesSpec(Model):
 
 class HeartbeatSpec(Model):
     rate: float = Field(100.0, gt=0, le=5000)  # committed inserts per second
-    duration: Duration = 10.0  # load after the base backup, before the fault
+    duration: Duration = Field(10.0, ge=0)  # load after the base backup, before the fault
 
 
 class ProtectionSpec(Model):
     method: str | None = None  # postgres: stream (default) | archive | pgbackrest; sqlite: backup
     synchronous: bool = True  # stream: commits wait for pg_receivewal's flush
-    archive_timeout: Duration = 60.0  # archive, pgbackrest: force a WAL segment switch this often
-    interval: Duration = 1.0  # sqlite: online backup every interval
+    archive_timeout: Duration = Field(60.0, gt=0)  # archive, pgbackrest: force a WAL segment switch this often
+    interval: Duration = Field(1.0, gt=0)  # sqlite: online backup every interval
 
 
 class FaultSpec(Model):
@@ -65,8 +65,8 @@ class SqliteSpec(Model):
 
 
 class TimeoutsSpec(Model):
-    step: Duration = 600.0  # each setup step: initdb, base backup, ...
-    restore: Duration = 1800.0  # fault → healthy, then the drill gives up
+    step: Duration = Field(600.0, gt=0)  # each setup step: initdb, base backup, ...
+    restore: Duration = Field(1800.0, gt=0)  # fault → healthy, then the drill gives up
 
 
 class DrillSpec(Model):
