@@ -62,13 +62,24 @@ def junit_cases(result: Any) -> list[Any]:
     from greenflag.report.junit import JUnitCase
 
     classname = f"greenflag.drill.{result.kind}"
-    restore = "; ".join(f.message for f in result.findings if f.id in ("dr.restore.failed", "dr.step.failed",
-                                                                      "dr.rpo.unknown", "dr.fault.missing"))  # fmt: skip
+    restore = "; ".join(
+        f.message
+        for f in result.findings
+        if f.id in ("dr.restore.failed", "dr.step.failed", "dr.rpo.unknown", "dr.fault.missing")
+    )
     cases = []
     for name, value, limit, ok in objective_rows(result):
         message = "" if ok else f"{name} {value}, objective {limit}" + (f" ({restore})" if restore else "")
-        cases.append(JUnitCase(f"{name} ≤ {limit.removeprefix('≤ ')}", classname, ok=ok, message=message,
-                               details=message, output=f"measured {value}"))  # fmt: skip
+        cases.append(
+            JUnitCase(
+                f"{name} ≤ {limit.removeprefix('≤ ')}",
+                classname,
+                ok=ok,
+                message=message,
+                details=message,
+                output=f"measured {value}",
+            )
+        )
     return cases
 
 
@@ -114,7 +125,9 @@ def register(app: typer.Typer) -> None:
     @drill_app.command("postgres", epilog=POSTGRES_EPILOG)
     def postgres(
         file: Path | None = typer.Option(None, "-f", "--file", help="drill.yaml (objectives, protection, heartbeat…)."),
-        dsn: str | None = typer.Option(None, "--dsn", help="Drill this cluster (it is killed!) instead of a throwaway one."),
+        dsn: str | None = typer.Option(
+            None, "--dsn", help="Drill this cluster (it is killed!) instead of a throwaway one."
+        ),
         method: str | None = typer.Option(None, "--method", help="Protection: stream (default), archive, pgbackrest."),
         rto: str | None = typer.Option(None, "--rto", help="Recovery time objective (default 15m)."),
         rpo: str | None = typer.Option(None, "--rpo", help="Recovery point objective (default 5m)."),
@@ -130,18 +143,28 @@ def register(app: typer.Typer) -> None:
         from greenflag.dr.config import load_drill_spec
         from greenflag.dr.postgres.drill import run_postgres_drill
 
-        spec = load_drill_spec(file, "postgres", _overrides(**{
-            "postgres.dsn": dsn, "protection.method": method,
-            "objectives.rto": option_duration("--rto", rto) if rto is not None else None,
-            "objectives.rpo": option_duration("--rpo", rpo) if rpo is not None else None,
-            "heartbeat.duration": option_duration("--duration", duration) if duration is not None else None,
-            "workdir": str(workdir) if workdir else None}))  # fmt: skip
+        spec = load_drill_spec(
+            file,
+            "postgres",
+            _overrides(
+                **{
+                    "postgres.dsn": dsn,
+                    "protection.method": method,
+                    "objectives.rto": option_duration("--rto", rto) if rto is not None else None,
+                    "objectives.rpo": option_duration("--rpo", rpo) if rpo is not None else None,
+                    "heartbeat.duration": option_duration("--duration", duration) if duration is not None else None,
+                    "workdir": str(workdir) if workdir else None,
+                }
+            ),
+        )
         result = asyncio.run(run_postgres_drill(spec, keep=keep, echo=_echo(quiet)))
         _finish(result, as_json=as_json, records=records, junit=junit, spec_records=spec.records)
 
     @drill_app.command("sqlite", epilog=SQLITE_EPILOG)
     def sqlite(
-        db: Path | None = typer.Option(None, "--db", help="The SQLite database to drill on (read once, never written)."),
+        db: Path | None = typer.Option(
+            None, "--db", help="The SQLite database to drill on (read once, never written)."
+        ),
         file: Path | None = typer.Option(None, "-f", "--file", help="drill.yaml (objectives, protection, heartbeat…)."),
         interval: str | None = typer.Option(None, "--interval", help="Online backup every… (default 1s)."),
         rto: str | None = typer.Option(None, "--rto", help="Recovery time objective (default 15m)."),
@@ -160,13 +183,20 @@ def register(app: typer.Typer) -> None:
 
         if interval is not None and option_duration("--interval", interval) <= 0:
             raise UsageError(f"--interval {interval!r}: must be more than 0s")
-        spec = load_drill_spec(file, "sqlite", _overrides(**{
-            "sqlite.db": str(db) if db else None,
-            "protection.interval": option_duration("--interval", interval) if interval is not None else None,
-            "objectives.rto": option_duration("--rto", rto) if rto is not None else None,
-            "objectives.rpo": option_duration("--rpo", rpo) if rpo is not None else None,
-            "heartbeat.duration": option_duration("--duration", duration) if duration is not None else None,
-            "workdir": str(workdir) if workdir else None}))  # fmt: skip
+        spec = load_drill_spec(
+            file,
+            "sqlite",
+            _overrides(
+                **{
+                    "sqlite.db": str(db) if db else None,
+                    "protection.interval": option_duration("--interval", interval) if interval is not None else None,
+                    "objectives.rto": option_duration("--rto", rto) if rto is not None else None,
+                    "objectives.rpo": option_duration("--rpo", rpo) if rpo is not None else None,
+                    "heartbeat.duration": option_duration("--duration", duration) if duration is not None else None,
+                    "workdir": str(workdir) if workdir else None,
+                }
+            ),
+        )
         result = asyncio.run(run_sqlite_drill(spec, keep=keep, echo=_echo(quiet)))
         _finish(result, as_json=as_json, records=records, junit=junit, spec_records=spec.records)
 

@@ -106,8 +106,10 @@ def _check(spec: DrillSpec, kind: str, source: str, lines: dict[Any, int]) -> No
         fail(("kind",), f"this file describes a {spec.kind} drill, not a {kind} drill")
     method = spec.protection.method
     if method is not None and method not in METHODS[kind]:
-        fail(("protection", "method"), f"{method!r} is not a {kind} protection; expected one of "
-             + ", ".join(METHODS[kind]))  # fmt: skip
+        fail(
+            ("protection", "method"),
+            f"{method!r} is not a {kind} protection; expected one of " + ", ".join(METHODS[kind]),
+        )
     if spec.fault.remove_wal_segment and kind != "postgres":
         fail(("fault", "remove_wal_segment"), "only PostgreSQL drills have WAL segments")
 

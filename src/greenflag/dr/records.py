@@ -72,18 +72,28 @@ def objective_rows(result: DrillResult) -> list[tuple[str, str, str, bool]]:
         ("RPO", _value(result.rpo_s), format_duration(o.rpo_s), result.rpo_s is not None and result.rpo_s <= o.rpo_s),
     ]
     if o.max_writes_lost is not None:
-        rows.append(("writes lost", str(result.writes_lost), f"≤ {o.max_writes_lost}",
-                     result.rto_s is not None and result.writes_lost <= o.max_writes_lost))  # fmt: skip
+        rows.append(
+            (
+                "writes lost",
+                str(result.writes_lost),
+                f"≤ {o.max_writes_lost}",
+                result.rto_s is not None and result.writes_lost <= o.max_writes_lost,
+            )
+        )
     return rows
 
 
 def summary(result: DrillResult, records: dict[str, Any] | None = None) -> str:
-    lines = [f"greenflag drill {result.kind}: {'PASSED' if result.ok else 'FAILED'}",
-             f"  protection   {_protection(result)}"]  # fmt: skip
+    lines = [
+        f"greenflag drill {result.kind}: {'PASSED' if result.ok else 'FAILED'}",
+        f"  protection   {_protection(result)}",
+    ]
     for name, value, limit, ok in objective_rows(result):
         lines.append(f"  {name:<12} {value:<14} objective {limit:<8} {'ok' if ok else 'MISSED'}")
-    lines.append(f"  writes       {result.writes_acknowledged} acknowledged, {result.writes_recovered} recovered, "
-                 f"{result.writes_lost} lost")  # fmt: skip
+    lines.append(
+        f"  writes       {result.writes_acknowledged} acknowledged, {result.writes_recovered} recovered, "
+        f"{result.writes_lost} lost"
+    )
     if result.findings:
         lines.append("  findings")
         lines += [f"    [{f.severity}] {f.id}: {f.message}" for f in result.findings]
@@ -99,13 +109,22 @@ def summary(result: DrillResult, records: dict[str, Any] | None = None) -> str:
 
 def markdown(result: DrillResult, records: dict[str, Any] | None = None) -> str:
     """The audit-trail record: verdict, measurements against objectives, findings, and the timeline."""
-    out = [f"# Drill record: {result.kind} — {'PASSED' if result.ok else 'FAILED'}", "",
-           f"- Started: {result.started_at}", f"- Finished: {result.finished_at}",
-           f"- Protection: {_protection(result)}",
-           f"- Writes: {result.writes_acknowledged} acknowledged, {result.writes_recovered} recovered, "
-           f"{result.writes_lost} lost", "", "| objective | measured | limit | met |", "|---|---|---|---|"]  # fmt: skip
-    out += [f"| {name} | {value} | {limit} | {'yes' if ok else '**no**'} |" for name, value, limit, ok in
-            objective_rows(result)]  # fmt: skip
+    out = [
+        f"# Drill record: {result.kind} — {'PASSED' if result.ok else 'FAILED'}",
+        "",
+        f"- Started: {result.started_at}",
+        f"- Finished: {result.finished_at}",
+        f"- Protection: {_protection(result)}",
+        f"- Writes: {result.writes_acknowledged} acknowledged, {result.writes_recovered} recovered, "
+        f"{result.writes_lost} lost",
+        "",
+        "| objective | measured | limit | met |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| {name} | {value} | {limit} | {'yes' if ok else '**no**'} |"
+        for name, value, limit, ok in objective_rows(result)
+    ]
     out += ["", "## Findings", ""]
     out += [f"- **{f.severity}** `{f.id}`: {f.message}" for f in result.findings] or ["None."]
     out += ["", "## Timeline", "", "| t (s) | UTC | event | detail |", "|---:|---|---|---|"]

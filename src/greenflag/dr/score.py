@@ -105,19 +105,34 @@ def _restore_findings(timeline: Sequence[Event], fault: Event | None, healthy: E
             step, error = event.detail.get("step", "a step"), event.detail.get("error", "failed")
             out.append(Finding("dr.step.failed", Severity.CRITICAL, f"{step} failed: {error}"))
     if fault is None:
-        out.append(Finding("dr.fault.missing", Severity.CRITICAL,
-                           "the drill stopped before the fault was injected: nothing was measured"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.fault.missing",
+                Severity.CRITICAL,
+                "the drill stopped before the fault was injected: nothing was measured",
+            )
+        )
     elif healthy is None:
-        out.append(Finding("dr.restore.failed", Severity.CRITICAL,
-                           "the restored database never answered its health query: the backup did not restore"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.restore.failed",
+                Severity.CRITICAL,
+                "the restored database never answered its health query: the backup did not restore",
+            )
+        )
     checked = _last(timeline, EventName.WAL_CHECKED)
     missing = list(checked.detail.get("missing", [])) if checked is not None else []
     if missing:
         where = checked.detail.get("where", "the WAL archive") if checked is not None else ""
         shown = ", ".join(str(name) for name in missing[:3]) + (" …" if len(missing) > 3 else "")
-        out.append(Finding("dr.wal.gap", Severity.CRITICAL,
-                           f"{len(missing)} WAL segment(s) missing from {where} ({shown}): recovery stops at the "
-                           "first gap, so every write after it is lost; find out why the archive has a hole"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.wal.gap",
+                Severity.CRITICAL,
+                f"{len(missing)} WAL segment(s) missing from {where} ({shown}): recovery stops at the "
+                "first gap, so every write after it is lost; find out why the archive has a hole",
+            )
+        )
     return out
 
 
@@ -125,41 +140,74 @@ def _data_findings(verified: Event | None, healthy: Event | None, rpo_s: float |
     out: list[Finding] = []
     if verified is None:
         return out
-    for key, fid, what in (("integrity", "dr.integrity.failed", "integrity check"),
-                           ("fixture", "dr.fixture.mismatch", "fixture data check")):  # fmt: skip
+    for key, fid, what in (
+        ("integrity", "dr.integrity.failed", "integrity check"),
+        ("fixture", "dr.fixture.mismatch", "fixture data check"),
+    ):
         value = str(verified.detail.get(key, "ok"))
         if value.startswith("skipped"):
             out.append(Finding(fid.rsplit(".", 1)[0] + ".skipped", Severity.INFO, f"{what} {value}"))
         elif value != "ok":
             out.append(Finding(fid, Severity.CRITICAL, f"the restored database failed its {what}: {value}"))
     if healthy is not None and rpo_s is None:
-        out.append(Finding("dr.rpo.unknown", Severity.CRITICAL,
-                           "no heartbeat row survived the restore, so no recovery point can be named"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.rpo.unknown",
+                Severity.CRITICAL,
+                "no heartbeat row survived the restore, so no recovery point can be named",
+            )
+        )
     unexpected = _int(verified.detail, "unexpected_rows")
     if unexpected:
-        out.append(Finding("dr.writes.unexpected", Severity.HIGH,
-                           f"{unexpected} heartbeat rows were found that the writer never sent"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.writes.unexpected",
+                Severity.HIGH,
+                f"{unexpected} heartbeat rows were found that the writer never sent",
+            )
+        )
     return out
 
 
-def _objective_findings(rto_s: float | None, rpo_s: float | None, lost: int, objectives: Objectives,
-                        lost_range: tuple[Any, Any]) -> list[Finding]:  # fmt: skip
+def _objective_findings(
+    rto_s: float | None, rpo_s: float | None, lost: int, objectives: Objectives, lost_range: tuple[Any, Any]
+) -> list[Finding]:
     out: list[Finding] = []
     if rto_s is not None and rto_s > objectives.rto_s:
-        out.append(Finding("dr.rto.missed", Severity.HIGH,
-                           f"RTO {format_duration(rto_s)} exceeds the objective {format_duration(objectives.rto_s)}"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.rto.missed",
+                Severity.HIGH,
+                f"RTO {format_duration(rto_s)} exceeds the objective {format_duration(objectives.rto_s)}",
+            )
+        )
     if rpo_s is not None and rpo_s > objectives.rpo_s:
-        out.append(Finding("dr.rpo.missed", Severity.HIGH,
-                           f"RPO {format_duration(rpo_s)} exceeds the objective {format_duration(objectives.rpo_s)}"))  # fmt: skip
+        out.append(
+            Finding(
+                "dr.rpo.missed",
+                Severity.HIGH,
+                f"RPO {format_duration(rpo_s)} exceeds the objective {format_duration(objectives.rpo_s)}",
+            )
+        )
     if lost:
         span = f" (sequence {lost_range[0]}–{lost_range[1]})" if lost_range[0] is not None else ""
         limit = objectives.max_writes_lost
         if limit is not None and lost > limit:
-            out.append(Finding("dr.writes.lost", Severity.CRITICAL,
-                               f"{lost} acknowledged writes were not recovered{span}; at most {limit} allowed"))  # fmt: skip
+            out.append(
+                Finding(
+                    "dr.writes.lost",
+                    Severity.CRITICAL,
+                    f"{lost} acknowledged writes were not recovered{span}; at most {limit} allowed",
+                )
+            )
         else:
-            out.append(Finding("dr.writes.lost", Severity.MEDIUM,
-                               f"{lost} acknowledged writes were not recovered{span}, within the RPO"))  # fmt: skip
+            out.append(
+                Finding(
+                    "dr.writes.lost",
+                    Severity.MEDIUM,
+                    f"{lost} acknowledged writes were not recovered{span}, within the RPO",
+                )
+            )
     return out
 
 
@@ -168,9 +216,14 @@ def _rate_findings(stopped: Event | None) -> list[Finding]:
         return []
     rate = stopped.detail.get("rate_per_s")
     if isinstance(rate, int | float) and rate < MIN_HEARTBEAT_RATE:
-        return [Finding("dr.heartbeat.slow", Severity.LOW,
-                        f"the heartbeat committed {rate:.0f} writes/s (< {MIN_HEARTBEAT_RATE:.0f}/s): the RPO is "
-                        "measured more coarsely than the write rate promises")]  # fmt: skip
+        return [
+            Finding(
+                "dr.heartbeat.slow",
+                Severity.LOW,
+                f"the heartbeat committed {rate:.0f} writes/s (< {MIN_HEARTBEAT_RATE:.0f}/s): the RPO is "
+                "measured more coarsely than the write rate promises",
+            )
+        ]
     return []
 
 

@@ -88,7 +88,9 @@ async def health_query(dsn: str, *, timeout: float = 2.0) -> HealthAnswer:
     import psycopg
 
     try:
-        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, connect_timeout=max(1, round(timeout))
+        ) as conn:
             cur = await conn.execute("SELECT pg_is_in_recovery()")
             row = await cur.fetchone()
             if row is None or row[0]:
@@ -127,8 +129,9 @@ class Cluster:
 
         if self.base_dsn is not None:
             return make_conninfo(self.base_dsn, **extra)
-        return make_conninfo(host=str(self.socket_dir), port=str(self.port), user=self.superuser, dbname=self.dbname,
-                             **extra)  # fmt: skip
+        return make_conninfo(
+            host=str(self.socket_dir), port=str(self.port), user=self.superuser, dbname=self.dbname, **extra
+        )
 
     @property
     def pid(self) -> int | None:
@@ -137,15 +140,31 @@ class Cluster:
         return self.external_pid
 
     async def init(self, *, timeout: float, wal_segment_size_mb: int = 16) -> None:
-        cmd = [self.tool("initdb"), "-D", str(self.data), "-U", self.superuser, "--auth=trust", "--encoding=UTF8",
-               "--locale=C", "--data-checksums", f"--wal-segsize={wal_segment_size_mb}", "--no-instructions"]  # fmt: skip
+        cmd = [
+            self.tool("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.superuser,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--data-checksums",
+            f"--wal-segsize={wal_segment_size_mb}",
+            "--no-instructions",
+        ]
         await run(self.user.argv(cmd), step="initdb", timeout=timeout, cwd=self.data.parent)
 
     async def start(self, *, timeout: float, settings: dict[str, str] | None = None, wait: bool = True) -> None:
         """Start `postgres` on 127.0.0.1:port (stderr to the log); wait until it answers unless `wait` is False."""
         self.user.mkdir(self.socket_dir, 0o700)
-        merged = {"port": str(self.port), "listen_addresses": self.host, "unix_socket_directories": str(self.socket_dir),
-                  **self.settings, **(settings or {})}  # fmt: skip
+        merged = {
+            "port": str(self.port),
+            "listen_addresses": self.host,
+            "unix_socket_directories": str(self.socket_dir),
+            **self.settings,
+            **(settings or {}),
+        }
         cmd = [self.tool("postgres"), "-D", str(self.data)]
         for key, value in merged.items():
             cmd += ["-c", f"{key}={value}"]
@@ -176,7 +195,7 @@ class Cluster:
         import psycopg
 
         async with await psycopg.AsyncConnection.connect(self.dsn(), autocommit=True, connect_timeout=5) as conn:
-            cur = await conn.execute(sql, params or None)  # type: ignore[arg-type]  # no params: '%' is literal
+            cur = await conn.execute(sql, params or None)  # no params: '%' is literal
             return list(await cur.fetchall()) if cur.description else []
 
     def kill(self) -> int:

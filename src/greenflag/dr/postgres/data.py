@@ -41,7 +41,9 @@ async def prepare(cluster: Cluster, pgbench_scale: int) -> Fixture:
 async def _fixture_check(restored: Cluster, fixture: Fixture) -> str:
     rows = await restored.execute(_FIXTURE_DIGEST)
     if (int(rows[0][0]), str(rows[0][1])) != (fixture.rows, fixture.digest):
-        return f"greenflag_fixture has {rows[0][0]} rows / digest {rows[0][1]}, expected {fixture.rows} / {fixture.digest}"
+        return (
+            f"greenflag_fixture has {rows[0][0]} rows / digest {rows[0][1]}, expected {fixture.rows} / {fixture.digest}"
+        )
     if fixture.pgbench_scale:
         count = await restored.execute("SELECT count(*) FROM pgbench_accounts")
         want = fixture.pgbench_scale * 100_000

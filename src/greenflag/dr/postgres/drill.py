@@ -47,6 +47,7 @@ def _db_errors() -> type[Exception]:
 
     return psycopg.Error
 
+
 E = EventName
 
 
@@ -71,12 +72,22 @@ class _Drill:
         pg = self.spec.postgres
         user = resolve_user(pg.os_user)
         user.mkdir(self.work, 0o755)
-        cluster = Cluster(find_bin_dir(pg.bin_dir), user, self.work / "primary", free_port(), self.work / "primary-sock",
-                          self.work / "primary.log")  # fmt: skip
+        cluster = Cluster(
+            find_bin_dir(pg.bin_dir),
+            user,
+            self.work / "primary",
+            free_port(),
+            self.work / "primary-sock",
+            self.work / "primary.log",
+        )
         self.primary = cluster
         await cluster.init(timeout=self.step_timeout, wal_segment_size_mb=pg.wal_segment_size_mb)
-        self.tl.add(E.CLUSTER_CREATED, data_dir=str(cluster.data), bin_dir=str(cluster.bin_dir),
-                    os_user=user.name or pwd.getpwuid(os.getuid()).pw_name)  # fmt: skip
+        self.tl.add(
+            E.CLUSTER_CREATED,
+            data_dir=str(cluster.data),
+            bin_dir=str(cluster.bin_dir),
+            os_user=user.name or pwd.getpwuid(os.getuid()).pw_name,
+        )
         return cluster
 
     async def external(self, dsn: str) -> Cluster:
@@ -95,12 +106,16 @@ class _Drill:
         assert row is not None
         data, port, major, sockets, superuser, role = row
         if not superuser:
-            raise UsageError(f"--dsn: role {role!r} is not a superuser; the drill changes server settings and streams WAL")
+            raise UsageError(
+                f"--dsn: role {role!r} is not a superuser; the drill changes server settings and streams WAL"
+            )
         data_dir = Path(data)
         pid_file = data_dir / "postmaster.pid"
         if not pid_file.exists():
-            raise UsageError(f"--dsn: the server's data directory {data_dir} is not on this machine; the drill kills the "
-                             "server and loses its data directory, so it runs where the server runs")  # fmt: skip
+            raise UsageError(
+                f"--dsn: the server's data directory {data_dir} is not on this machine; the drill kills the "
+                "server and loses its data directory, so it runs where the server runs"
+            )
         owner = data_dir.stat().st_uid
         if os.geteuid() == 0:
             user = OsUser(pwd.getpwuid(owner).pw_name, owner, data_dir.stat().st_gid)
@@ -110,17 +125,26 @@ class _Drill:
             user = OsUser(None, os.getuid(), os.getgid())
         user.mkdir(self.work, 0o755)
         socket_dir = Path(str(sockets).split(",")[0].strip() or "/tmp")
-        cluster = Cluster(find_bin_dir(self.spec.postgres.bin_dir, int(major)), user, data_dir, int(port), socket_dir,
-                          self.work / "primary.log", superuser=str(role),
-                          external_pid=int(pid_file.read_text().split()[0]), base_dsn=dsn)  # fmt: skip
+        cluster = Cluster(
+            find_bin_dir(self.spec.postgres.bin_dir, int(major)),
+            user,
+            data_dir,
+            int(port),
+            socket_dir,
+            self.work / "primary.log",
+            superuser=str(role),
+            external_pid=int(pid_file.read_text().split()[0]),
+            base_dsn=dsn,
+        )
         self.primary = cluster
         self.tl.add(E.SERVER_STARTED, data_dir=str(data_dir), pid=cluster.external_pid, external=True)
         return cluster
 
     def make_protection(self, cluster: Cluster, segment_size: int) -> _Base:
         p = self.spec.protection
-        ctx = Context(cluster.bin_dir, cluster.user, self.work / "backup", self.step_timeout, segment_size,
-                      p.archive_timeout)  # fmt: skip
+        ctx = Context(
+            cluster.bin_dir, cluster.user, self.work / "backup", self.step_timeout, segment_size, p.archive_timeout
+        )
         cluster.user.mkdir(ctx.dir)
         method = self.spec.method("postgres")
         if method == "archive":
@@ -186,7 +210,9 @@ class _Drill:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.writer), seconds)
         if self.writer.done():
-            raise StepError("heartbeat", f"the heartbeat writer stopped before the fault: {self.heartbeat.ledger.error}")
+            raise StepError(
+                "heartbeat", f"the heartbeat writer stopped before the fault: {self.heartbeat.ledger.error}"
+            )
 
     async def switch_wal(self, primary: Cluster, why: str) -> str:
         """Close the current WAL segment (so the restore replays archived segments, not only the last partial one);
@@ -205,7 +231,9 @@ class _Drill:
             shutil.rmtree(primary.data)
             self.tl.add(E.DATA_LOST, data_dir=str(primary.data), action="deleted")
         else:
-            aside = primary.data.with_name(f"{primary.data.name}.greenflag-lost-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}")
+            aside = primary.data.with_name(
+                f"{primary.data.name}.greenflag-lost-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+            )
             primary.data.rename(aside)
             self.tl.add(E.DATA_LOST, data_dir=str(primary.data), action="moved aside", moved_to=str(aside))
         self.heartbeat.stop()
@@ -222,7 +250,9 @@ class _Drill:
             older = [n for n in names[:-1] if n[8:] > start[8:]]
             victim = older[0] if older else None
         if victim is None:
-            raise StepError("fault.remove_wal_segment", f"no archived WAL segment to remove in {protection.wal_where()}")
+            raise StepError(
+                "fault.remove_wal_segment", f"no archived WAL segment to remove in {protection.wal_where()}"
+            )
         files[victim].unlink()
         self.tl.add("wal_segment_removed", segment=victim, where=protection.wal_where(), why="fault.remove_wal_segment")
 
@@ -230,8 +260,14 @@ class _Drill:
         start = protection.backup_start_segment()
         names = sorted(protection.wal_files())
         missing = missing_segments(names, start, segment_size) if start else []
-        self.tl.add(E.WAL_CHECKED, where=protection.wal_where(), backup_start=start, segments=len(names),
-                    newest=names[-1] if names else None, missing=missing)  # fmt: skip
+        self.tl.add(
+            E.WAL_CHECKED,
+            where=protection.wal_where(),
+            backup_start=start,
+            segments=len(names),
+            newest=names[-1] if names else None,
+            missing=missing,
+        )
 
     async def restore(self, primary: Cluster, protection: _Base, fixture: Fixture) -> None:
         assert self.heartbeat is not None
@@ -240,11 +276,24 @@ class _Drill:
         target = self.work / "restored"
         tl.add(E.RESTORE_STARTED, target=str(target))
         tl.add(E.RESTORE_FILES, **await protection.restore(target))
-        restored = self.restored = Cluster(primary.bin_dir, user, target, free_port(), self.work / "restored-sock",
-                                           self.work / "restored.log", superuser=primary.superuser)  # fmt: skip
-        settings = {"port": str(restored.port), "listen_addresses": "127.0.0.1",
-                    "unix_socket_directories": str(restored.socket_dir), "synchronous_standby_names": "",
-                    "archive_mode": "off", "recovery_target_timeline": "latest", **protection.restored_settings()}  # fmt: skip
+        restored = self.restored = Cluster(
+            primary.bin_dir,
+            user,
+            target,
+            free_port(),
+            self.work / "restored-sock",
+            self.work / "restored.log",
+            superuser=primary.superuser,
+        )
+        settings = {
+            "port": str(restored.port),
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(restored.socket_dir),
+            "synchronous_standby_names": "",
+            "archive_mode": "off",
+            "recovery_target_timeline": "latest",
+            **protection.restored_settings(),
+        }
         if not (target / "postgresql.conf").exists():  # a Debian-style cluster keeps its configuration in /etc
             (target / "postgresql.conf").write_text("")
             hba = target / "pg_hba.conf"
@@ -263,17 +312,26 @@ class _Drill:
         last = ""
         while True:
             if restored.proc is not None and restored.proc.returncode is not None:
-                raise StepError("restore", f"the restored server exited (status {restored.proc.returncode}) before it "
-                                f"was healthy: {tail(restored.log)}")  # fmt: skip
+                raise StepError(
+                    "restore",
+                    f"the restored server exited (status {restored.proc.returncode}) before it "
+                    f"was healthy: {tail(restored.log)}",
+                )
             answer = await health_query(restored.dsn(), timeout=2)
             if answer.ok:
-                self.tl.add(E.HEALTHY, query="SELECT pg_is_in_recovery(); SELECT count(*) FROM greenflag_heartbeat",
-                            heartbeat_rows=answer.rows)  # fmt: skip
+                self.tl.add(
+                    E.HEALTHY,
+                    query="SELECT pg_is_in_recovery(); SELECT count(*) FROM greenflag_heartbeat",
+                    heartbeat_rows=answer.rows,
+                )
                 return
             last = answer.detail
             if self.tl.elapsed() > deadline:
-                raise StepError("restore", f"not healthy within timeouts.restore ({self.spec.timeouts.restore:g}s): "
-                                f"{last}; {tail(restored.log, 3)}")  # fmt: skip
+                raise StepError(
+                    "restore",
+                    f"not healthy within timeouts.restore ({self.spec.timeouts.restore:g}s): "
+                    f"{last}; {tail(restored.log, 3)}",
+                )
             await asyncio.sleep(0.05)
 
     async def cleanup(self) -> None:
@@ -288,8 +346,11 @@ class _Drill:
             await self.primary.stop()
         if self.restored is not None and self.restored.proc is not None:
             if self.keep and self.restored.proc.returncode is None:
-                self.kept = {"restored_dsn": self.restored.dsn(), "restored_data_dir": str(self.restored.data),
-                             "stop": f"{self.restored.tool('pg_ctl')} -D {self.restored.data} stop"}  # fmt: skip
+                self.kept = {
+                    "restored_dsn": self.restored.dsn(),
+                    "restored_data_dir": str(self.restored.data),
+                    "stop": f"{self.restored.tool('pg_ctl')} -D {self.restored.data} stop",
+                }
             else:
                 await self.restored.stop()
         if self.keep:
@@ -309,8 +370,9 @@ async def run_postgres_drill(
         protection["synchronous"] = spec.protection.synchronous
     else:
         protection["archive_timeout_s"] = spec.protection.archive_timeout
-    timeline.add(E.DRILL_STARTED, kind="postgres", target="--dsn" if spec.postgres.dsn else "throwaway cluster",
-                 **protection)  # fmt: skip
+    timeline.add(
+        E.DRILL_STARTED, kind="postgres", target="--dsn" if spec.postgres.dsn else "throwaway cluster", **protection
+    )
     drill = _Drill(spec, timeline, keep)
     try:
         await drill.run()
@@ -321,5 +383,10 @@ async def run_postgres_drill(
     finally:
         await drill.cleanup()
     timeline.add(E.DRILL_FINISHED)
-    return score("postgres", timeline.events, objectives_of(spec, "postgres"), protection=protection,
-                 extra={"kept": drill.kept} if drill.kept else None)  # fmt: skip
+    return score(
+        "postgres",
+        timeline.events,
+        objectives_of(spec, "postgres"),
+        protection=protection,
+        extra={"kept": drill.kept} if drill.kept else None,
+    )

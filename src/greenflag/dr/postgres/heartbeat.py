@@ -8,6 +8,7 @@ is acknowledged when PostgreSQL answered the commit; the one in flight when the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 
@@ -67,7 +68,5 @@ class PgHeartbeat:
         finally:
             ledger.stopped = time.monotonic()
             self.first_ack.set()
-            try:
+            with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
                 await asyncio.wait_for(conn.close(), 5)
-            except (psycopg.Error, OSError, TimeoutError):
-                pass

@@ -121,10 +121,23 @@ class StreamProtection(_Base):
     async def setup(self, cluster: Cluster) -> dict[str, Any]:
         user, timeout = self.ctx.user, self.ctx.step_timeout
         user.mkdir(self.wal_dir)
-        await run(user.argv([self.tool("pg_receivewal"), "--create-slot", "--if-not-exists", "-S", SLOT,
-                             "-d", cluster.dsn()]), step="create replication slot", timeout=timeout)  # fmt: skip
-        cmd = [self.tool("pg_receivewal"), "-D", str(self.wal_dir), "-S", SLOT, "--no-loop",
-               "-d", cluster.dsn(application_name=APP_NAME)] + (["--synchronous"] if self.synchronous else [])  # fmt: skip
+        await run(
+            user.argv(
+                [self.tool("pg_receivewal"), "--create-slot", "--if-not-exists", "-S", SLOT, "-d", cluster.dsn()]
+            ),
+            step="create replication slot",
+            timeout=timeout,
+        )
+        cmd = [
+            self.tool("pg_receivewal"),
+            "-D",
+            str(self.wal_dir),
+            "-S",
+            SLOT,
+            "--no-loop",
+            "-d",
+            cluster.dsn(application_name=APP_NAME),
+        ] + (["--synchronous"] if self.synchronous else [])
         self.proc = await spawn(user.argv(cmd), log=self.log)
         if self.synchronous:
             await cluster.execute(f"ALTER SYSTEM SET synchronous_standby_names = {_sql_literal(APP_NAME)}")
@@ -140,8 +153,11 @@ class StreamProtection(_Base):
             if rows and rows[0][0] == "streaming" and (want is None or rows[0][1] == want):
                 return {"wal_dir": str(self.wal_dir), "slot": SLOT, "sync_state": rows[0][1]}
             if asyncio.get_running_loop().time() > deadline:
-                raise StepError("start pg_receivewal", f"pg_receivewal not streaming{' synchronously' if want else ''} "
-                                f"after {timeout:g}s: {rows} {tail(self.log)}")  # fmt: skip
+                raise StepError(
+                    "start pg_receivewal",
+                    f"pg_receivewal not streaming{' synchronously' if want else ''} "
+                    f"after {timeout:g}s: {rows} {tail(self.log)}",
+                )
             await asyncio.sleep(0.05)
 
     async def after_fault(self) -> None:
@@ -179,8 +195,11 @@ class ArchiveProtection(_Base):
         return f"test ! -f {where}/%f && cp %p {where}/%f"
 
     def server_settings(self) -> dict[str, str]:
-        return {"archive_mode": "on", "archive_command": self._command(),
-                "archive_timeout": f"{max(1, round(self.ctx.archive_timeout))}s"}  # fmt: skip
+        return {
+            "archive_mode": "on",
+            "archive_command": self._command(),
+            "archive_timeout": f"{max(1, round(self.ctx.archive_timeout))}s",
+        }
 
     async def setup(self, cluster: Cluster) -> dict[str, Any]:
         self.ctx.user.mkdir(self.archive)
@@ -204,8 +223,10 @@ class ArchiveProtection(_Base):
 async def _require_archive_mode(cluster: Cluster) -> None:
     rows = await cluster.execute("SHOW archive_mode")
     if not rows or rows[0][0] not in ("on", "always"):
-        raise StepError("set up archiving", "archive_mode is off on the server: set archive_mode = on and restart "
-                        "it, or use protection.method: stream")  # fmt: skip
+        raise StepError(
+            "set up archiving",
+            "archive_mode is off on the server: set archive_mode = on and restart it, or use protection.method: stream",
+        )
 
 
 class PgBackRestProtection(_Base):
@@ -217,7 +238,9 @@ class PgBackRestProtection(_Base):
         self.repo = ctx.dir / "repo"
         found = shutil.which("pgbackrest")
         if found is None:
-            raise StepError("set up pgBackRest", "pgbackrest not found: install it (Debian: apt-get install pgbackrest)")
+            raise StepError(
+                "set up pgBackRest", "pgbackrest not found: install it (Debian: apt-get install pgbackrest)"
+            )
         self.exe = found
 
     def _cmd(self, *args: str) -> list[str]:
@@ -225,8 +248,11 @@ class PgBackRestProtection(_Base):
 
     def server_settings(self) -> dict[str, str]:
         push = f"{shlex.quote(self.exe)} --config={shlex.quote(str(self.conf))} --stanza={STANZA} archive-push %p"
-        return {"archive_mode": "on", "archive_command": push,
-                "archive_timeout": f"{max(1, round(self.ctx.archive_timeout))}s"}  # fmt: skip
+        return {
+            "archive_mode": "on",
+            "archive_command": push,
+            "archive_timeout": f"{max(1, round(self.ctx.archive_timeout))}s",
+        }
 
     async def setup(self, cluster: Cluster) -> dict[str, Any]:
         user, d = self.ctx.user, self.ctx.dir
@@ -284,8 +310,9 @@ class PgBackRestProtection(_Base):
 
     async def restore(self, target: Path) -> dict[str, Any]:
         self.ctx.user.mkdir(target)
-        await run(self._cmd("restore", f"--pg1-path={target}"), step="pgbackrest restore",
-                  timeout=self.ctx.step_timeout)  # fmt: skip
+        await run(
+            self._cmd("restore", f"--pg1-path={target}"), step="pgbackrest restore", timeout=self.ctx.step_timeout
+        )
         return {"from": str(self.repo), "bytes": du(target)}
 
 

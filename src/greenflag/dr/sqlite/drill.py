@@ -47,11 +47,17 @@ def _ro(path: Path) -> sqlite3.Connection:
 
 
 def _table_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    names = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name != 'greenflag_heartbeat' ORDER BY name")]  # fmt: skip
-    return {name: int(conn.execute(f'SELECT count(*) FROM "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0])
-            for name in names}  # fmt: skip
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'greenflag_heartbeat' ORDER BY name"
+        )
+    ]
+    return {
+        name: int(conn.execute(f'SELECT count(*) FROM "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0])
+        for name in names
+    }
 
 
 def _prepare(source: Path | None, primary: Path) -> dict[str, int]:
@@ -66,8 +72,9 @@ def _prepare(source: Path | None, primary: Path) -> dict[str, int]:
                 src.close()
         else:
             dst.execute("CREATE TABLE greenflag_fixture (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
-            dst.executemany("INSERT INTO greenflag_fixture VALUES (?, ?)",
-                            ((i, f"row {i}") for i in range(1, FIXTURE_ROWS + 1)))  # fmt: skip
+            dst.executemany(
+                "INSERT INTO greenflag_fixture VALUES (?, ?)", ((i, f"row {i}") for i in range(1, FIXTURE_ROWS + 1))
+            )
             dst.commit()
         dst.execute("PRAGMA journal_mode = WAL")
         dst.execute("DROP TABLE IF EXISTS greenflag_heartbeat")
@@ -119,8 +126,12 @@ class _Drill:
         spec, tl = self.spec, self.tl
         source = Path(spec.sqlite.db) if spec.sqlite.db else None
         counts = await asyncio.to_thread(_prepare, source, self.primary)
-        tl.add(E.CLUSTER_CREATED, working_copy=str(self.primary), source=str(source) if source else "fixture",
-               tables=len(counts))  # fmt: skip
+        tl.add(
+            E.CLUSTER_CREATED,
+            working_copy=str(self.primary),
+            source=str(source) if source else "fixture",
+            tables=len(counts),
+        )
         self.step = "heartbeat"
         await self.start_writer()
         self.step = "backup"
@@ -141,8 +152,9 @@ class _Drill:
     async def start_writer(self) -> None:
         cmd = [sys.executable, "-m", "greenflag.dr.sqlite.writer", str(self.primary), str(self.spec.heartbeat.rate)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self.proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
-                                                         stderr=asyncio.subprocess.PIPE, env=env)  # fmt: skip
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), self.spec.timeouts.step)
         if line.strip() != b"ready":
@@ -150,8 +162,9 @@ class _Drill:
             raise StepError("heartbeat", f"the writer did not start: {err.strip().splitlines()[-1:] or line!r}")
         self.ledger.started = time.monotonic()
         self.reader = asyncio.create_task(self.read_ledger())
-        self.tl.add(E.HEARTBEAT_STARTED, rate_per_s=self.spec.heartbeat.rate, pid=self.proc.pid,
-                    table="greenflag_heartbeat")  # fmt: skip
+        self.tl.add(
+            E.HEARTBEAT_STARTED, rate_per_s=self.spec.heartbeat.rate, pid=self.proc.pid, table="greenflag_heartbeat"
+        )
 
     async def read_ledger(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -207,8 +220,12 @@ class _Drill:
         if self.agent is not None:
             await asyncio.wait_for(self.agent, self.spec.timeouts.step)
         durations = [d for _, d in self.snapshots[1:]]
-        self.tl.add("protection_stopped", backups=len(self.snapshots), last_backup_error=self.agent_error,
-                    mean_backup_s=round(sum(durations) / len(durations), 4) if durations else None)  # fmt: skip
+        self.tl.add(
+            "protection_stopped",
+            backups=len(self.snapshots),
+            last_backup_error=self.agent_error,
+            mean_backup_s=round(sum(durations) / len(durations), 4) if durations else None,
+        )
         self.tl.add(E.HEARTBEAT_STOPPED, **self.ledger.summary(self.spec.heartbeat.rate))
 
     async def restore(self, counts: dict[str, int]) -> None:
@@ -247,8 +264,10 @@ class _Drill:
             "heartbeat_rows": len(rows),
             "newest_seq": max((int(r[0]) for r in rows), default=None),
             "newest_heartbeat_at": max((str(r[1]) for r in rows), default=None),
-            "fixture": "ok" if not diff else "tables differ (expected, restored): " + ", ".join(
-                f"{t} {a} vs {b}" for t, (a, b) in sorted(diff.items())),  # fmt: skip
+            "fixture": "ok"
+            if not diff
+            else "tables differ (expected, restored): "
+            + ", ".join(f"{t} {a} vs {b}" for t, (a, b) in sorted(diff.items())),
             "integrity": "ok" if check == ["ok"] else "quick_check: " + "; ".join(check[:3]),
             "tables_checked": len(counts),
         }
@@ -295,5 +314,10 @@ async def run_sqlite_drill(
     finally:
         await drill.cleanup()
     timeline.add(E.DRILL_FINISHED)
-    return score("sqlite", timeline.events, objectives_of(spec, "sqlite"), protection=protection,
-                 extra={"kept": drill.kept} if drill.kept else None)  # fmt: skip
+    return score(
+        "sqlite",
+        timeline.events,
+        objectives_of(spec, "sqlite"),
+        protection=protection,
+        extra={"kept": drill.kept} if drill.kept else None,
+    )
