@@ -2,8 +2,9 @@
 
 `FillDisk()` mounts a fresh tmpfs of `size` bytes on a temporary directory (needs root, or CAP_SYS_ADMIN) and,
 on inject, fills it with one file until writes fail with ENOSPC (leaving `leave` bytes free). Point the
-service's data directory at `fault.path` before injecting. Revert deletes the filler; `close()` (or leaving
-`async with FillDisk() as disk:`) also unmounts the tmpfs and removes the mount point.
+service's data directory at the mount point (`await disk.mount()` returns it) before injecting. Revert deletes the
+filler; `close()` (or leaving `async with disk:`) also unmounts the tmpfs — lazily when a process still holds
+files on it — and removes the mount point.
 
 Without root, pass `path=` a dedicated filesystem you created (a tmpfs or loop-mounted image an administrator
 set up for this): it must be a mount point and no larger than `max_size` (1 GiB by default), so the fault can
@@ -117,6 +118,10 @@ class FillDisk(FaultBase):
         await self.revert()
         if self.mounted and self.path is not None:
             result = await asyncio.to_thread(subprocess.run, ["umount", str(self.path)], capture_output=True, text=True)
+            if result.returncode != 0:  # still in use (a service holds files open): detach it now, free it later
+                result = await asyncio.to_thread(
+                    subprocess.run, ["umount", "--lazy", str(self.path)], capture_output=True, text=True
+                )
             if result.returncode != 0:
                 raise FaultError(f"fill disk: umount {self.path} failed: {result.stderr.strip()}")
             self.path.rmdir()

@@ -133,6 +133,12 @@ class _Conn:
         with contextlib.suppress(ConnectionError, OSError):
             await self.writer.drain()
 
+    def abort(self) -> None:
+        """Drop both connections now (the serving task then ends by itself)."""
+        for w in (self.up_writer, self.writer):
+            if w is not None:
+                w.transport.abort()
+
     async def close(self) -> None:
         for w in (self.up_writer, self.writer):
             if w is not None:
@@ -236,14 +242,13 @@ class FaultProxy:
         if self._server is None:
             return
         self._server.close()
-        for task, conn in list(self._conns.items()):
+        for conn in list(self._conns.values()):
             if not conn.busy:
-                task.cancel()
+                conn.abort()
         if self._conns:
             await asyncio.wait(set(self._conns), timeout=grace)
-        for task in list(self._conns):
-            task.cancel()
-        for task in list(self._conns):
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-                await task
+        for conn in list(self._conns.values()):
+            conn.abort()
+        if self._conns:
+            await asyncio.wait(set(self._conns), timeout=grace)
         self._server = None
