@@ -20,7 +20,7 @@ from pathlib import Path
 
 from greenflag.errors import UsageError
 
-__all__ = ["OsUser", "StepError", "kill_tree", "resolve_user", "run", "spawn", "stop_process", "tail"]
+__all__ = ["OsUser", "StepError", "check_reachable", "kill_tree", "resolve_user", "run", "spawn", "stop_process", "tail"]
 
 
 class StepError(Exception):
@@ -54,6 +54,18 @@ class OsUser:
         path.chmod(mode)
         self.own(path)
         return path
+
+
+async def check_reachable(user: OsUser, path: Path) -> None:
+    """Fail with a clear message when the user the servers run as cannot use `path` (e.g. it is under /root)."""
+    if user.name is None:
+        return
+    proc = await asyncio.create_subprocess_exec(*user.argv(["test", "-x", str(path), "-a", "-w", str(path)]))
+    if await proc.wait() != 0:
+        raise UsageError(
+            f"workdir {path}: the {user.name!r} user the drill runs PostgreSQL as cannot reach it (a parent "
+            "directory is closed to other users); use a directory it can reach, such as one under /tmp"
+        )
 
 
 def resolve_user(name: str) -> OsUser:

@@ -33,7 +33,7 @@ from greenflag.dr.postgres.protect import (
     StreamProtection,
     _Base,
 )
-from greenflag.dr.proc import OsUser, StepError, resolve_user, run, tail
+from greenflag.dr.proc import OsUser, StepError, check_reachable, resolve_user, run, tail
 from greenflag.dr.score import score
 from greenflag.dr.timeline import Timeline
 from greenflag.dr.wal import missing_segments
@@ -72,6 +72,7 @@ class _Drill:
         pg = self.spec.postgres
         user = resolve_user(pg.os_user)
         user.mkdir(self.work, 0o755)
+        await check_reachable(user, self.work)
         cluster = Cluster(
             find_bin_dir(pg.bin_dir),
             user,
@@ -124,6 +125,7 @@ class _Drill:
         else:
             user = OsUser(None, os.getuid(), os.getgid())
         user.mkdir(self.work, 0o755)
+        await check_reachable(user, self.work)
         socket_dir = Path(str(sockets).split(",")[0].strip() or "/tmp")
         cluster = Cluster(
             find_bin_dir(self.spec.postgres.bin_dir, int(major)),
