@@ -20,7 +20,17 @@ from pathlib import Path
 
 from greenflag.errors import UsageError
 
-__all__ = ["OsUser", "StepError", "check_reachable", "kill_tree", "resolve_user", "run", "spawn", "stop_process", "tail"]
+__all__ = [
+    "OsUser",
+    "StepError",
+    "check_reachable",
+    "kill_tree",
+    "resolve_user",
+    "run",
+    "spawn",
+    "stop_process",
+    "tail",
+]
 
 
 class StepError(Exception):

@@ -117,7 +117,7 @@ async def test_backend_fault_is_reverted_when_the_body_raises(router: EmbeddedRo
 
 async def test_unknown_backend_is_a_clear_error(router: EmbeddedRouter) -> None:
     assert router.admin_url is not None
-    with pytest.raises(FaultError, match="no backend 'purple'.*blue, green"):
+    with pytest.raises(FaultError, match=r"no backend 'purple'.*blue, green"):
         async with BackendFault(router.admin_url, TOKEN, "purple", error_rate=1.0):
             pass
 

@@ -17,7 +17,10 @@ def test_defaults_are_the_field_objectives(tmp_path: Path) -> None:
     assert (spec.objectives.rto, spec.objectives.rpo) == (900.0, 300.0)
     assert spec.method("postgres") == "stream" and spec.protection.synchronous
     assert objectives_of(spec, "postgres").max_writes_lost == 0  # synchronous streaming promises no loss
-    assert objectives_of(load_drill_spec(None, "postgres", {"protection.method": "archive"}), "postgres").max_writes_lost is None
+    assert (
+        objectives_of(load_drill_spec(None, "postgres", {"protection.method": "archive"}), "postgres").max_writes_lost
+        is None
+    )
     assert load_drill_spec(None, "sqlite").method("sqlite") == "backup"
     assert spec.records == ".greenflag/drills"
 

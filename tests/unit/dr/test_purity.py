@@ -64,9 +64,7 @@ def _closure(module: str) -> dict[str, set[str]]:
 
 
 PURE = sorted(
-    ".".join(p.relative_to(SRC).with_suffix("").parts)
-    for p in DR.rglob("*.py")
-    if "__pure__ = True" in p.read_text()
+    ".".join(p.relative_to(SRC).with_suffix("").parts) for p in DR.rglob("*.py") if "__pure__ = True" in p.read_text()
 )
 
 

@@ -19,8 +19,12 @@ TIMELINES = Path(__file__).parent / "timelines"
 def recorded(name: str, objectives: Objectives | None = None):  # type: ignore[no-untyped-def]
     data = json.loads((TIMELINES / f"{name}.json").read_text())
     o = data["objectives"]
-    return score(data["kind"], [Event.from_json(e) for e in data["timeline"]],
-                 objectives or Objectives(o["rto_s"], o["rpo_s"], o["max_writes_lost"]), protection=data["protection"])  # fmt: skip
+    return score(
+        data["kind"],
+        [Event.from_json(e) for e in data["timeline"]],
+        objectives or Objectives(o["rto_s"], o["rpo_s"], o["max_writes_lost"]),
+        protection=data["protection"],
+    )
 
 
 def test_one_json_and_one_markdown_record_per_drill_named_by_kind_and_utc_time(tmp_path: Path) -> None:
@@ -31,8 +35,20 @@ def test_one_json_and_one_markdown_record_per_drill_named_by_kind_and_utc_time(t
     assert second["records"]["json"].endswith("Z-2.json")
     on_disk = json.loads(Path(first["records"]["json"]).read_text())
     assert on_disk == first  # the record is exactly what --json prints
-    for key in ("ok", "rto_s", "rpo_s", "writes_acknowledged", "writes_recovered", "writes_lost", "objectives",
-                "kind", "started_at", "finished_at", "timeline", "findings"):  # fmt: skip
+    for key in (
+        "ok",
+        "rto_s",
+        "rpo_s",
+        "writes_acknowledged",
+        "writes_recovered",
+        "writes_lost",
+        "objectives",
+        "kind",
+        "started_at",
+        "finished_at",
+        "timeline",
+        "findings",
+    ):
         assert key in on_disk, key
     assert set(on_disk["objectives"]) >= {"rto_s", "rpo_s"}
     assert all(set(e) == {"t", "at", "event", "detail"} for e in on_disk["timeline"])

@@ -365,6 +365,10 @@ async def run_postgres_drill(
     spec: DrillSpec, *, keep: bool = False, echo: Callable[[Event], None] | None = None
 ) -> DrillResult:
     """Run one PostgreSQL drill and score it. Raises UsageError for bad input found before any fault."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None:
+        raise UsageError("greenflag drill postgres needs the psycopg driver: pip install 'greenflag[postgres]'")
     timeline = Timeline(echo=echo)
     method = spec.method("postgres")
     protection: dict[str, Any] = {"method": method}
