@@ -19,25 +19,25 @@ from greenflag.errors import DrillFailed, UsageError
 __all__ = ["junit_cases", "register"]
 
 COMMON_EPILOG = """
-Exit codes: 0 the drill restored and met its objectives, 5 it missed them or did not restore, 2 bad input.
-Every drill writes a JSON record and a Markdown record to the records directory (default .greenflag/drills/).
+Exit codes: 0 restored and met the objectives, 5 missed them or did not
+restore, 2 bad input. Every drill writes a JSON and a Markdown record to the
+records directory (default .greenflag/drills/).
 """
 
 POSTGRES_EPILOG = (
     """\
 Examples:
 
-  greenflag drill postgres --duration 3s
+  greenflag drill postgres --duration 2s
 
-  greenflag drill postgres --rto 60s --rpo 1s --json --junit drill-junit.xml
+  greenflag drill postgres -f drill.yaml --json --junit drill-junit.xml
 
-  greenflag drill postgres -f drill.yaml --records audit/drills
+  greenflag drill postgres --duration 1s --rto 1ms   # exits 5
 
-  greenflag drill postgres --dsn 'host=127.0.0.1 port=5432 user=postgres dbname=staging'
-
-Without --dsn the drill creates a throwaway PostgreSQL cluster (initdb) on a free 127.0.0.1 port in a temporary
-directory; as root it runs PostgreSQL as the 'postgres' system user. With --dsn the drill KILLS that server and
-moves its data directory aside: point it only at a cluster you can lose (staging, a scratch copy).
+Without --dsn the drill creates a throwaway cluster (initdb) in a temporary
+directory, on a free port on 127.0.0.1; as root it runs PostgreSQL as the
+'postgres' system user. With --dsn the drill KILLS that server and moves its
+data directory aside: use it only on a cluster you can lose (staging).
 """
     + COMMON_EPILOG
 )
@@ -46,11 +46,12 @@ SQLITE_EPILOG = (
     """\
 Examples:
 
-  greenflag drill sqlite --duration 3s
+  greenflag drill sqlite --duration 2s --interval 250ms
 
-  greenflag drill sqlite --db app.db --interval 500ms --rpo 2s --json
+  greenflag drill sqlite --db app.db --interval 500ms --rpo 2s --duration 2s
 
-The drill never writes to --db: it copies it with the online backup API and drills on the copy.
+The drill never writes to --db: it copies it with the online backup API and
+drills on the copy.
 """
     + COMMON_EPILOG
 )
