@@ -229,9 +229,9 @@ class _Drill:
         self.tl.add(E.FAULT_INJECTED, fault="SIGKILL of the server and loss of its data directory", pid=pid)
         primary.kill()
         self.killed = True
-        if primary.base_dsn is None:
-            shutil.rmtree(primary.data)
-            self.tl.add(E.DATA_LOST, data_dir=str(primary.data), action="deleted")
+        if primary.base_dsn is None:  # gone at once (a rename); the bytes are deleted with the work directory
+            primary.data.rename(primary.data.with_name("primary.lost"))
+            self.tl.add(E.DATA_LOST, data_dir=str(primary.data), action="removed")
         else:
             aside = primary.data.with_name(
                 f"{primary.data.name}.greenflag-lost-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
