@@ -22,7 +22,7 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def service_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference service's SQLite database (WAL mode), with seeded items and one contact submission."""
-    path = tmp_path_factory.mktemp("service") / "demo.db"
+    path = tmp_path_factory.mktemp("service") / "the service's db #1 ?100% $HOME.db"  # URI and shell metacharacters
 
     async def build() -> None:
         store = Store(str(path))

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import os
 import pwd
+import shlex
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -57,6 +58,8 @@ class _Drill:
         self.tl = timeline
         self.keep = keep
         self.step_timeout = spec.timeouts.step
+        if spec.workdir and Path(spec.workdir).exists() and any(Path(spec.workdir).iterdir()):
+            raise UsageError(f"workdir {spec.workdir}: not empty; give a new or empty directory")
         self.work = Path(spec.workdir) if spec.workdir else Path(tempfile.mkdtemp(prefix="greenflag-drill-"))
         self.primary: Cluster | None = None
         self.restored: Cluster | None = None
@@ -351,7 +354,9 @@ class _Drill:
                 self.kept = {
                     "restored_dsn": self.restored.dsn(),
                     "restored_data_dir": str(self.restored.data),
-                    "stop": f"{self.restored.tool('pg_ctl')} -D {self.restored.data} stop",
+                    "stop": shlex.join(
+                        self.restored.user.argv([self.restored.tool("pg_ctl"), "-D", str(self.restored.data), "stop"])
+                    ),
                 }
             else:
                 await self.restored.stop()

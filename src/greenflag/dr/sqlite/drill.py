@@ -23,6 +23,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,13 @@ E = EventName
 FIXTURE_ROWS = 1000
 
 
+def _uri(path: Path, mode: str) -> str:
+    """A file: URI for `path` (percent-encoded: a '?', '#' or '%' in a file name is not a URI delimiter)."""
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode={mode}"
+
+
 def _ro(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    return sqlite3.connect(_uri(path, "ro"), uri=True, timeout=10.0)
 
 
 def _table_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -107,6 +113,8 @@ class _Drill:
         self.spec = spec
         self.tl = timeline
         self.keep = keep
+        if spec.workdir and Path(spec.workdir).exists() and any(Path(spec.workdir).iterdir()):
+            raise UsageError(f"workdir {spec.workdir}: not empty; give a new or empty directory")
         self.work = Path(spec.workdir) if spec.workdir else Path(tempfile.mkdtemp(prefix="greenflag-drill-"))
         self.work.mkdir(parents=True, exist_ok=True)
         self.primary = self.work / "primary.db"
@@ -241,7 +249,7 @@ class _Drill:
 
     def health(self) -> int:
         try:
-            conn = sqlite3.connect(f"file:{self.restored}?mode=rw", uri=True, timeout=5.0)
+            conn = sqlite3.connect(_uri(self.restored, "rw"), uri=True, timeout=5.0)
             try:
                 return int(conn.execute("SELECT count(*) FROM greenflag_heartbeat").fetchone()[0])
             finally:
