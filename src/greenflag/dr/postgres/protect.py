@@ -75,8 +75,10 @@ class _Base:
     async def verify(self) -> dict[str, Any] | None:
         if not (self.base / "backup_manifest").exists():
             return None
-        cmd = [self.tool("pg_verifybackup"), str(self.base)]
-        await run(self.ctx.user.argv(cmd), step="verify backup (pg_verifybackup)", timeout=self.ctx.step_timeout)
+        # a relative path: pg_verifybackup hands it to pg_waldump through a shell, unquoted
+        cmd = [self.tool("pg_verifybackup"), self.base.name]
+        await run(self.ctx.user.argv(cmd), step="verify backup (pg_verifybackup)", timeout=self.ctx.step_timeout,
+                  cwd=self.base.parent)  # fmt: skip
         return {"tool": "pg_verifybackup", "result": "ok"}
 
     async def after_fault(self) -> None:
@@ -242,6 +244,7 @@ class PgBackRestProtection(_Base):
                 "set up pgBackRest", "pgbackrest not found: install it (Debian: apt-get install pgbackrest)"
             )
         self.exe = found
+        self.restored_target: Path | None = None
 
     def _cmd(self, *args: str) -> list[str]:
         return self.ctx.user.argv([self.exe, f"--config={self.conf}", f"--stanza={STANZA}", *args])
@@ -313,7 +316,18 @@ class PgBackRestProtection(_Base):
         await run(
             self._cmd("restore", f"--pg1-path={target}"), step="pgbackrest restore", timeout=self.ctx.step_timeout
         )
+        # pgBackRest writes its restore_command without escaping quotes in paths; greenflag writes its own
+        auto = target / "postgresql.auto.conf"
+        lines = auto.read_text().splitlines(keepends=True)
+        auto.write_text("".join(line for line in lines if not line.lstrip().startswith("restore_command")))
+        self.restored_target = target
         return {"from": str(self.repo), "bytes": du(target)}
+
+    def restored_settings(self) -> dict[str, str]:
+        get = [self.exe, f"--config={self.conf}", f"--stanza={STANZA}"]
+        if self.restored_target is not None:
+            get.append(f"--pg1-path={self.restored_target}")
+        return {"restore_command": " ".join(shlex.quote(part) for part in get) + ' archive-get %f "%p"'}
 
 
 PROTECTIONS = ("stream", "archive", "pgbackrest")
