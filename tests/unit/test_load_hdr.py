@@ -8,7 +8,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenflag.load.hdr import HIGHEST_US, Histogram, counts_index
+from greenflag.hdr import HIGHEST_US, Histogram, counts_index
 
 
 def reference(values: list[int]) -> HdrHistogram:

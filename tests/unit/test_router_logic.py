@@ -15,7 +15,7 @@ from greenflag.traffic.embedded.routing import (
     sticky_cookie_value,
     validate_weights,
 )
-from greenflag.traffic.embedded.stats import StatsStore, bucket_upper_us
+from greenflag.traffic.embedded.stats import StatsStore
 
 
 def test_pick_follows_cumulative_weights() -> None:
@@ -188,9 +188,9 @@ def test_stats_windows_fold_and_expire() -> None:
 
 
 def test_bucket_upper_bounds_are_hdr_highest_equivalent_values() -> None:
-    from greenflag.load.hdr import counts_index
+    from greenflag.hdr import bucket_upper, counts_index
 
     values = np.array([0, 1, 2047, 2048, 2049, 3000, 123456, 10**9], dtype=np.int64)
-    upper = bucket_upper_us(counts_index(values))
+    upper = bucket_upper(counts_index(values))
     assert all(u >= v for u, v in zip(upper.tolist(), values.tolist(), strict=True))
     assert all((u - v) <= max(1, v // 1000) for u, v in zip(upper.tolist(), values.tolist(), strict=True))

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from greenflag.hdr import Histogram
 from greenflag.load import schedules as sch
-from greenflag.load.hdr import Histogram
 from greenflag.load.metrics import Registry
 
 __all__ = ["RunState", "Scenario", "VirtualUser", "run_plan"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from greenflag.load.hdr import Histogram
+from greenflag.hdr import Histogram
 
 __all__ = ["HTTP_TRENDS", "Registry", "Series", "Window"]
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from greenflag.load.hdr import Histogram
+from greenflag.hdr import Histogram
 from greenflag.load.metrics import Registry
 from greenflag.units import format_duration
 

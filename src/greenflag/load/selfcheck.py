@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from greenflag.load.hdr import Histogram
+from greenflag.hdr import Histogram
 
 __all__ = ["SelfCheck", "saturated"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from greenflag.load.hdr import Histogram
+from greenflag.hdr import Histogram
 from greenflag.load.metrics import HTTP_TRENDS, Registry, Tags
 from greenflag.load.thresholds import Threshold
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from greenflag import __version__
-from greenflag.load.hdr import Histogram
+from greenflag.hdr import Histogram
 from greenflag.load.metrics import HTTP_TRENDS, Registry
 from greenflag.load.snapshot import Snapshot
 from greenflag.load.thresholds import Outcome

@@ -4,6 +4,10 @@ Recording appends the raw value to an `array('q')` (~0.1 µs); every few thousan
 folded with numpy into counts laid out exactly as HdrHistogram lays them out (same bucket index), so
 percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` gives a histogram the
 `hdrhistogram` library can encode into the standard interoperable log format.
+
+One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
+(index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
+only copy of HdrHistogram's bucket arithmetic in greenflag.
 """
 
 from __future__ import annotations
@@ -13,7 +17,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HIGHEST_US", "Histogram"]
+__all__ = [
+    "COUNTS_LEN",
+    "HIGHEST_US",
+    "LOWEST_US",
+    "SIGNIFICANT_DIGITS",
+    "Histogram",
+    "bucket_bounds",
+    "bucket_upper",
+    "counts_index",
+]
+__pure__ = True
 
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour
@@ -36,7 +50,7 @@ def counts_index(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any,
     return np.asarray(index, dtype=np.int64)
 
 
-def _index_bounds(index: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+def bucket_bounds(index: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """(lowest equivalent value, bucket size) for each counts index."""
     bucket = (index >> _SUB_BUCKET_HALF_MAGNITUDE) - 1
     sub_bucket = (index & (_SUB_BUCKET_HALF - 1)) + _SUB_BUCKET_HALF
@@ -44,6 +58,12 @@ def _index_bounds(index: np.ndarray[Any, np.dtype[np.int64]]) -> tuple[np.ndarra
     sub_bucket = np.where(low_bucket, sub_bucket - _SUB_BUCKET_HALF, sub_bucket)
     bucket = np.where(low_bucket, 0, bucket)
     return sub_bucket << bucket, np.left_shift(1, bucket)
+
+
+def bucket_upper(index: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Highest value that lands in each counts index (HdrHistogram's highest equivalent value)."""
+    low, size = bucket_bounds(index)
+    return np.asarray(low + size - 1, dtype=np.int64)
 
 
 class Histogram:
@@ -132,7 +152,7 @@ class Histogram:
         rank = max(1, int(p / 100.0 * self._total + 0.5))
         cumulative = np.cumsum(self._counts)
         index = int(np.searchsorted(cumulative, rank))
-        low, size = _index_bounds(np.array([index], dtype=np.int64))
+        low, size = bucket_bounds(np.array([index], dtype=np.int64))
         value = int(low[0]) + int(size[0]) - 1
         return float(min(max(value, self._min), self._max))
 
@@ -145,7 +165,7 @@ class Histogram:
         if self._counts is None:
             return []
         index = np.nonzero(self._counts)[0].astype(np.int64)
-        low, size = _index_bounds(index)
+        low, size = bucket_bounds(index)
         return [(int(lo + sz - 1), int(c)) for lo, sz, c in zip(low, size, self._counts[index], strict=True)]
 
     # -- combining ---------------------------------------------------------------------------------------
@@ -185,7 +205,7 @@ class Histogram:
         hist = cls()
         index = np.nonzero(counts)[0].astype(np.int64)
         if len(index):
-            low, size = _index_bounds(index)
+            low, size = bucket_bounds(index)
             hist._counts = counts.astype(np.int64, copy=True)
             total = int(counts[index].sum())
             mid = low + size // 2
@@ -229,6 +249,6 @@ class Histogram:
         hdr = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
         if self._counts is not None:
             for index in np.nonzero(self._counts)[0]:
-                low, _ = _index_bounds(np.array([index], dtype=np.int64))
+                low, _ = bucket_bounds(np.array([index], dtype=np.int64))
                 hdr.record_value(int(low[0]), int(self._counts[index]))
         return hdr
