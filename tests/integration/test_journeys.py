@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from greenflag.load.app import LoadRequest, prepare
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.load.runner import run_load
 from greenflag.load.session import HttpSession
 from greenflag.load.sse import SSEStream

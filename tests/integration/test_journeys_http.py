@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from greenflag.load.http import parse_target
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.load.session import HttpSession
 
 pytestmark = pytest.mark.timeout(60)

@@ -12,9 +12,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "greenflag"
 # Decision logic: pure functions of data and injected time (DESIGN.md §2, "functional core, imperative shell").
 PURE_MODULES = [
     "load/schedules.py",
-    "load/thresholds.py",
+    "load/metrics/thresholds.py",
     "load/options.py",
-    "load/snapshot.py",
+    "load/metrics/snapshot.py",
     "analysis/conditions.py",
     "analysis/verdicts.py",
     "analysis/compare.py",

@@ -10,7 +10,7 @@ import pytest
 
 from greenflag import User, between, constant, pacing, task
 from greenflag.load.journey import ClassPlan, UserScenario, count_error
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.load.scenario import Feeder, FeederExhausted, first_phase, next_phase, pick, task_table
 from greenflag.load.session import HttpSession
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from greenflag.load.metrics import Registry
-from greenflag.load.snapshot import Snapshot, validate_thresholds
-from greenflag.load.thresholds import (
+from greenflag.load.metrics.series import Registry
+from greenflag.load.metrics.snapshot import Snapshot, validate_thresholds
+from greenflag.load.metrics.thresholds import (
     Threshold,
     ThresholdError,
     evaluate,

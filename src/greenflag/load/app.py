@@ -12,14 +12,14 @@ from typing import Any, Protocol
 from greenflag.errors import UsageError
 from greenflag.load.executors import Scenario
 from greenflag.load.http import parse_target
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
+from greenflag.load.metrics.snapshot import validate_thresholds
+from greenflag.load.metrics.summary import render_text
+from greenflag.load.metrics.thresholds import Threshold, ThresholdError, parse_cli_threshold, parse_thresholds
 from greenflag.load.options import PlanOptions, build_plan
 from greenflag.load.quick import UrlScenario
 from greenflag.load.runner import RunConfig, RunResult, run_load, run_sync
 from greenflag.load.schedules import Stage, describe
-from greenflag.load.snapshot import validate_thresholds
-from greenflag.load.summary import render_text
-from greenflag.load.thresholds import Threshold, ThresholdError, parse_cli_threshold, parse_thresholds
 
 __all__ = ["LoadRequest", "LoadedScenario", "prepare", "run_request"]
 

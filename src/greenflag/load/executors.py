@@ -18,7 +18,7 @@ from typing import Protocol
 
 from greenflag.hdr import Histogram
 from greenflag.load import schedules as sch
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 
 __all__ = ["RunState", "Scenario", "VirtualUser", "run_plan"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greenflag.load.http import Target
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.load.scenario import User, Wait, constant, first_phase, next_phase, pick, task_table
 from greenflag.load.session import HttpSession
 

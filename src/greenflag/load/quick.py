@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from greenflag.load.executors import RunState
 from greenflag.load.http import Client, Connection, Target, build_request
-from greenflag.load.metrics import Registry, Series
+from greenflag.load.metrics.series import Registry, Series
 
 __all__ = ["UrlScenario"]
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from greenflag.load.feeders import Feeder, FeederExhausted
 
 if TYPE_CHECKING:
-    from greenflag.load.metrics import Registry
+    from greenflag.load.metrics.series import Registry
     from greenflag.load.session import HttpSession
 
 __all__ = [

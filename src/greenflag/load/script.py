@@ -22,7 +22,7 @@ from typing import Any
 from greenflag.errors import UsageError
 from greenflag.load.http import Target, parse_target
 from greenflag.load.journey import ClassPlan, UserScenario
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.load.options import PlanOptions, from_mapping
 from greenflag.load.scenario import User, Wait, task_table
 

@@ -20,7 +20,7 @@ from typing_extensions import Unpack
 
 from greenflag.load.html import Element, Form, find_form, select
 from greenflag.load.http import Client, Target, build_request, parse_target
-from greenflag.load.metrics import Registry, Tags
+from greenflag.load.metrics.series import Registry, Tags
 
 if TYPE_CHECKING:
     from greenflag.load.sse import SSEStream

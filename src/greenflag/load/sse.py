@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from greenflag.load.http import Target, build_request
-from greenflag.load.metrics import Tags
+from greenflag.load.metrics.series import Tags
 
 if TYPE_CHECKING:
     from types import TracebackType

@@ -9,7 +9,7 @@ from rich.live import Live
 from rich.text import Text
 
 from greenflag.hdr import Histogram
-from greenflag.load.metrics import Registry
+from greenflag.load.metrics.series import Registry
 from greenflag.units import format_duration
 
 __all__ = ["Progress", "progress_line"]

@@ -7,9 +7,9 @@ from typing import Any
 
 from greenflag import __version__
 from greenflag.hdr import Histogram
-from greenflag.load.metrics import HTTP_TRENDS, Registry
-from greenflag.load.snapshot import Snapshot
-from greenflag.load.thresholds import Outcome
+from greenflag.load.metrics.series import HTTP_TRENDS, Registry
+from greenflag.load.metrics.snapshot import Snapshot
+from greenflag.load.metrics.thresholds import Outcome
 
 __all__ = ["build_summary", "render_text"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Literal
 
 from greenflag.hdr import Histogram
-from greenflag.load.metrics import HTTP_TRENDS, Registry, Tags
-from greenflag.load.thresholds import Threshold
+from greenflag.load.metrics.series import HTTP_TRENDS, Registry, Tags
+from greenflag.load.metrics.thresholds import Threshold
 
 __all__ = ["METRIC_TYPES", "Snapshot", "validate_thresholds"]
 
