@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from greenflag.load.app import LoadRequest, prepare
+from greenflag.load.http.session import HttpSession
+from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry
 from greenflag.load.runner import run_load
-from greenflag.load.session import HttpSession
-from greenflag.load.sse import SSEStream
 from tests.support import ROOT, greenflag_cmd, http_get, start_process, wait_until
 
 pytestmark = pytest.mark.timeout(90)
@@ -101,7 +101,7 @@ async def test_contact_form_with_csrf_is_stored(demo_url: str, tmp_path: Path) -
 
 
 async def test_post_without_token_is_forbidden(demo_url: str) -> None:
-    from greenflag.load.http import parse_target
+    from greenflag.load.http.client import parse_target
 
     session = HttpSession(Registry(start=time.perf_counter()), parse_target(demo_url))
     try:
@@ -116,7 +116,7 @@ async def test_post_without_token_is_forbidden(demo_url: str) -> None:
 
 
 async def test_sse_reconnect_resumes_from_last_id(demo_url: str) -> None:
-    from greenflag.load.http import parse_target
+    from greenflag.load.http.client import parse_target
 
     registry = Registry(start=time.perf_counter())
     session = HttpSession(registry, parse_target(demo_url))

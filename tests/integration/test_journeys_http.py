@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from greenflag.load.http import parse_target
+from greenflag.load.http.client import parse_target
+from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
-from greenflag.load.session import HttpSession
 
 pytestmark = pytest.mark.timeout(60)
 

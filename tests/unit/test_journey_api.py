@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from greenflag import User, between, constant, pacing, task
+from greenflag.load.http.session import HttpSession
 from greenflag.load.journey import ClassPlan, UserScenario, count_error
 from greenflag.load.metrics.series import Registry
 from greenflag.load.scenario import Feeder, FeederExhausted, first_phase, next_phase, pick, task_table
-from greenflag.load.session import HttpSession
 
 
 class Shop(User):

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greenflag.load.html import find_form, select
-from greenflag.load.http import parse_target
-from greenflag.load.session import CookieJar, Headers, default_name, make_tags, resolve_url
-from greenflag.load.sse import Event, EventParser
+from greenflag.load.http.client import parse_target
+from greenflag.load.http.html import find_form, select
+from greenflag.load.http.models import CookieJar, Headers
+from greenflag.load.http.session import default_name, make_tags, resolve_url
+from greenflag.load.http.sse import Event, EventParser
 
 PAGE = """<!doctype html><html><body>
 <nav><a href="/">Home</a><a class="x" href="/about">About</a></nav>

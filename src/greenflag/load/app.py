@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from greenflag.errors import UsageError
 from greenflag.load.executors import Scenario
-from greenflag.load.http import parse_target
+from greenflag.load.http.client import parse_target
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import validate_thresholds
 from greenflag.load.metrics.summary import render_text

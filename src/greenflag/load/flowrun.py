@@ -17,7 +17,7 @@ from greenflag.load.scenario import User, Wait, between, constant, pacing, task
 
 if TYPE_CHECKING:
     from greenflag.load.flows import CaptureSpec, CheckSpec, FeederSpec, FlowFile, FlowSpec, RequestSpec, StepSpec
-    from greenflag.load.session import Response
+    from greenflag.load.http.models import Response
 
 __all__ = [
     "CaptureFailed",

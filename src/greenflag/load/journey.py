@@ -13,10 +13,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from greenflag.load.http import Target
+from greenflag.load.http.client import Target
+from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
 from greenflag.load.scenario import User, Wait, constant, first_phase, next_phase, pick, task_table
-from greenflag.load.session import HttpSession
 
 __all__ = ["ClassPlan", "UserScenario", "UserVU", "count_error"]
 

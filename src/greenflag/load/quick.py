@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from greenflag.load.executors import RunState
-from greenflag.load.http import Client, Connection, Target, build_request
+from greenflag.load.http.client import Client, Connection, Target, build_request
 from greenflag.load.metrics.series import Registry, Series
 
 __all__ = ["UrlScenario"]

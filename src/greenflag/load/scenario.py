@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from greenflag.load.feeders import Feeder, FeederExhausted
 
 if TYPE_CHECKING:
+    from greenflag.load.http.session import HttpSession
     from greenflag.load.metrics.series import Registry
-    from greenflag.load.session import HttpSession
 
 __all__ = [
     "Feeder",

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from greenflag.errors import UsageError
-from greenflag.load.http import Target, parse_target
+from greenflag.load.http.client import Target, parse_target
 from greenflag.load.journey import ClassPlan, UserScenario
 from greenflag.load.metrics.series import Registry
 from greenflag.load.options import PlanOptions, from_mapping

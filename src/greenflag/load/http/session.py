@@ -5,6 +5,7 @@ HEAD; 301/302 after a POST become a GET, as browsers do), relative paths resolve
 request (and every redirect hop) is recorded in the run's registry under its name, method, status and tags (the
 current `step` among them). Latency is measured from when the VU wanted to send the request: the first request of
 an iteration from the iteration's scheduled start (coordinated omission corrected), later ones from the call.
+The models it hands out (`Response`, `Headers`, `CookieJar`) are in `models.py`; streams in `sse.py`.
 """
 
 from __future__ import annotations
@@ -13,24 +14,19 @@ import json as jsonlib
 import re
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from typing_extensions import Unpack
 
-from greenflag.load.html import Element, Form, find_form, select
-from greenflag.load.http import Client, Target, build_request, parse_target
+from greenflag.load.http.client import Client, Target, build_request, parse_target
+from greenflag.load.http.models import FORM_CONTENT_TYPE, CookieJar, Headers, Response
+from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry, Tags
 
-if TYPE_CHECKING:
-    from greenflag.load.sse import SSEStream
-
 __all__ = [
-    "CookieJar",
-    "Headers",
     "HttpSession",
     "RequestOptions",
-    "Response",
     "default_name",
     "make_tags",
     "resolve_url",
@@ -39,58 +35,6 @@ __all__ = [
 _perf = time.perf_counter
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
-
-
-class Headers(dict[str, str]):
-    """Response headers; names are case-insensitive (stored lower-case), repeated headers joined with ', '."""
-
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
-
-
-class CookieJar:
-    """Cookies per host (ports share cookies, as in browsers). Domain and Path attributes are not modelled: a
-    cookie goes back to every path of the host that set it. `Max-Age=0` (or a negative one) deletes it."""
-
-    __slots__ = ("by_host",)
-
-    def __init__(self) -> None:
-        self.by_host: dict[str, dict[str, str]] = {}
-
-    def store(self, host: str, set_cookie: str) -> None:
-        first, _, attrs = set_cookie.partition(";")
-        name, sep, value = first.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            return
-        expired = False
-        for attr in attrs.split(";"):
-            key, _, raw = attr.strip().partition("=")
-            if key.lower() == "max-age" and raw.strip().lstrip("-").isdigit():
-                expired = int(raw.strip()) <= 0
-        jar = self.by_host.setdefault(host, {})
-        if expired:
-            jar.pop(name, None)
-        else:
-            jar[name] = value.strip().strip('"')
-
-    def header(self, host: str) -> str | None:
-        jar = self.by_host.get(host)
-        if not jar:
-            return None
-        return "; ".join(f"{k}={v}" for k, v in jar.items())
-
-    def get(self, name: str, host: str | None = None) -> str | None:
-        for jar_host, jar in self.by_host.items():
-            if (host is None or host == jar_host) and name in jar:
-                return jar[name]
-        return None
 
 
 def resolve_url(base: Target | None, current: str | None, path: str) -> tuple[Target, str]:
@@ -113,73 +57,6 @@ def make_tags(step: str | None, tags: Mapping[str, Any] | None) -> Tags:
     if step is not None:
         items.setdefault("step", step)
     return tuple(sorted(items.items()))
-
-
-class Response:
-    """What a request got: `.status` (0 on a network error, then `.error` names it), `.headers`, `.text`,
-    `.json()`, `.css()`, `.form()`, `submit_form()`; `.history` lists the redirect responses before it."""
-
-    __slots__ = ("body", "error", "headers", "history", "method", "name", "session", "status", "url")
-
-    def __init__(
-        self, session: HttpSession, method: str, url: str, name: str, status: int, headers: Headers, body: bytes
-    ) -> None:
-        self.session = session
-        self.method = method
-        self.url = url
-        self.name = name
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.error: str | None = None
-        self.history: list[Response] = []
-
-    def __repr__(self) -> str:
-        return f"<Response {self.method} {self.url} {self.status or self.error}>"
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 400
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return jsonlib.loads(self.body)
-
-    def css(self, selector: str) -> list[Element]:
-        return select(self.text, selector)
-
-    def form(self, selector: str = "form") -> Form:
-        found = find_form(self.text, selector)
-        if found is None:
-            raise LookupError(f"no form matches {selector!r} on {self.url} (status {self.status})")
-        return found
-
-    async def submit_form(
-        self,
-        selector: str = "form",
-        fields: Mapping[str, Any] | None = None,
-        *,
-        name: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-    ) -> Response:
-        """Submit the form like a browser: its own fields (hidden CSRF token included) completed by `fields`,
-        to its action (relative to this page), with the session's cookies; redirects are followed."""
-        form = self.form(selector)
-        action = urljoin(self.url, form.action or self.url)
-        encoded = urlencode(form.fill(dict(fields or {})))
-        if form.method == "POST":
-            return await self.session.request(
-                "POST", action, name=name, body=encoded.encode(), content_type=_FORM, tags=tags
-            )
-        joined = action.split("#", 1)[0]
-        separator = "&" if urlsplit(joined).query else "?"
-        return await self.session.request("GET", joined + separator + encoded, name=name, tags=tags)
-
-
-_FORM = "application/x-www-form-urlencoded"
 
 
 _ID_SEGMENT = re.compile(r"\d+|[0-9a-fA-F]{16,}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
@@ -357,13 +234,14 @@ class HttpSession:
         max_reconnects: int = 100,
     ) -> SSEStream:
         """A Server-Sent Events stream: `async with self.http.sse("/events") as stream: ...`."""
-        from greenflag.load.sse import SSEStream
-
         target, url = resolve_url(self.base, None, path)
         return SSEStream(
-            self,
             target,
             url,
+            registry=self.registry,
+            cookies=self.cookies,
+            timeout=self.timeout,
+            want_time=self.want_time,
             name=name or default_name(url),
             headers=dict(headers or {}),
             tags=make_tags(self.step, tags),
@@ -381,9 +259,9 @@ def _payload(json: Any, data: Mapping[str, Any] | str | bytes | None, body: byte
     if json is not None:
         return jsonlib.dumps(json, separators=(",", ":")).encode(), "application/json"
     if isinstance(data, Mapping):
-        return urlencode({k: str(v) for k, v in data.items()}).encode(), _FORM
+        return urlencode({k: str(v) for k, v in data.items()}).encode(), FORM_CONTENT_TYPE
     if isinstance(data, str):
-        return data.encode(), _FORM
+        return data.encode(), FORM_CONTENT_TYPE
     if isinstance(data, bytes):
         return data, None
     return body or b"", None

@@ -16,18 +16,18 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from greenflag.load.http import Target, build_request
-from greenflag.load.metrics.series import Tags
+from greenflag.load.http.client import Target, build_request
+from greenflag.load.http.models import CookieJar
+from greenflag.load.metrics.series import Registry, Tags
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-    from greenflag.load.session import HttpSession
 
 __all__ = ["Event", "EventParser", "SSEStream"]
 
@@ -167,21 +167,30 @@ class _Connection(asyncio.Protocol):
 
 
 class SSEStream:
-    """An EventSource-like stream. Use as an async context manager; see the module docstring."""
+    """An EventSource-like stream. Use as an async context manager; see the module docstring.
+
+    `HttpSession.sse` opens it with what it shares with the session: the run's `registry`, the VU's cookie jar,
+    the request `timeout` and `want_time` (when the VU wanted to send: the iteration's schedule, or now)."""
 
     def __init__(
         self,
-        session: HttpSession,
         target: Target,
         url: str,
         *,
+        registry: Registry,
+        cookies: CookieJar,
+        timeout: float,
+        want_time: Callable[[], float],
         name: str,
         headers: dict[str, str],
         tags: Tags,
         reconnect: bool = True,
         max_reconnects: int = 100,
     ) -> None:
-        self.session = session
+        self.registry = registry
+        self.cookies = cookies
+        self.timeout = timeout
+        self.want_time = want_time  # when the VU wanted to open the stream (the iteration's schedule, or now)
         self.target = target
         self.url = url
         self.name = name
@@ -215,7 +224,7 @@ class SSEStream:
 
     async def __aenter__(self) -> SSEStream:
         self.opened_at = _perf()
-        await self._open(self.session.want_time())
+        await self._open(self.want_time())
         return self
 
     async def __aexit__(
@@ -230,14 +239,14 @@ class SSEStream:
         if self.conn is not None:
             self.conn.close()
         if self.opened_at:
-            self.session.registry.add_trend("sse_stream_duration", int((_perf() - self.opened_at) * 1e6), self.tags)
+            self.registry.add_trend("sse_stream_duration", int((_perf() - self.opened_at) * 1e6), self.tags)
         self._wake()
 
     def _request(self) -> bytes:
         lines = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache"), *self.headers.items()]
         if self.parser.last_id:
             lines.append(("Last-Event-ID", self.parser.last_id))
-        cookie = self.session.cookies.header(self.target.host)
+        cookie = self.cookies.header(self.target.host)
         if cookie:
             lines.append(("Cookie", cookie))
         return build_request("GET", self.target, None, lines)
@@ -251,7 +260,7 @@ class SSEStream:
         conn = self.conn = _Connection(self)
         status, error, connected = 0, None, 0.0
         try:
-            async with asyncio.timeout(self.session.timeout):
+            async with asyncio.timeout(self.timeout):
                 await loop.create_connection(lambda: conn, self.target.host, self.target.port, ssl=self.target.tls)
                 connected = self.t_sent = _perf()
                 assert conn.transport is not None
@@ -269,7 +278,7 @@ class SSEStream:
     def _record_open(
         self, conn: _Connection, data: bytes, t_want: float, t0: float, t1: float, status: int, error: str | None
     ) -> None:
-        registry = self.session.registry
+        registry = self.registry
         now = _perf()
         self.status, self.error = status, error
         request_tags = tuple(item for item in self.tags if item[0] != "name")
@@ -285,12 +294,12 @@ class SSEStream:
             conn.close()
         for name, value in conn.headers.items():
             if name == "set-cookie":
-                self.session.cookies.store(self.target.host, value)
+                self.cookies.store(self.target.host, value)
 
     def _on_events(self, events: list[Event]) -> None:
         if not events:
             return
-        registry = self.session.registry
+        registry = self.registry
         now = _perf()
         if not self.first_seen:
             self.first_seen = True
@@ -327,7 +336,7 @@ class SSEStream:
                 if not await self._pause(self.retry_s, deadline):
                     return None
                 self.reconnects += 1
-                self.session.registry.add_counter("sse_reconnects", 1.0, self.tags)
+                self.registry.add_counter("sse_reconnects", 1.0, self.tags)
                 await self._open(_perf())
                 continue
             waiter = self.waiter = asyncio.get_running_loop().create_future()
