@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from greenflag.config import load_spec
+from greenflag.load.engine.paced import PacedLoad
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
-from greenflag.testing import PacedLoad
 from tests.support import free_port, wait_until_async
 
 pytestmark = pytest.mark.timeout(150)

@@ -11,9 +11,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "greenflag"
 
 # Decision logic: pure functions of data and injected time (DESIGN.md §2, "functional core, imperative shell").
 PURE_MODULES = [
-    "load/schedules.py",
+    "load/engine/schedules.py",
     "load/metrics/thresholds.py",
-    "load/options.py",
+    "load/engine/options.py",
     "load/metrics/snapshot.py",
     "analysis/conditions.py",
     "analysis/verdicts.py",

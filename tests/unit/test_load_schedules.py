@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from greenflag.load import schedules as sch
-from greenflag.load.options import PlanOptions, build_plan, from_mapping, parse_stage
+from greenflag.load.engine import schedules as sch
+from greenflag.load.engine.options import PlanOptions, build_plan, from_mapping, parse_stage
 
 
 def test_constant_arrival_rate_starts_on_an_absolute_grid() -> None:

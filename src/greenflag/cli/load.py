@@ -110,7 +110,7 @@ def run_command(
 
 
 def _parse_stage(text: str) -> Any:
-    from greenflag.load.options import parse_stage
+    from greenflag.load.engine.options import parse_stage
 
     return parse_stage(text)
 

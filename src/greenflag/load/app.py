@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from greenflag.errors import UsageError
-from greenflag.load.executors import Scenario
+from greenflag.load.engine.executors import Scenario
+from greenflag.load.engine.options import PlanOptions, build_plan
+from greenflag.load.engine.runner import RunConfig, RunResult, run_load, run_sync
+from greenflag.load.engine.schedules import Stage, describe
 from greenflag.load.http.client import parse_target
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import validate_thresholds
 from greenflag.load.metrics.summary import render_text
 from greenflag.load.metrics.thresholds import Threshold, ThresholdError, parse_cli_threshold, parse_thresholds
-from greenflag.load.options import PlanOptions, build_plan
 from greenflag.load.quick import UrlScenario
-from greenflag.load.runner import RunConfig, RunResult, run_load, run_sync
-from greenflag.load.schedules import Stage, describe
 
 __all__ = ["LoadRequest", "LoadedScenario", "prepare", "run_request"]
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from greenflag.load.executors import RunState
+from greenflag.load.engine.executors import RunState
 from greenflag.load.http.client import Client, Connection, Target, build_request
 from greenflag.load.metrics.series import Registry, Series
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from greenflag.load import schedules as sch
+from greenflag.load.engine import schedules as sch
 from greenflag.units import parse_duration
 
 __all__ = ["PlanOptions", "build_plan", "from_mapping", "parse_stage"]

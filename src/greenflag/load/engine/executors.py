@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from greenflag.hdr import Histogram
-from greenflag.load import schedules as sch
+from greenflag.load.engine import schedules as sch
 from greenflag.load.metrics.series import Registry
 
 __all__ = ["RunState", "Scenario", "VirtualUser", "run_plan"]

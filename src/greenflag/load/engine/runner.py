@@ -12,14 +12,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from greenflag.load import schedules as sch
-from greenflag.load.executors import RunState, Scenario, run_plan
+from greenflag.load.engine import schedules as sch
+from greenflag.load.engine.executors import RunState, Scenario, run_plan
+from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.progress import Progress
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import Snapshot
 from greenflag.load.metrics.summary import build_summary
 from greenflag.load.metrics.thresholds import Outcome, Threshold, evaluate
-from greenflag.load.selfcheck import SelfCheck
 
 __all__ = ["RunConfig", "RunResult", "Sink", "run_load", "run_sync"]
 
