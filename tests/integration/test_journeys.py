@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from greenflag.load.app import LoadRequest, prepare
 from greenflag.load.engine.runner import run_load
 from greenflag.load.http.session import HttpSession
 from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry
+from greenflag.load.run import LoadRequest, prepare
 from tests.support import ROOT, greenflag_cmd, http_get, start_process, wait_until
 
 pytestmark = pytest.mark.timeout(90)

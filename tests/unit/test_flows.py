@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from greenflag.errors import ConfigError, UsageError
-from greenflag.load.flowrun import capture_value, check_name, check_passes, json_path, render
-from greenflag.load.flows import CaptureSpec, CheckSpec, load_yaml_flows
 from greenflag.load.http.models import Headers, Response
 from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
-from greenflag.load.scenario import task_table
+from greenflag.load.scenarios.flowrun import capture_value, check_name, check_passes, json_path, load_yaml_flows, render
+from greenflag.load.scenarios.flows import CaptureSpec, CheckSpec
+from greenflag.load.scenarios.user import task_table
 
 ROOT = Path(__file__).resolve().parents[2]
 

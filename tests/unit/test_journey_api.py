@@ -10,9 +10,9 @@ import pytest
 
 from greenflag import User, between, constant, pacing, task
 from greenflag.load.http.session import HttpSession
-from greenflag.load.journey import ClassPlan, UserScenario, count_error
 from greenflag.load.metrics.series import Registry
-from greenflag.load.scenario import Feeder, FeederExhausted, first_phase, next_phase, pick, task_table
+from greenflag.load.scenarios.journey import ClassPlan, UserScenario, count_error
+from greenflag.load.scenarios.user import Feeder, FeederExhausted, first_phase, next_phase, pick, task_table
 
 
 class Shop(User):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from greenflag.errors import UsageError
-from greenflag.load.app import LoadRequest, prepare
-from greenflag.load.script import load_python, plan_options
+from greenflag.load.run import LoadRequest, prepare
+from greenflag.load.scenarios.script import load_python, plan_options
 
 GOOD = """
 from greenflag import User, between, task

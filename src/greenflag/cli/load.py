@@ -80,7 +80,7 @@ def run_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
 ) -> None:
     """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
-    from greenflag.load.app import LoadRequest, run_request
+    from greenflag.load.run import LoadRequest, run_request
 
     request = LoadRequest(
         target=target,

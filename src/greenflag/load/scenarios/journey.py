@@ -16,7 +16,7 @@ from pathlib import Path
 from greenflag.load.http.client import Target
 from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
-from greenflag.load.scenario import User, Wait, constant, first_phase, next_phase, pick, task_table
+from greenflag.load.scenarios.user import User, Wait, constant, first_phase, next_phase, pick, task_table
 
 __all__ = ["ClassPlan", "UserScenario", "UserVU", "count_error"]
 
@@ -48,7 +48,7 @@ class ClassPlan:
         return cls(user_class, tuple(name for name, _ in table), cumulative, base, wait)
 
 
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[2])  # src/greenflag: its frames are not the script's
 
 
 def where(exc: BaseException) -> str:

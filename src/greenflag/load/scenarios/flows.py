@@ -14,20 +14,17 @@
           - think: 1
 
 Every flow becomes a weighted task of one generated `User` class, run inside `step(flow name)`, so YAML journeys
-get the same metrics, checks and engine as Python ones. Errors name the file, line and key path (exit 2).
+get the same metrics, checks and engine as Python ones. The models are pure; `flowrun.load_yaml_flows` reads
+the file, and its errors name the file, line and key path (exit 2).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from greenflag.config import KeyPath, load_yaml, parse_model
-from greenflag.errors import ConfigError, UsageError
-from greenflag.load.script import ScriptScenario, base_target, plan_options
 from greenflag.units import parse_duration
 
 __all__ = [
@@ -40,8 +37,8 @@ __all__ = [
     "SSESpec",
     "StepSpec",
     "SubmitFormSpec",
-    "load_yaml_flows",
 ]
+__pure__ = True
 
 _VAR = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -228,34 +225,3 @@ class FlowFile(_Model):
         if duplicates:
             raise ValueError(f"flow names must be unique: {', '.join(duplicates)}")
         return self
-
-
-def _where(path: Path, lines: dict[KeyPath, int], key: KeyPath) -> str:
-    probe = key
-    while probe and probe not in lines:
-        probe = probe[:-1]
-    line = lines.get(probe)
-    return f"{path}:{line}" if line else str(path)
-
-
-def load_yaml_flows(path: Path, *, host: str | None) -> ScriptScenario:
-    """Load and validate a YAML journeys file into the same scenario type as Python files (LoadedScenario)."""
-    from greenflag.load.flowrun import build_feeders, make_user_class
-
-    data, lines = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with keys config and flows")
-    model = parse_model(FlowFile, data, str(path), lines)
-    where_options = _where(path, lines, ("config", "options"))
-    options, thresholds = plan_options(f"{where_options}: config", model.config.options or None)
-    try:
-        feeders = build_feeders(model.config.feeders, path.resolve().parent)
-    except ValueError as exc:
-        raise ConfigError(f"{_where(path, lines, ('config', 'feeders'))}: config.feeders: {exc}") from None
-    cls = make_user_class(model, feeders, path.stem)
-    base = base_target(str(path), host, "--host") or base_target(
-        _where(path, lines, ("config", "host")), model.config.host, "config.host"
-    )
-    if base is None:
-        raise UsageError(f"{path}: no host: pass --host URL or set config.host")
-    return ScriptScenario(options=options, thresholds=thresholds, classes=[cls], bases={cls: base})

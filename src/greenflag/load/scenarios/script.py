@@ -22,9 +22,9 @@ from typing import Any
 from greenflag.errors import UsageError
 from greenflag.load.engine.options import PlanOptions, from_mapping
 from greenflag.load.http.client import Target, parse_target
-from greenflag.load.journey import ClassPlan, UserScenario
 from greenflag.load.metrics.series import Registry
-from greenflag.load.scenario import User, Wait, task_table
+from greenflag.load.scenarios.journey import ClassPlan, UserScenario
+from greenflag.load.scenarios.user import User, Wait, task_table
 
 __all__ = ["OPTION_KEYS", "ScriptScenario", "base_target", "load_python", "plan_options"]
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
-from greenflag.load.feeders import Feeder, FeederExhausted
+from greenflag.load.scenarios.feeders import Feeder, FeederExhausted
 
 if TYPE_CHECKING:
     from greenflag.load.http.session import HttpSession

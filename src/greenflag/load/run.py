@@ -19,7 +19,7 @@ from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import validate_thresholds
 from greenflag.load.metrics.summary import render_text
 from greenflag.load.metrics.thresholds import Threshold, ThresholdError, parse_cli_threshold, parse_thresholds
-from greenflag.load.quick import UrlScenario
+from greenflag.load.scenarios.quick import UrlScenario
 
 __all__ = ["LoadRequest", "LoadedScenario", "prepare", "run_request"]
 
@@ -58,11 +58,11 @@ def _load_file(path: Path, host: str | None) -> LoadedScenario:
     if not path.exists():
         raise UsageError(f"{path}: no such file (TARGET is a URL, a .py scenario or a .yaml scenario)")
     if path.suffix == ".py":
-        from greenflag.load.script import load_python
+        from greenflag.load.scenarios.script import load_python
 
         return load_python(path, host=host)
     if path.suffix in (".yaml", ".yml"):
-        from greenflag.load.flows import load_yaml_flows
+        from greenflag.load.scenarios.flowrun import load_yaml_flows
 
         return load_yaml_flows(path, host=host)
     raise UsageError(f"{path}: TARGET is a URL, a .py scenario or a .yaml scenario")

@@ -1,6 +1,8 @@
-"""Running YAML flows: templating (`{{ var }}`), captures, checks, and the generated `User` class.
+"""Loading and running YAML flows: `load_yaml_flows` (file → validated `flows` models → a generated `User` class),
+templating (`{{ var }}`), captures, checks.
 
 Pure helpers (`render`, `json_path`, `capture_value`, `check_passes`) are separate from the async step runner.
+The file's schema is `flows.py` (pure models); errors name the file, line and key path (exit 2).
 """
 
 from __future__ import annotations
@@ -12,11 +14,22 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greenflag.load.feeders import Feeder
-from greenflag.load.scenario import User, Wait, between, constant, pacing, task
+from greenflag.config import KeyPath, load_yaml, parse_model
+from greenflag.errors import ConfigError, UsageError
+from greenflag.load.scenarios.feeders import Feeder
+from greenflag.load.scenarios.flows import (
+    CaptureSpec,
+    CheckSpec,
+    FeederSpec,
+    FlowFile,
+    FlowSpec,
+    RequestSpec,
+    StepSpec,
+)
+from greenflag.load.scenarios.script import ScriptScenario, base_target, plan_options
+from greenflag.load.scenarios.user import User, Wait, between, constant, pacing, task
 
 if TYPE_CHECKING:
-    from greenflag.load.flows import CaptureSpec, CheckSpec, FeederSpec, FlowFile, FlowSpec, RequestSpec, StepSpec
     from greenflag.load.http.models import Response
 
 __all__ = [
@@ -26,6 +39,7 @@ __all__ = [
     "check_name",
     "check_passes",
     "json_path",
+    "load_yaml_flows",
     "make_user_class",
     "render",
 ]
@@ -280,3 +294,32 @@ def make_user_class(spec: FlowFile, feeders: list[_FeederUse], stem: str) -> typ
         namespace[f"flow_{index}"] = _flow_task(flow, feeders)
     class_name = "Flows_" + re.sub(r"\W", "_", stem)
     return type(class_name, (User,), namespace)
+
+
+def _where(path: Path, lines: dict[KeyPath, int], key: KeyPath) -> str:
+    probe = key
+    while probe and probe not in lines:
+        probe = probe[:-1]
+    line = lines.get(probe)
+    return f"{path}:{line}" if line else str(path)
+
+
+def load_yaml_flows(path: Path, *, host: str | None) -> ScriptScenario:
+    """Load and validate a YAML journeys file into the same scenario type as Python files (LoadedScenario)."""
+    data, lines = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with keys config and flows")
+    model = parse_model(FlowFile, data, str(path), lines)
+    where_options = _where(path, lines, ("config", "options"))
+    options, thresholds = plan_options(f"{where_options}: config", model.config.options or None)
+    try:
+        feeders = build_feeders(model.config.feeders, path.resolve().parent)
+    except ValueError as exc:
+        raise ConfigError(f"{_where(path, lines, ('config', 'feeders'))}: config.feeders: {exc}") from None
+    cls = make_user_class(model, feeders, path.stem)
+    base = base_target(str(path), host, "--host") or base_target(
+        _where(path, lines, ("config", "host")), model.config.host, "config.host"
+    )
+    if base is None:
+        raise UsageError(f"{path}: no host: pass --host URL or set config.host")
+    return ScriptScenario(options=options, thresholds=thresholds, classes=[cls], bases={cls: base})
