@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from greenflag.errors import UsageError
+from greenflag.platform.base import InstanceRecord
 from greenflag.rollout.model import HookOutcome, Phase
 from greenflag.rollout.steps import new_status
-from greenflag.rollout.store import InstanceRecord, Store
+from greenflag.rollout.store import Store
 from greenflag.spec import Spec
 
 SPEC = Spec.model_validate({"service": "svc", "strategy": {"canary": {"preset": "AllAtOnce"}}})
