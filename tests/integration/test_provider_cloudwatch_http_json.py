@@ -11,7 +11,7 @@ from aiohttp import web
 from greenflag.analysis.providers.cloudwatch import CloudWatchProvider
 from greenflag.analysis.providers.http_json import HttpJsonProvider
 from greenflag.analysis.providers.registry import create_provider
-from greenflag.analysis.session import AnalysisSession
+from greenflag.analysis.run import AnalysisRun
 from greenflag.analysis.verdicts import Verdict
 from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisSpec, MetricSpec
@@ -73,7 +73,7 @@ async def test_cloudwatch_get_metric_data(moto: str) -> None:
     spec = AnalysisSpec.model_validate({"defaults": False, "metrics": [
         {"name": "errors", "provider": "cloudwatch", "query": "Greenflag/Test:Errors", "options": options,
          "failure_condition": "result[0] > 2"}]})  # fmt: skip
-    session = AnalysisSession(spec, {"errors": provider}, "green", None, FakeClock())
+    session = AnalysisRun(spec, {"errors": provider}, "green", None, FakeClock())
     assert await session.run(5.0) is Verdict.FAILED
     assert "errors = [8] meets failure condition result[0] > 2" in (session.reason() or "")
 

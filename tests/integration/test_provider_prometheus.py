@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from greenflag.analysis.providers.prometheus import PrometheusProvider
-from greenflag.analysis.session import AnalysisSession
+from greenflag.analysis.run import AnalysisRun
 from greenflag.analysis.verdicts import Verdict
 from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.spec import AnalysisSpec, RouterSpec
@@ -87,7 +87,7 @@ async def test_prometheus_answers_the_provider(app: DemoAppProcess, tmp_path: Pa
                 {"defaults": False, "metrics": [{"name": "served", "provider": "prometheus", "address": address,
                                                   "query": query, "count": 2, "success_condition": "result[0] >= 40"}]}
             )  # fmt: skip
-            verdict = await AnalysisSession(analysis, {"served": provider}, "blue", None, FakeClock()).run(None)
+            verdict = await AnalysisRun(analysis, {"served": provider}, "blue", None, FakeClock()).run(None)
             assert verdict is Verdict.SUCCESSFUL
     finally:
         await router.stop(grace=1.0)

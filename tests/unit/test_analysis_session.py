@@ -1,4 +1,4 @@
-"""AnalysisSession against fakes: scheduling, Argo limits end to end, built-in defaults, explanations."""
+"""AnalysisRun against fakes: scheduling, Argo limits end to end, built-in defaults, explanations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from greenflag.analysis.providers.router import RouterProvider
-from greenflag.analysis.session import AnalysisSession, summary
+from greenflag.analysis.run import AnalysisRun, summary
 from greenflag.analysis.verdicts import Measurement, Verdict
 from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisSpec
@@ -36,7 +36,7 @@ async def test_metric_with_count_succeeds_after_count_measurements() -> None:
             }
         ],
     )
-    session = AnalysisSession(spec, {"up": fake}, "v2", "v1", clock)
+    session = AnalysisRun(spec, {"up": fake}, "v2", "v1", clock)
     seen: list[Measurement] = []
     verdict = await session.run(None, seen.append)
     assert verdict is Verdict.SUCCESSFUL
@@ -61,7 +61,7 @@ async def test_failure_limit_and_explanation() -> None:
             }
         ],
     )
-    session = AnalysisSession(spec, {"prometheus": fake}, "v2", None, clock)
+    session = AnalysisRun(spec, {"prometheus": fake}, "v2", None, clock)
     verdict = await session.run(60.0)
     assert verdict is Verdict.FAILED
     assert len(session.measurements) == 4  # the second failure (> failure_limit 1) decides
@@ -86,7 +86,7 @@ async def test_consecutive_errors_end_in_error_and_initial_delay_is_honoured() -
             }
         ],
     )
-    session = AnalysisSession(spec, {"m": fake}, "v2", None, clock)
+    session = AnalysisRun(spec, {"m": fake}, "v2", None, clock)
     assert await session.tick() == []  # not yet due
     verdict = await session.run(60.0)
     assert verdict is Verdict.ERROR
@@ -111,10 +111,10 @@ async def test_inconclusive_and_duration_end() -> None:
             }
         ],
     )
-    assert await AnalysisSession(spec, {"m": fake}, "v2", None, clock).run(10.0) is Verdict.INCONCLUSIVE
+    assert await AnalysisRun(spec, {"m": fake}, "v2", None, clock).run(10.0) is Verdict.INCONCLUSIVE
     fake2 = FakeProvider()
     fake2.push("q", 0.5)
-    session = AnalysisSession(spec, {"m": fake2}, "v2", None, FakeClock())
+    session = AnalysisRun(spec, {"m": fake2}, "v2", None, FakeClock())
     assert await session.run(10.0) is Verdict.SUCCESSFUL  # still running at the end: no limit crossed
     assert session.verdict is Verdict.RUNNING and len(session.measurements) == 11
 
@@ -132,7 +132,7 @@ def test_bad_condition_names_the_key_and_column() -> None:
         ]
     )
     with pytest.raises(ConfigError, match=r"analysis.metrics\[0\].success_condition: .*column 9"):
-        AnalysisSession(spec, {"m": FakeProvider()}, "v2", None, FakeClock())
+        AnalysisRun(spec, {"m": FakeProvider()}, "v2", None, FakeClock())
 
 
 class Stats:
@@ -165,7 +165,7 @@ async def test_builtin_defaults_compare_canary_with_stable(
 ) -> None:
     clock = FakeClock()
     stats = Stats()
-    session = AnalysisSession(analysis(), {"router": RouterProvider(stats)}, "v2", "v1", clock)
+    session = AnalysisRun(analysis(), {"router": RouterProvider(stats)}, "v2", "v1", clock)
     verdict = Verdict.RUNNING
     for _ in range(30):
         stats.add("v1", 90, 0, 100.0)
@@ -184,7 +184,7 @@ async def test_builtin_defaults_compare_canary_with_stable(
 
 
 async def test_gate_failure_fails_the_run_and_missing_router_is_noted() -> None:
-    session = AnalysisSession(analysis(), {}, "v2", "v1", FakeClock())
+    session = AnalysisRun(analysis(), {}, "v2", "v1", FakeClock())
     assert session.notes and "router" in session.notes[0]
     session.observe_gate("readiness", True)
     assert session.verdict is Verdict.RUNNING and session.final_verdict() is Verdict.SUCCESSFUL

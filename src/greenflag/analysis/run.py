@@ -1,8 +1,8 @@
 """An analysis run against live sources (I/O shell around the pure conditions, verdicts and comparisons).
 
-`AnalysisSession.tick()` queries every metric that is due, judges each observation and returns the new
+`AnalysisRun.tick()` queries every metric that is due, judges each observation and returns the new
 measurements; `verdict` is the run's verdict so far. `greenflag analysis run` and the rollout controller both
-drive it. With `analysis.defaults` the seed's rules are built in, judged statistically against the stable:
+drive it. With `analysis.defaults` the built-in rules (`defaults.py`) apply, judged statistically against the stable:
 `error_rate` (> 1 % absolute, or worse than stable + margin) and `latency` (p95 > 3 s absolute, or slower than
 stable + margin); a failed health gate, reported with `observe_gate`, fails the run.
 """
@@ -16,6 +16,12 @@ from typing import Any
 
 from greenflag.analysis.compare import Judgement, Sample, judge_error_rate, judge_latency
 from greenflag.analysis.conditions import Condition, ConditionError, parse_condition
+from greenflag.analysis.defaults import (
+    BUILTIN_ERROR_RATE,
+    DEFAULT_ERROR_RATE_LIMIT,
+    DEFAULT_P95_LIMIT_MS,
+    builtin_metrics,
+)
 from greenflag.analysis.providers.base import MetricProvider, Observation
 from greenflag.analysis.verdicts import Measurement, Verdict, measure, metric_verdict, run_verdict
 from greenflag.clock import Clock
@@ -23,29 +29,7 @@ from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisSpec, MetricSpec
 from greenflag.traffic.base import RouterStats
 
-__all__ = [
-    "BUILTIN_ERROR_RATE",
-    "BUILTIN_LATENCY",
-    "DEFAULT_ERROR_RATE_LIMIT",
-    "DEFAULT_P95_LIMIT_MS",
-    "AnalysisSession",
-    "build_providers",
-    "builtin_metrics",
-    "summary",
-]
-
-DEFAULT_ERROR_RATE_LIMIT = 0.01
-DEFAULT_P95_LIMIT_MS = 3000.0
-BUILTIN_ERROR_RATE = "error_rate"
-BUILTIN_LATENCY = "latency"
-
-
-def builtin_metrics() -> list[MetricSpec]:
-    """The seed's defaults as metric specs (judged by `compare`, the conditions are for display)."""
-    return [
-        MetricSpec(name=BUILTIN_ERROR_RATE, provider="router", query="window", failure_condition="result > 0.01"),
-        MetricSpec(name=BUILTIN_LATENCY, provider="router", query="window", failure_condition="result > 3000"),
-    ]
+__all__ = ["AnalysisRun", "build_providers", "summary"]
 
 
 def build_providers(spec: AnalysisSpec, *, router: RouterStats | None = None) -> dict[str, MetricProvider]:
@@ -86,7 +70,7 @@ def _parse(metric: MetricSpec, where: str) -> tuple[Condition | None, Condition 
     return out[0], out[1]
 
 
-class AnalysisSession:
+class AnalysisRun:
     """Measure `canary` (and compare with `stable`) until a verdict. Never raises for provider failures."""
 
     def __init__(
@@ -260,15 +244,15 @@ def _describe(j: Judgement) -> str:
     return f"{j.mode} SPRT: canary p95 above {limit} ms"
 
 
-def summary(session: AnalysisSession) -> dict[str, Any]:
-    """A JSON-ready summary of a session (used by `greenflag analysis run --json`)."""
-    verdicts = session.metric_verdicts()
+def summary(run: AnalysisRun) -> dict[str, Any]:
+    """A JSON-ready summary of an analysis run (used by `greenflag analysis run --json`)."""
+    verdicts = run.metric_verdicts()
     return {
-        "verdict": str(session.final_verdict()),
-        "reason": session.reason(),
-        "canary": session.canary,
-        "stable": session.stable,
+        "verdict": str(run.final_verdict()),
+        "reason": run.reason(),
+        "canary": run.canary,
+        "stable": run.stable,
         "metrics": {name: str(v) for name, v in verdicts.items()},
-        "notes": session.notes,
-        "measurements": [m.to_dict() for m in session.measurements],
+        "notes": run.notes,
+        "measurements": [m.to_dict() for m in run.measurements],
     }
