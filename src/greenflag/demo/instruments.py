@@ -1,4 +1,5 @@
-"""The reference service's Prometheus metrics, in a registry of its own (no global state)."""
+"""The reference service's Prometheus instruments (request counters, latency histograms) and their exposition,
+in a registry of its own (no global state)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from greenflag.traffic.embedded.stats import CLASSES, BackendSeries
 
 if TYPE_CHECKING:
-    from greenflag.traffic.embedded.server import EmbeddedRouter
+    from greenflag.traffic.embedded.protocols import ScrapedRouter
 
 __all__ = ["RouterCollector", "render_metrics"]
 
@@ -17,7 +17,7 @@ __all__ = ["RouterCollector", "render_metrics"]
 class RouterCollector:
     """A prometheus-client custom collector over one router's cumulative per-backend totals."""
 
-    def __init__(self, router: EmbeddedRouter) -> None:
+    def __init__(self, router: ScrapedRouter) -> None:
         self._router = router
 
     def collect(self) -> Iterator[Any]:
@@ -56,7 +56,7 @@ class RouterCollector:
         yield from (requests, responses, errors, latency, weight, in_flight)
 
 
-def render_metrics(router: EmbeddedRouter) -> tuple[bytes, str]:
+def render_metrics(router: ScrapedRouter) -> tuple[bytes, str]:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
