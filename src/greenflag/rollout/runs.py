@@ -35,6 +35,7 @@ __all__ = [
     "start_run",
     "verdict_of",
 ]
+__pure__ = True
 
 _COUNT_FIELDS = tuple(f.name for f in dataclasses.fields(MetricCounts))
 _BAD = (Verdict.FAILED, Verdict.ERROR, Verdict.INCONCLUSIVE)

@@ -9,6 +9,7 @@ from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisBody, AnalysisStep, Spec
 
 __all__ = ["check_analysis"]
+__pure__ = True
 
 
 def _bodies(spec: Spec) -> list[tuple[str, AnalysisBody]]:

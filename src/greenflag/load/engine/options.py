@@ -10,6 +10,7 @@ from greenflag.load.engine import schedules as sch
 from greenflag.units import parse_duration
 
 __all__ = ["PlanOptions", "build_plan", "from_mapping", "parse_stage"]
+__pure__ = True
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ __all__ = [
     "validate",
     "vus_at",
 ]
+__pure__ = True
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from greenflag.load.metrics.series import HTTP_TRENDS, Registry, Tags
 from greenflag.load.metrics.thresholds import Threshold
 
 __all__ = ["METRIC_TYPES", "Snapshot", "validate_thresholds"]
+__pure__ = True
 
 MetricType = Literal["trend", "counter", "rate", "gauge"]
 METRIC_TYPES: dict[str, MetricType] = {

@@ -25,6 +25,7 @@ __all__ = [
     "parse_metric",
     "parse_thresholds",
 ]
+__pure__ = True
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
