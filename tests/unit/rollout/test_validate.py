@@ -1,0 +1,39 @@
+"""Analysis settings checked before a rollout starts: bad ones are config errors naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from greenflag.errors import ConfigError
+from greenflag.rollout.validate import check_analysis
+from greenflag.spec import Spec
+
+USER = [
+    {"name": "a", "query": "error_rate", "failure_condition": "result > 0.5"},
+    {"name": "b", "query": "p95_ms", "failure_condition": "result > 100"},
+]
+STEPS = [{"set_weight": 10}, {"pause": {"duration": "5s"}}, {"analysis": {"duration": "5s", "metrics": ["a"]}},
+         {"set_weight": 50}, {"pause": {"duration": "5s"}}]  # fmt: skip
+
+
+def make_spec(steps: list[Any] = STEPS, **analysis: Any) -> Spec:
+    data = {"service": "svc", "strategy": {"canary": {"steps": steps}}, "analysis": {"metrics": USER, **analysis}}
+    return Spec.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics": [{"name": "a", "query": "error_rate", "failure_condition": "result >"}]},
+         "analysis.metrics[0].failure_condition"),
+        ({"steps": [{"analysis": {"metrics": ["nope"]}}]}, "strategy.canary.steps[0].analysis.metrics[0]: 'nope'"),
+    ],
+)  # fmt: skip
+def test_bad_analysis_specs_are_config_errors_naming_the_key(change: dict[str, Any], message: str) -> None:
+    spec = make_spec(change.get("steps", STEPS))
+    if "metrics" in change:
+        spec = Spec.model_validate({**spec.model_dump(), "analysis": {"metrics": change["metrics"]}})
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_analysis(spec)
