@@ -14,23 +14,16 @@ from greenflag.analysis.verdicts import Verdict
 from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisSpec, MetricSpec
 from greenflag.testing import FakeClock
+from tests.servers import AWS_TEST_ENV, moto_server
 from tests.support import free_port
 
 
 @pytest.fixture
 def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    for key, value in AWS_TEST_ENV.items():
         monkeypatch.setenv(key, value)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def put(endpoint: str, values: list[float]) -> None:

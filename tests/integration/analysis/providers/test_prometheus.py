@@ -8,7 +8,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 
 from greenflag.analysis.providers.prometheus import PrometheusProvider
 from greenflag.analysis.run import AnalysisRun
@@ -17,6 +16,7 @@ from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.spec import AnalysisSpec, RouterSpec
 from greenflag.testing import FakeClock
 from greenflag.traffic.embedded.server import EmbeddedRouter
+from tests.servers import prometheus_command
 from tests.support import free_port, start_process, wait_until_async
 
 TOKEN = "prom-test-token"
@@ -29,30 +29,6 @@ def app() -> Iterator[DemoAppProcess]:
         yield a
 
 
-def prometheus(tmp_path: Path, admin: str) -> tuple[list[str], str]:
-    port = free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": "greenflag-router",
-                "authorization": {"credentials": TOKEN},
-                "static_configs": [{"targets": [admin]}],
-            }
-        ],
-    }
-    path = tmp_path / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    cmd = [
-        "prometheus",
-        f"--config.file={path}",
-        f"--storage.tsdb.path={tmp_path / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--log.level=warn",
-    ]
-    return cmd, f"http://127.0.0.1:{port}"
-
-
 @pytest.mark.timeout(120)
 async def test_prometheus_answers_the_provider(app: DemoAppProcess, tmp_path: Path) -> None:
     spec = RouterSpec(listen="127.0.0.1:0", admin="127.0.0.1:0", backends={"blue": app.url}, weights={"blue": 100})
@@ -60,7 +36,7 @@ async def test_prometheus_answers_the_provider(app: DemoAppProcess, tmp_path: Pa
     await router.start()
     try:
         assert router.admin_url is not None
-        cmd, address = prometheus(tmp_path, router.admin_url.removeprefix("http://"))
+        cmd, address = prometheus_command(tmp_path, router.admin_url.removeprefix("http://"), token=TOKEN)
         with start_process(cmd, ready_url=address + "/-/ready", timeout=60):
             async with aiohttp.ClientSession() as session:
                 for _ in range(40):
