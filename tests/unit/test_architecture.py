@@ -16,6 +16,7 @@ a copy of greenflag itself with one line added.
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -24,7 +25,8 @@ import pytest
 
 from tests.architecture import ImportGraph, Rules, cycles, layer_violations, purity_violations
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
 
 # Lowest first. Names are relative to `greenflag` ("" is the package itself). Packages that other work is adding
 # (readiness, dr, data, ops) have their place already.
@@ -106,6 +108,23 @@ def test_type_checking_imports_are_allowed_and_counted(real: ImportGraph) -> Non
     print(f"{len(typing_only)} TYPE_CHECKING imports; {len(closing)} cycle(s) closed only by them")
     assert typing_only  # the router's callback triangle is typed this way on purpose
     assert any("greenflag.traffic.embedded.client" in c and "greenflag.traffic.embedded.core" in c for c in closing)
+
+
+NOT_YET = ("web/", "readiness/", "dr/", "data/", "ops/")  # places in the table for packages still to come
+
+
+def test_the_architecture_page_shows_this_table_and_names_real_files() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    block = text.split("```text\n", 1)[1].split("```", 1)[0]
+    assert [line.split() for line in block.strip().splitlines()] == [[n for n in layer if n] for layer in LAYERS[::-1]]
+    named = set(re.findall(r"`((?:[a-z_]+/)+(?:[a-z_]+\.py)?)`", text))
+    assert len(named) > 30
+    missing = [
+        p
+        for p in named
+        if not p.startswith(NOT_YET) and not (SRC / "greenflag" / p).exists() and not (ROOT / p).exists()
+    ]
+    assert missing == []
 
 
 # -- the rules fail where they should -----------------------------------------------------------------------------
