@@ -9,18 +9,7 @@ import pytest
 from greenflag.errors import ConfigError
 from greenflag.rollout.validate import check_analysis
 from greenflag.spec import Spec
-
-USER = [
-    {"name": "a", "query": "error_rate", "failure_condition": "result > 0.5"},
-    {"name": "b", "query": "p95_ms", "failure_condition": "result > 100"},
-]
-STEPS = [{"set_weight": 10}, {"pause": {"duration": "5s"}}, {"analysis": {"duration": "5s", "metrics": ["a"]}},
-         {"set_weight": 50}, {"pause": {"duration": "5s"}}]  # fmt: skip
-
-
-def make_spec(steps: list[Any] = STEPS, **analysis: Any) -> Spec:
-    data = {"service": "svc", "strategy": {"canary": {"steps": steps}}, "analysis": {"metrics": USER, **analysis}}
-    return Spec.model_validate(data)
+from tests.unit.rollout.analysis_specs import STEPS, make_spec
 
 
 @pytest.mark.parametrize(

@@ -6,19 +6,9 @@ from collections import Counter
 
 import pytest
 
-from greenflag import User, task
 from greenflag.load.metrics.series import Registry
 from greenflag.load.scenarios.journey import ClassPlan, UserScenario, count_error
-
-
-class Shop(User):
-    @task(3)
-    async def browse(self) -> None: ...
-
-    @task
-    async def buy(self) -> None: ...
-
-    async def helper(self) -> None: ...
+from tests.unit.load.scenarios.users import Shop
 
 
 def test_classes_share_vus_by_weight() -> None:

@@ -10,16 +10,7 @@ from greenflag import User, between, constant, pacing, task
 from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
 from greenflag.load.scenarios.user import first_phase, next_phase, pick, task_table
-
-
-class Shop(User):
-    @task(3)
-    async def browse(self) -> None: ...
-
-    @task
-    async def buy(self) -> None: ...
-
-    async def helper(self) -> None: ...
+from tests.unit.load.scenarios.users import Shop
 
 
 class Base(User):
