@@ -100,12 +100,28 @@ class Pki:
                 builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
                     x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
                     x509.UniformResourceIdentifier(self.intermediate_url))]), critical=False)  # fmt: skip
-        cert = builder.sign(signer, hashes.SHA1() if digest == "sha1" else hashes.SHA256())  # noqa: S303
+        cert = _sign_sha1(private, sans, days[1], self) if digest == "sha1" else builder.sign(signer, hashes.SHA256())
         crt, keyfile = self.directory / f"{label}.crt", self.directory / f"{label}.key"
         crt.write_bytes(_pem(cert) + (_pem(self.intermediate) if chain and not self_signed else b""))
         keyfile.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                   serialization.NoEncryption()))  # fmt: skip
         return crt, keyfile
+
+
+def _sign_sha1(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, sans: list[x509.GeneralName], days: int,
+               pki: Pki) -> x509.Certificate:  # fmt: skip
+    """Sign with SHA-1 through the system `openssl` CLI (`cryptography`'s own OpenSSL refuses SHA-1 signatures)."""
+    d = pki.directory
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(_name(str(sans[0].value)))
+           .add_extension(x509.SubjectAlternativeName(sans), critical=False).sign(private, hashes.SHA256()))
+    (d / "sha1.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    (d / "inter.pem").write_bytes(_pem(pki.intermediate))
+    (d / "inter.key").write_bytes(pki.inter_key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))  # fmt: skip
+    subprocess.run(["openssl", "x509", "-req", "-in", str(d / "sha1.csr"), "-CA", str(d / "inter.pem"), "-CAkey",
+                    str(d / "inter.key"), "-sha1", "-days", str(days), "-copy_extensions", "copyall",
+                    "-set_serial", "4242", "-out", str(d / "sha1.pem")], check=True, capture_output=True)
+    return x509.load_pem_x509_certificate((d / "sha1.pem").read_bytes())
 
 
 @dataclass
@@ -143,8 +159,9 @@ def _server_block(site: Site, directory: Path) -> str:
 
 
 @contextlib.contextmanager
-def nginx_tls(sites: Sequence[Site], *, files: dict[str, bytes] | None = None) -> Iterator[dict[str, int]]:
-    """One nginx serving every site (and `files` over plain HTTP on a port named "files"); yields label → port."""
+def nginx_tls(sites: Sequence[Site], *, files: dict[str, bytes] | None = None, files_port: int = 0
+              ) -> Iterator[dict[str, int]]:  # fmt: skip
+    """One nginx serving every site (and `files` over plain HTTP on `files_port`); yields label → port."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory(prefix="greenflag-tls-") as tmp:
         directory = Path(tmp)
@@ -156,7 +173,7 @@ def nginx_tls(sites: Sequence[Site], *, files: dict[str, bytes] | None = None) -
             (directory / "files").mkdir()
             for name, data in files.items():
                 (directory / "files" / name).write_bytes(data)
-            ports["files"] = free_port()
+            ports["files"] = files_port or free_port()
             blocks += f"\n  server {{ listen 127.0.0.1:{ports['files']}; root {directory / 'files'}; }}"
         conf = directory / "nginx.conf"
         conf.write_text(f"""worker_processes 1;
