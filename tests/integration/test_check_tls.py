@@ -110,8 +110,8 @@ async def test_modern_facts(lab: tuple[dict[str, int], Pki]) -> None:
     assert {k: v["offered"] for k, v in ev["protocols"].items()} == {
         "SSLv2": None, "SSLv3": False, "TLSv1.0": False, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": True}
     assert "not tested" in ev["protocols"]["SSLv2"]["note"]  # never claimed absent
-    assert {s["name"] for s in ev["suites"]["TLSv1.2"]} == {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
-                                                            "ECDHE-RSA-CHACHA20-POLY1305"}
+    assert {s["name"] for s in ev["suites"]["TLSv1.2"]} == {
+        "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"}
     assert {s["name"] for s in ev["suites"]["TLSv1.3"]} == {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
                                                             "TLS_CHACHA20_POLY1305_SHA256"}
     assert all(s["forward_secrecy"] and s["aead"] for suites in ev["suites"].values() for s in suites)

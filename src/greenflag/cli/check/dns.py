@@ -44,13 +44,13 @@ def register(check_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
         """Compare SOA serial, NS set and A/AAAA/CNAME/CAA answers across authoritative servers and resolvers."""
+        import dns.name
+
         from greenflag.cli.check.args import print_result
         from greenflag.cli.common import option_duration
         from greenflag.readiness.dns import check_dns
         from greenflag.readiness.dns.collect import parse_server
         from greenflag.readiness.target import TargetOptions
-
-        import dns.name
 
         try:
             dns.name.from_text(name)

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from greenflag.readiness.base import CheckResult
-from greenflag.readiness.target import TargetOptions
+
+if TYPE_CHECKING:  # the package stays importable without I/O libraries, so its pure modules stay pure
+    from greenflag.readiness.target import TargetOptions
 
 __all__ = ["check_dns"]
 
 
-async def check_dns(name: str, *, resolvers: list[str] = [], options: TargetOptions = TargetOptions(),  # noqa: B006
+async def check_dns(name: str, *, resolvers: list[str] = [], options: TargetOptions | None = None,  # noqa: B006
                     nameservers: list[str] = [], require_caa: bool = False,  # noqa: B006
                     require_propagation: bool = False) -> CheckResult:  # fmt: skip
     """Check NAME. `nameservers` (IP[:PORT]) replaces discovery; ValueError for a malformed address."""
@@ -20,7 +24,9 @@ async def check_dns(name: str, *, resolvers: list[str] = [], options: TargetOpti
     from greenflag.readiness.base import Finding, Severity, Status
     from greenflag.readiness.dns.collect import collect
     from greenflag.readiness.dns.evaluate import evaluate, propagation_wait_s
+    from greenflag.readiness.target import TargetOptions
 
+    options = options if options is not None else TargetOptions()
     started = time.monotonic()
     try:
         facts = await collect(name, resolvers=list(resolvers), nameservers=list(nameservers),

@@ -176,7 +176,7 @@ async def collect(name: str, *, resolvers: list[str], nameservers: list[str], ti
     if given:
         zones = await asyncio.gather(*(_zone_from(qname, ip, port, timeout) for ip, port in given))
         zone = next((z for z in zones if z is not None), qname)
-        servers = [(ip, port, None) for ip, port in given]
+        servers: list[tuple[str, int, str | None]] = [(ip, port, None) for ip, port in given]
         discovery = "given: the --nameserver addresses are the authoritative servers"
     else:
         zone, found, delegation = await _discover(qname, _resolver(resolver_addrs, timeout), timeout)

@@ -112,7 +112,8 @@ def evaluate(facts: DnsFacts, *, require_caa: bool = False, require_propagation:
     if not facts.caa:
         findings.append(Finding("dns.caa.missing", Severity.HIGH if require_caa else Severity.MEDIUM,
                                 f"no CAA record at {facts.name} or any parent up to {facts.zone}: any CA may issue "
-                                f"certificates for it (RFC 8659); add e.g. {facts.zone} CAA 0 issue \"letsencrypt.org\""))
+                                f"certificates for it (RFC 8659); add e.g. {facts.zone} CAA 0 issue "
+                                '"letsencrypt.org"'))
     elif not any(" iodef " in f" {r} " for r in facts.caa):
         findings.append(Finding("dns.caa.no_iodef", Severity.INFO, f"the CAA set at {facts.caa_owner} has no iodef "
                                 "(where a CA reports refused requests)"))  # fmt: skip
@@ -125,8 +126,8 @@ def evaluate(facts: DnsFacts, *, require_caa: bool = False, require_propagation:
             elif rdtype in truth and answer.records != truth[rdtype]:
                 findings.append(Finding("dns.propagation.pending", Severity.HIGH if require_propagation else
                                         Severity.MEDIUM, f"resolver {view.server} answers {rdtype} "
-                                        f"{_records(answer.records)}, the authoritative servers {_records(truth[rdtype])}"
-                                        f" (cached for up to {answer.ttl or 0} s more)",
+                                        f"{_records(answer.records)}, the authoritative servers "
+                                        f"{_records(truth[rdtype])} (cached for up to {answer.ttl or 0} s more)",
                                         {"resolver": view.server, "type": rdtype, "ttl": answer.ttl}))  # fmt: skip
     failing = {"dns.lame_delegation", "dns.consistency.delegation"}
     if any(f.severity in (Severity.HIGH, Severity.CRITICAL) and (f.id in failing or f.id.startswith(

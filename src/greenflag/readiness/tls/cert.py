@@ -132,7 +132,8 @@ def _ocsp(data: bytes | None) -> str | None:
 
 
 def analyse(chain: Sequence[x509.Certificate], host: str, store: crypto.X509Store, *, now: dt.datetime,
-            fetched: Sequence[x509.Certificate] = (), ocsp_response: bytes | None = None) -> dict[str, object]:  # fmt: skip
+            fetched: Sequence[x509.Certificate] = (),
+            ocsp_response: bytes | None = None) -> dict[str, object]:  # fmt: skip
     """The CertFacts fields for a served chain (leaf first); `fetched` = intermediates found through AIA."""
     leaf = chain[0]
     names = _names(leaf)
@@ -157,7 +158,8 @@ def analyse(chain: Sequence[x509.Certificate], host: str, store: crypto.X509Stor
     except x509.ExtensionNotFound:
         must_staple = False
     try:
-        scts = len(leaf.extensions.get_extension_for_oid(ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS).value)
+        sct_list = leaf.extensions.get_extension_for_oid(ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS).value
+        scts = len(sct_list) if isinstance(sct_list, x509.PrecertificateSignedCertificateTimestamps) else 0
     except x509.ExtensionNotFound:
         scts = 0
     return {

@@ -129,15 +129,15 @@ class TlsFacts:
     def offered_protocols(self) -> tuple[Protocol, ...]:
         return tuple(p.protocol for p in self.protocols if p.offered)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:  # fmt: skip
         return {
             "server_name": self.server_name,
             "negotiated": self.negotiated,
             **({"handshake_error": self.handshake_error} if self.handshake_error else {}),
             "protocols": {p.protocol.value: {"offered": p.offered, **({"note": p.note} if p.note else {})}
-                          for p in self.protocols},  # fmt: skip
+                          for p in self.protocols},
             "suites": {proto.value: [a.to_json() for a in self.suites if a.protocol is proto]
-                       for proto in self.offered_protocols},  # fmt: skip
+                       for proto in self.offered_protocols},
             "suites_complete": self.suites_complete,
             "modern_client_suite": self.modern_choice.name if self.modern_choice else None,
             "secure_renegotiation": self.secure_renegotiation,

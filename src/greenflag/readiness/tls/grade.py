@@ -123,10 +123,10 @@ def key_exchange_score(facts: TlsFacts) -> int:
             scores.append(40)
         if accepted.dh_bits:
             scores.append(rsa_strength(accepted.dh_bits))
-        bits = group_bits(accepted.group) if accepted.group else None
-        if bits:
-            scores.append(rsa_strength(bits) if accepted.group and accepted.group.startswith("ffdhe")
-                          else ec_strength(bits))  # fmt: skip
+        group = group_bits(accepted.group) if accepted.group else None
+        if group:
+            scores.append(rsa_strength(group) if accepted.group and accepted.group.startswith("ffdhe")
+                          else ec_strength(group))  # fmt: skip
     return min(scores) if scores else 0
 
 
@@ -201,7 +201,8 @@ CAP_RULES: tuple[CapRule, ...] = (
         lambda f, key: _modern_lacks(f, lambda a: a.suite.forward_secret) if f.suites else None),
     ("no_aead", "B", "Qualys 2018-02-02 'forward secrecy, authenticated encryption and ROBOT'",
         lambda f, key: _modern_lacks(f, lambda a: a.suite.aead) if f.suites else None),
-    ("rc4", "B", "Qualys 2014 'stricter requirements' (RC4)", lambda f, key: _listed(_suites(f, lambda a: a.suite.rc4))),
+    ("rc4", "B", "Qualys 2014 'stricter requirements' (RC4)",
+        lambda f, key: _listed(_suites(f, lambda a: a.suite.rc4))),
     ("incomplete_chain", "B", "testssl.sh run_server_defaults ('Issues with chain of trust'); Qualys 2014",
         lambda f, key: "the server does not send the intermediate certificates; clients must fetch them"
         if f.cert and f.cert.trusted and not f.cert.chain_complete else None),
@@ -225,7 +226,8 @@ CAP_RULES: tuple[CapRule, ...] = (
 
 # What a full SSL Labs or testssl.sh scan also tests and this scan does not: the caps they could add.
 NOT_TESTED = ("Heartbleed (F)", "OpenSSL CCS injection (F)", "Ticketbleed (F)", "ROBOT (F)", "DROWN (F)",
-              "POODLE over TLS (F)", "insecure client-initiated renegotiation (F)", "CRIME/TLS compression (C)")  # fmt: skip
+              "POODLE over TLS (F)", "insecure client-initiated renegotiation (F)",
+              "CRIME/TLS compression (C)")  # fmt: skip
 
 
 # --- warnings --------------------------------------------------------------------------------------------------

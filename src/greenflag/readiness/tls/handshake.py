@@ -116,7 +116,8 @@ async def full_handshake(address: str, port: int, server_name: str | None, *, ho
         head: bytes | None = None
         error: str | None = None
         try:
-            request = f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: greenflag-check\r\nConnection: close\r\n\r\n"
+            request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: greenflag-check\r\n"
+                       "Connection: close\r\n\r\n")
             head = await pump.request(request.encode("ascii", "replace"))
             if not head.startswith(b"HTTP/"):
                 head, error = None, "the server did not answer GET / with HTTP"

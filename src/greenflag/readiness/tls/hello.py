@@ -181,7 +181,11 @@ def parse_flight(data: bytes, *, kx: str = "") -> Flight:
     handshake, alert, garbage = _records(data)
     if garbage:
         return Flight(complete=True, error="not TLS")
-    hello, certs, dh_bits, curve, kinds = None, (), None, None, []
+    hello: ServerHello | None = None
+    certs: tuple[bytes, ...] = ()
+    dh_bits: int | None = None
+    curve: str | None = None
+    kinds: list[int] = []
     pos = 0
     while pos + 4 <= len(handshake):
         kind, length = handshake[pos], int.from_bytes(handshake[pos + 1 : pos + 4], "big")
