@@ -117,7 +117,8 @@ def main() -> None:
                     gf = run_pinned([sys.executable, "-m", "greenflag", "check", "tls", target, "--ca-file",
                                      str(pki.root_pem), "--json"], core=1)  # fmt: skip
                     gf_times.append(gf.wall_s)
-                    gf_body = json.loads(gf.stdout[gf.stdout.index("{"):])
+                    # stdout and stderr are merged: the JSON comes first, then (exit 4) the one-line verdict
+                    gf_body = json.JSONDecoder().raw_decode(gf.stdout[gf.stdout.index("{"):])[0]
                     out = Path(tmp) / f"{site.label}.json"
                     out.unlink(missing_ok=True)
                     ts = run_pinned([testssl, "--full", "--quiet", "--color", "0", "--warnings", "off", "--jsonfile",
