@@ -207,14 +207,18 @@ def purity_violations(graph: ImportGraph, rules: Rules) -> list[str]:
     out: list[str] = []
     for pure in sorted(graph.pure):
         chain: dict[str, str | None] = {pure: None}  # module → the module that imported it
-        queue = [pure]
+        # A module reached only as a parent package runs its module-level code, not its functions: follow only
+        # its top-level imports. Every module the pure one (transitively) imports is followed through all of them.
+        queue: list[tuple[str, bool]] = [(pure, False)]
+        seen = {(pure, False)}
         while queue:
-            module = queue.pop(0)
-            steps: list[tuple[str, Import | None]] = [
-                (i.target, i) for i in graph.of(module) if not _allowed(graph, rules, i)
+            module, as_parent = queue.pop(0)
+            kinds = ("top",) if as_parent else RUNTIME
+            steps: list[tuple[str, Import | None, bool]] = [
+                (i.target, i, False) for i in graph.of(module, kinds) if not _allowed(graph, rules, i)
             ]
-            steps += [(p, None) for p in _parents(graph, module)]
-            for target, imp in steps:
+            steps += [(p, None, True) for p in _parents(graph, module)]
+            for target, imp, parent in steps:
                 if imp is not None and not imp.internal:
                     if target in rules.forbidden:
                         path = [module]
@@ -226,9 +230,10 @@ def purity_violations(graph: ImportGraph, rules: Rules) -> list[str]:
                             f"a module marked __pure__ imports no I/O, directly or through what it imports"
                         )
                     continue
-                if target not in chain:
-                    chain[target] = module
-                    queue.append(target)
+                if (target, parent) not in seen and (target, False) not in seen:
+                    seen.add((target, parent))
+                    chain.setdefault(target, module)
+                    queue.append((target, parent))
     return sorted(set(out))
 
 

@@ -56,7 +56,8 @@ IO_MODULES = frozenset(
         "asyncio", "socket", "ssl", "time", "subprocess", "threading", "multiprocessing", "concurrent", "os",
         "shutil", "tempfile", "signal", "select", "selectors", "socketserver", "random", "secrets", "uuid",
         "sqlite3", "urllib", "http", "ftplib", "smtplib", "httptools", "uvloop", "aiohttp", "requests", "httpx",
-        "boto3", "botocore", "kubernetes", "ray", "psycopg", "psycopg2", "asyncpg", "prometheus_client",
+        "boto3", "botocore", "kubernetes", "ray", "psycopg", "psycopg2", "asyncpg", "prometheus_client", "dns",
+        "OpenSSL",
     }
 )  # fmt: skip
 ALLOWED = {
@@ -69,7 +70,8 @@ CORE = [
     "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.verdicts", "hdr", "health.gate",
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "rollout.actions", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets",
-    "rollout.runs", "rollout.steps", "rollout.validate", "units",
+    "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
+    "readiness.tls.evaluate", "readiness.tls.grade",
 ]  # fmt: skip
 
 
