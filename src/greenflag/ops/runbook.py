@@ -13,7 +13,7 @@ from pathlib import PurePath
 from greenflag.ops.limits import Limits, human_duration, limits_from_spec
 from greenflag.ops.shell import Var, cell, cmd, code, fence
 from greenflag.spec import AnalysisStep, PauseStep, SetWeightStep, Spec
-from greenflag.units import parse_host_port
+from greenflag.units import format_duration, parse_host_port
 
 __all__ = ["Context", "runbooks"]
 
@@ -185,7 +185,7 @@ def deployment(ctx: Context) -> str:
         args: list[str | Var] = ["load", "run", ctx.resolve(target) if load.scenario else target]
         if load.scenario and load.host:
             args += ["--host", load.host]
-        args += ["--vus", str(load.vus), "--duration", human_duration(load.duration)]
+        args += ["--vus", str(load.vus), "--duration", format_duration(load.duration)]
         if load.rate is not None:
             args += ["--rate", f"{load.rate:g}"]
         for metric, exprs in load.thresholds.items():
