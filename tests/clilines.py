@@ -27,6 +27,7 @@ PENDING_OPTIONS: dict[tuple[tuple[str, ...], str], str] = {
 }
 SHELL_OPERATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&"}
 REDIRECTIONS = {">", ">>", "<", "&>", ">|"}
+COMMAND_PREFIXES = {"if", "!", "then", "else", "elif", "do", "while", "until", "time", "exec"}
 
 
 @lru_cache(maxsize=1)
@@ -74,7 +75,7 @@ def check_line(argv: list[str]) -> str | None:
 
 
 def greenflag_commands(script: str) -> list[list[str]]:
-    """The greenflag command lines in a shell script: continuations joined, comments, operators (`;`, `&&`, `|`,
+    """The greenflag command lines (greenflag in command position) in a shell script: continuations joined, comments, operators (`;`, `&&`, `|`,
     `(`) and `>`/`<` redirections (with their target) handled. Write no `2>&1` inside a greenflag command."""
     text = script.replace("\\\n", " ")
     out: list[list[str]] = []
@@ -85,7 +86,10 @@ def greenflag_commands(script: str) -> list[list[str]]:
         tokens = list(lexer)
         current: list[str] | None = None
         skip = False
+        previous: str | None = None
         for token in tokens:
+            at_command = previous is None or previous in SHELL_OPERATORS or previous in COMMAND_PREFIXES
+            previous = token
             if skip:
                 skip = False
             elif token in REDIRECTIONS:
@@ -96,7 +100,7 @@ def greenflag_commands(script: str) -> list[list[str]]:
                 current = None
             elif current is not None:
                 current.append(token)
-            elif token == "greenflag":
+            elif token == "greenflag" and at_command:
                 current = [token]
         if current:
             out.append(current)
