@@ -69,14 +69,17 @@ def check_line(argv: list[str]) -> str | None:
     try:
         command.make_context(" ".join(["greenflag", *path]), args)
     except Exception as exc:  # click's UsageError / BadParameter / NoSuchOption
-        message = getattr(exc, "format_message", lambda: str(exc))()
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         raise AssertionError(f"{line}: {message}") from None
     return skipped
 
 
 def greenflag_commands(script: str) -> list[list[str]]:
-    """The greenflag command lines (greenflag in command position) in a shell script: continuations joined, comments, operators (`;`, `&&`, `|`,
-    `(`) and `>`/`<` redirections (with their target) handled. Write no `2>&1` inside a greenflag command."""
+    """The greenflag command lines (greenflag in command position) in a shell script.
+
+    Continuations are joined; comments, operators (`;`, `&&`, `|`, `(`) and `>`/`<` redirections (with their
+    target) are handled. Write no `2>&1` inside a greenflag command.
+    """
     text = script.replace("\\\n", " ")
     out: list[list[str]] = []
     for raw in text.splitlines():

@@ -178,7 +178,8 @@ def test_limits_follow_the_spec_and_the_options(tmp_path: Path) -> None:
         "https://wiki.example.com/rb/incident-response.md#greenflagrolloutrolledback")
     plain = greenflag("ops", "alert-rules", "--error-rate", "0.5%", "--p95", "800ms", cwd=tmp_path)
     groups = yaml.safe_load(plain.stdout)["groups"]
-    assert [g["name"] for g in groups] == ["greenflag-router", "greenflag-rollout", "greenflag-backups", "greenflag-tls"]
+    names = ["greenflag-router", "greenflag-rollout", "greenflag-backups", "greenflag-tls"]
+    assert [g["name"] for g in groups] == names
     assert groups[0]["rules"][0]["expr"].endswith("> 0.005") and groups[0]["rules"][1]["expr"].endswith("> 0.8")
 
 

@@ -43,7 +43,8 @@ def write_spec(path: Path, **analysis: Any) -> Path:
         "router": {"kind": "alb", "options": {"region": "eu-west-1", "listener_arn": LISTENER,
                                               "target_groups": {"blue": BLUE, "green": GREEN}}},
         "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
-        "analysis": analysis or {"metrics": [{"name": "e", "query": "error_rate", "failure_condition": "result > 0.02"}]},
+        "analysis": analysis or {"metrics": [{"name": "e", "query": "error_rate",
+                                              "failure_condition": "result > 0.02"}]},
     }))  # fmt: skip
     return path
 
@@ -85,7 +86,8 @@ def test_alarms_created_idempotent_and_pruned(moto: str, tmp_path: Path) -> None
     assert stat["Metric"]["MetricName"] == "HTTPCode_Target_5XX_Count" and stat["Stat"] == "Sum"
     assert stat["Metric"]["Namespace"] == "AWS/ApplicationELB"
     dims = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
-    assert dims == {"TargetGroup": "targetgroup/shop-green/2453ed029918f21f", "LoadBalancer": "app/shop/50dc6c495c0c9188"}
+    assert dims == {"TargetGroup": "targetgroup/shop-green/2453ed029918f21f",
+                    "LoadBalancer": "app/shop/50dc6c495c0c9188"}
     assert queries["total"]["MetricStat"]["Metric"]["MetricName"] == "RequestCount"
     lb = {q["Id"]: q for q in made["greenflag-shop-alb-5xx-rate"]["Metrics"]}
     assert lb["m1"]["MetricStat"]["Metric"]["MetricName"] == "HTTPCode_ELB_5XX_Count"

@@ -81,7 +81,8 @@ def stack(exporter: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     with run_demo_app("v1") as blue, run_demo_app("v2", ["--error-rate", "0.2"]) as green:
         router = [sys.executable, "-m", "greenflag", "router", "serve", "--listen", f"127.0.0.1:{listen}",
                   "--backend", f"blue={blue.url}", "--backend", f"green={green.url}", "--weight", "blue=50",
-                  "--weight", "green=50", "--admin", f"127.0.0.1:{admin}", "--admin-token-file", str(token)]  # fmt: skip
+                  "--weight", "green=50", "--admin", f"127.0.0.1:{admin}",
+                  "--admin-token-file", str(token)]
         with start_process(router, ready_url=f"http://127.0.0.1:{admin}/healthz", timeout=30):
             config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": [
                 {"job_name": "greenflag-router", "authorization": {"credentials_file": str(token)},
@@ -118,7 +119,7 @@ def query(base: str, expr: str) -> dict[str, Any]:
 
 
 def substitute(expr: str) -> str:
-    for var, value in (("$__rate_interval", "15s"), ("$__range", "5m"), ("$job", ".+"), ("$service", ".+")):
+    for var, value in (("$__rate_interval", "1m"), ("$__range", "5m"), ("$job", ".+"), ("$service", ".+")):
         expr = expr.replace(var, value)
     return expr
 
@@ -145,7 +146,7 @@ def test_dashboard_structure(tmp_path: Path) -> None:
         assert title in titles  # fmt: skip
     for panel in panels:
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24
         if panel["type"] != "row":
             assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"} and panel["targets"]
     # Panels never overlap.
@@ -168,10 +169,13 @@ def test_every_query_runs_and_returns_data(stack: dict[str, str], tmp_path: Path
 
     def scraped() -> bool:
         up = query(base, "sum(up)")["data"]["result"]
-        rate = query(base, 'sum(rate(greenflag_router_requests_total{backend="green"}[15s]))')["data"]["result"]
-        return bool(up) and float(up[0]["value"][1]) == 2 and bool(rate) and float(rate[0]["value"][1]) > 0
+        green_5xx = 'sum(rate(greenflag_router_responses_total{backend="green",code="5xx"}[1m]))'
+        rate = query(base, green_5xx)["data"]["result"]
+        twice = query(base, "count_over_time(greenflag_rollout_rollbacks_total[1m]) >= 2")["data"]["result"]
+        return bool(up and float(up[0]["value"][1]) == 2 and rate and float(rate[0]["value"][1]) > 0 and twice)
 
-    wait_until(scraped, timeout=60, interval=0.5, what="prometheus to scrape the router and the exporter twice")
+    wait_until(scraped, timeout=60, interval=0.5,
+               what="prometheus to scrape the router (with errors from green) and the exporter twice")
     empty = []
     for where, expr in expressions(model):
         result = query(base, substitute(expr))["data"]["result"]
@@ -181,7 +185,7 @@ def test_every_query_runs_and_returns_data(stack: dict[str, str], tmp_path: Path
     errors = query(base, substitute(next(e for w, e in expressions(model) if w.startswith("panel 'Error rate'"))))
     by_backend = {r["metric"]["backend"]: float(r["value"][1]) for r in errors["data"]["result"]}
     assert by_backend["green"] > by_backend["blue"]
-    status, body = http_get(f"{base}/api/v1/label/job/values?match[]=greenflag_router_requests_total")
+    _, body = http_get(f"{base}/api/v1/label/job/values?match[]=greenflag_router_requests_total")
     assert json.loads(body)["data"] == ["greenflag-router"]  # the `job` variable's query
 
 

@@ -41,14 +41,14 @@ Examples:
 CLOUDWATCH_EPILOG = """\
 Examples:
 
-  greenflag ops cloudwatch-alarms -f greenflag.yaml --dry-run         # print the PutMetricAlarm requests
+  greenflag ops cloudwatch-alarms -f examples/alb.yaml --dry-run      # print the PutMetricAlarm requests
   greenflag ops cloudwatch-alarms -f greenflag.yaml --alarm-action arn:aws:sns:eu-west-1:123456789012:oncall
 
   greenflag ops cloudwatch-alarms -f greenflag.yaml --region eu-west-1 \\
       --listener-arn "$LISTENER_ARN" --target-group blue="$BLUE_TG_ARN" --target-group green="$GREEN_TG_ARN"
 
 Re-running updates the alarms in place (same names); --prune deletes greenflag alarms of the service that are
-no longer defined. Needs the [aws] extra (boto3) and AWS credentials as boto3 finds them.
+no longer defined. Needs boto3 (pip install 'greenflag\\[aws]') and AWS credentials as boto3 finds them.
 """
 
 

@@ -33,7 +33,7 @@ def test_names_are_unique_prefixed_and_consistent() -> None:
     assert m.by_name("greenflag_router_requests_total") is m.ROUTER_REQUESTS
     assert set(m.ROLLOUT_PHASES) == {str(p) for p in Phase}
     assert set(m.VERDICTS) == {str(v) for v in Verdict}
-    assert m.ROUTER_HISTOGRAM_BOUNDS_S == tuple(b / 1000.0 for b in BackendSeries.PROM_BOUNDS_MS)
+    assert tuple(b / 1000.0 for b in BackendSeries.PROM_BOUNDS_MS) == m.ROUTER_HISTOGRAM_BOUNDS_S
     assert all(x.unit == "timestamp" for x in m.ALL if x.name.endswith("_timestamp_seconds"))
 
 
