@@ -56,7 +56,7 @@ class Up:
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         token = load_or_create_token(token_path(self.spec))
         router_spec = self.spec.router.model_copy(update={"backends": {}, "weights": {}})
-        self.router = EmbeddedRouter(router_spec, admin_token=token)
+        self.router = EmbeddedRouter(router_spec, admin_token=token, admin_token_file=token_path(self.spec))
         await self.router.start()
         store = Store.for_state_dir(self.spec.state_dir)
         platform = make_platform(self.spec, store)
