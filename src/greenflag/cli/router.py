@@ -24,6 +24,9 @@ Examples:
   greenflag router serve -f greenflag.yaml          # the `router:` section
 
 The admin token file is created (mode 0600) with a random token when it does not exist.
+An --admin address beyond loopback needs a token of 32+ characters, chmod 600.
+The admin API adds backends only on loopback, at --backend addresses and in
+--allow-backend networks (e.g. private); never link-local or metadata ones.
 """
 
 CLIENT_EPILOG = """\

@@ -47,6 +47,7 @@ class Recorded:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     xff: str | None  # the last X-Forwarded-For element: the client address the proxy saw (None: no header)
+    trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class _Parsed:
     version: int
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
+    trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def _line(buf: bytes, pos: int) -> tuple[bytes, int]:
@@ -141,7 +143,7 @@ def _chunked(buf: bytes, pos: int, request: _Parsed) -> tuple[_Parsed, int]:
             raise Invalid(f"bad chunk line {line[:40]!r}")
         size = int(match.group(1), 16)
         if size == 0:
-            _, pos = _fields(buf, pos)  # trailer section
+            request.trailers, pos = _fields(buf, pos)
             request.body = b"".join(body)
             return request, pos
         if len(buf) - pos < size + 2:
@@ -192,7 +194,9 @@ class _Conn(asyncio.Protocol):
         xffs = _values(request.headers, b"x-forwarded-for")
         xff = xffs[-1].rsplit(b",", 1)[-1].strip().decode("latin-1") if xffs else None
         backend.requests.append(
-            Recorded(seq, self.number, request.method, request.target, request.headers, request.body, xff)
+            Recorded(
+                seq, self.number, request.method, request.target, request.headers, request.body, xff, request.trailers
+            )
         )
         tokens = {t.strip().lower() for v in _values(request.headers, b"connection") for t in v.split(b",")}
         close = b"close" in tokens or (request.version == 0 and b"keep-alive" not in tokens)

@@ -26,16 +26,16 @@ from tests.support import free_port, greenflag_cmd
 
 pytestmark = pytest.mark.timeout(60)
 
-REFUSED = {
-    "aws metadata": "http://169.254.169.254/latest/meta-data/",
-    "ecs task metadata": "http://169.254.170.2/",
-    "link-local v6": "http://[fe80::1]:8080/",
-    "aws metadata v6": "http://[fd00:ec2::254]/",
-    "mapped metadata": "http://[::ffff:169.254.169.254]/",
-    "gcp metadata name": "http://metadata.google.internal/computeMetadata/v1/",
-    "alibaba metadata": "http://100.100.100.200/",
-    "outside the allow-list": "http://10.20.30.40:8080",
-    "unspecified": "http://0.0.0.0:8080",
+REFUSED = {  # name → (URL, what the refusal says)
+    "aws metadata": ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    "ecs task metadata": ("http://169.254.170.2/", "link-local"),
+    "link-local v6": ("http://[fe80::1]:8080/", "link-local"),
+    "aws metadata v6": ("http://[fd00:ec2::254]/", "metadata"),
+    "mapped metadata": ("http://[::ffff:169.254.169.254]/", "link-local"),
+    "gcp metadata name": ("http://metadata.google.internal/computeMetadata/v1/", "metadata hostname"),
+    "alibaba metadata": ("http://100.100.100.200/", "metadata"),
+    "outside the allow-list": ("http://10.20.30.40:8080", "outside the allowed backend addresses"),
+    "unspecified": ("http://0.0.0.0:8080", "not a unicast address"),
 }
 
 _real_getaddrinfo = socket.getaddrinfo
@@ -82,8 +82,9 @@ async def test_put_backends_refuses_link_local_metadata_and_unlisted_addresses(
     local: tuple[EmbeddedRouter, str], name: str
 ) -> None:
     router, url = local
-    status, body = await put_backends(router, {"blue": url, "evil": REFUSED[name]})
-    assert status == 400 and body["error"].startswith("backends.evil: "), body
+    target, says = REFUSED[name]
+    status, body = await put_backends(router, {"blue": url, "evil": target})
+    assert status == 400 and body["error"].startswith("backends.evil: ") and says in body["error"], body
     assert set(router.backend_states()) == {"blue"}  # all or nothing: the set did not change
 
 
@@ -165,6 +166,17 @@ def test_admin_beyond_loopback_with_a_weak_token_is_refused_before_binding(
     os.chmod(path, mode)
     code, err = serve_in_process("--admin", f"0.0.0.0:{free_port()}", "--admin-token-file", str(path), capsys=capsys)
     assert code == 2 and needle in err and "router.admin_token_file" in err and len(err.splitlines()) == 1
+
+
+def test_admin_beyond_loopback_with_a_generated_token_goes_on_to_listen(
+    tmp_path: Path, no_listening: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No token file: one is generated (43 characters, mode 0600), strong enough to listen beyond loopback — the
+    router gets as far as `start` (replaced here, so nothing binds)."""
+    path = tmp_path / "new-token"
+    with pytest.raises(WouldListen):
+        serve_in_process("--admin", f"0.0.0.0:{free_port()}", "--admin-token-file", str(path), capsys=capsys)
+    assert len(path.read_text().strip()) >= 32 and path.stat().st_mode & 0o077 == 0
 
 
 def test_admin_beyond_loopback_with_a_strong_private_token_is_allowed(tmp_path: Path, no_listening: None) -> None:

@@ -149,6 +149,9 @@ REFUSALS = [
     ("underscore TE", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("underscore XFF", b"GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 10.1.1.1\r\n\r\n", 400),
     ("name with a space", b"GET / HTTP/1.1\r\nHost: a\r\nX Y: 1\r\n\r\n", 400),
+    ("space before the colon", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length : 1\r\n\r\nZ", 400),
+    ("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n", 400),
+    ("bare LF", b"GET / HTTP/1.1\nHost: a\n\n", 400),
     ("no Host in 1.1", b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400),
     ("HTTP/0.9 form", b"GET /\r\n\r\n", 400),
     ("HTTP/2.0 over text", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
@@ -238,6 +241,7 @@ async def test_trailers_never_reach_the_forwarded_head(env: Env) -> None:
     second = [r for r in env.backend.requests if r.xff == "127.2.0.8" and r.target == b"/second"]
     assert len(second) == 1 and second[0].body == b"Z"
     assert [v for n, v in second[0].headers if n.lower() in (b"host", b"x-trailer")] == [b"a"]
+    assert second[0].trailers == []  # dropped
 
 
 async def test_pipelined_requests_before_a_refused_one_are_all_answered_then_the_refusal(env: Env) -> None:

@@ -38,9 +38,9 @@ class Exchange:
     """One request and its response through the proxy."""
 
     __slots__ = (
-        "aborted", "backend", "body_bytes", "chunked_out", "client", "close_after", "done", "facts", "head_sent",
-        "headers", "http11", "keep_alive", "method", "pending", "pending_bytes", "req_done", "retried", "reused",
-        "started", "status", "upstream", "url",
+        "aborted", "backend", "chunked_out", "client", "close_after", "done", "facts", "head_sent", "headers",
+        "http11", "keep_alive", "method", "pending", "pending_bytes", "req_done", "retried", "reused", "started",
+        "status", "upstream", "url",
     )  # fmt: skip
 
     def __init__(
@@ -68,7 +68,6 @@ class Exchange:
         self.aborted = False
         self.retried = False
         self.reused = False
-        self.body_bytes = 0
 
     @property
     def has_body(self) -> bool:
@@ -99,8 +98,9 @@ class ClientConnection(asyncio.Protocol):
         self.closing = False
         self.deadline = 0.0  # loop time after which `_timeout` runs (0: none); ProxyCore.sweep checks it
         self.idle = True
-        self.fresh = True  # no byte received yet: the header timeout runs from accept
         self.head_bytes = 0  # bytes received towards the request head being read (all of it counts, see below)
+        self.max_head = core.limits.max_header_bytes
+        self.body_bytes = 0  # of the chunked body being read
         self.refused: bytes | None = None  # error response to send once the requests before it are answered
         self.no_more = False  # the last request was read (it ends the connection)
         self.out: list[bytes] | None = None  # corked writes, sent in one syscall by uncork()
@@ -120,16 +120,13 @@ class ClientConnection(asyncio.Protocol):
         self.core.connections.add(self)
         # The first request's head must be in within the header timeout from accept (HAProxy's `timeout http-request`,
         # nginx's `client_header_timeout`): silently closed when nothing came (an unused pre-connection), else 408.
-        self._arm(self.core.header_timeout, idle=True)
+        self._arm(self.core.header_timeout, idle=False)
 
     def data_received(self, data: bytes) -> None:
-        if self.closing or self.refused is not None:
+        if self.closing:  # (after a refusal reading is paused for good: no data comes here)
             return
         if self.idle and self.deadline and not self.queue:
-            if self.fresh:  # the first byte: the deadline from accept stays
-                self.fresh = self.idle = False
-            else:
-                self._arm(self.core.header_timeout, idle=False)
+            self._arm(self.core.header_timeout, idle=False)
         if self.cur is None:  # reading a head (or between requests): the head-size limit counts bytes received,
             self.head_bytes += len(data)  # so a header without an end is not buffered whole; reset at its end
         try:
@@ -147,7 +144,7 @@ class ClientConnection(asyncio.Protocol):
             else:
                 self.reject(400, f"malformed request: {err}")
         # (A read that began in a body and ended in the next head is not counted: at most one read beyond the limit.)
-        if self.head_bytes > self.core.limits.max_header_bytes and self.cur is None:
+        if self.head_bytes > self.max_head:  # (0 again once a head completed in this read)
             self.reject(431, "request headers too large")
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -209,7 +206,7 @@ class ClientConnection(asyncio.Protocol):
             return
         if self.queue:
             return
-        if self.idle:
+        if self.idle or (not self.head_bytes and self.cur is None):  # idle, or never sent a byte: no answer
             self.close()
         else:
             self.reject(408, "request headers not received in time")
@@ -297,18 +294,17 @@ class ClientConnection(asyncio.Protocol):
         method = parser.get_method()
         version = parser.get_http_version()
         core = self.core
-        facts = check_request(method, self.url, self.headers, core.route_header, version)
-        limit = core.limits.max_body_bytes
-        if limit and facts.content_length is not None and facts.content_length > limit:
-            raise BadRequest(413, f"request body larger than {limit} bytes")
+        facts = check_request(method, self.url, self.headers, core.route_header, version, core.limits.max_body_bytes)
         ex = Exchange(self, method, self.url, self.headers, facts, parser.should_keep_alive(), version == "1.1")
         self.cur = ex
         self.head_bytes = 0
-        self.headers = []  # trailers of a chunked body land here, never in the forwarded head
         if ex.close_after:
             self.no_more = True
         if facts.chunked or facts.content_length:  # the body must keep coming: no gap over body_timeout
-            self._arm(self.core.body_timeout, idle=False)
+            if facts.chunked:
+                self.headers = []  # its trailers land here, never in the forwarded head
+                self.body_bytes = 0
+            self._arm(core.body_timeout, idle=False)
         else:
             self._disarm()
         self.queue.append(ex)
@@ -323,8 +319,8 @@ class ClientConnection(asyncio.Protocol):
             if not self.idle:
                 self.deadline = self.core.loop.time() + self.core.body_timeout
             if ex.facts.chunked:  # (a Content-Length body was checked against the limit with the head)
-                ex.body_bytes += len(body)
-                if ex.body_bytes > (self.core.limits.max_body_bytes or ex.body_bytes):
+                self.body_bytes += len(body)
+                if self.body_bytes > (self.core.limits.max_body_bytes or self.body_bytes):
                     raise BadRequest(413, f"request body larger than {self.core.limits.max_body_bytes} bytes")
                 body = chunk(body)
             ex.send_body(body)

@@ -113,9 +113,11 @@ def _refuse_lookalike(name: bytes, route_header: bytes) -> None:
 
 
 def check_request(
-    method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], route_header: bytes, version: str = "1.1"
+    method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], route_header: bytes, version: str = "1.1",
+    max_body: int = 0,
 ) -> RequestFacts:
-    """Refuse what a reverse proxy must not pass on (open-proxy use, smuggling ambiguity); gather the facts."""
+    """Refuse what a reverse proxy must not pass on (open-proxy use, smuggling ambiguity, a Content-Length over
+    `max_body` when not 0); gather the facts."""
     if version != "1.1" and version != "1.0":
         if version.startswith("0."):
             raise BadRequest(400, "HTTP/0.9 requests are not supported")
@@ -128,12 +130,31 @@ def check_request(
     hosts = seen.get(b"host")
     if len(seen) == 1 and hosts is not None and len(hosts) == 1:  # the common case: a Host header, nothing else
         return RequestFacts(hosts[0], False, None, None, None, False)
-    lengths = seen.get(b"content-length", [])
-    encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
     if hosts is not None and len(hosts) > 1:
         raise BadRequest(400, "more than one Host header")
     if hosts is None and version == "1.1":
         raise BadRequest(400, "HTTP/1.1 request without a Host header")
+    chunked, length = _framing(seen, version, max_body)
+    connection = _tokens(seen.get(b"connection", []))
+    if b"upgrade" in seen and b"upgrade" in connection:
+        raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
+    cookies = seen.get(b"cookie")
+    routes = seen.get(route_header)
+    return RequestFacts(
+        host=seen.get(b"host", [b""])[0],
+        chunked=chunked,
+        content_length=length,
+        cookie=b"; ".join(cookies).decode("latin-1") if cookies else None,
+        route_value=routes[0].decode("latin-1") if routes else None,
+        expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
+        connection=connection - FRAMING if connection else connection,
+    )
+
+
+def _framing(seen: dict[bytes, list[bytes]], version: str, max_body: int) -> tuple[bool, int | None]:
+    """(chunked, Content-Length) when the body's framing is unambiguous; BadRequest otherwise."""
+    lengths = seen.get(b"content-length", [])
+    encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
     if encodings and lengths:
         raise BadRequest(400, "both Content-Length and Transfer-Encoding")
     if len(encodings) > 1 or (encodings and encodings[0] != b"chunked"):
@@ -142,25 +163,14 @@ def check_request(
         raise BadRequest(400, "Transfer-Encoding in an HTTP/1.0 request")
     if len(lengths) > 1:
         raise BadRequest(400, "repeated Content-Length")
-    connection = _tokens(seen.get(b"connection", []))
-    if b"upgrade" in seen and b"upgrade" in connection:
-        raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
-    length: int | None = None
-    if lengths:
-        if not lengths[0].isdigit() or len(lengths[0]) > 15:
-            raise BadRequest(400, "invalid Content-Length")
-        length = int(lengths[0])
-    cookies = seen.get(b"cookie")
-    routes = seen.get(route_header)
-    return RequestFacts(
-        host=seen.get(b"host", [b""])[0],
-        chunked=bool(encodings),
-        content_length=length,
-        cookie=b"; ".join(cookies).decode("latin-1") if cookies else None,
-        route_value=routes[0].decode("latin-1") if routes else None,
-        expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
-        connection=connection - FRAMING if connection else connection,
-    )
+    if not lengths:
+        return bool(encodings), None
+    if not lengths[0].isdigit() or len(lengths[0]) > 15:
+        raise BadRequest(400, "invalid Content-Length")
+    length = int(lengths[0])
+    if max_body and length > max_body:
+        raise BadRequest(413, f"request body larger than {max_body} bytes")
+    return False, length
 
 
 def _tokens(values: list[bytes]) -> frozenset[bytes]:
