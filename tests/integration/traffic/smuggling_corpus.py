@@ -24,7 +24,7 @@ __all__ = ["CORPUS", "Case", "Outcome", "attribute", "judge", "load_cases", "run
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "http-smuggling" / "cases.json"
 ANSWER_WITHIN = 5.0  # every case: a status line or a close within this
-QUIET = 0.3  # after an answer, and once every backend request of the case is answered: stop reading after this
+QUIET = 0.5  # after an answer, and once every backend request of the case is answered: stop reading after this
 
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _SEQ = re.compile(rb"\r\nX-Seq: *(\d+)\r\n", re.I)

@@ -190,3 +190,25 @@ def test_admin_beyond_loopback_with_a_strong_private_token_is_allowed(tmp_path: 
     with pytest.raises(ValueError, match=r"router\.admin_token_file: the admin token is 5 characters"):
         EmbeddedRouter(spec, admin_token="k" * 5)
     EmbeddedRouter(spec.model_copy(update={"admin": "127.0.0.1:8001"}), admin_token="k" * 5)  # loopback: fine
+
+
+async def test_up_refuses_an_exposed_admin_api_with_a_weak_token(tmp_path: Path, no_listening: None) -> None:
+    """`greenflag up` builds the same router: a short token for an admin API beyond loopback is a usage error
+    (one line, exit 2) before the router would listen."""
+    from greenflag.config import load_spec
+    from greenflag.errors import UsageError
+    from greenflag.rollout.up import Up
+
+    (tmp_path / "token").write_text("short\n")
+    (tmp_path / "token").chmod(0o600)
+    spec = tmp_path / "greenflag.yaml"
+    spec.write_text(
+        f"service: s\nstate_dir: {tmp_path / 'state'}\nrouter:\n  admin: 0.0.0.0:{free_port()}\n"
+        "  admin_token_file: token\nstrategy:\n  blue_green: {}\n"
+    )
+    up = Up(load_spec(spec))
+    try:
+        with pytest.raises(UsageError, match=r"router\.admin_token_file: the admin token is 5 characters"):
+            await up.start()
+    finally:
+        await up.stop()
