@@ -43,8 +43,10 @@ FAKE_DNS: dict[str, str] = {}
 
 
 def _fake_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    """A fake resolver for names ending in `.test` (no DNS server can run here); everything else is real."""
-    if isinstance(host, str) and host in FAKE_DNS:
+    """A fake resolver for the `.test` names of these tests (no DNS server can run here); others are real."""
+    if isinstance(host, str) and host.endswith(".test"):
+        if host not in FAKE_DNS:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return _real_getaddrinfo(FAKE_DNS[host], *args, **kwargs)
     return _real_getaddrinfo(host, *args, **kwargs)
 
@@ -99,6 +101,8 @@ async def test_a_hostname_is_checked_after_resolution_and_pinned_to_what_was_che
     assert status == 400 and "link-local" in body["error"] and "rebind.test resolves to it" in body["error"]
     status, _ = await put_backends(router, {"blue": url, "pinned": f"http://pinned.test:{port}"})
     assert status == 200
+    status, body = await put_backends(router, {"blue": url, "gone": "http://nowhere.test/"})
+    assert status == 400 and "cannot resolve 'nowhere.test'" in body["error"]
     FAKE_DNS["pinned.test"] = "127.0.0.2"  # a later answer (nothing listens there) does not move the router
     async with (
         aiohttp.ClientSession() as session,
