@@ -71,7 +71,7 @@ CORE = [
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "rollout.actions", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets",
     "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
-    "readiness.tls.evaluate", "readiness.tls.grade",
+    "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy",
 ]  # fmt: skip
 
 
