@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
-from greenflag.units import parse_duration
+from greenflag.units import parse_duration, parse_size
 
 __all__ = [
     "AnalysisSpec",
@@ -26,6 +27,7 @@ __all__ = [
     "ProbeSpec",
     "RouterSpec",
     "SetWeightStep",
+    "Size",
     "Spec",
     "Step",
     "StrategySpec",
@@ -33,10 +35,20 @@ __all__ = [
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _network(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() not in ("private", "loopback"):
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError("expected an address, a network such as 10.0.0.0/8, 'private' or 'loopback'") from None
+    return value
 
 
 class RouterSpec(Model):
@@ -51,6 +63,9 @@ class RouterSpec(Model):
     drain_timeout: Duration = 30.0
     connect_timeout: Duration = 2.0
     header_timeout: Duration = 10.0
+    max_body_size: Size = 100 * 1024 * 1024  # request bodies beyond it get 413; 0: no limit
+    # Backends the admin API may add beyond loopback and those configured at start (never link-local/metadata).
+    allow_backends: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
     # Driver-specific settings (haproxy socket, nginx paths, ALB listener ARN, ...) for later drivers.
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "greenflag.cli.analysis",
     "greenflag.cli.probe",
     "greenflag.cli.check",
+    "greenflag.cli.ops",
+    "greenflag.cli.runbook",
     "greenflag.cli.drill",
 )
 

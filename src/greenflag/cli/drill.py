@@ -92,13 +92,23 @@ def _overrides(**options: Any) -> dict[str, Any]:
     return out
 
 
-def _finish(result: Any, *, as_json: bool, records: str | None, junit: str | None, spec_records: str) -> None:
+def _finish(
+    result: Any, *, as_json: bool, records: str | None, junit: str | None, prom_file: str | None, spec_records: str
+) -> None:
+    from datetime import datetime
+
     from greenflag.dr.records import summary, write_records
     from greenflag.report.junit import write_junit
 
     data = write_records(result, Path(records or spec_records))
     if junit:
         write_junit(junit, f"greenflag drill {result.kind}", junit_cases(result))
+    if prom_file:
+        from greenflag.ops.textfile import drill_samples, write_textfile
+
+        finished = datetime.fromisoformat(result.finished_at).timestamp()
+        write_textfile(prom_file, drill_samples(result.kind, ok=result.ok, finished_at=finished, rto_s=result.rto_s,
+                                                rpo_s=result.rpo_s, writes_lost=result.writes_lost))  # fmt: skip
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
@@ -138,6 +148,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the drill record as JSON."),
         junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML: one case per objective."),
         records: str | None = typer.Option(None, "--records", help="Records directory (default .greenflag/drills)."),
+        prom_file: str | None = typer.Option(
+            None, "--prom-file", help="Write the result for node_exporter's textfile collector (PATH.prom)."
+        ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines on stderr."),
     ) -> None:
         """Drill a PostgreSQL restore: base backup + WAL, heartbeat writes, SIGKILL + data loss, restore, RTO/RPO."""
@@ -159,7 +172,7 @@ def register(app: typer.Typer) -> None:
             ),
         )
         result = asyncio.run(run_postgres_drill(spec, keep=keep, echo=_echo(quiet)))
-        _finish(result, as_json=as_json, records=records, junit=junit, spec_records=spec.records)
+        _finish(result, as_json=as_json, records=records, junit=junit, prom_file=prom_file, spec_records=spec.records)
 
     @drill_app.command("sqlite", epilog=SQLITE_EPILOG)
     def sqlite(
@@ -176,6 +189,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the drill record as JSON."),
         junit: str | None = typer.Option(None, "--junit", help="Write JUnit XML: one case per objective."),
         records: str | None = typer.Option(None, "--records", help="Records directory (default .greenflag/drills)."),
+        prom_file: str | None = typer.Option(
+            None, "--prom-file", help="Write the result for node_exporter's textfile collector (PATH.prom)."
+        ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines on stderr."),
     ) -> None:
         """Drill an SQLite restore: online backups under heartbeat writes, SIGKILL + file loss, restore, RTO/RPO."""
@@ -199,6 +215,6 @@ def register(app: typer.Typer) -> None:
             ),
         )
         result = asyncio.run(run_sqlite_drill(spec, keep=keep, echo=_echo(quiet)))
-        _finish(result, as_json=as_json, records=records, junit=junit, spec_records=spec.records)
+        _finish(result, as_json=as_json, records=records, junit=junit, prom_file=prom_file, spec_records=spec.records)
 
     app.add_typer(drill_app, name="drill")

@@ -82,7 +82,13 @@ def test_a_backup_interval_longer_than_the_rpo_fails_the_drill(tmp_path: Path) -
 
 
 def test_tight_objectives_exit_5_and_keep_leaves_the_restored_database(tmp_path: Path) -> None:
-    run = run_drill("sqlite", "--duration", "1s", "--interval", "100ms", "--rto", "0s", "--keep", records=tmp_path)
+    prom = tmp_path / "greenflag-drill.prom"
+    run = run_drill("sqlite", "--duration", "1s", "--interval", "100ms", "--rto", "0s", "--keep",
+                    "--prom-file", str(prom), records=tmp_path)  # fmt: skip
+    text = prom.read_text()  # node_exporter textfile: the failed drill is visible to alerting
+    assert 'greenflag_drill_ok{kind="sqlite"} 0.0' in text
+    assert f'greenflag_drill_writes_lost{{kind="sqlite"}} {float(run.data["writes_lost"])}' in text
+    assert "greenflag_drill_rto_seconds" in text and "greenflag_drill_last_run_timestamp_seconds" in text
     assert run.returncode == 5 and "dr.rto.missed" in {f["id"] for f in run.data["findings"]}
     restored = Path(run.data["kept"]["restored_db"])
     try:

@@ -6,6 +6,7 @@ GET /metrics (Prometheus) · GET /healthz. JSON shapes are documented in docs/ro
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -16,12 +17,12 @@ from aiohttp import web
 from greenflag.units import parse_duration
 
 if TYPE_CHECKING:
-    from greenflag.traffic.embedded.server import EmbeddedRouter
+    from greenflag.traffic.embedded.protocols import AdminRouter
 
 __all__ = ["make_admin_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROUTER_KEY: web.AppKey[EmbeddedRouter] = web.AppKey("router")
+ROUTER_KEY: web.AppKey[AdminRouter] = web.AppKey("router")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -78,8 +79,9 @@ async def put_backends(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
         return _error(400, "expected a JSON object: backend name → http://HOST:PORT")
-    try:
-        router.set_backends(body)
+    try:  # checked (resolved off the event loop for hostnames) before anything changes: all or nothing
+        addresses = await asyncio.get_running_loop().run_in_executor(None, router.resolve_backends, body)
+        router.set_backends(body, addresses)
     except ValueError as exc:
         return _error(400, str(exc))
     return await get_backends(request)
@@ -128,7 +130,7 @@ async def get_stats(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    from greenflag.traffic.embedded.metrics import render_metrics
+    from greenflag.traffic.embedded.exposition import render_metrics
 
     body, content_type = render_metrics(request.app[ROUTER_KEY])
     return web.Response(body=body, headers={"Content-Type": content_type})
@@ -139,7 +141,7 @@ async def get_healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "listen": router.url})
 
 
-def make_admin_app(router: EmbeddedRouter, token: str) -> web.Application:
+def make_admin_app(router: AdminRouter, token: str) -> web.Application:
     """The admin API for `router`; requests without `Authorization: Bearer <token>` get 401."""
     if not token:
         raise ValueError("the admin token is empty")
