@@ -249,6 +249,7 @@ PLANTED = {
         "units.py",
         "import asyncio\n",
         "pure: greenflag.analysis.compare reaches asyncio through greenflag.analysis.compare → greenflag.spec → "
+        "greenflag.spec.base → "
         "greenflag.units → asyncio",
     ),
     "layer": (
@@ -256,7 +257,7 @@ PLANTED = {
         "from greenflag.rollout.store import Store\n",
         "layer: greenflag.platform.process → greenflag.rollout.store",
     ),
-    "cycle": ("spec.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
+    "cycle": ("spec/__init__.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
 }
 
 
