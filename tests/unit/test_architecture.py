@@ -251,6 +251,7 @@ PLANTED = {
         "units.py",
         "import asyncio\n",
         "pure: greenflag.analysis.compare reaches asyncio through greenflag.analysis.compare → greenflag.spec → "
+        "greenflag.spec.base → "
         "greenflag.units → asyncio",
     ),
     "layer": (
@@ -258,7 +259,7 @@ PLANTED = {
         "from greenflag.rollout.store import Store\n",
         "layer: greenflag.platform.process → greenflag.rollout.store",
     ),
-    "cycle": ("spec.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
+    "cycle": ("spec/__init__.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
 }
 
 
