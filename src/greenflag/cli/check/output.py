@@ -32,7 +32,7 @@ def url_argument(url: str) -> str:
 
 
 def target_options(resolve: list[str], ca_file: str | None, timeout_s: float) -> TargetOptions:
-    """--resolve HOST:PORT:ADDRESS (repeatable), --ca-file PEM, --timeout → TargetOptions; UsageError names the option."""
+    """--resolve HOST:PORT:ADDRESS (repeatable), --ca-file PEM, --timeout → TargetOptions (UsageError names one)."""
     entries = []
     for value in resolve:
         try:
@@ -79,8 +79,10 @@ def emit(result: CheckResult, as_json: bool, table: object | None = None) -> Non
     style = _STATUS_STYLE.get(str(result.status), "")
     grade = f"  grade [bold]{result.grade}[/bold]" if result.grade else ""
     score = f"  score {result.score:g}" if result.score is not None else ""
-    console.print(f"{result.name} {result.target}: [{style}]{result.status}[/{style}]{grade}{score}  "
-                  f"({result.duration_s:.1f} s)", markup=True)  # fmt: skip
+    console.print(
+        f"{result.name} {result.target}: [{style}]{result.status}[/{style}]{grade}{score}  ({result.duration_s:.1f} s)",
+        markup=True,
+    )
     if table is not None:
         console.print(table)
     for finding in sorted_findings(result.findings):

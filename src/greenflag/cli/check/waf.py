@@ -42,13 +42,28 @@ def waf_table(evidence: dict[str, Any]) -> Any:
 
     for key, item in evidence.get("sets", {}).items():
         unresolved = item["attacks"]["unresolved"] + item["benign"]["unresolved"]
-        table.add_row(key, item.get("owasp", "").split(" ")[0], pct(item["score"]), item["grade"] or "–",
-                      pct(item["block_rate"]), pct(item["pass_rate"]), str(unresolved))  # fmt: skip
+        table.add_row(
+            key,
+            item.get("owasp", "").split(" ")[0],
+            pct(item["score"]),
+            item["grade"] or "–",
+            pct(item["block_rate"]),
+            pct(item["pass_rate"]),
+            str(unresolved),
+        )
     overall = evidence.get("overall", {})
     if overall:
         unresolved = overall["attacks"]["unresolved"] + overall["benign"]["unresolved"]
-        table.add_row("overall", "", pct(overall["score"]), overall["grade"] or "–", pct(overall["block_rate"]),
-                      pct(overall["pass_rate"]), str(unresolved), style="bold")  # fmt: skip
+        table.add_row(
+            "overall",
+            "",
+            pct(overall["score"]),
+            overall["grade"] or "–",
+            pct(overall["block_rate"]),
+            pct(overall["pass_rate"]),
+            str(unresolved),
+            style="bold",
+        )
     return table
 
 
@@ -100,8 +115,13 @@ def register(check_app: typer.Typer) -> None:
                     re.compile(pattern)
                 except re.error as exc:
                     raise UsageError(f"{option} {pattern!r}: not a regular expression: {exc}") from None
-        decision = Decision(parse_codes("--block-status", block_status), parse_codes("--pass-status", pass_status),
-                            block_regex, pass_regex, block_conn_reset)  # fmt: skip
+        decision = Decision(
+            parse_codes("--block-status", block_status),
+            parse_codes("--pass-status", pass_status),
+            block_regex,
+            pass_regex,
+            block_conn_reset,
+        )
         if decision.block_statuses & decision.pass_statuses:
             raise UsageError("--block-status and --pass-status share codes: a status cannot mean both")
         options = WafOptions(

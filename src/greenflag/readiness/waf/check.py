@@ -47,12 +47,20 @@ def select_cases(sets: Sequence[PayloadSet], waf: WafOptions, base_target: str) 
         and (not waf.encoders or case.encoder in waf.encoders)
         and build_request(case, base_target) is not None
     ]
-    room = max(0, waf.budget - len(baseline_cases(cases)))
-    return apply_budget(cases, room), len(cases)
+    chosen = apply_budget(cases, max(0, waf.budget - len(baseline_cases(cases))))
+    # A cut corpus may leave a placeholder out, and with it its baseline request: spend what that frees.
+    while len(chosen) < len(cases):
+        spare = waf.budget - len(baseline_cases(chosen)) - len(chosen)
+        bigger = apply_budget(cases, len(chosen) + spare) if spare > 0 else chosen
+        if bigger is chosen or len(bigger) + len(baseline_cases(bigger)) > waf.budget:
+            break
+        chosen = bigger
+    return chosen, len(cases)
 
 
-async def check_waf(url: str, *, waf: WafOptions = WafOptions(), options: TargetOptions = TargetOptions()) -> CheckResult:
+async def check_waf(url: str, *, waf: WafOptions = WafOptions(), options: TargetOptions | None = None) -> CheckResult:
     start = time.monotonic()
+    options = options or TargetOptions()
     _, base_target = origin_and_target(url)
     sets = load_corpus(waf.corpus, builtin=waf.builtin)
     unknown = sorted(set(waf.sets) - {s.id for s in sets})
@@ -64,18 +72,36 @@ async def check_waf(url: str, *, waf: WafOptions = WafOptions(), options: Target
     requests = [build_request(case, base_target) for case in everything]
     responses = await send_all(url, [r for r in requests if r is not None], options, waf.send)
     rules = waf.decision
-    base_outcomes = [Outcome(case, decide(resp.status, resp.body, resp.error, rules), resp.status, resp.error)
-                     for case, resp in zip(baseline, responses, strict=False)]  # fmt: skip
-    reached = {
-        o.case.placeholder: frozenset({o.status}) for o in base_outcomes if o.status and o.verdict != "blocked"
-    }
+    base_outcomes = [
+        Outcome(case, decide(resp.status, resp.body, resp.error, rules), resp.status, resp.error)
+        for case, resp in zip(baseline, responses, strict=False)
+    ]
+    reached = {o.case.placeholder: frozenset({o.status}) for o in base_outcomes if o.status and o.verdict != "blocked"}
     outcomes = [
-        Outcome(case, decide(resp.status, resp.body, resp.error, rules, reached.get(case.placeholder, frozenset())),
-                resp.status, resp.error)
-        for case, resp in zip(cases, responses[len(baseline):], strict=True)
-    ]  # fmt: skip
-    info = {"planned": planned, "sent": len(cases), "baseline": len(baseline), "budget": waf.budget,
-            "rate": waf.send.rate, "concurrency": waf.send.concurrency}  # fmt: skip
+        Outcome(
+            case,
+            decide(resp.status, resp.body, resp.error, rules, reached.get(case.placeholder, frozenset())),
+            resp.status,
+            resp.error,
+        )
+        for case, resp in zip(cases, responses[len(baseline) :], strict=True)
+    ]
+    info = {
+        "planned": planned,
+        "sent": len(cases),
+        "baseline": len(baseline),
+        "budget": waf.budget,
+        "rate": waf.send.rate,
+        "concurrency": waf.send.concurrency,
+    }
     result = evaluate(url, outcomes, base_outcomes, sets, rules, waf.limits, requests=info)
-    return CheckResult(result.name, result.target, result.status, result.findings, result.grade, result.score,
-                       result.evidence, time.monotonic() - start)  # fmt: skip
+    return CheckResult(
+        result.name,
+        result.target,
+        result.status,
+        result.findings,
+        result.grade,
+        result.score,
+        result.evidence,
+        time.monotonic() - start,
+    )

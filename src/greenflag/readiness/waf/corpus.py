@@ -16,12 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from greenflag.config import load_yaml, parse_model
 from greenflag.errors import ConfigError
-from greenflag.readiness.waf.plan import BENIGN_ENCODERS, COMPATIBLE, PayloadSet
+from greenflag.readiness.waf.plan import COMPATIBLE, PayloadSet
 
 __all__ = ["builtin_corpus_files", "load_corpus"]
 
 Placeholder = Literal["query", "form", "json", "xml", "header", "cookie", "path"]
 Encoder = Literal["plain", "url", "double_url", "unicode", "base64"]
+
+
+def _benign_encoders() -> list[Encoder]:
+    return ["plain", "url"]  # plan.BENIGN_ENCODERS: the encodings legitimate clients use
 
 
 class CorpusFile(BaseModel):
@@ -36,7 +40,7 @@ class CorpusFile(BaseModel):
     attacks: list[str] = Field(min_length=1)
     benign: list[str] = Field(default_factory=list)
     benign_placeholders: list[Placeholder] | None = None  # default: the attacks' placeholders
-    benign_encoders: list[Encoder] = Field(default_factory=lambda: list(BENIGN_ENCODERS))
+    benign_encoders: list[Encoder] = Field(default_factory=_benign_encoders)
 
     @model_validator(mode="after")
     def _usable(self) -> CorpusFile:
@@ -81,10 +85,20 @@ def load_corpus(extra: Sequence[str | Path] = (), *, builtin: bool = True) -> li
         if model.id in seen:
             raise ConfigError(f"{file}: id: {model.id!r} is already defined in {seen[model.id]}")
         seen[model.id] = file
-        sets.append(PayloadSet(model.id, model.title, model.owasp, tuple(model.placeholders), tuple(model.encoders),
-                               tuple(model.attacks), tuple(model.benign), model.json_raw,
-                               tuple(model.benign_placeholders) if model.benign_placeholders else None,
-                               tuple(model.benign_encoders)))  # fmt: skip
+        sets.append(
+            PayloadSet(
+                model.id,
+                model.title,
+                model.owasp,
+                tuple(model.placeholders),
+                tuple(model.encoders),
+                tuple(model.attacks),
+                tuple(model.benign),
+                model.json_raw,
+                tuple(model.benign_placeholders) if model.benign_placeholders else None,
+                tuple(model.benign_encoders),
+            )
+        )
     if not sets:
         raise ConfigError("the WAF corpus is empty: give at least one corpus file")
     return sets

@@ -202,16 +202,26 @@ def plan_cases(sets: Iterable[PayloadSet]) -> list[Case]:
     for payload_set in sets:
         benign_places = payload_set.benign_placeholders or payload_set.placeholders
         benign_encoders = [e for e in payload_set.encoders if e in payload_set.benign_encoders]
-        for kind, payloads, places, encoders in (
+        groups: tuple[tuple[Kind, Sequence[str], Sequence[str], Sequence[str]], ...] = (
             ("attack", payload_set.attacks, payload_set.placeholders, payload_set.encoders),
             ("benign", payload_set.benign, benign_places, benign_encoders),
-        ):
+        )
+        for kind, payloads, places, encoders in groups:
             for index, payload in enumerate(payloads):
                 for placeholder in places:
                     for encoder in encoders:
                         if encoder in COMPATIBLE[placeholder]:
-                            cases.append(Case(payload_set.id, kind, index, payload, placeholder, encoder,  # type: ignore[arg-type]
-                                              payload_set.json_raw))  # fmt: skip
+                            cases.append(
+                                Case(
+                                    payload_set.id,
+                                    kind,
+                                    index,
+                                    payload,
+                                    placeholder,
+                                    encoder,
+                                    payload_set.json_raw,
+                                )
+                            )
     return cases
 
 
@@ -240,4 +250,6 @@ def baseline_cases(cases: Iterable[Case]) -> list[Case]:
     """One harmless request per placeholder in use: what the target answers when nothing is wrong."""
     placeholders = sorted({case.placeholder for case in cases}, key=PLACEHOLDERS.index)
     payload = '<?xml version="1.0"?><greenflag/>'
-    return [Case("baseline", "baseline", 0, payload if p == "xml" else BASELINE_PAYLOAD, p, "plain") for p in placeholders]
+    return [
+        Case("baseline", "baseline", 0, payload if p == "xml" else BASELINE_PAYLOAD, p, "plain") for p in placeholders
+    ]

@@ -27,9 +27,19 @@ __pure__ = True
 
 Verdict = Literal["blocked", "passed", "unresolved"]
 GRADE_BANDS: tuple[tuple[float, str], ...] = (
-    (97, "A+"), (93, "A"), (90, "A-"), (87, "B+"), (83, "B"), (80, "B-"),
-    (77, "C+"), (73, "C"), (70, "C-"), (67, "D+"), (63, "D"), (60, "D-"),
-)  # fmt: skip
+    (97, "A+"),
+    (93, "A"),
+    (90, "A-"),
+    (87, "B+"),
+    (83, "B"),
+    (80, "B-"),
+    (77, "C+"),
+    (73, "C"),
+    (70, "C-"),
+    (67, "D+"),
+    (63, "D"),
+    (60, "D-"),
+)
 
 
 def grade(score_pct: float) -> str:
@@ -59,7 +69,9 @@ class Decision:
         }
 
 
-def decide(status: int, body: str, error: str | None, rules: Decision, baseline: frozenset[int] = frozenset()) -> Verdict:
+def decide(
+    status: int, body: str, error: str | None, rules: Decision, baseline: frozenset[int] = frozenset()
+) -> Verdict:
     """One response's verdict. `status` 0 means no response (`error` says why); `baseline` holds the statuses the
     harmless request through the same placeholder received (they mean "reached the service")."""
     if status == 0:
@@ -183,7 +195,9 @@ class WafScore:
             "encoders": {key: group.to_json(fallback) for key, group in self.encoders.items()},
             "matrix": {
                 set_id: {
-                    place: {enc: {"attacks": g.attacks.to_json(), "benign": g.benign.to_json()} for enc, g in row.items()}
+                    place: {
+                        enc: {"attacks": g.attacks.to_json(), "benign": g.benign.to_json()} for enc, g in row.items()
+                    }
                     for place, row in places.items()
                 }
                 for set_id, places in self.matrix.items()
@@ -204,7 +218,9 @@ def score(outcomes: Iterable[Outcome], owasp_of: Mapping[str, str]) -> WafScore:
             result.owasp.setdefault(owasp_of.get(case.set_id, "unmapped"), Group()),
             result.placeholders.setdefault(case.placeholder, Group()),
             result.encoders.setdefault(case.encoder, Group()),
-            result.matrix.setdefault(case.set_id, {}).setdefault(case.placeholder, {}).setdefault(case.encoder, Group()),
+            result.matrix.setdefault(case.set_id, {})
+            .setdefault(case.placeholder, {})
+            .setdefault(case.encoder, Group()),
         )
         for group in slices:
             (group.attacks if case.kind == "attack" else group.benign).add(outcome.verdict)

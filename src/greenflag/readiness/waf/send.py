@@ -100,6 +100,8 @@ async def send_all(
                 await asyncio.sleep(delay)
             results[index] = await _send_one(session, origin, requests[index])
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
         await asyncio.gather(*(worker(session) for _ in range(max(1, limits.concurrency))))
     return [result if result is not None else Response(0, "", "error: not sent") for result in results]
