@@ -14,6 +14,7 @@ __all__ = ["register"]
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     # "greenflag.cli.check.tls", "greenflag.cli.check.dns"  — each added with its check
     "greenflag.cli.check.waf",
+    "greenflag.cli.check.headers",
 )
 
 
