@@ -101,8 +101,8 @@ def test_redirection() -> None:
     assert redirection(("http://shop.example.com/", 200),) == "redirection-missing"
     assert redirection(("http://shop.example.com/", 301), ("https://www.example.com/", 200)) == \
         "redirection-off-host-from-http"  # fmt: skip
-    assert redirection(("http://shop.example.com/", 301), ("http://www.example.com/", 301),
-                       ("https://www.example.com/", 200)) == "redirection-not-to-https-on-initial-redirection"  # fmt: skip
+    hops = (("http://shop.example.com/", 301), ("http://www.example.com/", 301), ("https://www.example.com/", 200))
+    assert redirection(*hops) == "redirection-not-to-https-on-initial-redirection"
     assert redirection(("http://shop.example.com/", 301), ("http://www.example.com/", 200)) == \
         "redirection-not-to-https"  # fmt: skip
     no_http = Facts(HOST, None, facts().https, None, "")

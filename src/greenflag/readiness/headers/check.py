@@ -55,8 +55,8 @@ async def check_headers(
         return CheckResult("headers", url, Status.ERROR, (finding,), evidence={"errors": errors}, duration_s=elapsed)
     status = auto.response.status
     if not 200 <= status < 300:
-        finding = Finding("headers.not_2xx", Severity.HIGH,
-                          f"{auto.chain[-1][0]} answered HTTP {status}; the headers of a page are graded on a 2xx.")  # fmt: skip
+        where = auto.chain[-1][0]
+        finding = Finding("headers.not_2xx", Severity.HIGH, f"{where} answered HTTP {status}, not 2xx.")
         return CheckResult("headers", url, Status.ERROR, (finding,), evidence={"status": status}, duration_s=elapsed)
     outcomes = run_tests(facts, page_meta(auto.response))
     evidence = {

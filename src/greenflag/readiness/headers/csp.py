@@ -10,6 +10,7 @@ the directive allows it; a directive left with no source becomes `'none'`. A pol
 
 from __future__ import annotations
 
+import itertools
 from urllib.parse import unquote
 
 __all__ = ["DUPLICATE_WARNINGS", "META_FORBIDDEN", "CspError", "parse_csp", "parse_csp_meta", "split_policies"]
@@ -55,6 +56,17 @@ class _Source:
         self.text, self.index, self.keep = text, index, keep
 
 
+def _combine(sources: list[_Source]) -> list[_Source]:
+    """Sort one directive's sources and keep the ones that count (the Observatory's pairwise pass)."""
+    sources.sort(key=lambda source: source.text)
+    for previous, source in itertools.pairwise(sources):
+        if source.index == previous.index and source.text.startswith(previous.text):
+            source.keep = False  # https://a.example/x is redundant beside https://a.example/
+        if source.index != previous.index and _path_part_match(previous.text, source.text):
+            source.keep = True  # allowed by both policies
+    return [source for source in sources if source.keep]
+
+
 def parse_csp(policies: list[str]) -> Csp:
     """Policies → {directive: sources}; raises CspError for an invalid policy."""
     clean = [policy.replace("\r", "").replace("\n", "").strip() for policy in policies]
@@ -81,14 +93,7 @@ def parse_csp(policies: list[str]) -> Csp:
             values = [_Source(word.strip().lower(), index, keep) for word in words[1:]]
             if not values and directive.endswith("-src"):
                 values = [_Source("'none'", index, keep)]
-            combined = values if index == 0 else [*merged.get(directive, []), *values]
-            combined.sort(key=lambda source: source.text)
-            for previous, source in zip(combined, combined[1:], strict=False):
-                if source.index == previous.index and source.text.startswith(previous.text):
-                    source.keep = False  # https://a.example/x is redundant beside https://a.example/
-                if source.index != previous.index and _path_part_match(previous.text, source.text):
-                    source.keep = True  # allowed by both policies
-            merged[directive] = [source for source in combined if source.keep]
+            merged[directive] = _combine(values if index == 0 else [*merged.get(directive, []), *values])
             if index == 0 and len(policies) > 1:
                 for source in merged[directive]:
                     source.keep = False  # a later policy must allow it again to keep it

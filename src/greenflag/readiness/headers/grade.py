@@ -15,7 +15,7 @@ from typing import Any
 from greenflag.readiness.base import CheckResult, Finding, Severity, Status
 from greenflag.readiness.headers.rules import Outcome
 
-__all__ = ["GRADES", "SCORE_TABLE", "evaluate", "grade_for", "grade_at_least", "observatory_score"]
+__all__ = ["GRADES", "SCORE_TABLE", "evaluate", "grade_at_least", "grade_for", "observatory_score"]
 
 __pure__ = True
 
@@ -28,41 +28,104 @@ _CHART = ((100, "A+"), (90, "A"), (85, "A-"), (80, "B+"), (70, "B"), (65, "B-"),
 # result id → (modifier, what it means / what to do)
 SCORE_TABLE: dict[str, tuple[int, str]] = {
     "csp-implemented-with-no-unsafe-default-src-none": (10, "CSP with default-src 'none' and no unsafe sources."),
-    "csp-implemented-with-no-unsafe": (5, "CSP without 'unsafe-inline' or 'unsafe-eval'; default-src 'none' earns more."),
-    "csp-implemented-with-unsafe-inline-in-style-src-only": (0, "CSP allows unsafe sources in style-src only; lock style-src down."),
-    "csp-implemented-with-insecure-scheme-in-passive-content-only": (-10, "CSP lets images or media load over HTTP; allow https: only."),
-    "csp-implemented-with-unsafe-eval": (-10, "CSP allows 'unsafe-eval'; remove eval() from the code, then the keyword."),
-    "csp-implemented-with-unsafe-inline": (-20, "CSP allows inline script, data: or overly broad sources in script-src or object-src (or leaves them unrestricted); set both, without 'unsafe-inline', data: or schemes like https:."),
-    "csp-implemented-with-insecure-scheme": (-20, "CSP on an HTTPS site allows resources over HTTP; remove http: sources."),
+    "csp-implemented-with-no-unsafe": (
+        5,
+        "CSP without 'unsafe-inline' or 'unsafe-eval'; default-src 'none' earns more.",
+    ),
+    "csp-implemented-with-unsafe-inline-in-style-src-only": (
+        0,
+        "CSP allows unsafe sources in style-src only; lock style-src down.",
+    ),
+    "csp-implemented-with-insecure-scheme-in-passive-content-only": (
+        -10,
+        "CSP lets images or media load over HTTP; allow https: only.",
+    ),
+    "csp-implemented-with-unsafe-eval": (
+        -10,
+        "CSP allows 'unsafe-eval'; remove eval() from the code, then the keyword.",
+    ),
+    "csp-implemented-with-unsafe-inline": (
+        -20,
+        "CSP allows inline script, data: or overly broad sources in script-src or object-src (or leaves them "
+        "unrestricted); set both, without 'unsafe-inline', data: or schemes like https:.",
+    ),
+    "csp-implemented-with-insecure-scheme": (
+        -20,
+        "CSP on an HTTPS site allows resources over HTTP; remove http: sources.",
+    ),
     "csp-implemented-but-duplicate-directives": (0, "CSP repeats report-uri or report-to; keep one of each."),
-    "csp-header-invalid": (-25, "The Content-Security-Policy cannot be parsed (a repeated directive, 'strict-dynamic' without a nonce or hash, or a policy too short)."),
+    "csp-header-invalid": (
+        -25,
+        "The Content-Security-Policy cannot be parsed (a repeated directive, 'strict-dynamic' without a nonce or "
+        "hash, or a policy too short).",
+    ),
     "csp-not-implemented": (-25, "No Content-Security-Policy; add one, starting from default-src 'none'."),
-    "csp-not-implemented-but-reporting-enabled": (-25, "Only Content-Security-Policy-Report-Only is set: nothing is enforced; enforce the policy."),
-    "cookies-secure-with-httponly-sessions-and-samesite": (5, "Every cookie is Secure, session cookies are HttpOnly, and SameSite is set."),
-    "cookies-secure-with-httponly-sessions": (0, "Every cookie is Secure and session cookies are HttpOnly; add SameSite for the bonus."),
+    "csp-not-implemented-but-reporting-enabled": (
+        -25,
+        "Only Content-Security-Policy-Report-Only is set: nothing is enforced; enforce the policy.",
+    ),
+    "cookies-secure-with-httponly-sessions-and-samesite": (
+        5,
+        "Every cookie is Secure, session cookies are HttpOnly, and SameSite is set.",
+    ),
+    "cookies-secure-with-httponly-sessions": (
+        0,
+        "Every cookie is Secure and session cookies are HttpOnly; add SameSite for the bonus.",
+    ),
     "cookies-not-found": (0, "No cookies are set."),
-    "cookies-without-secure-flag-but-protected-by-hsts": (-5, "A cookie lacks Secure (HSTS keeps it off HTTP); add Secure."),
-    "cookies-session-without-secure-flag-but-protected-by-hsts": (-10, "A session cookie lacks Secure (HSTS keeps it off HTTP); add Secure."),
+    "cookies-without-secure-flag-but-protected-by-hsts": (
+        -5,
+        "A cookie lacks Secure (HSTS keeps it off HTTP); add Secure.",
+    ),
+    "cookies-session-without-secure-flag-but-protected-by-hsts": (
+        -10,
+        "A session cookie lacks Secure (HSTS keeps it off HTTP); add Secure.",
+    ),
     "cookies-without-secure-flag": (-20, "A cookie lacks Secure and nothing keeps it off HTTP; add Secure and HSTS."),
     "cookies-samesite-flag-invalid": (-20, "A cookie's SameSite is not Strict or Lax (or is None without Secure)."),
     "cookies-anticsrf-without-samesite-flag": (-20, "An anti-CSRF cookie has no SameSite; set SameSite=Strict or Lax."),
-    "cookies-session-without-httponly-flag": (-30, "A session cookie lacks HttpOnly: scripts can read it; add HttpOnly."),
-    "cookies-session-without-secure-flag": (-40, "A session cookie lacks Secure and can travel over HTTP; add Secure and HSTS."),
+    "cookies-session-without-httponly-flag": (
+        -30,
+        "A session cookie lacks HttpOnly: scripts can read it; add HttpOnly.",
+    ),
+    "cookies-session-without-secure-flag": (
+        -40,
+        "A session cookie lacks Secure and can travel over HTTP; add Secure and HSTS.",
+    ),
     "cross-origin-resource-sharing-not-implemented": (0, "The page is not shared across origins (no CORS headers)."),
-    "cross-origin-resource-sharing-implemented-with-public-access": (0, "Public content: Access-Control-Allow-Origin: *."),
+    "cross-origin-resource-sharing-implemented-with-public-access": (
+        0,
+        "Public content: Access-Control-Allow-Origin: *.",
+    ),
     "cross-origin-resource-sharing-implemented-with-restricted-access": (0, "CORS is restricted to named origins."),
-    "cross-origin-resource-sharing-implemented-with-universal-access": (-50, "Any origin's request is echoed back with credentials allowed: other sites can act as your users. Allow only named origins, or * without credentials."),
+    "cross-origin-resource-sharing-implemented-with-universal-access": (
+        -50,
+        "Any origin's request is echoed back with credentials allowed: other sites can act as your users. Allow "
+        "only named origins, or * without credentials.",
+    ),
     "redirection-all-redirects-preloaded": (0, "Every host redirected to is HSTS-preloaded."),
     "redirection-to-https": (0, "HTTP redirects to HTTPS on the same host first, and ends on HTTPS."),
     "redirection-not-needed-no-http": (0, "The site does not answer over HTTP, so no redirect is needed."),
-    "redirection-off-host-from-http": (-5, "HTTP redirects straight to another host; redirect to HTTPS on the same host first, so HSTS applies."),
-    "redirection-not-to-https-on-initial-redirection": (-10, "HTTP first redirects to another HTTP URL; go to HTTPS on the same host first."),
+    "redirection-off-host-from-http": (
+        -5,
+        "HTTP redirects straight to another host; redirect to HTTPS on the same host first, so HSTS applies.",
+    ),
+    "redirection-not-to-https-on-initial-redirection": (
+        -10,
+        "HTTP first redirects to another HTTP URL; go to HTTPS on the same host first.",
+    ),
     "redirection-not-to-https": (-20, "The redirects do not end on HTTPS."),
     "redirection-missing": (-20, "HTTP does not redirect to HTTPS; redirect to the same host over HTTPS."),
     "redirection-invalid-cert": (-20, "A redirect leads to a certificate that does not verify."),
-    "referrer-policy-private": (5, "Referrer-Policy keeps URLs private (no-referrer, same-origin, strict-origin[-when-cross-origin])."),
+    "referrer-policy-private": (
+        5,
+        "Referrer-Policy keeps URLs private (no-referrer, same-origin, strict-origin[-when-cross-origin]).",
+    ),
     "referrer-policy-not-implemented": (0, "No Referrer-Policy; strict-origin-when-cross-origin is a good minimum."),
-    "referrer-policy-unsafe": (-5, "Referrer-Policy leaks URLs (origin, origin-when-cross-origin, unsafe-url, no-referrer-when-downgrade)."),
+    "referrer-policy-unsafe": (
+        -5,
+        "Referrer-Policy leaks URLs (origin, origin-when-cross-origin, unsafe-url, no-referrer-when-downgrade).",
+    ),
     "referrer-policy-header-invalid": (-5, "Referrer-Policy has no recognised value."),
     "hsts-preloaded": (5, "The site is HSTS-preloaded."),
     "hsts-implemented-max-age-at-least-six-months": (0, "HSTS with max-age of at least six months."),
@@ -71,29 +134,55 @@ SCORE_TABLE: dict[str, tuple[int, str]] = {
     "hsts-header-invalid": (-20, "Strict-Transport-Security cannot be read (no max-age, or set twice)."),
     "hsts-not-implemented-no-https": (-20, "The site is not available over HTTPS, so it cannot have HSTS."),
     "hsts-invalid-cert": (-20, "The certificate does not verify, so HSTS cannot take effect."),
-    "sri-implemented-and-all-scripts-loaded-securely": (5, "Scripts carry integrity hashes and come from the same site."),
-    "sri-implemented-and-external-scripts-loaded-securely": (5, "External scripts carry integrity hashes and load over HTTPS."),
+    "sri-implemented-and-all-scripts-loaded-securely": (
+        5,
+        "Scripts carry integrity hashes and come from the same site.",
+    ),
+    "sri-implemented-and-external-scripts-loaded-securely": (
+        5,
+        "External scripts carry integrity hashes and load over HTTPS.",
+    ),
     "sri-not-implemented-response-not-html": (0, "Not an HTML page: no scripts to check."),
     "sri-not-implemented-but-no-scripts-loaded": (0, "The page loads no scripts."),
-    "sri-not-implemented-but-all-scripts-loaded-from-secure-origin": (0, "Scripts come from the same site; integrity hashes would earn a bonus."),
-    "sri-not-implemented-but-external-scripts-loaded-securely": (-5, "External scripts load over HTTPS without integrity hashes; add integrity."),
-    "sri-implemented-but-external-scripts-not-loaded-securely": (-20, "External scripts with integrity hashes load over HTTP or protocol-relative //; use https://."),
-    "sri-not-implemented-and-external-scripts-not-loaded-securely": (-50, "External scripts load over HTTP or protocol-relative // without integrity; use https:// and add integrity."),
+    "sri-not-implemented-but-all-scripts-loaded-from-secure-origin": (
+        0,
+        "Scripts come from the same site; integrity hashes would earn a bonus.",
+    ),
+    "sri-not-implemented-but-external-scripts-loaded-securely": (
+        -5,
+        "External scripts load over HTTPS without integrity hashes; add integrity.",
+    ),
+    "sri-implemented-but-external-scripts-not-loaded-securely": (
+        -20,
+        "External scripts with integrity hashes load over HTTP or protocol-relative //; use https://.",
+    ),
+    "sri-not-implemented-and-external-scripts-not-loaded-securely": (
+        -50,
+        "External scripts load over HTTP or protocol-relative // without integrity; use https:// and add "
+        "integrity.",
+    ),
     "html-not-parseable": (-20, "The page says it is HTML but cannot be parsed."),
     "x-content-type-options-nosniff": (0, "X-Content-Type-Options: nosniff."),
     "x-content-type-options-not-implemented": (-5, "No X-Content-Type-Options; set it to nosniff."),
     "x-content-type-options-header-invalid": (-5, "X-Content-Type-Options is not nosniff."),
     "x-frame-options-implemented-via-csp": (5, "Framing is controlled by CSP frame-ancestors."),
-    "x-frame-options-sameorigin-or-deny": (0, "X-Frame-Options is DENY or SAMEORIGIN; CSP frame-ancestors earns a bonus."),
+    "x-frame-options-sameorigin-or-deny": (
+        0,
+        "X-Frame-Options is DENY or SAMEORIGIN; CSP frame-ancestors earns a bonus.",
+    ),
     "x-frame-options-allow-from-origin": (0, "X-Frame-Options uses ALLOW-FROM; prefer CSP frame-ancestors."),
-    "x-frame-options-not-implemented": (-20, "Nothing stops other sites from framing the page (clickjacking); set CSP frame-ancestors or X-Frame-Options."),
+    "x-frame-options-not-implemented": (
+        -20,
+        "Nothing stops other sites from framing the page (clickjacking); set CSP frame-ancestors or X-Frame-"
+        "Options.",
+    ),
     "x-frame-options-header-invalid": (-20, "X-Frame-Options has no recognised value."),
     "corp-implemented-with-same-origin": (10, "Cross-Origin-Resource-Policy: same-origin."),
     "corp-implemented-with-same-site": (10, "Cross-Origin-Resource-Policy: same-site."),
     "corp-implemented-with-cross-origin": (0, "Cross-Origin-Resource-Policy: cross-origin."),
     "corp-not-implemented": (0, "No Cross-Origin-Resource-Policy (same-origin or same-site earns a bonus)."),
     "corp-header-invalid": (-5, "Cross-Origin-Resource-Policy has no recognised value."),
-}  # fmt: skip
+}
 
 
 def observatory_score(outcomes: Sequence[Outcome]) -> int:
@@ -140,8 +229,8 @@ def evaluate(url: str, outcomes: Sequence[Outcome], *, min_grade: str = "A+",
     status = Status.PASS
     if not grade_at_least(letter, min_grade):
         status = Status.FAIL
-        findings.insert(0, Finding("headers.grade_below_minimum", Severity.HIGH,
-                                   f"Observatory grade {letter} ({score}) is below the minimum {min_grade}."))  # fmt: skip
+        text = f"Observatory grade {letter} ({score}) is below the minimum {min_grade}."
+        findings.insert(0, Finding("headers.grade_below_minimum", Severity.HIGH, text))
     elif findings:
         status = Status.WARN
     tests = {

@@ -67,6 +67,21 @@ def _mime(facts: Facts) -> str:
     return value.split(";")[0]
 
 
+def _nonces_and_strict_dynamic(script_src: set[str], style_src: set[str]) -> str | None:
+    """Drop what a nonce or hash (and 'strict-dynamic') makes browsers ignore; 'strict-dynamic' without a nonce or
+    hash is invalid. Mutates the sets (they are the parsed policy's own, as in the original)."""
+    for sources in (script_src, style_src):
+        if any(s.startswith(NONCES_HASHES) for s in sources):
+            sources.discard("'unsafe-inline'")
+    if any(s.startswith(NONCES_HASHES) for s in script_src) and "'strict-dynamic'" in script_src:
+        for source in list(script_src):
+            if source.startswith(tuple(DANGEROUSLY_BROAD)) or source in ("'self'", "'unsafe-inline'"):
+                script_src.discard(source)
+    elif "'strict-dynamic'" in script_src:
+        return "csp-header-invalid"
+    return None
+
+
 def csp_test(facts: Facts, meta: PageMeta) -> Outcome:
     name = "content-security-policy"
     auto = facts.auto
@@ -100,16 +115,7 @@ def csp_test(facts: Facts, meta: PageMeta) -> Outcome:
 
     object_src, script_src, style_src = either("object-src", "default-src"), either("script-src", "default-src"), \
         either("style-src", "default-src")  # fmt: skip
-    result: str | None = None
-    for sources in (script_src, style_src):  # a nonce or hash makes browsers ignore 'unsafe-inline'
-        if any(s.startswith(NONCES_HASHES) for s in sources):
-            sources.discard("'unsafe-inline'")
-    if any(s.startswith(NONCES_HASHES) for s in script_src) and "'strict-dynamic'" in script_src:
-        for source in list(script_src):
-            if source.startswith(tuple(DANGEROUSLY_BROAD)) or source in ("'self'", "'unsafe-inline'"):
-                script_src.discard(source)
-    elif "'strict-dynamic'" in script_src:
-        result = "csp-header-invalid"  # 'strict-dynamic' without a nonce or hash
+    result = _nonces_and_strict_dynamic(script_src, style_src)
     active = [s for d, sources in csp.items() if d not in ("img-src", "media-src", "script-src") for s in sources]
     active += list(script_src)
     passive = [s for d in ("img-src", "media-src") for s in (csp.get(d) or csp.get("default-src") or set())]
