@@ -8,9 +8,17 @@ import pytest
 
 from greenflag.readiness.base import Status
 from greenflag.readiness.headers.csp import DUPLICATE_WARNINGS, CspError, parse_csp, parse_csp_meta
-from greenflag.readiness.headers.facts import Facts, HttpResponse, Session, build_jar, parse_set_cookie
+from greenflag.readiness.headers.facts import (
+    Facts,
+    HttpResponse,
+    PageMeta,
+    ScriptTag,
+    Session,
+    build_jar,
+    parse_set_cookie,
+)
 from greenflag.readiness.headers.grade import SCORE_TABLE, evaluate, grade_for, observatory_score
-from greenflag.readiness.headers.rules import PageMeta, ScriptTag, run_tests
+from greenflag.readiness.headers.rules import run_tests
 
 HOST = "shop.example.com"
 GOOD = (

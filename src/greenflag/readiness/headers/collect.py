@@ -10,8 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from greenflag.readiness.headers.facts import Facts, HttpResponse, Session, build_jar
-from greenflag.readiness.headers.rules import HTML_TYPES, PageMeta, ScriptTag
+from greenflag.readiness.headers.facts import HTML_TYPES, Facts, HttpResponse, PageMeta, ScriptTag, Session, build_jar
 from greenflag.readiness.target import TargetOptions
 
 __all__ = ["CORS_ORIGIN", "collect", "page_meta", "registrable_domain"]

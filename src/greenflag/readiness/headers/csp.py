@@ -13,7 +13,17 @@ from __future__ import annotations
 import itertools
 from urllib.parse import unquote
 
-__all__ = ["DUPLICATE_WARNINGS", "META_FORBIDDEN", "CspError", "parse_csp", "parse_csp_meta", "split_policies"]
+from greenflag.readiness.headers.facts import Facts, Outcome, PageMeta
+
+__all__ = [
+    "DUPLICATE_WARNINGS",
+    "META_FORBIDDEN",
+    "CspError",
+    "csp_test",
+    "parse_csp",
+    "parse_csp_meta",
+    "split_policies",
+]
 
 __pure__ = True
 
@@ -109,3 +119,87 @@ def parse_csp_meta(policies: list[str]) -> Csp:
     for directive in META_FORBIDDEN:
         csp.pop(directive, None)
     return csp
+
+
+# --- the Observatory's CSP test (src/analyzer/tests/csp.js) ---------------------------------------------
+
+DANGEROUSLY_BROAD = frozenset({"ftp:", "http:", "https:", "*", "http://*", "http://*.*", "https://*", "https://*.*"})
+UNSAFE_INLINE = frozenset({"'unsafe-inline'", "data:"})
+NONCES_HASHES = ("'sha256-", "'sha384-", "'sha512-", "'nonce-")
+
+
+def _nonces_and_strict_dynamic(script_src: set[str], style_src: set[str]) -> str | None:
+    """Drop what a nonce or hash (and 'strict-dynamic') makes browsers ignore; 'strict-dynamic' without a nonce or
+    hash is invalid. Mutates the sets (they are the parsed policy's own, as in the original)."""
+    for sources in (script_src, style_src):
+        if any(s.startswith(NONCES_HASHES) for s in sources):
+            sources.discard("'unsafe-inline'")
+    if any(s.startswith(NONCES_HASHES) for s in script_src) and "'strict-dynamic'" in script_src:
+        for source in list(script_src):
+            if source.startswith(tuple(DANGEROUSLY_BROAD)) or source in ("'self'", "'unsafe-inline'"):
+                script_src.discard(source)
+    elif "'strict-dynamic'" in script_src:
+        return "csp-header-invalid"
+    return None
+
+
+def csp_test(facts: Facts, meta: PageMeta) -> Outcome:
+    name = "content-security-policy"
+    auto = facts.auto
+    if auto is None or auto.response is None:
+        return Outcome(name, "csp-not-implemented", False)
+    https = auto.start_url.startswith("https:")
+    http_policies = split_policies(auto.response.values("content-security-policy"))
+    meta_policies = split_policies(list(meta.csp))
+    try:
+        csp = parse_csp(http_policies + meta_policies)
+    except CspError:
+        return Outcome(name, "csp-header-invalid", False)
+    try:
+        header_only = parse_csp(http_policies)
+    except CspError:
+        header_only = {}
+    try:
+        meta_only = parse_csp_meta(meta_policies)
+    except CspError:
+        meta_only = {}
+    if len(header_only) + len(meta_only) == 0:
+        report_only = auto.response.get("content-security-policy-report-only")
+        return Outcome(name, "csp-not-implemented-but-reporting-enabled" if report_only else "csp-not-implemented",
+                       False)  # fmt: skip
+
+    def either(*names: str) -> set[str]:
+        for directive in names:
+            if directive in csp:
+                return csp[directive]  # the same set object: removals below show in csp too, as in the original
+        return {"*"}
+
+    object_src, script_src, style_src = either("object-src", "default-src"), either("script-src", "default-src"), \
+        either("style-src", "default-src")  # fmt: skip
+    result = _nonces_and_strict_dynamic(script_src, style_src)
+    active = [s for d, sources in csp.items() if d not in ("img-src", "media-src", "script-src") for s in sources]
+    active += list(script_src)
+    passive = [s for d in ("img-src", "media-src") for s in (csp.get(d) or csp.get("default-src") or set())]
+    checks = (
+        ("csp-implemented-with-unsafe-inline", any(s in DANGEROUSLY_BROAD | UNSAFE_INLINE for s in script_src)
+         or any(s in DANGEROUSLY_BROAD for s in object_src)),
+        ("csp-implemented-with-insecure-scheme", https and any(s.startswith(("http:", "ftp:")) for s in active)),
+        ("csp-implemented-with-unsafe-eval", "'unsafe-eval'" in script_src | style_src),
+        ("csp-implemented-with-insecure-scheme-in-passive-content-only",
+         https and any(s.startswith(("http:", "ftp:")) for s in passive)),
+        ("csp-implemented-with-unsafe-inline-in-style-src-only",
+         any(s in DANGEROUSLY_BROAD | UNSAFE_INLINE for s in style_src)),
+    )  # fmt: skip
+    for outcome, applies in checks:
+        if applies and result is None:
+            result = outcome
+    if result is None:
+        result = "csp-implemented-with-no-unsafe-default-src-none" if csp.get("default-src") == {"'none'"} else \
+            "csp-implemented-with-no-unsafe"  # fmt: skip
+    passed = result in ("csp-implemented-with-no-unsafe", "csp-implemented-with-no-unsafe-default-src-none",
+                        "csp-implemented-with-unsafe-inline-in-style-src-only",
+                        "csp-implemented-with-insecure-scheme-in-passive-content-only")  # fmt: skip
+    if passed and DUPLICATE_WARNINGS in csp:
+        result = "csp-implemented-but-duplicate-directives"
+    data = {d: sorted(sources) for d, sources in csp.items() if d != DUPLICATE_WARNINGS}
+    return Outcome(name, result, passed, data)

@@ -9,12 +9,27 @@ HTTPS; a CORS preflight (OPTIONS with an Origin) goes to the graded page's final
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Cookie", "Facts", "HttpResponse", "Session", "build_jar", "parse_set_cookie"]
+__all__ = [
+    "HTML_TYPES",
+    "Cookie",
+    "Facts",
+    "HttpResponse",
+    "Outcome",
+    "PageMeta",
+    "ScriptTag",
+    "Session",
+    "build_jar",
+    "parse_set_cookie",
+]
 
 __pure__ = True
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 # Node's HTTP parser keeps only the first of these when a response repeats them, and joins every other repeated
 # header with ", " (what the Observatory's analyzers then read).
@@ -132,3 +147,28 @@ def build_jar(set_cookies: list[tuple[str, str]]) -> tuple[Cookie, ...]:
         if cookie is not None:
             jar[(cookie.name, cookie.domain, cookie.path)] = cookie
     return tuple(jar.values())
+
+
+@dataclass(frozen=True)
+class ScriptTag:
+    src: str  # the src attribute, stripped ("" for inline scripts)
+    integrity: str = ""
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What the graded page's HTML says (read by the collector with an HTML parser)."""
+
+    csp: tuple[str, ...] = ()  # <meta http-equiv="Content-Security-Policy" content=...>
+    referrer: str | None = None  # the last <meta name="referrer" content=...>
+    scripts: tuple[ScriptTag, ...] = ()
+    parsed: bool = True  # False: claimed HTML that could not be parsed
+    registrable: Callable[[str], str | None] = field(default=lambda host: host, compare=False)  # host → eTLD+1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str  # the Observatory's test name, e.g. "content-security-policy"
+    result: str  # the Observatory's result id, e.g. "csp-implemented-with-no-unsafe"
+    passed: bool
+    data: Any = None

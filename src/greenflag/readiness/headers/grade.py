@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greenflag.readiness.base import CheckResult, Finding, Severity, Status
-from greenflag.readiness.headers.rules import Outcome
+from greenflag.readiness.headers.facts import Outcome
 
 __all__ = ["GRADES", "SCORE_TABLE", "evaluate", "grade_at_least", "grade_for", "observatory_score"]
 
