@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
+from greenflag.spec_readiness import ReadinessSpec
 from greenflag.units import parse_duration
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
+    "ReadinessSpec",
     "RouterSpec",
     "SetWeightStep",
     "Spec",
@@ -273,7 +275,7 @@ class Spec(Model):
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     hooks: HooksSpec = Field(default_factory=HooksSpec)
     notifications: list[NotificationSpec] = Field(default_factory=list)
-    readiness: dict[str, Any] = Field(default_factory=dict)
+    readiness: ReadinessSpec = Field(default_factory=ReadinessSpec)
     load: LoadSpec | None = None
     state_dir: str = ".greenflag"
 

@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     # "greenflag.cli.check.tls", "greenflag.cli.check.dns"  — each added with its check
     "greenflag.cli.check.waf",
     "greenflag.cli.check.headers",
+    "greenflag.cli.check.all",
 )
 
 
