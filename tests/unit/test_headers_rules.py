@@ -106,7 +106,12 @@ def test_redirection() -> None:
         return results(facts(http_chain=chain))["redirection"]
 
     assert redirection(("http://shop.example.com/", 301), ("https://shop.example.com/", 200)) == "redirection-to-https"
-    assert redirection(("http://shop.example.com/", 200),) == "redirection-missing"
+    assert (
+        redirection(
+            ("http://shop.example.com/", 200),
+        )
+        == "redirection-missing"
+    )
     assert redirection(("http://shop.example.com/", 301), ("https://www.example.com/", 200)) == \
         "redirection-off-host-from-http"  # fmt: skip
     hops = (("http://shop.example.com/", 301), ("http://www.example.com/", 301), ("https://www.example.com/", 200))

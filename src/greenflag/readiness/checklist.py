@@ -279,6 +279,7 @@ def _apply(planned: PlannedCheck, result: CheckResult, elapsed: float) -> CheckR
 
 async def _guarded(planned: PlannedCheck) -> CheckResult:
     start = time.monotonic()
+    name = "check" if planned.kind == "checks" else planned.kind  # a user check's results are named "check"
     try:
         result = await asyncio.wait_for(planned.call(), planned.timeout_s)
     except TimeoutError:
@@ -287,17 +288,17 @@ async def _guarded(planned: PlannedCheck) -> CheckResult:
             Severity.HIGH,
             f"The {planned.kind} check did not finish within {planned.timeout_s:g} s.",
         )
-        result = CheckResult(planned.kind, planned.target, Status.ERROR, (finding,))
+        result = CheckResult(name, planned.target, Status.ERROR, (finding,))
     except ImportError as exc:
         finding = Finding(
             f"{planned.kind}.unavailable",
             Severity.HIGH,
             f"The {planned.kind} check is not available in this installation ({exc}).",
         )
-        result = CheckResult(planned.kind, planned.target, Status.ERROR, (finding,))
+        result = CheckResult(name, planned.target, Status.ERROR, (finding,))
     except Exception as exc:  # one broken check must not take the whole report down: it is an ERROR result
         finding = Finding(f"{planned.kind}.crashed", Severity.HIGH, f"{type(exc).__name__}: {exc}")
-        result = CheckResult(planned.kind, planned.target, Status.ERROR, (finding,))
+        result = CheckResult(name, planned.target, Status.ERROR, (finding,))
     return _apply(planned, result, time.monotonic() - start)
 
 
