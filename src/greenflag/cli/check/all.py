@@ -16,7 +16,7 @@ __all__ = ["register"]
 EPILOG = """\
 Examples:
 
-  greenflag check all -f greenflag.yaml
+  greenflag check all -f examples/readiness.yaml
 
   greenflag check all -f greenflag.yaml --junit reports/readiness.xml --json > readiness.json
 
@@ -35,13 +35,11 @@ def _table(results: list[Any]) -> Any:
     table = Table(box=None, pad_edge=False)
     for column in ("check", "target", "required", "status", "grade", "time"):
         table.add_column(column, overflow="fold")
-    table.add_column("first finding", no_wrap=True, overflow="ellipsis")
     styles = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
     for r in results:
         style = styles.get(str(r.status), "")
-        first = r.findings[0].message if r.findings else ""
         table.add_row(r.name, r.target, "yes" if r.required else "no", f"[{style}]{r.status}[/{style}]",
-                      r.grade or "", f"{r.duration_s:.1f}s", first)  # fmt: skip
+                      r.grade or "", f"{r.duration_s:.1f}s")  # fmt: skip
     return table
 
 
@@ -58,6 +56,8 @@ def register(check_app: typer.Typer) -> None:
         from greenflag.config import load_spec
         from greenflag.readiness.checklist import KINDS, checklist_ok, plan_checklist, run_checklist
         from greenflag.readiness.checklist_report import checklist_json, junit_cases, summary_line
+        from greenflag.cli.check.output import sorted_findings
+        from greenflag.readiness.base import Status
         from greenflag.report.junit import write_junit
 
         for kind in only:
@@ -77,6 +77,10 @@ def register(check_app: typer.Typer) -> None:
 
             console = Console(highlight=False, soft_wrap=True)
             console.print(_table(results))
+            for r in results:
+                if r.status not in (Status.PASS, Status.SKIP):
+                    for finding in sorted_findings(r.findings)[:5]:
+                        console.print(f"  [{finding.severity}] {r.name} {r.target}: {finding.message}", markup=False)
             console.print(summary_line(results), markup=False)
         if not checklist_ok(results):
             failed = [f"{r.name} {r.target}" for r in results if r.required and not r.ok]

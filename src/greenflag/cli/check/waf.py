@@ -17,7 +17,7 @@ __all__ = ["register", "waf_table"]
 EPILOG = """\
 Examples:
 
-  greenflag check waf http://127.0.0.1:8080/api/items
+  greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200
 
   greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 \\
       --ca-file ca.pem --block-status 403,406 --budget 500 --rate 20 --json
