@@ -53,11 +53,11 @@ def register(check_app: typer.Typer) -> None:
     ) -> None:
         """Run every readiness check in greenflag.yaml (TLS, DNS, WAF, headers, monitoring, backups, health, your
         own) and say whether the service is ready."""
+        from greenflag.cli.check.output import sorted_findings
         from greenflag.config import load_spec
+        from greenflag.readiness.base import Status
         from greenflag.readiness.checklist import KINDS, checklist_ok, plan_checklist, run_checklist
         from greenflag.readiness.checklist_report import checklist_json, junit_cases, summary_line
-        from greenflag.cli.check.output import sorted_findings
-        from greenflag.readiness.base import Status
         from greenflag.report.junit import write_junit
 
         for kind in only:
