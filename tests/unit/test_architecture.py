@@ -25,6 +25,18 @@ PURE_MODULES = [
     "rollout/actions.py",
     "health/gate.py",
     "units.py",
+    "readiness/urltext.py",
+    "readiness/grades.py",
+    "readiness/waf/plan.py",
+    "readiness/waf/score.py",
+    "readiness/waf/evaluate.py",
+    "readiness/headers/csp.py",
+    "readiness/headers/facts.py",
+    "readiness/headers/rules.py",
+    "readiness/headers/grade.py",
+    "readiness/monitoring_eval.py",
+    "readiness/backups_eval.py",
+    "readiness/checklist_report.py",
 ]
 FORBIDDEN = {
     "asyncio", "socket", "ssl", "time", "subprocess", "threading", "os", "httptools", "uvloop", "aiohttp",

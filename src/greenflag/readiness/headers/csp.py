@@ -11,9 +11,9 @@ the directive allows it; a directive left with no source becomes `'none'`. A pol
 from __future__ import annotations
 
 import itertools
-from urllib.parse import unquote
 
 from greenflag.readiness.headers.facts import Facts, Outcome, PageMeta
+from greenflag.readiness.urltext import percent_decode
 
 __all__ = [
     "DUPLICATE_WARNINGS",
@@ -56,7 +56,7 @@ def _path_part_match(first: str, second: str) -> bool:
         return False
     if not exact:
         parts_a.pop()
-    return all(unquote(a) == unquote(b) for a, b in zip(parts_a, parts_b, strict=False))
+    return all(percent_decode(a) == percent_decode(b) for a, b in zip(parts_a, parts_b, strict=False))
 
 
 class _Source:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+
+from greenflag.readiness.urltext import host_of, path_of
 
 __all__ = [
     "HTML_TYPES",
@@ -103,7 +104,7 @@ class Facts:
 
 
 def _default_path(url: str) -> str:
-    path = urlsplit(url).path or "/"
+    path = path_of(url) or "/"
     return path[: path.rfind("/")] or "/" if path.count("/") > 1 else "/"
 
 
@@ -118,7 +119,7 @@ def parse_set_cookie(raw: str, request_url: str) -> Cookie | None:
     name = name.strip()
     if not sep or not name:
         return None
-    host = (urlsplit(request_url).hostname or "").lower()
+    host = host_of(request_url)
     domain, path, secure, httponly, samesite = host, _default_path(request_url), False, False, None
     for attribute in parts[1:]:
         key, _, value = attribute.partition("=")

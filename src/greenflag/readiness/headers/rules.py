@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from greenflag.readiness.headers.csp import csp_test
 from greenflag.readiness.headers.facts import HTML_TYPES, Facts, Outcome, PageMeta
+from greenflag.readiness.urltext import host_of
 
 __all__ = ["TESTS", "run_tests"]
 
@@ -152,9 +153,7 @@ def redirection_test(facts: Facts, meta: PageMeta | None = None) -> Outcome:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return (urlsplit(url).hostname or "").lower()
+    return host_of(url)
 
 
 _GOOD_REFERRER = ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin")

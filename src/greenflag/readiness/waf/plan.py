@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import quote
+
+from greenflag.readiness.urltext import percent_encode
 
 __all__ = [
     "BASELINE_PAYLOAD",
@@ -139,9 +140,9 @@ def encode(encoder: str, payload: str, placeholder: str) -> str:
     if encoder == "plain":
         return payload
     if encoder == "url":
-        return quote(payload, safe="")
+        return percent_encode(payload)
     if encoder == "double_url":
-        return quote(quote(payload, safe=""), safe="")
+        return percent_encode(percent_encode(payload))
     if encoder == "unicode":
         return _unicode_escapes(payload, "\\u" if placeholder == "json" else "%u")
     if encoder == "base64":
