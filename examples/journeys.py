@@ -5,7 +5,7 @@ greenflag load run examples/journeys.py --host http://127.0.0.1:8080 --vus 20 --
 """
 
 from greenflag import User, between, task
-from greenflag.load.scenario import Feeder
+from greenflag.load.scenarios.feeders import Feeder
 
 contacts = Feeder("data/contacts.csv")  # relative to this file; loaded once, shared by every VU
 

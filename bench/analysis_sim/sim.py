@@ -2,7 +2,7 @@
 
 Traffic: an open model at --rate req/s, each request routed to the canary with probability --share (default
 100 req/s, 10 % canary). Latency: log-normal, median 80 ms (sigma 0.4), 1 ms buckets. Each run drives the real
-`AnalysisSession` (built-in defaults, `analysis.interval` = --interval) through the real router provider against a
+`AnalysisRun` (built-in defaults, `analysis.interval` = --interval) through the real router provider against a
 simulated `RouterStats`, on a FakeClock. Beside it, the seed's rules applied literally — error rate > 1 % or
 p95 > 3 s over a 10 s sliding window, checked every interval, first failure fails (Argo failureLimit 0) — as the
 naive baseline.
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from greenflag.analysis.providers.router import RouterProvider
-from greenflag.analysis.session import AnalysisSession
+from greenflag.analysis.run import AnalysisRun
 from greenflag.analysis.verdicts import Verdict
 from greenflag.spec import AnalysisSpec
 from greenflag.testing import FakeClock
@@ -107,7 +107,7 @@ async def one_run(seed: int, args: argparse.Namespace, scenario: Scenario) -> tu
     clock = FakeClock(start=0.0)
     sim = SimRouter(rng, args.rate, args.share, scenario, args.baseline)
     spec = AnalysisSpec.model_validate({"interval": args.interval})
-    session = AnalysisSession(spec, {"router": RouterProvider(sim)}, "canary", "stable", clock)
+    session = AnalysisRun(spec, {"router": RouterProvider(sim)}, "canary", "stable", clock)
     ours: float | None = None
     naive: float | None = None
     window_ticks = max(1, round(10.0 / args.interval))

@@ -25,9 +25,9 @@ from typing import Any
 import yaml
 
 from greenflag.config import load_spec
+from greenflag.load.engine.paced import PacedLoad
 from greenflag.rollout.model import Phase
 from greenflag.rollout.up import Up
-from greenflag.testing import PacedLoad
 
 TARGET_S = 5.0
 RATE = 100.0

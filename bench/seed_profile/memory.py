@@ -61,8 +61,8 @@ def free_port() -> int:
 
 
 def main() -> None:
-    from greenflag.load.app import LoadRequest, prepare
-    from greenflag.load.runner import run_load, run_sync
+    from greenflag.load.engine.runner import run_load, run_sync
+    from greenflag.load.run import LoadRequest, prepare
 
     vus = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     port = free_port()

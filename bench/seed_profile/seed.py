@@ -2,7 +2,7 @@
 keeps the live event stream open. Run by bench/seed_profile/run.py (see README.md there)."""
 
 from greenflag import User, between, task
-from greenflag.load.scenario import Feeder
+from greenflag.load.scenarios.feeders import Feeder
 
 contacts = Feeder("../../examples/data/contacts.csv")
 

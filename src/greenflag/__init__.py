@@ -9,13 +9,13 @@ __version__ = "0.1.0"
 __all__ = ["User", "__version__", "between", "constant", "pacing", "task"]
 
 if TYPE_CHECKING:
-    from greenflag.load.scenario import User, between, constant, pacing, task
+    from greenflag.load.scenarios.user import User, between, constant, pacing, task
 
 
 def __getattr__(name: str) -> Any:
     # The scenario API is imported lazily so `import greenflag` stays cheap and side-effect free.
     if name in {"User", "task", "between", "constant", "pacing"}:
-        from greenflag.load import scenario
+        from greenflag.load.scenarios import user
 
-        return getattr(scenario, name)
+        return getattr(user, name)
     raise AttributeError(name)

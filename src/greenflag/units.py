@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["format_duration", "parse_duration", "parse_host_port"]
+__pure__ = True
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|s|m|h)")
 _UNIT_SECONDS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -50,6 +50,7 @@ __all__ = [
     "sprt_bounds",
     "sprt_llr",
 ]
+__pure__ = True
 
 H1_SPREAD = 10  # H1 spreads over regressions from `margin` to 11 × `margin` above p0 (bigger ones are obvious)
 BETA = 0.05  # sets the 'not worse' boundary log(β/(1 − alpha))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Condition", "ConditionError", "EvaluationError", "parse_condition"]
+__pure__ = True
 
 
 class ConditionError(ValueError):

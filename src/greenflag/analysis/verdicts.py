@@ -30,6 +30,7 @@ __all__ = [
     "metric_verdict",
     "run_verdict",
 ]
+__pure__ = True
 
 
 class Verdict(enum.StrEnum):

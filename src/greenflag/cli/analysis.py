@@ -54,7 +54,7 @@ def _print(m: Any, as_json: bool) -> None:
 async def _run(
     file: Path, canary: str | None, stable: str | None, duration: float | None, as_json: bool
 ) -> tuple[int, dict[str, Any]]:
-    from greenflag.analysis.session import AnalysisSession, build_providers, summary
+    from greenflag.analysis.run import AnalysisRun, build_providers, summary
     from greenflag.analysis.verdicts import Verdict
     from greenflag.clock import SystemClock
     from greenflag.config import load_spec
@@ -77,7 +77,7 @@ async def _run(
                 raise UsageError(f"{file}: router: {exc}") from None
         canary, stable = _pick_backends(weights, canary, stable)
         stats = router if isinstance(router, RouterStats) else None
-        session = AnalysisSession(spec.analysis, build_providers(spec.analysis, router=stats), canary, stable,
+        session = AnalysisRun(spec.analysis, build_providers(spec.analysis, router=stats), canary, stable,
                                   SystemClock())  # fmt: skip
         for note in session.notes:
             typer.echo(f"note: {note}", err=True)

@@ -80,7 +80,7 @@ def run_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
 ) -> None:
     """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
-    from greenflag.load.app import LoadRequest, run_request
+    from greenflag.load.run import LoadRequest, run_request
 
     request = LoadRequest(
         target=target,
@@ -110,7 +110,7 @@ def run_command(
 
 
 def _parse_stage(text: str) -> Any:
-    from greenflag.load.options import parse_stage
+    from greenflag.load.engine.options import parse_stage
 
     return parse_stage(text)
 

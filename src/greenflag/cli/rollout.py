@@ -49,7 +49,7 @@ class _Target:
         self.api: Any = None
         if self.info is not None:
             from greenflag.rollout.api import ApiClient
-            from greenflag.traffic.embedded.token import read_token
+            from greenflag.traffic.embedded.admin_token import read_token
 
             try:
                 token = read_token(token_path(self.spec))

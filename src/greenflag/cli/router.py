@@ -130,8 +130,8 @@ def _run(coro: Any) -> Any:
 
 
 def _client(file: Path | None, admin: str | None, token_file: Path | None) -> Any:
+    from greenflag.traffic.embedded.admin_token import read_token
     from greenflag.traffic.embedded.driver import EmbeddedRouterClient
-    from greenflag.traffic.embedded.token import read_token
     from greenflag.traffic.registry import make_router
 
     if admin is not None:
@@ -219,7 +219,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the embedded reverse proxy (weights, sticky sessions, header route, drain) with its admin API."""
-        from greenflag.traffic.embedded.token import load_or_create_token
+        from greenflag.traffic.embedded.admin_token import load_or_create_token
 
         spec, base = _serve_spec(file, listen, backend, weight, admin, sticky, drain_timeout)
         token = None

@@ -19,7 +19,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 import greenflag
 from greenflag.demo import api, pages, sse
-from greenflag.demo.metrics import CONTENT_TYPE
+from greenflag.demo.instruments import CONTENT_TYPE
 from greenflag.demo.options import AppOptions
 from greenflag.demo.state import STATE, DemoState
 

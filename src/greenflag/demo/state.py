@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from greenflag.demo.faults import Faults
-from greenflag.demo.metrics import DemoMetrics
+from greenflag.demo.instruments import DemoMetrics
 from greenflag.demo.options import AppOptions
 from greenflag.demo.store import Store
 from greenflag.demo.templates import Pages

@@ -14,6 +14,7 @@ from greenflag.health.base import ProbeResult
 from greenflag.spec import ProbeSpec
 
 __all__ = ["Gate", "GateStatus"]
+__pure__ = True
 
 
 class GateStatus(enum.StrEnum):

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from greenflag.errors import ConfigError
-from greenflag.platform.base import Instance
-from greenflag.rollout.store import InstanceRecord
+from greenflag.platform.base import Instance, InstanceRecord
 from greenflag.spec import PlatformSpec
 
 __all__ = ["InstanceJournal", "ProcessPlatform", "pid_alive"]

@@ -15,6 +15,7 @@ __all__ = [
     "StopVersion",
     "WaitReady",
 ]
+__pure__ = True
 
 
 @dataclass(frozen=True)

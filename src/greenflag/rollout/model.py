@@ -25,6 +25,7 @@ __all__ = [
     "Status",
     "iso",
 ]
+__pure__ = True
 
 SCHEMA_VERSION = 1
 

@@ -4,11 +4,11 @@ measurements through `greenflag.analysis`.
 - `HealthGates` probes a version's instances with `greenflag.health.probes.make_probe` and keeps one
   `greenflag.health.gate.Gate` (Kubernetes semantics) per (gate, version). Gates are caches: after a restart
   they start again (readiness must pass again; liveness needs `failure_threshold` failures again).
-- `AnalysisRunner` drives one `greenflag.analysis.session.AnalysisSession` for the rollout's active analysis
-  run (`Status.analysis_run`). The session is a cache too: a restarted controller opens a new one that starts
+- `AnalysisRunner` drives one `greenflag.analysis.run.AnalysisRun` for the rollout's active analysis
+  run (`Status.analysis_run`). The `AnalysisRun` is a cache too: a restarted controller opens a new one that starts
   at the run's journaled start (the router keeps 300 s of per-second stats, so the canary's window is
   recomputed from the same start) and resumes the latency test's look count; the verdict itself comes from the
-  journaled counts (`rollout/runs.py`), never from the session's memory.
+  journaled counts (`rollout/runs.py`), never from the `AnalysisRun`'s memory.
 - `VersionStats` presents the router's per-instance backends (`v2-0`, `v2-1`) as one backend per version.
 """
 
@@ -19,7 +19,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from greenflag.analysis.session import BUILTIN_LATENCY, AnalysisSession, build_providers
+from greenflag.analysis.defaults import BUILTIN_LATENCY
+from greenflag.analysis.run import AnalysisRun, build_providers
 from greenflag.analysis.verdicts import Measurement, Verdict
 from greenflag.clock import Clock
 from greenflag.errors import GreenflagError
@@ -128,7 +129,7 @@ class VersionStats:
 
 
 class AnalysisRunner:
-    """Measures the rollout's active analysis run with an `AnalysisSession` (opened per run, and again after a
+    """Measures the rollout's active analysis run with an `AnalysisRun` (opened per run, and again after a
     restart from the journaled start). Measurement times are wall-clock epochs, like the journal's."""
 
     def __init__(self, spec: Spec, router: Router, clock: Clock, instances: Callable[[], dict[str, int]]) -> None:
@@ -136,13 +137,13 @@ class AnalysisRunner:
         self.router = router
         self.clock = clock
         self.instances = instances
-        self.session: AnalysisSession | None = None
+        self.analysis: AnalysisRun | None = None
         self._key: tuple[int, str, float] | None = None
         self._error: str | None = None
         self._error_due = 0.0
 
     def close(self) -> None:
-        self.session, self._key, self._error = None, None, None
+        self.analysis, self._key, self._error = None, None, None
 
     async def measure(self, status: Status) -> tuple[str | None, tuple[Measurement, ...]]:
         """(run, new measurements) for `status`'s active run; (None, ()) when no run is active."""
@@ -155,10 +156,10 @@ class AnalysisRunner:
         if key != self._key:
             self._open(status, run, state)
             self._key = key
-        if self.session is None:
+        if self.analysis is None:
             return run, self._errors(status)
         mono, wall = self.clock.monotonic(), self.clock.now().timestamp()
-        measured = await self.session.tick()
+        measured = await self.analysis.tick()
         return run, tuple(dataclasses.replace(m, at=wall - (mono - m.at)) for m in measured)
 
     def _open(self, status: Status, run: str, state: dict[str, Any]) -> None:
@@ -167,10 +168,10 @@ class AnalysisRunner:
         looks = int(state.get("metrics", {}).get(BUILTIN_LATENCY, {}).get("measured", 0))
         stats = VersionStats(self.router, self.instances) if isinstance(self.router, RouterStats) else None
         stable = status.stable if status.stable and status.stable != status.version else None
-        self.session, self._error, self._error_due = None, None, mono
+        self.analysis, self._error, self._error_due = None, None, mono
         try:
             providers = build_providers(self.spec.analysis, router=stats)
-            self.session = AnalysisSession(
+            self.analysis = AnalysisRun(
                 self.spec.analysis,
                 providers,
                 canary=status.version,
@@ -184,7 +185,7 @@ class AnalysisRunner:
             self._error = str(exc)
 
     def _errors(self, status: Status) -> tuple[Measurement, ...]:
-        """The session could not be opened: every metric of the run is an Error measurement, once per interval."""
+        """The analysis run could not be opened: every metric of the run is an Error measurement, once per interval."""
         mono = self.clock.monotonic()
         if mono < self._error_due:
             return ()

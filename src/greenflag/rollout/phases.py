@@ -13,6 +13,7 @@ import enum
 from greenflag.rollout.model import Phase
 
 __all__ = ["TRANSITIONS", "PhaseEvent", "transition"]
+__pure__ = True
 
 
 class PhaseEvent(enum.StrEnum):

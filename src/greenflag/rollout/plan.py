@@ -7,6 +7,7 @@ from greenflag.rollout.presets import canary_steps
 from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Spec, Step
 
 __all__ = ["analysis_active", "analysis_run_key", "plan", "rollout_steps"]
+__pure__ = True
 
 
 def rollout_steps(spec: Spec, status: Status) -> list[Step]:

@@ -15,6 +15,7 @@ from typing import get_args
 from greenflag.spec import CanarySpec, PauseBody, PauseStep, PresetName, SetWeightStep, Step
 
 __all__ = ["PRESETS", "canary_steps", "preset_steps"]
+__pure__ = True
 
 PRESETS: tuple[str, ...] = get_args(PresetName)
 

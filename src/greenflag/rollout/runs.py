@@ -2,7 +2,7 @@
 
 A run is "step:N" (an analysis step: the built-in rules plus the step's `metrics:`, or every metric) or
 "background" (a canary with traffic: the built-in rules plus every metric). The controller measures the
-active run through `greenflag.analysis.session.AnalysisSession`; `decide` folds each measurement into the
+active run through `greenflag.analysis.run.AnalysisRun`; `decide` folds each measurement into the
 run's journaled counts (`MetricCounts`) and takes the verdict from them (`counts_verdict`, `run_verdict`), so
 a restarted controller reaches the same verdict. Journaled shape, in `Status.analysis[run]`:
 
@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from greenflag.analysis.session import builtin_metrics
+from greenflag.analysis.defaults import builtin_metrics
 from greenflag.analysis.verdicts import Measurement, MetricCounts, Verdict, counts_verdict, run_verdict
 from greenflag.rollout.model import Status
 from greenflag.rollout.plan import rollout_steps
@@ -35,6 +35,7 @@ __all__ = [
     "start_run",
     "verdict_of",
 ]
+__pure__ = True
 
 _COUNT_FIELDS = tuple(f.name for f in dataclasses.fields(MetricCounts))
 _BAD = (Verdict.FAILED, Verdict.ERROR, Verdict.INCONCLUSIVE)

@@ -39,6 +39,7 @@ from greenflag.rollout.runs import record, run_complete, run_metrics, start_run,
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
 __all__ = ["analysis_active", "decide", "new_status", "plan", "rollout_steps"]
+__pure__ = True
 
 HOOKS_FORWARD = ("before_install", "after_install", "after_allow_test_traffic", "before_allow_traffic")
 MAX_EVENTS = 200

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from greenflag.errors import UsageError
+from greenflag.platform.base import InstanceRecord
 from greenflag.rollout.model import HookOutcome, HookState, Status
 
-__all__ = ["HookRun", "InstanceRecord", "Store"]
+__all__ = ["HookRun", "Store"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rollouts (
@@ -49,17 +50,6 @@ class HookRun:
     detail: str
     output: str
     pid: int | None = None
-
-
-@dataclass(frozen=True)
-class InstanceRecord:
-    id: str
-    service: str
-    version: str
-    url: str
-    pid: int
-    port: int
-    started: float
 
 
 class Store:

@@ -50,8 +50,8 @@ class Up:
         from aiohttp import web
 
         from greenflag.platform.registry import make_platform
+        from greenflag.traffic.embedded.admin_token import load_or_create_token
         from greenflag.traffic.embedded.server import EmbeddedRouter
-        from greenflag.traffic.embedded.token import load_or_create_token
 
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         token = load_or_create_token(token_path(self.spec))

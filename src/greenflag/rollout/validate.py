@@ -4,11 +4,12 @@ metrics that exist. Run when a controller is built, so a bad spec exits 2 before
 from __future__ import annotations
 
 from greenflag.analysis.conditions import ConditionError, parse_condition
-from greenflag.analysis.session import builtin_metrics
+from greenflag.analysis.defaults import builtin_metrics
 from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisBody, AnalysisStep, Spec
 
 __all__ = ["check_analysis"]
+__pure__ = True
 
 
 def _bodies(spec: Spec) -> list[tuple[str, AnalysisBody]]:

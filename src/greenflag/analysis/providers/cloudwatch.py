@@ -13,8 +13,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from greenflag.analysis.providers.base import Observation
-from greenflag.analysis.providers.registry import render_query
+from greenflag.analysis.providers.base import Observation, render_query
 from greenflag.errors import ConfigError
 from greenflag.spec import MetricSpec
 from greenflag.traffic.base import RouterStats

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenflag.analysis.providers.base import Observation
-from greenflag.analysis.providers.registry import render_query
+from greenflag.analysis.providers.base import Observation, render_query
 from greenflag.errors import ConfigError
 from greenflag.spec import MetricSpec
 from greenflag.traffic.base import RouterStats

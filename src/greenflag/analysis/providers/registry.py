@@ -1,7 +1,8 @@
 """Metric providers by name: an explicit `name → "module:factory"` table, imported lazily.
 
 A factory takes the metric's spec (address, url, json_path, options) and shared context (the router's stats
-client for `router`) and returns a `MetricProvider`. Query text may use `{{backend}}` and `{{window}}` (e.g. 30s).
+client for `router`) and returns a `MetricProvider`. Query text may use `{{backend}}` and `{{window}}` (e.g. 30s):
+providers fill them in with `base.render_query`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from greenflag.errors import ConfigError
 from greenflag.spec import MetricSpec
 from greenflag.traffic.base import RouterStats
 
-__all__ = ["PROVIDERS", "create_provider", "render_query"]
+__all__ = ["PROVIDERS", "create_provider"]
 
 PROVIDERS: dict[str, str] = {
     "router": "greenflag.analysis.providers.router:create",
@@ -23,14 +24,6 @@ PROVIDERS: dict[str, str] = {
     "http_json": "greenflag.analysis.providers.http_json:create",
     "cloudwatch": "greenflag.analysis.providers.cloudwatch:create",
 }
-
-
-def render_query(query: str, *, backend: str, window_s: float) -> str:
-    """Substitute `{{backend}}` and `{{window}}` (whole seconds, e.g. `30s`) in a query."""
-    window = f"{max(1, round(window_s))}s"
-    for name, value in (("backend", backend), ("window", window)):
-        query = query.replace("{{" + name + "}}", value).replace("{{ " + name + " }}", value)
-    return query
 
 
 def create_provider(metric: MetricSpec, *, router: RouterStats | None = None, where: str = "") -> MetricProvider:

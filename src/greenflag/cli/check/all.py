@@ -57,7 +57,7 @@ def register(check_app: typer.Typer) -> None:
         from greenflag.config import load_spec
         from greenflag.readiness.base import Status
         from greenflag.readiness.checklist import KINDS, checklist_ok, plan_checklist, run_checklist
-        from greenflag.readiness.checklist_report import checklist_json, junit_cases, summary_line
+        from greenflag.report.checklist import checklist_json, junit_cases, summary_line
         from greenflag.report.junit import write_junit
 
         for kind in only:

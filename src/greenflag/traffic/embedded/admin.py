@@ -16,12 +16,12 @@ from aiohttp import web
 from greenflag.units import parse_duration
 
 if TYPE_CHECKING:
-    from greenflag.traffic.embedded.server import EmbeddedRouter
+    from greenflag.traffic.embedded.protocols import AdminRouter
 
 __all__ = ["make_admin_app"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ROUTER_KEY: web.AppKey[EmbeddedRouter] = web.AppKey("router")
+ROUTER_KEY: web.AppKey[AdminRouter] = web.AppKey("router")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -128,7 +128,7 @@ async def get_stats(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    from greenflag.traffic.embedded.metrics import render_metrics
+    from greenflag.traffic.embedded.exposition import render_metrics
 
     body, content_type = render_metrics(request.app[ROUTER_KEY])
     return web.Response(body=body, headers={"Content-Type": content_type})
@@ -139,7 +139,7 @@ async def get_healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "listen": router.url})
 
 
-def make_admin_app(router: EmbeddedRouter, token: str) -> web.Application:
+def make_admin_app(router: AdminRouter, token: str) -> web.Application:
     """The admin API for `router`; requests without `Authorization: Bearer <token>` get 401."""
     if not token:
         raise ValueError("the admin token is empty")

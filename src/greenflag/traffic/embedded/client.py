@@ -24,7 +24,7 @@ from greenflag.traffic.embedded.http1 import (
 )
 
 if TYPE_CHECKING:
-    from greenflag.traffic.embedded.core import ProxyCore
+    from greenflag.traffic.embedded.protocols import ClientSide, CoreForClient
     from greenflag.traffic.embedded.upstream import Backend, UpstreamConnection
 
 __all__ = ["ClientConnection", "Exchange"]
@@ -43,7 +43,7 @@ class Exchange:
     )  # fmt: skip
 
     def __init__(
-        self, client: ClientConnection, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
+        self, client: ClientSide, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
         facts: RequestFacts, keep_alive: bool, http11: bool,
     ) -> None:  # fmt: skip
         self.client = client
@@ -85,7 +85,7 @@ class Exchange:
 
 
 class ClientConnection(asyncio.Protocol):
-    def __init__(self, core: ProxyCore) -> None:
+    def __init__(self, core: CoreForClient) -> None:
         self.core = core
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from greenflag.spec import RouterSpec
+from greenflag.traffic.embedded.admin_token import read_token
 from greenflag.traffic.embedded.driver import EmbeddedRouterClient
-from greenflag.traffic.embedded.token import read_token
 from greenflag.units import parse_host_port
 
 __all__ = ["make_embedded_client"]

@@ -3,7 +3,7 @@
 Recording (hot path) appends the latency to the current second's `array('q')` and bumps a counter. When a
 second ends its raw values are folded with numpy into sparse HDR counts (bucket index → count, the layout
 HdrHistogram uses at 3 significant digits), so a busy second costs a few KB, not a full counts array.
-Queries merge the seconds of a window into a `greenflag.load.hdr.Histogram` for percentiles and buckets.
+Queries merge the seconds of a window into a `greenflag.hdr.Histogram` for percentiles and buckets.
 """
 
 from __future__ import annotations
@@ -16,33 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from greenflag.load.hdr import Histogram, counts_index
+from greenflag.hdr import Histogram, bucket_upper, counts_index
 from greenflag.traffic.base import BackendWindow
 
 __all__ = [
     "CLASSES",
     "BackendSeries",
     "StatsStore",
-    "bucket_upper_us",
     "window_from_json",
     "window_to_json",
 ]
 
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 KEEP_S = 300
-_HALF_MAG = 10  # HdrHistogram, 3 significant digits: sub-bucket half count 1024 (greenflag.load.hdr's layout)
 Int64s = np.ndarray[Any, np.dtype[np.int64]]
-
-
-def bucket_upper_us(index: Int64s) -> Int64s:
-    """Highest value (µs) that lands in each counts index."""
-    bucket = (index >> _HALF_MAG) - 1
-    sub = (index & ((1 << _HALF_MAG) - 1)) + (1 << _HALF_MAG)
-    low = bucket < 0
-    sub = np.where(low, sub - (1 << _HALF_MAG), sub)
-    bucket = np.where(low, 0, bucket)
-    out: Int64s = (sub << bucket) + (np.left_shift(1, bucket) - 1)
-    return out
 
 
 @dataclass
@@ -146,7 +133,7 @@ def _make_window(
     idx, inverse = np.unique(np.concatenate(indices), return_inverse=True)
     cnt = np.bincount(inverse, weights=np.concatenate(weights)).astype(np.int64)
     hist = Histogram()
-    for upper_us, count in zip(bucket_upper_us(idx).tolist(), cnt.tolist(), strict=True):
+    for upper_us, count in zip(bucket_upper(idx).tolist(), cnt.tolist(), strict=True):
         hist.record_count(int(upper_us), int(count))
     buckets = tuple((u / 1000.0, c) for u, c in hist.buckets())
     p50, p95, p99 = (v / 1000.0 for v in hist.percentiles([50.0, 95.0, 99.0]))

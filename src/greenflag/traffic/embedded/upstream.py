@@ -16,7 +16,7 @@ from greenflag.traffic.embedded.http1 import request_head
 
 if TYPE_CHECKING:
     from greenflag.traffic.embedded.client import Exchange
-    from greenflag.traffic.embedded.core import ProxyCore
+    from greenflag.traffic.embedded.protocols import CoreForUpstream
 
 __all__ = ["Backend", "UpstreamConnection", "parse_backend_url"]
 
@@ -72,7 +72,7 @@ class UpstreamConnection(asyncio.Protocol):
         "informational", "new_parser", "parser", "reason", "transport", "used",
     )  # fmt: skip
 
-    def __init__(self, backend: Backend, core: ProxyCore) -> None:
+    def __init__(self, backend: Backend, core: CoreForUpstream) -> None:
         self.backend = backend
         self.core = core
         self.transport: asyncio.Transport | None = None

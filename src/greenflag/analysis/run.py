@@ -1,0 +1,258 @@
+"""An analysis run against live sources (I/O shell around the pure conditions, verdicts and comparisons).
+
+`AnalysisRun.tick()` queries every metric that is due, judges each observation and returns the new
+measurements; `verdict` is the run's verdict so far. `greenflag analysis run` and the rollout controller both
+drive it. With `analysis.defaults` the built-in rules (`defaults.py`) apply, judged statistically against the stable:
+`error_rate` (> 1 % absolute, or worse than stable + margin) and `latency` (p95 > 3 s absolute, or slower than
+stable + margin); a failed health gate, reported with `observe_gate`, fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenflag.analysis.compare import Judgement, Sample, judge_error_rate, judge_latency
+from greenflag.analysis.conditions import Condition, ConditionError, parse_condition
+from greenflag.analysis.defaults import (
+    BUILTIN_ERROR_RATE,
+    DEFAULT_ERROR_RATE_LIMIT,
+    DEFAULT_P95_LIMIT_MS,
+    builtin_metrics,
+)
+from greenflag.analysis.providers.base import MetricProvider, Observation
+from greenflag.analysis.verdicts import Measurement, Verdict, measure, metric_verdict, run_verdict
+from greenflag.clock import Clock
+from greenflag.errors import ConfigError
+from greenflag.spec import AnalysisSpec, MetricSpec
+from greenflag.traffic.base import RouterStats
+
+__all__ = ["AnalysisRun", "build_providers", "summary"]
+
+
+def build_providers(spec: AnalysisSpec, *, router: RouterStats | None = None) -> dict[str, MetricProvider]:
+    """One provider per configured metric (by name) plus `router` when a router reports stats."""
+    from greenflag.analysis.providers.registry import create_provider
+    from greenflag.analysis.providers.router import RouterProvider
+
+    providers: dict[str, MetricProvider] = {}
+    if router is not None:
+        providers["router"] = RouterProvider(router)
+    for i, metric in enumerate(spec.metrics):
+        providers[metric.name] = create_provider(metric, router=router, where=f"analysis.metrics[{i}]")
+    return providers
+
+
+@dataclass
+class _Track:
+    spec: MetricSpec
+    builtin: bool
+    conditions: tuple[Condition | None, Condition | None]
+    interval: float
+    next_at: float
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return metric_verdict(self.spec, self.measurements)
+
+
+def _parse(metric: MetricSpec, where: str) -> tuple[Condition | None, Condition | None]:
+    out: list[Condition | None] = []
+    for key in ("success_condition", "failure_condition"):
+        text = getattr(metric, key)
+        try:
+            out.append(parse_condition(text) if text else None)
+        except ConditionError as exc:
+            raise ConfigError(f"{where}.{key}: {text!r}: {exc}") from None
+    return out[0], out[1]
+
+
+class AnalysisRun:
+    """Measure `canary` (and compare with `stable`) until a verdict. Never raises for provider failures."""
+
+    def __init__(
+        self,
+        spec: AnalysisSpec,
+        providers: Mapping[str, MetricProvider],
+        canary: str,
+        stable: str | None,
+        clock: Clock,
+        *,
+        metrics: Sequence[str] | None = None,
+        started_at: float | None = None,
+        looks: int = 0,
+    ) -> None:
+        """`started_at` (the clock's monotonic time; default now) and `looks` (latency measurements already
+        taken) resume a run another process began: the canary's window still starts at `started_at`."""
+        self.spec = spec
+        self.providers = dict(providers)
+        self.canary = canary
+        self.stable = stable
+        self.clock = clock
+        self.started_at = clock.monotonic() if started_at is None else started_at
+        self.notes: list[str] = []
+        self.measurements: list[Measurement] = []
+        self._tracks: dict[str, _Track] = {}
+        self._looks = looks
+        self._add_tracks(metrics)
+
+    def _add_tracks(self, only: Sequence[str] | None) -> None:
+        user = {m.name for m in self.spec.metrics}
+        if self.spec.defaults:
+            if "router" in self.providers:
+                for metric in builtin_metrics():
+                    if metric.name not in user:
+                        self._add(metric, builtin=True, where=f"built-in {metric.name}")
+            else:
+                self.notes.append("built-in error_rate/latency rules skipped: no router reports per-backend stats")
+        for i, metric in enumerate(self.spec.metrics):
+            if only is not None and metric.name not in only:
+                continue
+            if metric.name not in self.providers and metric.provider not in self.providers:
+                raise ConfigError(f"analysis.metrics[{i}]: no {metric.provider} provider available for {metric.name}")
+            self._add(metric, builtin=False, where=f"analysis.metrics[{i}]")
+
+    def _add(self, metric: MetricSpec, *, builtin: bool, where: str) -> None:
+        interval = metric.interval if metric.interval is not None else self.spec.interval
+        start = self.started_at + metric.initial_delay
+        self._tracks[metric.name] = _Track(metric, builtin, _parse(metric, where), max(interval, 0.01), start)
+
+    # --- verdicts -------------------------------------------------------------------------------------------
+
+    def metric_verdicts(self) -> dict[str, Verdict]:
+        return {name: track.verdict for name, track in self._tracks.items()}
+
+    @property
+    def verdict(self) -> Verdict:
+        return run_verdict(self.metric_verdicts().values())
+
+    def final_verdict(self) -> Verdict:
+        """The verdict when the run's time is up: metrics still running (no limit crossed) count as Successful."""
+        verdict = self.verdict
+        return Verdict.SUCCESSFUL if verdict is Verdict.RUNNING else verdict
+
+    def reason(self) -> str | None:
+        """Why the run is not Successful: the deciding measurement's message (names metric, value and limit)."""
+        verdict = self.verdict
+        for track in self._tracks.values():
+            if track.verdict is verdict and verdict not in (Verdict.SUCCESSFUL, Verdict.RUNNING):
+                bad = [m for m in track.measurements if m.verdict is verdict]
+                return (bad or track.measurements)[-1].message
+        return None
+
+    def next_due(self) -> float:
+        """Monotonic time at which `tick()` next has work (now if something is due)."""
+        running = [t.next_at for t in self._tracks.values() if not t.verdict.done and t.next_at != float("inf")]
+        return min(running, default=self.clock.monotonic() + self.spec.interval)
+
+    # --- I/O ------------------------------------------------------------------------------------------------
+
+    def observe_gate(self, name: str, ok: bool, detail: str = "") -> Measurement:
+        """Record a health gate's state; a failed gate fails the run (the seed's third rule)."""
+        metric = f"health.{name}"
+        if metric not in self._tracks:
+            spec = MetricSpec(name=metric, provider="router", query="gate", consecutive_error_limit=0)
+            self._tracks[metric] = _Track(spec, True, (None, None), self.spec.interval, float("inf"))
+        verdict = Verdict.SUCCESSFUL if ok else Verdict.FAILED
+        text = f"{metric}: {'passing' if ok else 'failed'}" + (f" ({detail})" if detail else "")
+        m = Measurement(metric, self.clock.monotonic(), ok, verdict, text, "gate passes")
+        self._tracks[metric].measurements.append(m)
+        self.measurements.append(m)
+        return m
+
+    async def tick(self) -> list[Measurement]:
+        """Query every due metric (concurrently), judge, record and return the new measurements."""
+        now = self.clock.monotonic()
+        due = [t for t in self._tracks.values() if not t.verdict.done and t.next_at <= now]
+        if not due:
+            return []
+        windows: dict[str, Awaitable[Observation]] = {}
+        if any(t.builtin for t in due):
+            windows = self._fetch_windows(now)
+        jobs = [self._measure_builtin(t, windows, now) if t.builtin else self._measure(t, now) for t in due]
+        results = await asyncio.gather(*jobs)
+        for track, m in zip(due, results, strict=True):
+            track.measurements.append(m)
+            track.next_at = now + track.interval
+            self.measurements.append(m)
+        return list(results)
+
+    async def run(
+        self, duration_s: float | None, on_measurement: Callable[[Measurement], None] | None = None
+    ) -> Verdict:
+        """Tick until a verdict or until `duration_s` has passed; returns `final_verdict()`."""
+        end = None if duration_s is None else self.started_at + duration_s
+        while True:
+            for m in await self.tick():
+                if on_measurement is not None:
+                    on_measurement(m)
+            verdict = self.verdict
+            now = self.clock.monotonic()
+            if verdict.done or (end is not None and now >= end):
+                return self.final_verdict()
+            wake = self.next_due() if end is None else min(self.next_due(), end)
+            await self.clock.sleep(max(0.0, wake - now))
+
+    def _fetch_windows(self, now: float) -> dict[str, Awaitable[Observation]]:
+        """The canary since the analysis started (a growing window); the stable over its whole lookback."""
+        provider = self.providers["router"]
+        cfg = self.spec.compare
+        window = {self.canary: min(max(now - self.started_at, self.spec.interval), cfg.max_window)}
+        if self.stable and cfg.enabled:
+            window[self.stable] = cfg.max_window
+        return {n: asyncio.ensure_future(provider.query("window", backend=n, window_s=w)) for n, w in window.items()}
+
+    async def _measure(self, track: _Track, now: float) -> Measurement:
+        metric = track.spec
+        provider = self.providers.get(metric.name) or self.providers[metric.provider]
+        window = metric.window if metric.window is not None else self.spec.window
+        try:
+            observation = await provider.query(metric.query, backend=self.canary, window_s=window)
+        except Exception as exc:  # providers should not raise; if one does, it is an Error measurement
+            observation = Observation(error=f"{type(exc).__name__}: {exc}")
+        return measure(metric, observation, now, conditions=track.conditions)
+
+    async def _measure_builtin(
+        self, track: _Track, windows: dict[str, Awaitable[Observation]], now: float
+    ) -> Measurement:
+        name = track.spec.name
+        canary_obs = await windows[self.canary]
+        stable_obs = await windows[self.stable] if self.stable in windows else None
+        if not canary_obs.ok:
+            return Measurement(name, now, None, Verdict.ERROR, f"{name}: {canary_obs.error}", "")
+        canary = Sample.from_value(canary_obs.value)
+        stable = Sample.from_value(stable_obs.value) if stable_obs is not None and stable_obs.ok else None
+        cfg = self.spec.compare
+        judgement: Judgement
+        if name == BUILTIN_ERROR_RATE:
+            judgement = judge_error_rate(canary, stable, cfg, limit=DEFAULT_ERROR_RATE_LIMIT, metric=name)
+        else:
+            self._looks += 1
+            judgement = judge_latency(canary, stable, cfg, look=self._looks, p95_limit_ms=DEFAULT_P95_LIMIT_MS)
+        return Measurement(name, now, judgement.value, judgement.verdict, judgement.message, _describe(judgement))
+
+
+def _describe(j: Judgement) -> str:
+    limit = "n/a" if j.limit is None else f"{j.limit:.4g}"
+    if j.metric == BUILTIN_ERROR_RATE:
+        return f"{j.mode} SPRT: canary error rate above {limit}"
+    if j.mode == "relative":
+        return f"Mann-Whitney: canary slower than stable + margin (stable p95 + margin = {limit} ms)"
+    return f"{j.mode} SPRT: canary p95 above {limit} ms"
+
+
+def summary(run: AnalysisRun) -> dict[str, Any]:
+    """A JSON-ready summary of an analysis run (used by `greenflag analysis run --json`)."""
+    verdicts = run.metric_verdicts()
+    return {
+        "verdict": str(run.final_verdict()),
+        "reason": run.reason(),
+        "canary": run.canary,
+        "stable": run.stable,
+        "metrics": {name: str(v) for name, v in verdicts.items()},
+        "notes": run.notes,
+        "measurements": [m.to_dict() for m in run.measurements],
+    }

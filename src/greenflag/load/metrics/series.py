@@ -1,0 +1,273 @@
+"""The run's metrics: HDR trends, counters and rates, broken down by request name, method, status and tags.
+
+The hot path calls `Series.record_http(...)` with timings in seconds; everything is folded into HDR histograms
+(microseconds). Views for thresholds, the live line and the summary are computed from snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from greenflag.hdr import Histogram
+
+__all__ = ["HTTP_TRENDS", "Registry", "Series", "Window"]
+
+# http_req_* trends, in recording order
+HTTP_TRENDS = (
+    "http_req_duration",
+    "http_req_latency",
+    "http_req_blocked",
+    "http_req_connecting",
+    "http_req_tls_handshaking",
+    "http_req_sending",
+    "http_req_waiting",
+    "http_req_receiving",
+)
+# phases that are zero for most keep-alive requests: only non-zero values are recorded, zeros are added on read
+_SPARSE = ("http_req_blocked", "http_req_connecting", "http_req_tls_handshaking", "http_req_sending")
+
+Tags = tuple[tuple[str, str], ...]
+
+
+class Series:
+    """The HTTP metrics of one (name, method, status, tags) key."""
+
+    __slots__ = (
+        "bytes_recv",
+        "bytes_sent",
+        "dur",
+        "duration",
+        "errors",
+        "expected",
+        "failed",
+        "lat",
+        "latency",
+        "method",
+        "name",
+        "receiving",
+        "recv",
+        "reqs",
+        "sparse",
+        "status",
+        "tags",
+        "wait",
+        "waiting",
+    )
+
+    def __init__(self, name: str, method: str, status: int, tags: Tags, expected: bool) -> None:
+        self.name = name
+        self.method = method
+        self.status = status
+        self.tags = tags
+        self.expected = expected
+        self.reqs = 0
+        self.failed = 0
+        self.bytes_sent = 0
+        self.bytes_recv = 0
+        self.errors: dict[str, int] = {}
+        self.duration = Histogram()
+        self.latency = Histogram()
+        self.waiting = Histogram()
+        self.receiving = Histogram()
+        self.sparse = {name: Histogram() for name in _SPARSE}
+        self.dur = self.duration.raw.append
+        self.lat = self.latency.raw.append
+        self.wait = self.waiting.raw.append
+        self.recv = self.receiving.raw.append
+
+    def record_http(
+        self,
+        t_sched: float,
+        t_sent: float,
+        t_first: float,
+        t_done: float,
+        blocked: float,
+        connecting: float,
+        tls: float,
+        bytes_sent: int,
+        bytes_recv: int,
+        error: str | None,
+    ) -> int:
+        """Record one request; returns its duration in µs. Values go to the histograms' raw buffers; the
+        registry folds them (`Registry.fold`) once a second."""
+        self.reqs += 1
+        if not self.expected:
+            self.failed += 1
+        if error is not None:
+            self.errors[error] = self.errors.get(error, 0) + 1
+        self.bytes_sent += bytes_sent
+        self.bytes_recv += bytes_recv
+        duration = int((t_done - t_sent) * 1e6)
+        self.dur(duration)
+        # from the schedule, but never from later than the send: the open-model dispatcher may start an
+        # iteration up to 0.5 ms before it is due, and latency must not come out shorter than duration
+        self.lat(int((t_done - min(t_sched, t_sent)) * 1e6))
+        if t_first:
+            self.wait(int((t_first - t_sent) * 1e6))
+            self.recv(int((t_done - t_first) * 1e6))
+        else:
+            self.wait(duration)
+            self.recv(0)
+        if blocked:
+            self.sparse["http_req_blocked"].record(int(blocked * 1e6))
+            if connecting:
+                self.sparse["http_req_connecting"].record(int(connecting * 1e6))
+            if tls:
+                self.sparse["http_req_tls_handshaking"].record(int(tls * 1e6))
+        return duration
+
+    def trend(self, metric: str) -> Histogram:
+        if metric in _SPARSE:
+            hist = self.sparse[metric].copy()
+            hist.record_count(0, self.reqs - hist.count)
+            return hist
+        return {
+            "http_req_duration": self.duration,
+            "http_req_latency": self.latency,
+            "http_req_waiting": self.waiting,
+            "http_req_receiving": self.receiving,
+        }[metric]
+
+    def tag_value(self, key: str) -> str | None:
+        if key == "name":
+            return self.name
+        if key == "method":
+            return self.method
+        if key == "status":
+            return str(self.status)
+        if key == "expected_response":
+            return "true" if self.expected else "false"
+        return dict(self.tags).get(key)
+
+
+@dataclass
+class Window:
+    """One tick (about a second) of traffic, for the live view: deltas of the cumulative metrics."""
+
+    second: int
+    reqs: int = 0
+    failed: int = 0
+    durations: np.ndarray[Any, np.dtype[np.int64]] | None = None  # HDR counts of http_req_duration
+
+
+def is_expected(status: int) -> bool:
+    """k6's default expected_response: 200–399."""
+    return 200 <= status < 400
+
+
+class Registry:
+    """All metrics of a run (one event loop). Custom trends/counters/rates are keyed by metric name + tags."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.series: dict[tuple[str, str, int, Tags], Series] = {}
+        self.trends: dict[tuple[str, Tags], Histogram] = {}
+        self.counters: dict[tuple[str, Tags], float] = defaultdict(float)
+        self.rates: dict[tuple[str, Tags], list[int]] = {}  # [passes, fails]
+        self.gauges: dict[tuple[str, Tags], float] = {}
+        self.checks: dict[str, list[int]] = {}
+        self.iterations = 0
+        self.iteration_duration = Histogram()
+        self.dropped_iterations = 0
+        self.script_errors: dict[str, int] = {}
+        self.windows: deque[Window] = deque(maxlen=30)
+        self.vus = 0
+        self.vus_max = 0
+        self._previous = (0, 0, np.zeros(0, dtype=np.int64))
+
+    # -- hot path ----------------------------------------------------------------------------------------
+    def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
+        key = (name, method, status, tags)
+        found = self.series.get(key)
+        if found is None:
+            found = self.series[key] = Series(name, method, status, tags, is_expected(status))
+        return found
+
+    def fold(self) -> None:
+        """Fold every histogram's raw values (bounded memory); the runner calls this once a second."""
+        for series in self.series.values():
+            for hist in (series.duration, series.latency, series.waiting, series.receiving):
+                hist.fold()
+        self.iteration_duration.fold()
+
+    def tick(self, now: float) -> Window:
+        """Close a live window: what happened since the previous tick (from cumulative deltas)."""
+        self.fold()
+        totals = self.http_totals()
+        counts = self.http_trend("http_req_duration").counts()
+        reqs0, failed0, counts0 = self._previous
+        delta = counts - counts0 if len(counts0) else counts
+        window = Window(int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0, delta)
+        self._previous = (totals["reqs"], totals["failed"], counts)
+        self.windows.append(window)
+        return window
+
+    # -- custom metrics ----------------------------------------------------------------------------------
+    def add_trend(self, name: str, value_us: int, tags: Tags = ()) -> None:
+        hist = self.trends.get((name, tags))
+        if hist is None:
+            hist = self.trends[(name, tags)] = Histogram()
+        hist.record(value_us)
+
+    def add_counter(self, name: str, value: float = 1.0, tags: Tags = ()) -> None:
+        self.counters[(name, tags)] += value
+
+    def add_rate(self, name: str, passed: bool, tags: Tags = ()) -> None:
+        entry = self.rates.setdefault((name, tags), [0, 0])
+        entry[0 if passed else 1] += 1
+
+    def add_check(self, name: str, passed: bool) -> None:
+        entry = self.checks.setdefault(name, [0, 0])
+        entry[0 if passed else 1] += 1
+        self.add_rate("checks", passed, (("check", name),))
+
+    def note_vus(self, active: int) -> None:
+        self.vus = active
+        if active > self.vus_max:
+            self.vus_max = active
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def matching(self, tags: Tags) -> Iterable[Series]:
+        for series in self.series.values():
+            if all(series.tag_value(key) == value for key, value in tags):
+                yield series
+
+    def http_trend(self, metric: str, tags: Tags = ()) -> Histogram:
+        merged = Histogram()
+        for series in self.matching(tags):
+            merged.merge(series.trend(metric))
+        return merged
+
+    def http_totals(self, tags: Tags = ()) -> dict[str, int]:
+        totals = {"reqs": 0, "failed": 0, "bytes_sent": 0, "bytes_recv": 0}
+        for series in self.matching(tags):
+            totals["reqs"] += series.reqs
+            totals["failed"] += series.failed
+            totals["bytes_sent"] += series.bytes_sent
+            totals["bytes_recv"] += series.bytes_recv
+        return totals
+
+    def errors_by_class(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for series in self.series.values():
+            for error, count in series.errors.items():
+                out[error] += count
+            if series.status and not series.expected:
+                out[f"http_{series.status // 100}xx"] += series.reqs
+        return dict(sorted(out.items()))
+
+    def recent(self, count: int) -> list[Window]:
+        return list(self.windows)[-count:]
+
+    def custom_trend(self, name: str, tags: Tags = ()) -> Histogram | None:
+        merged: Histogram | None = None
+        for (metric, series_tags), hist in self.trends.items():
+            if metric == name and all(item in series_tags for item in tags):
+                merged = merged or Histogram()
+                merged.merge(hist)
+        return merged

@@ -1,0 +1,181 @@
+"""Python scenario files (`greenflag load run journeys.py`): import the file, find its User classes and `options`.
+
+Everything that can be checked before traffic is checked here; problems raise `UsageError` naming the file and
+line (exit 2): a file that cannot be imported, no User class, a User without `@task`, a task that is not
+`async def`, a bad `wait_time`, `host` or `options`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import re
+import sys
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from greenflag.errors import UsageError
+from greenflag.load.engine.options import PlanOptions, from_mapping
+from greenflag.load.http.client import Target, parse_target
+from greenflag.load.metrics.series import Registry
+from greenflag.load.scenarios.journey import ClassPlan, UserScenario
+from greenflag.load.scenarios.user import User, Wait, task_table
+
+__all__ = ["OPTION_KEYS", "ScriptScenario", "base_target", "load_python", "plan_options"]
+
+OPTION_KEYS = frozenset(
+    {
+        "executor",
+        "vus",
+        "duration",
+        "rate",
+        "max_vus",
+        "maxVUs",
+        "stages",
+        "iterations",
+        "start_rate",
+        "startRate",
+        "start_vus",
+        "startVUs",
+        "thresholds",
+    }
+)
+
+
+@dataclass
+class ScriptScenario:
+    """A loaded scenario file (Python or YAML): what `greenflag load run` needs (the LoadedScenario protocol)."""
+
+    options: PlanOptions
+    thresholds: dict[str, Any]
+    classes: list[type[User]]
+    bases: dict[type[User], Target | None] = field(default_factory=dict)
+    custom_metrics: bool = True
+
+    def make_scenario(self, registry: Registry) -> UserScenario:
+        plans = [ClassPlan.of(cls, self.bases.get(cls)) for cls in self.classes]
+        return UserScenario(plans, registry)
+
+
+def plan_options(source: str, options: Any) -> tuple[PlanOptions, dict[str, Any]]:
+    """k6-style options (a dict) → plan options and thresholds; UsageError naming `source` and the key."""
+    if options is None:
+        return PlanOptions(), {}
+    if not isinstance(options, dict):
+        raise UsageError(f"{source}: options: expected a dict such as {{'vus': 10, 'duration': '30s'}}")
+    unknown = sorted(str(k) for k in options if k not in OPTION_KEYS)
+    if unknown:
+        raise UsageError(f"{source}: options.{unknown[0]}: unknown option (known: {', '.join(sorted(OPTION_KEYS))})")
+    thresholds = options.get("thresholds") or {}
+    if not isinstance(thresholds, dict):
+        raise UsageError(f"{source}: options.thresholds: expected a dict of METRIC: [EXPR, ...]")
+    try:
+        plan = from_mapping({k: v for k, v in options.items() if k != "thresholds"})
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"{source}: options: {exc}") from None
+    return plan, thresholds
+
+
+def base_target(source: str, host: str | None, what: str) -> Target | None:
+    if host is None:
+        return None
+    try:
+        return parse_target(host)
+    except ValueError as exc:
+        raise UsageError(f"{source}: {what}: {exc}") from None
+
+
+def _line_of(obj: Any) -> int:
+    with contextlib.suppress(OSError, TypeError):
+        return inspect.getsourcelines(obj)[1]
+    return 1
+
+
+def _error_line(path: Path, exc: BaseException) -> int:
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return exc.lineno
+    line = 1
+    resolved = str(path.resolve())
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename and str(Path(frame.filename).resolve()) == resolved and frame.lineno:
+            line = frame.lineno
+    return line
+
+
+@contextlib.contextmanager
+def _script_dir_on_path(directory: str) -> Iterator[None]:
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+
+
+def _import(path: Path) -> ModuleType:
+    name = "greenflag_journeys_" + re.sub(r"\W", "_", path.stem)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        with _script_dir_on_path(str(path.resolve().parent)):
+            spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        detail = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+        raise UsageError(f"{path}:{_error_line(path, exc)}: cannot import the script: {detail}") from None
+    return module
+
+
+def _user_classes(path: Path, module: ModuleType) -> list[type[User]]:
+    found = []
+    for value in vars(module).values():
+        if not (isinstance(value, type) and issubclass(value, User)) or value is User:
+            continue
+        if value.__dict__.get("abstract", False) or value.__module__.startswith("greenflag."):
+            continue
+        found.append(value)
+    if not found:
+        raise UsageError(f"{path}:1: defines no User class (write `class Visitor(User):` with @task methods)")
+    for cls in found:
+        _validate_class(path, cls)
+    return found
+
+
+def _validate_class(path: Path, cls: type[User]) -> None:
+    where = f"{path}:{_line_of(cls)}"
+    tasks = task_table(cls)
+    if not tasks:
+        raise UsageError(f"{where}: class {cls.__name__} has no @task methods (or set `abstract = True` on it)")
+    for name, _ in tasks:
+        fn = getattr(cls, name)
+        if not inspect.iscoroutinefunction(fn):
+            raise UsageError(f"{path}:{_line_of(fn)}: task {cls.__name__}.{name} must be `async def`")
+    wait = cls.wait_time
+    if wait is not None and not isinstance(wait, Wait) and not isinstance(wait, int | float):
+        raise UsageError(f"{where}: {cls.__name__}.wait_time: expected between(a, b), constant(s), pacing(s)")
+    if isinstance(cls.weight, bool) or not isinstance(cls.weight, int) or cls.weight < 1:
+        raise UsageError(f"{where}: {cls.__name__}.weight: expected an integer ≥ 1")
+
+
+def load_python(path: Path, *, host: str | None) -> ScriptScenario:
+    """Import a journeys file. `host` (the --host option) overrides the classes' `host` attributes."""
+    module = _import(path)
+    classes = _user_classes(path, module)
+    options, thresholds = plan_options(str(path), getattr(module, "options", None))
+    cli_base = base_target(str(path), host, "--host")
+    bases: dict[type[User], Target | None] = {}
+    for cls in classes:
+        base = cli_base or base_target(f"{path}:{_line_of(cls)}", cls.host, f"{cls.__name__}.host")
+        if base is None:
+            raise UsageError(f"{path}:{_line_of(cls)}: no host for {cls.__name__}: pass --host URL or set `host`")
+        bases[cls] = base
+    return ScriptScenario(options=options, thresholds=thresholds, classes=classes, bases=bases)

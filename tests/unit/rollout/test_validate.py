@@ -1,0 +1,28 @@
+"""Analysis settings checked before a rollout starts: bad ones are config errors naming the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from greenflag.errors import ConfigError
+from greenflag.rollout.validate import check_analysis
+from greenflag.spec import Spec
+from tests.unit.rollout.analysis_specs import STEPS, make_spec
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics": [{"name": "a", "query": "error_rate", "failure_condition": "result >"}]},
+         "analysis.metrics[0].failure_condition"),
+        ({"steps": [{"analysis": {"metrics": ["nope"]}}]}, "strategy.canary.steps[0].analysis.metrics[0]: 'nope'"),
+    ],
+)  # fmt: skip
+def test_bad_analysis_specs_are_config_errors_naming_the_key(change: dict[str, Any], message: str) -> None:
+    spec = make_spec(change.get("steps", STEPS))
+    if "metrics" in change:
+        spec = Spec.model_validate({**spec.model_dump(), "analysis": {"metrics": change["metrics"]}})
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_analysis(spec)
