@@ -56,12 +56,16 @@ class CheckItem(Model):
 class TlsCheckSpec(CheckItem):
     host: str  # HOST or HOST:PORT (443)
     sni: str | None = None
-    min_grade: Grade = "A"
+    min_grade: Grade = "A+"
+    min_days: float = Field(21.0, ge=0)  # the certificate must stay valid this many days
 
 
 class DnsCheckSpec(CheckItem):
     name: str
-    resolvers: list[str] = Field(default_factory=list)
+    resolvers: list[str] = Field(default_factory=list)  # IP[:PORT] of recursive resolvers (propagation)
+    nameservers: list[str] = Field(default_factory=list)  # IP[:PORT] of the authoritatives, instead of discovery
+    require_caa: bool = False
+    require_propagation: bool = False
 
 
 class WafCheckSpec(CheckItem):

@@ -98,6 +98,9 @@ def test_json_example_has_the_keys_a_check_prints(app: DemoAppProcess, tmp_path:
 
 def test_tables_match_the_code() -> None:
     text = DOC.read_text()
+    links = set(re.findall(r"\]\(([a-z-]+\.md)\)", text))
+    assert links >= {"check-tls.md", "check-dns.md"}
+    assert all((DOC.parent / link).exists() for link in links)
     rows = re.findall(r"^\| [a-z-() ]+ \| `([a-z0-9-]+)` \| ([+-]\d+) \|$", text, flags=re.M)
     assert {result: int(modifier) for result, modifier in rows} == {k: v[0] for k, v in SCORE_TABLE.items()}
     classes = re.findall(r"^\| `([a-z_]+)` \| [^|]+ \| [^|]+ \| (\d+) \| (\d+) \| ([^|]+) \| ([^|]+) \|$", text, re.M)

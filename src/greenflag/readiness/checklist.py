@@ -21,7 +21,6 @@ from typing import Any
 
 from greenflag.errors import ConfigError
 from greenflag.readiness.base import CheckResult, Finding, Severity, Status
-from greenflag.readiness.grades import below_minimum
 from greenflag.readiness.target import TargetOptions, parse_resolve
 from greenflag.spec import Spec
 from greenflag.spec_readiness import CheckItem, ReadinessSpec, WafCheckSpec
@@ -144,9 +143,12 @@ def _calls(spec: Spec, options: TargetOptions, base: Path) -> list[tuple[str, st
     out: list[tuple[str, str, CheckItem, Call]] = []
     for tls in ready.tls:
         host, port = _host_port(tls.host)
-        out.append(("tls", f"{host}:{port}", tls, _call("tls", host, port, sni=tls.sni, options=options)))
+        out.append(("tls", f"{host}:{port}", tls, _call("tls", host, port, sni=tls.sni, options=options,
+                    min_grade=tls.min_grade, min_days=tls.min_days)))  # fmt: skip
     for dns in ready.dns:
-        out.append(("dns", dns.name, dns, _call("dns", dns.name, resolvers=dns.resolvers, options=options)))
+        out.append(("dns", dns.name, dns, _call("dns", dns.name, resolvers=dns.resolvers, options=options,
+                    nameservers=dns.nameservers, require_caa=dns.require_caa,
+                    require_propagation=dns.require_propagation)))  # fmt: skip
     for waf in ready.waf:
         out.append(("waf", waf.url, waf, _call("waf", waf.url, waf=_waf_options(waf), options=options)))
     for item in ready.headers:
@@ -258,12 +260,6 @@ def plan_checklist(spec: Spec, *, only: Collection[str] | None = None) -> list[P
 
 
 def _apply(planned: PlannedCheck, result: CheckResult, elapsed: float) -> CheckResult:
-    minimum = getattr(planned.item, "min_grade", None)
-    if planned.kind == "tls" and minimum is not None and below_minimum(result.grade, minimum) and result.ok:
-        finding = Finding(
-            "tls.grade_below_minimum", Severity.HIGH, f"TLS grade {result.grade} is below the minimum {minimum}."
-        )
-        result = dataclasses.replace(result, status=Status.FAIL, findings=(finding, *result.findings))
     evidence = result.evidence
     target = result.target
     if planned.item.label:

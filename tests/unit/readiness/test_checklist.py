@@ -16,7 +16,6 @@ from greenflag.readiness import checklist
 from greenflag.readiness.backups_eval import BackupFacts, evaluate_backups, parse_drill, parse_timestamp
 from greenflag.readiness.base import CheckResult, Finding, Severity, Status
 from greenflag.readiness.checklist import checklist_ok, plan_checklist, run_checklist
-from greenflag.readiness.grades import below_minimum
 from greenflag.readiness.monitoring_eval import AlertRule, MonitoringFacts, evaluate_monitoring
 from greenflag.report.checklist import checklist_json, junit_cases
 from greenflag.report.junit import junit_xml
@@ -105,11 +104,6 @@ async def test_timeouts_crashes_and_missing_modules_are_errors_of_one_check(
     assert checklist_ok([r for r in results if r.target in ("quick", "broken")])  # an optional failure does not block
     only = await run_checklist(spec, only={"checks"})
     assert {r.name for r in only} == {"check"}
-
-
-def test_grades() -> None:
-    assert not below_minimum("A+", "A") and not below_minimum("A", "A") and below_minimum("A-", "A")
-    assert below_minimum("T", "F") and below_minimum(None, "F") and not below_minimum("B", "B-")
 
 
 def test_backups_verdicts() -> None:
