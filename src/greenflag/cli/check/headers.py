@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from greenflag.cli.check.output import emit, finish, target_options, url_argument
+from greenflag.cli.check.args import parse_target_options
+from greenflag.cli.check.output import emit, finish, url_argument
 from greenflag.cli.common import option_duration
 from greenflag.errors import UsageError
 
@@ -65,7 +66,7 @@ def register(check_app: typer.Typer) -> None:
                 raise UsageError(f"{option} {value!r}: expected a {scheme}:// URL")
         if min_grade not in GRADES:
             raise UsageError(f"--min-grade {min_grade!r}: expected one of {', '.join(GRADES)}")
-        options = target_options(resolve, ca_file, option_duration("--timeout", timeout))
+        options = parse_target_options(resolve, ca_file, option_duration("--timeout", timeout))
         result = asyncio.run(check_headers(target, http_url=http_url, https_url=https_url, min_grade=min_grade,
                                            options=options))  # fmt: skip
         emit(result, as_json, None if as_json else headers_table(result.evidence))

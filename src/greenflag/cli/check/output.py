@@ -1,18 +1,17 @@
-"""What the URL checks (`waf`, `headers`) and the checklist share: option parsing and the terminal/JSON output."""
+"""What the URL checks (`waf`, `headers`) and the checklist share: URL and status options, the terminal/JSON
+output, the exit. (--resolve and --ca-file are parsed by `args.parse_target_options`, as for tls and dns.)"""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 
 import typer
 
 from greenflag.errors import ReadinessFailed, UsageError
 from greenflag.readiness.base import CheckResult, Finding
-from greenflag.readiness.target import TargetOptions, parse_resolve
 
-__all__ = ["emit", "finish", "parse_codes", "sorted_findings", "target_options", "url_argument"]
+__all__ = ["emit", "finish", "parse_codes", "sorted_findings", "url_argument"]
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
@@ -29,23 +28,6 @@ def url_argument(url: str) -> str:
     except ValueError:
         raise UsageError(f"URL {url!r}: the port is not a number from 1 to 65535") from None
     return url.strip()
-
-
-def target_options(resolve: list[str], ca_file: str | None, timeout_s: float) -> TargetOptions:
-    """--resolve HOST:PORT:ADDRESS (repeatable), --ca-file PEM, --timeout → TargetOptions (UsageError names one)."""
-    entries = []
-    for value in resolve:
-        try:
-            entries.append(parse_resolve(value))
-        except ValueError as exc:
-            raise UsageError(f"--resolve {value!r}: {exc}") from None
-    if ca_file is not None:
-        if not os.path.isfile(ca_file):
-            raise UsageError(f"--ca-file {ca_file!r}: no such file")
-        with open(ca_file, "rb") as fh:
-            if b"-----BEGIN CERTIFICATE-----" not in fh.read():
-                raise UsageError(f"--ca-file {ca_file!r}: no PEM certificate in it")
-    return TargetOptions(resolve=tuple(entries), ca_file=ca_file, timeout_s=timeout_s)
 
 
 def parse_codes(option: str, values: Iterable[str]) -> frozenset[int]:

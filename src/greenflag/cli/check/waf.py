@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from greenflag.cli.check.output import emit, finish, parse_codes, target_options, url_argument
+from greenflag.cli.check.args import parse_target_options
+from greenflag.cli.check.output import emit, finish, parse_codes, url_argument
 from greenflag.cli.common import option_duration
 from greenflag.errors import UsageError
 
@@ -134,7 +135,7 @@ def register(check_app: typer.Typer) -> None:
             placeholders=tuple(placeholders),
             encoders=tuple(encoders),
         )
-        opts = target_options(resolve, ca_file, option_duration("--timeout", timeout))
+        opts = parse_target_options(resolve, ca_file, option_duration("--timeout", timeout))
         try:
             result = asyncio.run(check_waf(target, waf=options, options=opts))
         except ValueError as exc:
