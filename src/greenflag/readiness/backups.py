@@ -3,8 +3,6 @@ time) and when a restore drill last succeeded (the drill records in a directory)
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,6 +10,7 @@ from pathlib import Path
 
 from greenflag.readiness.backups_eval import BackupFacts, DrillRecord, evaluate_backups, parse_drill, parse_timestamp
 from greenflag.readiness.base import CheckResult
+from greenflag.readiness.probes import run_command
 
 __all__ = ["check_backups", "newest_file", "read_drills"]
 
@@ -28,19 +27,12 @@ def newest_file(directory: Path, pattern: str) -> tuple[datetime | None, str]:
 
 
 async def _command_time(command: Sequence[str], timeout: float) -> datetime:
-    proc = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise ValueError(f"backup command {command[0]} did not finish within {timeout:g} s") from None
-    if proc.returncode != 0:
+    code, out, err = await run_command(command, timeout)
+    if code is None:
+        raise ValueError(f"backup command {command[0]} did not finish within {timeout:g} s")
+    if code != 0:
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        raise ValueError(f"backup command {command[0]} exited {proc.returncode}: {tail[0][:200]}")
+        raise ValueError(f"backup command {command[0]} exited {code}: {tail[0][:200]}")
     lines = [line for line in out.decode(errors="replace").splitlines() if line.strip()]
     if not lines:
         raise ValueError(f"backup command {command[0]} printed nothing (expected a time, ISO-8601 or epoch)")

@@ -273,11 +273,14 @@ def _apply(planned: PlannedCheck, result: CheckResult, elapsed: float) -> CheckR
     )
 
 
+GRACE_S = 1.0  # checks that enforce their own timeout (commands) get this long to report it themselves
+
+
 async def _guarded(planned: PlannedCheck) -> CheckResult:
     start = time.monotonic()
     name = "check" if planned.kind == "checks" else planned.kind  # a user check's results are named "check"
     try:
-        result = await asyncio.wait_for(planned.call(), planned.timeout_s)
+        result = await asyncio.wait_for(planned.call(), planned.timeout_s + GRACE_S)
     except TimeoutError:
         finding = Finding(
             f"{planned.kind}.timeout",

@@ -19,6 +19,22 @@ from greenflag.readiness.checklist import checklist_ok, plan_checklist, run_chec
 from greenflag.readiness.monitoring_eval import AlertRule, MonitoringFacts, evaluate_monitoring
 from greenflag.report.checklist import checklist_json, junit_cases
 from greenflag.report.junit import junit_xml
+from tests.support import wait_until
+
+
+def running_in_group(group: int) -> list[int]:
+    """Processes of a process group that are alive and not zombies (/proc/PID/stat: state, ppid, pgrp)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                alive.append(int(entry.name))
+    return alive
+
 
 HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -83,19 +99,24 @@ async def test_timeouts_crashes_and_missing_modules_are_errors_of_one_check(
     spec = load_spec(
         spec_file(
             tmp_path,
-            "  checks:\n    - {name: slow, exec: [sleep, '5'], timeout: 300ms}\n"
+            "  checks:\n    - {name: slow, exec: [sh, -c, 'echo $$ > slow.pid; sleep 30 & wait'], timeout: 300ms}\n"
             "    - {name: quick, exec: ['true']}\n"
             "    - {name: broken, exec: ['false'], required: false}\n"
             "  dns:\n    - {name: shop.example.com}\n",
         )
     )
     monkeypatch.setitem(checklist.CHECKS, "dns", "greenflag.readiness.not_a_module:check_dns")
+    monkeypatch.chdir(tmp_path)  # commands run in the current directory
     results = await run_checklist(spec)
     by_target = {r.target: r for r in results}
     assert (
         by_target["slow"].status is Status.ERROR
         and "did not finish within 0.3 s" in by_target["slow"].findings[0].message
     )
+    assert by_target["slow"].findings[0].id == "check.timeout"
+    group = int((Path.cwd() / "slow.pid").read_text())
+    # the overrunning command and what it started (its process group) were killed: none is still running
+    wait_until(lambda: not running_in_group(group), timeout=5, what=f"process group {group} to be gone")
     assert by_target["quick"].status is Status.PASS
     assert by_target["broken"].status is Status.FAIL and not by_target["broken"].required
     assert by_target["shop.example.com"].status is Status.ERROR
