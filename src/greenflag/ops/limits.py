@@ -4,8 +4,8 @@
   `success_condition: result < X`), else `load.thresholds.http_req_failed` (`rate<X`), else 1 %.
 - latency: per quantile, the strictest `router` analysis metric on `p50_ms` / `p95_ms` / `p99_ms`, else
   `load.thresholds.http_req_duration` (`p(95)<X`, milliseconds), else p95 3 s.
-- RPO: `readiness.backups.rpo` (or `readiness.rpo`), else 5 minutes (the restore drills' default objective).
-- restore drill age: `readiness.backups.drill_max_age`, else 30 days. Certificate expiry: 21 days.
+- RPO: the strictest `readiness.backups[].max_age`, else 5 minutes (the restore drills' default objective).
+- restore drill age: the strictest `readiness.backups[].drills.max_age`, else 30 days. Certificate expiry: 21 days.
 
 Each limit carries where it came from, so an alert's description can say so.
 """
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from greenflag.spec import Spec
-from greenflag.units import parse_duration
 
 __all__ = ["DEFAULTS", "Limit", "Limits", "human_duration", "limits_from_spec"]
 
@@ -128,25 +127,16 @@ def _from_load(spec: Spec) -> tuple[Limit | None, dict[float, Limit]]:
     return error, latency
 
 
-def _as_dict(section: Any) -> dict[str, Any]:
-    """A spec section as a mapping (a dict today; a model once the section has one)."""
-    if isinstance(section, dict):
-        return section
-    dump = getattr(section, "model_dump", None)
-    return dict(dump()) if callable(dump) else {}
-
-
-def _readiness_duration(spec: Spec, key: str) -> tuple[float, str] | None:
-    """readiness.backups.KEY (or readiness.KEY) as seconds; ValueError names the key."""
-    readiness = _as_dict(spec.readiness)
-    candidates = [(_as_dict(readiness.get("backups")), f"readiness.backups.{key}"), (readiness, f"readiness.{key}")]
-    for section, where in candidates:
-        if section.get(key) is not None:
-            try:
-                return parse_duration(section[key]), where
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-    return None
+def _backup_limits(spec: Spec) -> tuple[Limit | None, Limit | None]:
+    """The strictest RPO (`readiness.backups[i].max_age`) and drill age (`readiness.backups[i].drills.max_age`)."""
+    rpo: Limit | None = None
+    drill: Limit | None = None
+    for i, item in enumerate(spec.readiness.backups):
+        if item.max_age is not None and (rpo is None or item.max_age < rpo.value):
+            rpo = Limit(item.max_age, f"readiness.backups[{i}].max_age")
+        if item.drills is not None and (drill is None or item.drills.max_age < drill.value):
+            drill = Limit(item.drills.max_age, f"readiness.backups[{i}].drills.max_age")
+    return rpo, drill
 
 
 def limits_from_spec(spec: Spec | None) -> Limits:
@@ -157,10 +147,9 @@ def limits_from_spec(spec: Spec | None) -> Limits:
     l_error, l_latency = _from_load(spec)
     latency = {**DEFAULTS.latency_s, **l_latency, **a_latency}
     out = replace(DEFAULTS, error_rate=a_error or l_error or DEFAULTS.error_rate, latency_s=latency)
-    rpo = _readiness_duration(spec, "rpo")
+    rpo, drill = _backup_limits(spec)
     if rpo is not None:
-        out = replace(out, rpo_s=Limit(rpo[0], rpo[1]))
-    age = _readiness_duration(spec, "drill_max_age")
-    if age is not None:
-        out = replace(out, drill_max_age_s=Limit(age[0], age[1]))
+        out = replace(out, rpo_s=rpo)
+    if drill is not None:
+        out = replace(out, drill_max_age_s=drill)
     return out

@@ -66,6 +66,7 @@ class CheckResult:
     score: float | None = None
     evidence: dict[str, Any] = field(default_factory=dict)  # what was measured, check-specific
     duration_s: float = 0.0
+    required: bool = True  # in a checklist: whether a failure makes the whole checklist fail
 
     @property
     def ok(self) -> bool:

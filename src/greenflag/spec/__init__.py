@@ -1,9 +1,9 @@
 """The release spec (greenflag.yaml) as pydantic models. Unknown keys are errors everywhere.
 
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
-`base` (Model, Duration), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
-`analysis`, `hooks` (hooks and notifications), `load`, and `release` (`Spec`, the whole file). Loading a file,
-with errors naming file, line and key path, is `greenflag.config.load_spec`.
+`base` (Model, Duration, Size), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
+`analysis`, `hooks` (hooks and notifications), `load`, `readiness` (the checklist), and `release` (`Spec`, the
+whole file). Loading a file, with errors naming file, line and key path, is `greenflag.config.load_spec`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
 from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.release import Spec
 from greenflag.spec.router import RouterSpec
 from greenflag.spec.strategy import (
@@ -50,6 +51,7 @@ __all__ = [
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
+    "ReadinessSpec",
     "RouterSpec",
     "SetWeightStep",
     "Size",

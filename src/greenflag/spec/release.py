@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -13,6 +12,7 @@ from greenflag.spec.health import HealthSpec
 from greenflag.spec.hooks import HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
 from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.router import RouterSpec
 from greenflag.spec.strategy import StrategySpec
 
@@ -30,7 +30,7 @@ class Spec(Model):
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     hooks: HooksSpec = Field(default_factory=HooksSpec)
     notifications: list[NotificationSpec] = Field(default_factory=list)
-    readiness: dict[str, Any] = Field(default_factory=dict)
+    readiness: ReadinessSpec = Field(default_factory=ReadinessSpec)
     load: LoadSpec | None = None
     state_dir: str = ".greenflag"
 

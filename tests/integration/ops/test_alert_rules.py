@@ -157,7 +157,7 @@ def test_limits_follow_the_spec_and_the_options(tmp_path: Path) -> None:
         "analysis": {"metrics": [
             {"name": "errors {{ x }}", "query": "error_rate", "failure_condition": "result > 0.002"},
             {"name": "slow", "query": "p99_ms", "success_condition": "result < 1500"}]},
-        "readiness": {"backups": {"rpo": "90s"}},
+        "readiness": {"backups": [{"directory": "/var/backups/shop", "max_age": "90s"}]},
     }))  # fmt: skip
     out = greenflag("ops", "alert-rules", "-f", str(spec), "--runbook-url", "https://wiki.example.com/rb/",
                     cwd=tmp_path)  # fmt: skip

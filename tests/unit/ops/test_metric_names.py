@@ -49,12 +49,14 @@ def test_limits_come_from_the_spec() -> None:
                                                         "http_req_duration": ["p(99)<1500", "p(95) <= 900"]}}))
     assert loaded.error_rate.value == 0.005 and loaded.latency_s[0.99].value == 1.5
     assert loaded.latency_s[0.95].value == 0.9
-    ready = limits_from_spec(spec(readiness={"backups": {"rpo": "1m", "drill_max_age": "168h"}}))
-    assert ready.rpo_s.value == 60 and ready.rpo_s.source == "readiness.backups.rpo"
+    backups = [
+        {"directory": "/b", "max_age": "5m", "drills": {"max_age": "30d"}},
+        {"directory": "/c", "max_age": "1m", "drills": {"max_age": "168h"}},
+    ]
+    ready = limits_from_spec(spec(readiness={"backups": backups}))
+    assert ready.rpo_s.value == 60 and ready.rpo_s.source == "readiness.backups[1].max_age"
     assert ready.drill_max_age_s.value == 7 * 86400
-    assert limits_from_spec(spec(readiness={"rpo": 30})).rpo_s.value == 30
-    with pytest.raises(ValueError, match=r"readiness.backups.rpo: 'soon' is not a duration"):
-        limits_from_spec(spec(readiness={"backups": {"rpo": "soon"}}))
+    assert ready.drill_max_age_s.source == "readiness.backups[1].drills.max_age"
     over = DEFAULTS.override(error_rate=0.001, p95_s=0.5, cert_days=30)
     assert over.error_rate.source == "--error-rate" and over.latency_s[0.95].value == 0.5 and over.cert_days.value == 30
 

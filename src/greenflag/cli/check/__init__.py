@@ -12,9 +12,11 @@ import typer
 __all__ = ["register"]
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    # "greenflag.cli.check.waf", "greenflag.cli.check.headers", "greenflag.cli.check.all"  — each added with its check
     "greenflag.cli.check.tls",
     "greenflag.cli.check.dns",
+    "greenflag.cli.check.waf",
+    "greenflag.cli.check.headers",
+    "greenflag.cli.check.all",
 )
 
 
