@@ -66,6 +66,8 @@ def _serve_spec(
     from greenflag.units import parse_host_port
 
     spec, base = _router_spec(file)
+    if spec.kind != "embedded":
+        raise UsageError(f"router.kind is {spec.kind!r}: `router serve` runs only the embedded router")
     changes: dict[str, Any] = {}
     if listen is not None:
         parse_option("--listen", listen, parse_host_port)
@@ -84,8 +86,6 @@ def _serve_spec(
     if drain_timeout is not None:
         changes["drain_timeout"] = option_duration("--drain-timeout", drain_timeout)
     spec = spec.model_copy(update=changes)
-    if spec.kind != "embedded":
-        raise UsageError(f"router.kind is {spec.kind!r}: `router serve` runs only the embedded router")
     if not spec.backends:
         raise UsageError("--backend: give at least one NAME=URL (or router.backends in greenflag.yaml)")
     return spec, base
@@ -145,7 +145,7 @@ def _client(file: Path | None, admin: str | None, token_file: Path | None) -> An
         raise UsageError("say which router: -f greenflag.yaml, or --admin URL --admin-token-file F")
     spec, base = _router_spec(file)
     try:
-        return make_router(spec, base_dir=base) if spec.kind == "embedded" else make_router(spec)
+        return make_router(spec, base_dir=base)
     except ValueError as exc:
         raise UsageError(f"{file}: {exc}") from None
 

@@ -1,9 +1,10 @@
 """The release spec (greenflag.yaml) as pydantic models. Unknown keys are errors everywhere.
 
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
-`base` (Model, Duration), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
-`analysis`, `hooks` (hooks and notifications), `load`, and `release` (`Spec`, the whole file). Loading a file,
-with errors naming file, line and key path, is `greenflag.config.load_spec`.
+`base` (Model, Duration), `router` (one model per router kind; `RouterSpec` is the embedded router's),
+`platform`, `health`, `strategy` (steps, canary, blue-green, presets), `analysis`, `hooks` (hooks and
+notifications), `load`, and `release` (`Spec`, the whole file). Loading a file, with errors naming file, line and
+key path, is `greenflag.config.load_spec`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationS
 from greenflag.spec.load import LoadSpec
 from greenflag.spec.platform import PlatformSpec
 from greenflag.spec.release import Spec
-from greenflag.spec.router import RouterSpec
+from greenflag.spec.router import (
+    AlbRouterSpec,
+    AnyRouterSpec,
+    HAProxyRouterSpec,
+    KubernetesRouterSpec,
+    NginxRouterSpec,
+    RouterBase,
+    RouterSpec,
+)
 from greenflag.spec.strategy import (
     AnalysisBody,
     AnalysisStep,
@@ -30,26 +39,32 @@ from greenflag.spec.strategy import (
 )
 
 __all__ = [
+    "AlbRouterSpec",
     "AnalysisBody",
     "AnalysisSpec",
     "AnalysisStep",
+    "AnyRouterSpec",
     "BlueGreenSpec",
     "CanarySpec",
     "CompareSpec",
     "Duration",
+    "HAProxyRouterSpec",
     "HealthSpec",
     "HookCommand",
     "HookList",
     "HooksSpec",
+    "KubernetesRouterSpec",
     "LoadSpec",
     "MetricSpec",
     "Model",
+    "NginxRouterSpec",
     "NotificationSpec",
     "PauseBody",
     "PauseStep",
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
+    "RouterBase",
     "RouterSpec",
     "SetWeightStep",
     "Spec",
