@@ -52,7 +52,8 @@ class FakeRouter:
         if self.fail_apply > 0:
             self.fail_apply -= 1
             raise ConnectionError("fake router: apply failed")
-        self.weights = dict(weights)
+        known = {*self.weights, *self.backends}
+        self.weights = {**{name: 0 for name in known}, **weights}  # a backend not named gets 0
         self.applied.append(dict(weights))
 
     async def observe(self) -> dict[str, int] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from greenflag.rollout.runtime import InProcessRouter
 from greenflag.spec import RouterSpec
 from greenflag.testing import FakeRouter
 from greenflag.traffic.base import BackendManager, BackendWindow, HeaderRouting, Router, RouterStats
@@ -46,9 +47,22 @@ async def embedded() -> AsyncIterator[Router]:
         await server.stop(grace=0.5)
 
 
+@contextlib.asynccontextmanager
+async def in_process() -> AsyncIterator[Router]:
+    """The embedded router in this event loop, steered the way `greenflag up` steers it (no admin API hop)."""
+    backends = {"blue": f"http://127.0.0.1:{free_port()}", "green": f"http://127.0.0.1:{free_port()}"}
+    server = EmbeddedRouter(RouterSpec(listen="127.0.0.1:0", backends=backends, weights={"blue": 100}), admin=False)
+    await server.start()
+    try:
+        yield InProcessRouter(server)
+    finally:
+        await server.stop(grace=0.5)
+
+
 IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Router]]] = {
     "fake": fake,
     "embedded": embedded,
+    "in_process": in_process,
 }
 
 
@@ -71,6 +85,15 @@ async def test_apply_then_observe_reads_back(router: Router) -> None:
     for weights in ({"blue": 90, "green": 10}, {"blue": 0, "green": 100}, {"blue": 50, "green": 50}):
         await router.apply(weights)
         assert _named(await router.observe()) == weights
+
+
+async def test_a_backend_not_named_gets_zero(router: Router) -> None:
+    """Nothing keeps traffic by omission: every apply sets every backend's weight, read back."""
+    await router.apply({"blue": 50, "green": 50})
+    assert _named(await router.observe()) == {"blue": 50, "green": 50}
+    await router.apply({"blue": 100})
+    observed = await router.observe()
+    assert observed is not None and (observed.get("blue"), observed.get("green")) == (100, 0), observed
 
 
 async def test_apply_is_idempotent(router: Router) -> None:

@@ -71,6 +71,8 @@ def _serve_spec(
     from greenflag.units import parse_host_port
 
     spec, base = _router_spec(file)
+    if spec.kind != "embedded":
+        raise UsageError(f"router.kind is {spec.kind!r}: `router serve` runs only the embedded router")
     changes: dict[str, Any] = {}
     if listen is not None:
         parse_option("--listen", listen, parse_host_port)
@@ -99,8 +101,6 @@ def _serve_spec(
             parse_option("--allow-backend", item, lambda text: parse_networks([text]))
         changes["allow_backends"] = [*spec.allow_backends, *allow_backend]
     spec = spec.model_copy(update=changes)
-    if spec.kind != "embedded":
-        raise UsageError(f"router.kind is {spec.kind!r}: `router serve` runs only the embedded router")
     if not spec.backends:
         raise UsageError("--backend: give at least one NAME=URL (or router.backends in greenflag.yaml)")
     return spec, base
@@ -160,7 +160,7 @@ def _client(file: Path | None, admin: str | None, token_file: Path | None) -> An
         raise UsageError("say which router: -f greenflag.yaml, or --admin URL --admin-token-file F")
     spec, base = _router_spec(file)
     try:
-        return make_router(spec, base_dir=base) if spec.kind == "embedded" else make_router(spec)
+        return make_router(spec, base_dir=base)
     except ValueError as exc:
         raise UsageError(f"{file}: {exc}") from None
 

@@ -35,8 +35,9 @@ async def _serve(file: Path, api: str, keep_instances: bool) -> None:
     try:
         await up.start()
         typer.echo(
-            f"greenflag up: {up.spec.service}: router {up.router_url}, admin {up.router.admin_url}, "
-            f"rollout API {up.api_url}",
+            f"greenflag up: {up.spec.service}: router {up.router_url or up.spec.router.kind}, "
+            + (f"admin {up.admin_url}, " if up.admin_url else "")
+            + f"rollout API {up.api_url}",
         )
         await up.run(stop)
     finally:

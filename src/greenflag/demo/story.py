@@ -26,7 +26,7 @@ from greenflag.config import parse_model
 from greenflag.demo.view import StoryView
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.runtime import InProcessRouter, run_rollout
-from greenflag.spec import Spec
+from greenflag.spec import RouterSpec, Spec
 from greenflag.traffic.embedded.server import EmbeddedRouter
 
 __all__ = ["DemoOptions", "run_demo"]
@@ -237,7 +237,9 @@ class Story:
 async def _story(options: DemoOptions, view: StoryView) -> dict[str, Any]:
     timings = Timings.for_run(options.quick)
     state_dir = (options.out / "state").resolve()
-    router = EmbeddedRouter(_spec(state_dir, "", _blue_green(timings), timings).router, admin=False)
+    router_spec = _spec(state_dir, "", _blue_green(timings), timings).router
+    assert isinstance(router_spec, RouterSpec)
+    router = EmbeddedRouter(router_spec, admin=False)
     await router.start()
     view.attach(router)
     story = Story(options, view, router, state_dir, timings, {"router": router.url})

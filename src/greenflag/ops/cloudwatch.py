@@ -24,6 +24,7 @@ from greenflag.ops import metric_names as m
 from greenflag.ops.alert_rules import runbook_anchor
 from greenflag.ops.limits import Limits
 from greenflag.spec import Spec
+from greenflag.spec.router import AlbRouterSpec
 
 __all__ = ["AlbSettings", "alarm_definitions", "alb_settings", "load_balancer_dimension", "target_group_dimension"]
 
@@ -54,21 +55,20 @@ def alb_settings(
     listener_arn: str | None = None,
     target_groups: dict[str, str] | None = None,
 ) -> AlbSettings:
-    """THE accessor for the ALB settings: command-line values first, then the spec.
-
-    Today the spec keeps them in `router.options` (`region`, `listener_arn`, `test_listener_arn`,
-    `target_groups: {blue: ARN, green: ARN}`); when `router.kind: alb` gets keys of its own, only this
-    function changes. ConfigError names what is missing or malformed.
+    """THE accessor for the ALB settings: command-line values first, then the spec's `router:` (`kind: alb`
+    with `region`, `listener_arn`, `test_listener_arn`, `target_groups: {blue: ARN, green: ARN}`).
+    ConfigError names what is missing or malformed.
     """
-    options = dict(spec.router.options)
+    router = spec.router
+    alb = router if isinstance(router, AlbRouterSpec) else None
     sources = {"region": "--region", "listener_arn": "--listener-arn", "target_groups": "--target-group"}
-    if region is None:
-        region, sources["region"] = options.get("region"), "router.options.region"
-    if listener_arn is None:
-        listener_arn, sources["listener_arn"] = options.get("listener_arn"), "router.options.listener_arn"
-    if not target_groups:
-        target_groups, sources["target_groups"] = options.get("target_groups"), "router.options.target_groups"
-    test_listener = options.get("test_listener_arn")
+    if region is None and alb is not None:
+        region, sources["region"] = alb.region, "router.region"
+    if listener_arn is None and alb is not None:
+        listener_arn, sources["listener_arn"] = alb.listener_arn, "router.listener_arn"
+    if not target_groups and alb is not None:
+        target_groups, sources["target_groups"] = alb.target_groups, "router.target_groups"
+    test_listener = alb.test_listener_arn if alb is not None else None
     where = f"{spec.source}: " if spec.source else ""
     hint = "(an ALB release: router.kind alb with region, listener_arn and target_groups, or the command's options)"
     if not isinstance(region, str) or not _REGION.match(region):

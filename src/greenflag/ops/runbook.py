@@ -12,7 +12,7 @@ from pathlib import PurePath
 
 from greenflag.ops.limits import Limits, human_duration, limits_from_spec
 from greenflag.ops.shell import Var, cell, cmd, code, fence
-from greenflag.spec import AnalysisStep, PauseStep, SetWeightStep, Spec
+from greenflag.spec import AnalysisStep, PauseStep, RouterSpec, SetWeightStep, Spec
 from greenflag.units import format_duration, parse_host_port
 
 __all__ = ["Context", "deployment", "readme", "rollback"]
@@ -39,8 +39,10 @@ class Context:
         return str(path if path.is_absolute() else self.base / path)
 
     @property
-    def embedded(self) -> bool:
-        return self.spec.router.kind == "embedded"
+    def embedded(self) -> RouterSpec | None:
+        """The embedded router's section, or None for the other router kinds."""
+        router = self.spec.router
+        return router if isinstance(router, RouterSpec) else None
 
     @property
     def state_dir(self) -> str:
@@ -48,7 +50,14 @@ class Context:
 
     @property
     def token_file(self) -> str:
-        return self.resolve(self.spec.router.admin_token_file)
+        return self.resolve(self.embedded.admin_token_file) if self.embedded else ""
+
+    def router_url(self) -> str | Var:
+        """Where clients reach the service through the router: the embedded listener, the spec's public URL, or
+        a variable the reader sets."""
+        if self.embedded is not None:
+            return self.url(self.embedded.listen)
+        return self.spec.router.public_url() or Var("SERVICE_URL")
 
     def url(self, address: str) -> str:
         host, port = parse_host_port(address)
@@ -58,10 +67,7 @@ class Context:
     def smoke_probe(self) -> str:
         """The probe that checks the released version answers, through the router."""
         ready = self.spec.health.readiness
-        if not self.embedded:
-            base: str | Var = Var("SERVICE_URL")
-        else:
-            base = self.url(self.spec.router.listen)
+        base = self.router_url()
         if ready is not None and ready.http is not None:
             if isinstance(base, Var):
                 return cmd("greenflag", "probe", Var("SERVICE_URL", ready.http))
@@ -137,8 +143,8 @@ def readme(ctx: Context) -> str:
     spec = ctx.spec
     router = spec.router
     where = ""
-    if ctx.embedded:
-        where = f", traffic {cell(router.listen)}, admin {cell(router.admin)}, token {cell(ctx.token_file)}"
+    if (embedded := ctx.embedded) is not None:
+        where = f", traffic {cell(embedded.listen)}, admin {cell(embedded.admin)}, token {cell(ctx.token_file)}"
     lines = [
         f"# Runbooks: {spec.service}",
         "",
@@ -181,8 +187,8 @@ def deployment(ctx: Context) -> str:
            ctx.block(ctx.gf("check", "all", "--junit", "readiness.xml"))]  # fmt: skip
     if spec.load is not None:
         load = spec.load
-        target = load.scenario or (load.host or ctx.url(spec.router.listen))
-        args: list[str | Var] = ["load", "run", ctx.resolve(target) if load.scenario else target]
+        target: str | Var = ctx.resolve(load.scenario) if load.scenario else (load.host or ctx.router_url())
+        args: list[str | Var] = ["load", "run", target]
         if load.scenario and load.host:
             args += ["--host", load.host]
         args += ["--vus", str(load.vus), "--duration", format_duration(load.duration)]
@@ -231,10 +237,10 @@ def rollback(ctx: Context) -> str:
            fence("STABLE=v1   # the version to keep\nCANARY=v2   # the version to take out"),
            ctx.block(ctx.gf("router", "set-weights", Var("STABLE", "=100"), Var("CANARY", "=0")),
                      ctx.gf("router", "status"))]  # fmt: skip
-    if ctx.embedded:
+    if (embedded := ctx.embedded) is not None:
         out += ["Straight to the embedded router's admin API:\n",
                 ctx.block(cmd("greenflag", "router", "set-weights", Var("STABLE", "=100"), Var("CANARY", "=0"),
-                              "--admin", ctx.url(spec.router.admin), "--admin-token-file", ctx.token_file))]
+                              "--admin", ctx.url(embedded.admin), "--admin-token-file", ctx.token_file))]
     if hooks:
         where = cmd("cd", str(ctx.base))
         env = ("env", f"GREENFLAG_SERVICE={spec.service}", Var("CANARY", prefix="GREENFLAG_VERSION="),

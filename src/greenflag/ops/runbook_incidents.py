@@ -18,7 +18,8 @@ __pure__ = True
 
 def _stats(ctx: Context) -> str:
     """curl of the embedded router's per-backend stats (the token read from its file by the shell)."""
-    url = ctx.url(ctx.spec.router.admin) + "/stats?window=60s"
+    assert ctx.embedded is not None, "the stats query is for the embedded router"
+    url = ctx.url(ctx.embedded.admin) + "/stats?window=60s"
     return f'curl -s -H "Authorization: Bearer $(cat {cmd(ctx.token_file)})" {cmd(url)}'
 
 

@@ -39,7 +39,7 @@ class HookRunner:
             "GREENFLAG_STABLE": status.stable or "",
             "GREENFLAG_HOOK": lifecycle,
             "GREENFLAG_ROLLOUT_ID": str(status.rollout_id),
-            "GREENFLAG_ROUTER_URL": f"http://{self.spec.router.listen}",
+            "GREENFLAG_ROUTER_URL": self.spec.router.public_url() or "",
             "GREENFLAG_ROUTE_HEADER": self.spec.router.route_header,
         }
 

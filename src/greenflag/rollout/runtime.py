@@ -20,7 +20,7 @@ from greenflag.platform.process import pid_alive
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Status
 from greenflag.rollout.store import Store
-from greenflag.spec import Spec
+from greenflag.spec import RouterSpec, Spec
 from greenflag.traffic.base import BackendWindow, Router, Weights
 
 __all__ = [
@@ -44,7 +44,10 @@ def resolve_paths(spec: Spec) -> Spec:
 
 
 def token_path(spec: Spec) -> Path:
-    path = Path(spec.router.admin_token_file)
+    """The bearer token of the embedded router's admin API and of `up`'s rollout API (`{state_dir}/token` when
+    the router is not the embedded one)."""
+    router = spec.router
+    path = Path(router.admin_token_file) if isinstance(router, RouterSpec) else Path(spec.state_dir) / "token"
     if path.is_absolute():
         return path
     base = spec.source.parent if spec.source is not None else Path.cwd()
@@ -153,10 +156,12 @@ async def check_router(router: Router, spec: Spec) -> None:
     try:
         await router.observe()
     except Exception as exc:  # any failure means: not reachable
-        raise UsageError(
-            f"router.admin {spec.router.admin}: cannot reach the router ({exc}); run `greenflag up -f FILE` "
-            "(or `greenflag router serve`) first"
-        ) from None
+        if isinstance(spec.router, RouterSpec):
+            raise UsageError(
+                f"router.admin {spec.router.admin}: cannot reach the router ({exc}); run `greenflag up -f FILE` "
+                "(or `greenflag router serve`) first"
+            ) from None
+        raise UsageError(f"router ({spec.router.kind}): cannot reach the router: {exc}") from None
 
 
 async def run_rollout(

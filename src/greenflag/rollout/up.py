@@ -1,5 +1,8 @@
 """`greenflag up`: the long-lived side — embedded router, process supervisor, controller loop, rollout API.
 
+With `router.kind: embedded` the router runs in this process; with another kind (haproxy, nginx) `up` steers that
+router through its driver instead.
+
 up = Up(spec, api="127.0.0.1:0")
 await up.start()          # router listening, API listening, `{state_dir}/up.json` written
 await up.run(stop_event)  # ticks the controller until the event is set
@@ -19,12 +22,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from greenflag.errors import UsageError
 from greenflag.rollout.api import make_api_app
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Status
-from greenflag.rollout.runtime import ControllerLock, InProcessRouter, resolve_paths, token_path
+from greenflag.rollout.runtime import ControllerLock, InProcessRouter, check_router, resolve_paths, token_path
 from greenflag.rollout.store import Store
-from greenflag.spec import Spec
+from greenflag.spec import RouterSpec, Spec
+from greenflag.traffic.base import Router
 from greenflag.units import parse_host_port
 
 __all__ = ["Up"]
@@ -37,14 +42,22 @@ class Up:
         self.keep_instances = keep_instances
         self.tick_s = tick_s
         self.lock = ControllerLock(self.spec.state_dir)
-        self.router: Any = None
+        self.router: Any = None  # the EmbeddedRouter, when router.kind is embedded
+        self.driver: Router | None = None  # what the controller steers: the embedded router, or HAProxy, nginx...
         self.controller: Controller | None = None
         self._runner: Any = None
         self.api_url = ""
 
     @property
     def router_url(self) -> str:
-        return str(self.router.url) if self.router is not None else ""
+        if self.router is not None:
+            return str(self.router.url)
+        return self.spec.router.public_url() or ""
+
+    @property
+    def admin_url(self) -> str | None:
+        """The embedded router's admin API (None for the other router kinds)."""
+        return None if self.router is None else self.router.admin_url
 
     async def start(self) -> None:
         from aiohttp import web
@@ -55,19 +68,27 @@ class Up:
 
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         token = load_or_create_token(token_path(self.spec))
-        router_spec = self.spec.router.model_copy(update={"backends": {}, "weights": {}})
-        try:
-            self.router = EmbeddedRouter(router_spec, admin_token=token, admin_token_file=token_path(self.spec))
-        except ValueError as exc:  # e.g. the admin API beyond loopback with a weak token: one line, exit 2
-            from greenflag.errors import UsageError
+        router_spec = self.spec.router
+        if isinstance(router_spec, RouterSpec):  # greenflag's own router, in this process
+            empty = router_spec.model_copy(update={"backends": {}, "weights": {}})
+            try:
+                self.router = EmbeddedRouter(empty, admin_token=token, admin_token_file=token_path(self.spec))
+            except ValueError as exc:  # e.g. the admin API beyond loopback with a weak token: one line, exit 2
+                raise UsageError(str(exc)) from None
+            await self.router.start()
+            self.driver = InProcessRouter(self.router)
+        else:  # HAProxy, nginx...: steered through its driver, never replaced by the embedded router
+            from greenflag.traffic.registry import make_router
 
-            raise UsageError(str(exc)) from None
-        await self.router.start()
+            base = self.spec.source.parent if self.spec.source is not None else None
+            try:
+                self.driver = make_router(router_spec, base_dir=base)
+            except ValueError as exc:
+                raise UsageError(f"router: {exc}") from None
+            await check_router(self.driver, self.spec)
         store = Store.for_state_dir(self.spec.state_dir)
         platform = make_platform(self.spec, store)
-        self.controller = Controller(
-            self.spec, router=InProcessRouter(self.router), platform=platform, store=store, tick_s=self.tick_s
-        )
+        self.controller = Controller(self.spec, router=self.driver, platform=platform, store=store, tick_s=self.tick_s)
         self.controller.attach()
         self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
         await self._runner.setup()
@@ -76,7 +97,7 @@ class Up:
         host, port = sock.getsockname()[:2]
         self.api_url = f"http://{host}:{port}"
         await web.SockSite(self._runner, sock).start()
-        info = {"pid": os.getpid(), "api": self.api_url, "router": self.router_url, "admin": self.router.admin_url}
+        info = {"pid": os.getpid(), "api": self.api_url, "router": self.router_url, "admin": self.admin_url}
         path = Path(self.spec.state_dir) / "up.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
@@ -141,4 +162,6 @@ class Up:
                     await stop_all()
         if self.router is not None:
             await self.router.stop(grace=2.0)
+        elif self.driver is not None:
+            await self.driver.aclose()
         self.lock.release()

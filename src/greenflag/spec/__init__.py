@@ -1,9 +1,10 @@
 """The release spec (greenflag.yaml) as pydantic models. Unknown keys are errors everywhere.
 
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
-`base` (Model, Duration, Size), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
-`analysis`, `hooks` (hooks and notifications), `load`, `readiness` (the checklist), and `release` (`Spec`, the
-whole file). Loading a file, with errors naming file, line and key path, is `greenflag.config.load_spec`.
+`base` (Model, Duration, Size), `router` (one model per router kind; `RouterSpec` is the embedded router's),
+`platform`, `health`, `strategy` (steps, canary, blue-green, presets), `analysis`, `hooks` (hooks and
+notifications), `load`, `readiness` (the checklist), and `release` (`Spec`, the whole file). Loading a file, with
+errors naming file, line and key path, is `greenflag.config.load_spec`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from greenflag.spec.load import LoadSpec
 from greenflag.spec.platform import PlatformSpec
 from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.release import Spec
-from greenflag.spec.router import RouterSpec
+from greenflag.spec.router import (
+    AlbRouterSpec,
+    AnyRouterSpec,
+    HAProxyRouterSpec,
+    KubernetesRouterSpec,
+    NginxRouterSpec,
+    RouterBase,
+    RouterSpec,
+)
 from greenflag.spec.strategy import (
     AnalysisBody,
     AnalysisStep,
@@ -31,20 +40,25 @@ from greenflag.spec.strategy import (
 )
 
 __all__ = [
+    "AlbRouterSpec",
     "AnalysisBody",
     "AnalysisSpec",
     "AnalysisStep",
+    "AnyRouterSpec",
     "BlueGreenSpec",
     "CanarySpec",
     "CompareSpec",
     "Duration",
+    "HAProxyRouterSpec",
     "HealthSpec",
     "HookCommand",
     "HookList",
     "HooksSpec",
+    "KubernetesRouterSpec",
     "LoadSpec",
     "MetricSpec",
     "Model",
+    "NginxRouterSpec",
     "NotificationSpec",
     "PauseBody",
     "PauseStep",
@@ -52,6 +66,7 @@ __all__ = [
     "PresetName",
     "ProbeSpec",
     "ReadinessSpec",
+    "RouterBase",
     "RouterSpec",
     "SetWeightStep",
     "Size",

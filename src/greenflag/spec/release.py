@@ -13,7 +13,7 @@ from greenflag.spec.hooks import HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
 from greenflag.spec.platform import PlatformSpec
 from greenflag.spec.readiness import ReadinessSpec
-from greenflag.spec.router import RouterSpec
+from greenflag.spec.router import AnyRouterSpec, RouterSpec
 from greenflag.spec.strategy import StrategySpec
 
 __all__ = ["Spec"]
@@ -23,7 +23,7 @@ class Spec(Model):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
     service: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    router: RouterSpec = Field(default_factory=RouterSpec)
+    router: AnyRouterSpec = Field(default_factory=RouterSpec)
     platform: PlatformSpec = Field(default_factory=PlatformSpec)
     health: HealthSpec = Field(default_factory=HealthSpec)
     strategy: StrategySpec

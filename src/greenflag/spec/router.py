@@ -1,15 +1,54 @@
-"""`router:` — which router steers the traffic and how greenflag reaches it."""
+"""`router:` — which router steers the traffic and how greenflag reaches it: one model per `kind`.
+
+The keys of a kind sit directly under `router:`; `kind` absent means `embedded`. Keys every kind shares
+(`route_header`, `drain_timeout`, `weights`) are in `RouterBase`. A kind without a driver yet (`alb`,
+`kubernetes`) has its model here, but a spec naming it is refused (`router.kind: ... not available yet`) until
+its driver is added to `AVAILABLE_KINDS`.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+import shlex
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Model, Size
 
-__all__ = ["RouterSpec"]
+__all__ = [
+    "AVAILABLE_KINDS",
+    "KINDS",
+    "AlbRouterSpec",
+    "AnyRouterSpec",
+    "Command",
+    "HAProxyRouterSpec",
+    "KubernetesRouterSpec",
+    "NginxRouterSpec",
+    "RouterBase",
+    "RouterSpec",
+    "SlotName",
+]
+
+KINDS = ("embedded", "haproxy", "nginx", "alb", "kubernetes")
+AVAILABLE_KINDS = frozenset({"embedded", "haproxy", "nginx"})
+
+_SLOT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # greenflag backend names (versions and slots) share one syntax
+_IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")  # HAProxy backend/server and nginx upstream names
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
+
+SlotName = Annotated[str, Field(pattern=_SLOT)]
 
 
 def _network(value: Any) -> Any:
@@ -21,20 +60,227 @@ def _network(value: Any) -> Any:
     return value
 
 
-class RouterSpec(Model):
-    kind: Literal["embedded", "haproxy", "nginx", "alb", "kubernetes"] = "embedded"
+def _split_command(value: Any) -> Any:
+    """A command is an argument list; a string is split the way a POSIX shell would split it (no shell runs)."""
+    if isinstance(value, str):
+        try:
+            parts = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {value!r} into arguments: {exc}") from None
+        if not parts:
+            raise ValueError("expected a command, e.g. nginx -s reload")
+        return parts
+    return value
+
+
+Command = Annotated[list[str], BeforeValidator(_split_command), Field(min_length=1)]
+
+
+class RouterBase(Model):
+    """Keys every router kind understands."""
+
+    route_header: str = Field("X-Greenflag-Route", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    drain_timeout: Duration = 30.0  # a backend taken out keeps its open requests this long
+    weights: dict[str, int] = Field(default_factory=dict)  # the default split (reset without a stable)
+
+    def public_url(self) -> str | None:
+        """Where clients reach the router (http://HOST:PORT), when the spec says."""
+        return None
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, weight in value.items():
+            if weight < 0:
+                raise ValueError(f"weight of {name!r} must be a non-negative integer")
+        return value
+
+
+class RouterSpec(RouterBase):
+    """`kind: embedded` (the default): greenflag's own router."""
+
+    kind: Literal["embedded"] = "embedded"
     listen: str = "127.0.0.1:8000"
     admin: str = "127.0.0.1:8001"
     admin_token_file: str = ".greenflag/token"
     backends: dict[str, str] = Field(default_factory=dict)
-    weights: dict[str, int] = Field(default_factory=dict)
     sticky: bool = False
-    route_header: str = "X-Greenflag-Route"
-    drain_timeout: Duration = 30.0
     connect_timeout: Duration = 2.0
     header_timeout: Duration = 10.0
     max_body_size: Size = 100 * 1024 * 1024  # request bodies beyond it get 413; 0: no limit
     # Backends the admin API may add beyond loopback and those configured at start (never link-local/metadata).
     allow_backends: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
-    # Driver-specific settings (haproxy socket, nginx paths, ALB listener ARN, ...) for later drivers.
-    options: dict[str, Any] = Field(default_factory=dict)
+
+    def public_url(self) -> str | None:
+        return f"http://{self.listen}"
+
+
+def _weights_named(spec: HAProxyRouterSpec | NginxRouterSpec) -> None:
+    """Every name in `weights` is one of `servers` (the error's key path is router.weights.NAME)."""
+    known = ", ".join(spec.servers)
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError("unknown_backend", "not one of servers ({known})", {"known": known}),
+            loc=("weights", name),
+            input=weight,
+        )
+        for name, weight in spec.weights.items()
+        if name not in spec.servers
+    ]
+    if errors:
+        raise ValidationError.from_exception_data(type(spec).__name__, errors)
+
+
+def _servers(value: dict[str, str], what: str) -> dict[str, str]:
+    if not value:
+        raise ValueError(f"name at least one {what}, e.g. {{blue: ..., green: ...}}")
+    for name in value:
+        if not re.match(_SLOT, name):
+            raise ValueError(f"{name!r}: backend names are letters, digits, '.', '_' or '-' (at most 64)")
+    if len(set(value.values())) != len(value):
+        raise ValueError(f"two backends name the same {what}")
+    return value
+
+
+class HAProxyRouterSpec(RouterBase):
+    """`kind: haproxy`: HAProxy steered through its Runtime API. `servers` maps greenflag's backend names (the
+    slots, e.g. blue and green) to the servers of `backend` in haproxy.cfg."""
+
+    kind: Literal["haproxy"]
+    socket: str  # the Runtime API: a unix socket path, or HOST:PORT of a `stats socket ipv4@...` listener
+    backend: str
+    servers: dict[str, str]
+    route_map: str | None = None  # the map file haproxy.cfg's use-server rules read (header routes); optional
+    listen: str | None = None  # where clients reach HAProxy (HOST:PORT), for hooks and `router haproxy-config`
+    timeout: Duration = 5.0  # one Runtime API call
+
+    @field_validator("socket")
+    @classmethod
+    def _socket(cls, value: str) -> str:
+        if not (value.startswith("/") or value.startswith(".") or _HOST_PORT.match(value)):
+            raise ValueError("expected a unix socket path (/run/haproxy/admin.sock) or HOST:PORT")
+        return value
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError("expected an HAProxy backend name (letters, digits, '_', '.', ':', '-')")
+        return value
+
+    @field_validator("servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for server in value.values():
+            if not _IDENT.match(server):
+                raise ValueError(f"{server!r}: expected an HAProxy server name (letters, digits, '_', '.', ':', '-')")
+        return _servers(value, "server")
+
+    @model_validator(mode="after")
+    def _known_weights(self) -> HAProxyRouterSpec:
+        _weights_named(self)
+        return self
+
+    def public_url(self) -> str | None:
+        return None if self.listen is None else f"http://{self.listen}"
+
+
+class NginxRouterSpec(RouterBase):
+    """`kind: nginx`: greenflag renders the weighted `upstream` into its own file, tests and reloads nginx.
+    `servers` maps greenflag's backend names (the slots) to their first HOST:PORT; a version launched elsewhere
+    is pointed at a slot by rewriting the file."""
+
+    kind: Literal["nginx"]
+    upstream_file: str
+    upstream: str = Field(pattern=r"^[A-Za-z0-9_]{1,48}$")
+    servers: dict[str, str]
+    status_url: str  # answers the generation of the live upstream file (read-back); see `router nginx-config`
+    reload: Command = Field(default_factory=lambda: ["nginx", "-s", "reload"])
+    test: Command = Field(default_factory=lambda: ["nginx", "-t"])
+    access_log: str | None = None  # the JSON access log greenflag reads per-backend stats from
+    keepalive: int = Field(16, ge=0, le=10_000)  # idle upstream connections each worker keeps (0: none)
+    listen: str | None = None
+    timeout: Duration = 10.0  # test + reload + confirmation
+
+    @field_validator("servers")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for address in value.values():
+            if not _HOST_PORT.match(address):
+                raise ValueError(f"{address!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+        return _servers(value, "address")
+
+    @field_validator("status_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^http://[^/\s]+(/\S*)?$", value):
+            raise ValueError("expected an http:// URL, e.g. http://127.0.0.1:8080/greenflag/status")
+        return value
+
+    @model_validator(mode="after")
+    def _known_weights(self) -> NginxRouterSpec:
+        _weights_named(self)
+        return self
+
+    def public_url(self) -> str | None:
+        return None if self.listen is None else f"http://{self.listen}"
+
+
+class AlbRouterSpec(RouterBase):
+    """`kind: alb` (coming): weighted forward between two target groups of an Application Load Balancer."""
+
+    kind: Literal["alb"]
+    region: str
+    listener_arn: str
+    test_listener_arn: str | None = None
+    target_groups: dict[str, str]
+
+
+class KubernetesRouterSpec(RouterBase):
+    """`kind: kubernetes` (coming): Gateway API HTTPRoute weights, or a Service selector switch."""
+
+    kind: Literal["kubernetes"]
+    namespace: str
+    httproute: str | None = None
+    service: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> KubernetesRouterSpec:
+        if (self.httproute is None) == (self.service is None):
+            raise ValueError("give exactly one of httproute (weights) or service (selector switch)")
+        return self
+
+
+class _RefusedKind(RouterBase):
+    """What a spec naming an unknown kind, or one without a driver yet, validates against: one clear line."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: str
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _refuse(cls, value: Any) -> Any:
+        if value in KINDS:
+            raise ValueError(f"{value!r} is not available yet (available: {', '.join(sorted(AVAILABLE_KINDS))})")
+        raise ValueError(f"{value!r} is not a router kind; one of {', '.join(KINDS)}")
+
+
+# Union tags start with a capital: the loader leaves such tags out of the key paths it reports.
+_TAGS = {"embedded": "Embedded", "haproxy": "HAProxy", "nginx": "Nginx", "alb": "Alb", "kubernetes": "Kubernetes"}
+
+
+def _router_kind(value: Any) -> str:
+    kind = value.get("kind", "embedded") if isinstance(value, dict) else getattr(value, "kind", "embedded")
+    return _TAGS[kind] if isinstance(kind, str) and kind in AVAILABLE_KINDS else "Refused"
+
+
+AnyRouterSpec = Annotated[
+    Annotated[RouterSpec, Tag("Embedded")]
+    | Annotated[HAProxyRouterSpec, Tag("HAProxy")]
+    | Annotated[NginxRouterSpec, Tag("Nginx")]
+    | Annotated[AlbRouterSpec, Tag("Alb")]
+    | Annotated[KubernetesRouterSpec, Tag("Kubernetes")]
+    | Annotated[_RefusedKind, Tag("Refused")],
+    Discriminator(_router_kind),
+]

@@ -2,7 +2,8 @@
 
     router = make_router(spec.router)          # a Router for greenflag.yaml's `router:` section
 
-Each factory is `factory(spec: RouterSpec, **options) -> Router`. Later issues add haproxy, nginx, alb, kubernetes.
+Each factory is `factory(spec, *, base_dir=None, **options) -> Router` for its kind's model in `greenflag.spec.router`
+(`base_dir`: relative paths in the spec are relative to it, the directory of greenflag.yaml).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from greenflag.spec import RouterSpec
+from greenflag.spec import RouterBase
 from greenflag.traffic.base import Router
 
 __all__ = ["ROUTER_KINDS", "make_router"]
@@ -20,12 +21,13 @@ ROUTER_KINDS: dict[str, str] = {
 }
 
 
-def make_router(spec: RouterSpec, **options: Any) -> Router:
-    """A Router driver for `spec.kind`. Raises ValueError for kinds without a driver yet."""
-    target = ROUTER_KINDS.get(spec.kind)
+def make_router(spec: RouterBase, **options: Any) -> Router:
+    """A Router driver for the spec's kind. Raises ValueError for kinds without a driver yet."""
+    kind = str(getattr(spec, "kind", ""))
+    target = ROUTER_KINDS.get(kind)
     if target is None:
         known = ", ".join(sorted(ROUTER_KINDS))
-        raise ValueError(f"router.kind: no driver for {spec.kind!r} yet (available: {known})")
+        raise ValueError(f"router.kind: no driver for {kind!r} yet (available: {known})")
     module_name, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     router: Router = factory(spec, **options)

@@ -40,8 +40,8 @@ def moto() -> Iterator[str]:
 def write_spec(path: Path, **analysis: Any) -> Path:
     path.write_text(yaml.safe_dump({
         "service": "shop",
-        "router": {"kind": "alb", "options": {"region": "eu-west-1", "listener_arn": LISTENER,
-                                              "target_groups": {"blue": BLUE, "green": GREEN}}},
+        "router": {"kind": "alb", "region": "eu-west-1", "listener_arn": LISTENER,
+                   "target_groups": {"blue": BLUE, "green": GREEN}},
         "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
         "analysis": analysis or {"metrics": [{"name": "e", "query": "error_rate",
                                               "failure_condition": "result > 0.02"}]},
@@ -115,16 +115,19 @@ def test_alarms_created_idempotent_and_pruned(moto: str, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("options", "args", "needle"),
-    [({}, [], "router.options.region: expected an AWS region"),
-     ({"region": "eu-west-1", "listener_arn": "arn:aws:nope"}, [], "router.options.listener_arn: expected an ALB"),
+    [({"region": "mars", "listener_arn": LISTENER, "target_groups": {"blue": BLUE}}, [],
+      "router.region: expected an AWS region"),
+     ({"region": "eu-west-1", "listener_arn": "arn:aws:nope", "target_groups": {"blue": BLUE}}, [],
+      "router.listener_arn: expected an ALB"),
      ({"region": "eu-west-1", "listener_arn": LISTENER, "target_groups": {"blue": "x"}}, [],
-      "router.options.target_groups.blue: expected a target group ARN"),
-     ({}, ["--region", "eu-west-1", "--listener-arn", LISTENER, "--target-group", "blue"], "--target-group 'blue'")],
+      "router.target_groups.blue: expected a target group ARN"),
+     (None, ["--region", "eu-west-1", "--listener-arn", LISTENER, "--target-group", "blue"], "--target-group 'blue'")],
 )  # fmt: skip
-def test_bad_settings_exit_2_with_one_line(tmp_path: Path, options: dict[str, Any], args: list[str],
+def test_bad_settings_exit_2_with_one_line(tmp_path: Path, options: dict[str, Any] | None, args: list[str],
                                            needle: str) -> None:  # fmt: skip
     spec = tmp_path / "g.yaml"
-    spec.write_text(yaml.safe_dump({"service": "shop", "router": {"kind": "alb", "options": options},
+    router = {} if options is None else {"router": {"kind": "alb", **options}}
+    spec.write_text(yaml.safe_dump({"service": "shop", **router,
                                     "strategy": {"canary": {"steps": [{"set_weight": 100}]}}}))  # fmt: skip
     result = greenflag("-f", str(spec), "--dry-run", *args, cwd=tmp_path)
     assert result.returncode == 2 and needle in result.stderr, result.stderr

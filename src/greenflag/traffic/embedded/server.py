@@ -61,6 +61,8 @@ class EmbeddedRouter:
     ) -> None:
         """Raises ValueError (naming the key) for a backend that may not be one, or an admin API that would listen
         beyond loopback without a strong, private token (`admin_token_file`: where the token came from)."""
+        if not isinstance(spec, RouterSpec):  # e.g. a haproxy spec: never start the embedded router in its place
+            raise ValueError(f"router.kind is {getattr(spec, 'kind', '?')!r}: the embedded router needs kind embedded")
         self.spec = spec
         self._admin_token = admin_token
         self._admin_enabled = admin and admin_token is not None
@@ -183,11 +185,12 @@ class EmbeddedRouter:
         return {n: core.weights.get(n, 0) for n, b in core.backends.items() if not b.removed}
 
     def set_weights(self, weights: dict[str, int]) -> None:
-        """Atomically replace the weights of the named backends (others keep theirs). Raises ValueError."""
+        """Atomically replace every backend's weight: a backend not named gets 0 (nothing keeps traffic by
+        omission). Raises ValueError."""
         core = self.core
         live = [n for n, b in core.backends.items() if not b.removed]
         clean = validate_weights(weights, live)
-        new = {**core.weights, **clean}
+        new = {**core.weights, **{n: clean.get(n, 0) for n in live}}
         core.weights = new
         core.rebuild()
         for name in live:
@@ -278,7 +281,7 @@ class EmbeddedRouter:
         elif self.spec.weights:
             weights = {n: self.spec.weights.get(n, 0) for n in live}
         else:  # no configured weights to go back to: keep the current ones
-            weights = {}
+            weights = {n: core.weights.get(n, 0) for n in live}
         core.header_route = None
         core.rebuild()
         self.set_weights(weights)

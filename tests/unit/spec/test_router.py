@@ -1,0 +1,119 @@
+"""`router:` is one model per kind: embedded keys keep working, each kind refuses the others' keys, a kind without
+a driver is refused with one line naming `router.kind`, and commands are argument lists split at load time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greenflag.config import load_spec
+from greenflag.errors import ConfigError
+from greenflag.spec import HAProxyRouterSpec, NginxRouterSpec, RouterSpec
+
+HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
+HAPROXY = "{kind: haproxy, socket: /run/haproxy/admin.sock, backend: app, servers: {blue: s_blue, green: s_green}}"
+NGINX = (
+    "{kind: nginx, upstream_file: /etc/nginx/conf.d/app-upstream.conf, upstream: app, "
+    'servers: {blue: "10.0.0.5:8080", green: "10.0.0.6:8080"}, reload: "nginx -s reload", '
+    "status_url: http://127.0.0.1:8080/greenflag/status}"
+)
+
+
+def load(tmp_path: Path, router: str | None) -> object:
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(HEAD + ("" if router is None else f"router: {router}\n"))
+    return load_spec(path).router
+
+
+def problems(tmp_path: Path, router: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, router)
+    assert info.value.exit_code == 2
+    path = tmp_path / "greenflag.yaml"
+    return [p.removeprefix(f"{path}:3: ") for p in info.value.problems]
+
+
+def test_kind_absent_is_embedded_and_every_embedded_key_still_works(tmp_path: Path) -> None:
+    assert load(tmp_path, None) == RouterSpec()
+    old = (
+        "{listen: 127.0.0.1:9000, admin: 127.0.0.1:9001, admin_token_file: t, backends: {blue: http://127.0.0.1:1},"
+        " weights: {blue: 100}, sticky: true, route_header: X-Route, drain_timeout: 5s, connect_timeout: 1s,"
+        " header_timeout: 3s}"
+    )
+    router = load(tmp_path, old)
+    assert isinstance(router, RouterSpec) and router.kind == "embedded"
+    assert (router.listen, router.sticky, router.drain_timeout, router.header_timeout) == ("127.0.0.1:9000", True, 5, 3)
+    assert load(tmp_path, old.replace("{", "{kind: embedded, ", 1)) == router
+
+
+def test_the_design_shapes_load(tmp_path: Path) -> None:
+    haproxy = load(tmp_path, HAPROXY)
+    assert isinstance(haproxy, HAProxyRouterSpec)
+    assert (haproxy.socket, haproxy.backend, haproxy.servers) == (
+        "/run/haproxy/admin.sock",
+        "app",
+        {"blue": "s_blue", "green": "s_green"},
+    )
+    assert haproxy.route_header == "X-Greenflag-Route" and haproxy.drain_timeout == 30.0  # shared keys
+    nginx = load(tmp_path, NGINX)
+    assert isinstance(nginx, NginxRouterSpec)
+    assert nginx.reload == ["nginx", "-s", "reload"] and nginx.test == ["nginx", "-t"]
+    assert nginx.servers == {"blue": "10.0.0.5:8080", "green": "10.0.0.6:8080"}
+
+
+@pytest.mark.parametrize(
+    ("router", "message"),
+    [
+        ("{kind: alb, region: eu-west-1, listener_arn: a, target_groups: {blue: a, green: b}}", "'alb' is not"),
+        ("{kind: alb}", "'alb' is not available yet"),
+        ("{kind: kubernetes, namespace: shop, httproute: web}", "'kubernetes' is not available yet"),
+        ("{kind: traefik}", "'traefik' is not a router kind; one of embedded, haproxy, nginx, alb, kubernetes"),
+        ("{kind: [haproxy]}", "is not a router kind"),
+    ],
+)
+def test_a_kind_without_a_driver_is_one_line_naming_router_kind(tmp_path: Path, router: str, message: str) -> None:
+    found = problems(tmp_path, router)
+    assert len(found) == 1 and found[0].startswith("router.kind: ") and message in found[0], found
+
+
+def test_haproxy_without_its_keys_is_refused_not_run_as_embedded(tmp_path: Path) -> None:
+    assert problems(tmp_path, "{kind: haproxy}") == [
+        "router.socket: required key is missing",
+        "router.backend: required key is missing",
+        "router.servers: required key is missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("router", "expected"),
+    [
+        (HAPROXY.replace("}}", "}, listen_port: 80}"), "router.listen_port: unknown key"),
+        (HAPROXY.replace("}}", "}, backends: {}}"), "router.backends: unknown key"),  # an embedded key
+        (HAPROXY.replace("}}", "}, upstream_file: x}"), "router.upstream_file: unknown key"),  # an nginx key
+        (NGINX.replace("{kind: nginx,", "{kind: nginx, socket: /x,"), "router.socket: unknown key"),  # haproxy's
+        ("{listen: 127.0.0.1:1, socket: /run/h.sock}", "router.socket: unknown key"),
+        ("{kind: embedded, options: {region: x}}", "router.options: unknown key"),
+        (HAPROXY.replace("s_green}", "s_blue}"), "router.servers: two backends name the same server"),
+        (HAPROXY.replace("s_green", "'s green'"), "router.servers: 's green': expected an HAProxy"),
+        (HAPROXY.replace("{blue: s_blue, green: s_green}", "{}"), "router.servers: name at least one server"),
+        (HAPROXY.replace("/run/haproxy/admin.sock", "localhost"), "router.socket: expected a unix socket path"),
+        (HAPROXY.replace("}}", "}, weights: {red: 1}}"), "router.weights.red: not one of servers (blue, green)"),
+        (NGINX.replace('"10.0.0.6:8080"', '"10.0.0.6"'), "router.servers: '10.0.0.6': expected HOST:PORT"),
+        (NGINX.replace("upstream: app", "upstream: 'app; include /etc/passwd'"), "router.upstream: String should"),
+        (NGINX.replace("http://127.0.0.1:8080/greenflag/status", "ftp://x"), "router.status_url: expected an http"),
+        (NGINX.replace('"nginx -s reload"', '"nginx -s \'reload"'), "router.reload: cannot split"),
+        (NGINX.replace('"nginx -s reload"', '""'), "router.reload: expected a command"),
+    ],
+)
+def test_keys_are_checked_per_kind_with_their_path(tmp_path: Path, router: str, expected: str) -> None:
+    found = problems(tmp_path, router)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_commands_are_split_once_at_load_and_never_run_by_a_shell(tmp_path: Path) -> None:
+    router = load(tmp_path, NGINX.replace('"nginx -s reload"', "\"nginx -s reload -p '/srv/my nginx/' ; rm -rf x\""))
+    assert isinstance(router, NginxRouterSpec)
+    assert router.reload == ["nginx", "-s", "reload", "-p", "/srv/my nginx/", ";", "rm", "-rf", "x"]
+    listed = load(tmp_path, NGINX.replace('"nginx -s reload"', "[systemctl, reload, nginx]"))
+    assert isinstance(listed, NginxRouterSpec) and listed.reload == ["systemctl", "reload", "nginx"]
