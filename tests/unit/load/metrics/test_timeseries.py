@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from greenflag.hdr import Histogram
+from greenflag.load.metrics.intervals import Sparse, hist_percentiles, merge_lines, read_lines
 from greenflag.load.metrics.series import Registry
-from greenflag.load.metrics.timeseries import Sparse, TimeSeries, hist_percentiles, merge_lines, read_lines
+from greenflag.load.metrics.timeseries import TimeSeries
 
 
 class Clock:
