@@ -31,14 +31,14 @@ _STEP_WEIGHT = re.compile(r"step (\d+): (\d+) % to (\S+)")
 
 def point(line: dict[str, Any]) -> dict[str, Any]:
     """One chart point from one time-series line: rates per second, error rate, latency percentiles (ms), VUs."""
-    seconds = max(int(line.get("interval_s", 1)), 1)
+    seconds = float(line.get("covered_s", line.get("interval_s", 1)))
     reqs = int(line.get("http_reqs", 0))
     failed = int(line.get("http_req_failed", 0))
     duration = hist_percentiles(Sparse.from_json(line.get("http_req_duration")), PERCENTILES)
     latency = hist_percentiles(Sparse.from_json(line.get("http_req_latency")), (95.0,))
     return {
         "t": int(line["t"]),
-        "rps": round(reqs / seconds, 3),
+        "rps": round(reqs / seconds, 3) if seconds >= 0.5 else None,  # a sliver at the end is no rate
         "error_rate": round(failed / reqs, 6) if reqs else 0.0,
         "p50": duration[0],
         "p90": duration[1],
@@ -267,14 +267,20 @@ def report_model(
     title: str = "greenflag report",
     summary: dict[str, Any] | None = None,
     lines: Sequence[dict[str, Any]] = (),
-    status: dict[str, Any] | None = None,
+    statuses: Sequence[dict[str, Any]] = (),
     samples: Iterable[dict[str, Any]] | None = None,
     live: bool = False,
 ) -> dict[str, Any]:
-    """Everything one page shows. `live`: the dashboard (the page then listens for updates)."""
+    """Everything one page shows: the load part and the rollouts (oldest first; the weight samples, when given,
+    belong to the last one). `live`: the dashboard (the page then listens for updates)."""
+    rollouts = []
+    for number, status in enumerate(statuses):
+        part = rollout_model(status, samples if number == len(statuses) - 1 else None)
+        if part:
+            rollouts.append(part)
     return {
         "title": title,
         "live": live,
         "load": load_model(summary, lines) if summary is not None or lines else None,
-        "rollout": rollout_model(status, samples) or None,
+        "rollouts": rollouts,
     }

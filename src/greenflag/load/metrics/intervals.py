@@ -109,6 +109,7 @@ class Interval:
 
     t: int
     interval_s: int
+    covered_s: float  # how much of the interval the run covered (less for the first and the last)
     counters: dict[str, int]
     vus: int
     vus_max: int
@@ -119,6 +120,8 @@ class Interval:
 
     def to_json(self) -> dict[str, Any]:
         line: dict[str, Any] = {"v": SCHEMA_VERSION, "t": self.t, "interval_s": self.interval_s, **self.counters}
+        if self.covered_s < self.interval_s:
+            line["covered_s"] = self.covered_s
         line.update(vus=self.vus, vus_max=self.vus_max, checks=self.checks, errors=self.errors)
         line["http_req_duration"] = Sparse.add(v[2] for v in self.by_name.values()).to_json()
         line["http_req_latency"] = Sparse.add(v[3] for v in self.by_name.values()).to_json()
@@ -159,6 +162,11 @@ def _merge_two(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     out = dict(a)
     for key in (*COUNTERS, "vus", "vus_max"):
         out[key] = int(a.get(key, 0)) + int(b.get(key, 0))
+    if "covered_s" in a or "covered_s" in b:
+        covered = max(float(a.get("covered_s", a["interval_s"])), float(b.get("covered_s", b["interval_s"])))
+        out.pop("covered_s", None)
+        if covered < float(a["interval_s"]):
+            out["covered_s"] = covered
     for key in ("checks", "errors"):
         merged: dict[str, Any] = {k: (list(v) if isinstance(v, list) else v) for k, v in a.get(key, {}).items()}
         for name, value in b.get(key, {}).items():

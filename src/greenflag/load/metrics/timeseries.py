@@ -71,7 +71,7 @@ class TimeSeries:
         self.on_line = on_line
         self.clock = clock
         self.intervals: list[Interval] = []
-        self._last_fold = clock()
+        self._last_fold = self._started = clock()
         self._prev_series: dict[Any, tuple[int, int, Array, Array]] = {}
         self._prev_iter = np.zeros(COUNTS_LEN, np.int64)
         self._prev_scalars: dict[str, int] = {}
@@ -154,8 +154,10 @@ class TimeSeries:
     def _close(self) -> None:
         if self._open is None:
             return
+        start, end = max(self._started, self._open), min(self._last_fold, self._open + self.interval_s)
         interval = Interval(
             t=self._open,
+            covered_s=round(max(0.0, end - start), 3),
             interval_s=self.interval_s,
             counters={name: self._scalars.get(name, 0) for name in COUNTERS},
             vus=self._scalars.get("vus", self.registry.vus),
