@@ -57,7 +57,7 @@ def read_status(path: Path) -> dict[str, Any]:
     if isinstance(data, list) and data and isinstance(data[0], dict):
         data = data[0]
     if not isinstance(data, dict) or "phase" not in data or "events" not in data:
-        raise UsageError(f"rollout status {path}: not a rollout status (write one with `greenflag rollout status --json`)")
+        raise UsageError(f"rollout status {path}: not a rollout status (`greenflag rollout status --json` writes one)")
     return data
 
 

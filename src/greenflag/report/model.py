@@ -9,7 +9,7 @@ Pure: data in, data out; the renderers and the dashboard only serialise it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from greenflag.load.metrics.intervals import Sparse, hist_percentiles
@@ -20,6 +20,7 @@ __all__ = [
     "point",
     "report_model",
     "rollout_model",
+    "rollouts_model",
     "series_rows",
     "weights_from_events",
 ]
@@ -88,9 +89,38 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def load_model(summary: dict[str, Any] | None, lines: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The load part: chart points, per-name rows, headline numbers, thresholds and checks."""
-    summary = summary or {}
+def _from_lines(lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A summary-shaped stand-in while the run goes on (the live dashboard): totals and checks from the lines."""
+    reqs = sum(int(line.get("http_reqs", 0)) for line in lines)
+    failed = sum(int(line.get("http_req_failed", 0)) for line in lines)
+    covered = sum(float(line.get("covered_s", line.get("interval_s", 1))) for line in lines)
+    duration = hist_percentiles(Sparse.add(Sparse.from_json(line.get("http_req_duration")) for line in lines), (95, 99))
+    checks: dict[str, dict[str, int]] = {}
+    for line in lines:
+        for name, (passes, fails) in (line.get("checks") or {}).items():
+            entry = checks.setdefault(name, {"passes": 0, "fails": 0})
+            entry["passes"] += int(passes)
+            entry["fails"] += int(fails)
+    return {
+        "duration_s": round(covered, 1),
+        "metrics": {
+            "http_reqs": {"count": reqs, "rate": round(reqs / covered, 1) if covered else 0.0},
+            "http_req_failed": {"rate": failed / reqs if reqs else 0.0},
+            "http_req_duration": {"p95": duration[0], "p99": duration[1]},
+            "vus_max": {"value": max((int(line.get("vus_max", 0)) for line in lines), default=0)},
+            "dropped_iterations": {"count": sum(int(line.get("dropped_iterations", 0)) for line in lines)},
+        },
+        "checks": checks,
+        "ok": None,
+    }
+
+
+def load_model(
+    summary: dict[str, Any] | None, lines: Sequence[dict[str, Any]] = (), *, with_points: bool = True
+) -> dict[str, Any]:
+    """The load part: chart points, per-name rows, headline numbers, thresholds and checks. Without a summary
+    (a run still going on) the numbers come from the lines."""
+    summary = summary if summary is not None else _from_lines(lines)
     metrics = summary.get("metrics", {})
     thresholds = [
         {"metric": key, "expr": entry.get("expr", ""), "ok": bool(entry.get("ok")), "value": entry.get("value")}
@@ -117,7 +147,7 @@ def load_model(summary: dict[str, Any] | None, lines: Sequence[dict[str, Any]] =
         "ok": summary.get("ok"),
         "aborted": summary.get("aborted"),
         "headline": headline,
-        "points": [point(line) for line in lines],
+        "points": [point(line) for line in lines] if with_points else [],
         "by_name": _summary_rows(summary) if summary.get("by_name") else series_rows(lines),
         "thresholds": thresholds,
         "checks": checks,
@@ -268,19 +298,26 @@ def report_model(
     summary: dict[str, Any] | None = None,
     lines: Sequence[dict[str, Any]] = (),
     statuses: Sequence[dict[str, Any]] = (),
-    samples: Iterable[dict[str, Any]] | None = None,
+    samples: Mapping[Any, Sequence[dict[str, Any]]] | None = None,
     live: bool = False,
 ) -> dict[str, Any]:
-    """Everything one page shows: the load part and the rollouts (oldest first; the weight samples, when given,
-    belong to the last one). `live`: the dashboard (the page then listens for updates)."""
-    rollouts = []
-    for number, status in enumerate(statuses):
-        part = rollout_model(status, samples if number == len(statuses) - 1 else None)
-        if part:
-            rollouts.append(part)
+    """Everything one page shows: the load part and the rollouts (oldest first), with the weights sampled while
+    each one ran (`samples`, by rollout id) where someone watched. `live`: the dashboard (the page then listens
+    for updates)."""
     return {
         "title": title,
         "live": live,
         "load": load_model(summary, lines) if summary is not None or lines else None,
-        "rollouts": rollouts,
+        "rollouts": rollouts_model(statuses, samples),
     }
+
+
+def rollouts_model(
+    statuses: Sequence[dict[str, Any]], samples: Mapping[Any, Sequence[dict[str, Any]]] | None = None
+) -> list[dict[str, Any]]:
+    out = []
+    for status in statuses:
+        part = rollout_model(status, (samples or {}).get(status.get("rollout_id")))
+        if part:
+            out.append(part)
+    return out

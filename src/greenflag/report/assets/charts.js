@@ -43,7 +43,7 @@
 
   /* one time chart: series [{key, label, color, points: [[t, v]], step}], markers [{t, kind, label}] */
   function lineChart(id, title, unit, series, domain, markers, yMax) {
-    var W = 560, H = 220, L = 52, R = 12, T = 12, B = 28;
+    var W = 560, H = 220, L = 52, R = 26, T = 12, B = 28;
     var box = el("figure", { "class": "gf-chart", "data-chart": id });
     box.appendChild(el("figcaption", {}, title));
     var root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": title, "data-chart": id });
