@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "greenflag.cli.check",
     "greenflag.cli.ops",
     "greenflag.cli.runbook",
+    "greenflag.cli.report",
+    "greenflag.cli.dashboard",
 )
 
 
