@@ -111,8 +111,9 @@ class ControllerCollector:
                 phase.add_metric([service, name], 1 if str(latest.phase) == name else 0)
             step.add_metric([service], latest.step)
             steps.add_metric([service], len(rollout_steps(self.spec, latest)))
-            for backend, value in sorted(latest.weights.items()):
-                weight.add_metric([service, backend], value)
+            backends = set(latest.weights) | {latest.version} | ({latest.stable} if latest.stable else set())
+            for backend in sorted(backends):  # the rolled-back (or replaced) version at 0, not gone
+                weight.add_metric([service, backend], latest.weights.get(backend, 0))
             run = latest.analysis_run or next(reversed(latest.analysis), None)
             current = latest.analysis.get(run or "") or {}
             for metric, rec in sorted((current.get("metrics") or {}).items()):

@@ -85,7 +85,7 @@ def rollout_cases(status: dict[str, Any]) -> list[JUnitCase]:
         cases.append(JUnitCase(f"{version} liveness gate", f"{cls}.health", output="no liveness failure"))
     # steps
     for row in step_rows(events, status):
-        name = f"step {row['step']}: {row['weight']} % to {version}"
+        name = f"step {row['step']}: {row['what'] or 'step'}"
         if row["outcome"] == "rolled back":
             cases.append(failed(name, "steps"))
         elif row["outcome"] is None and status.get("phase") not in ("Healthy",):

@@ -28,6 +28,8 @@ __pure__ = True
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0)
 _STEP_WEIGHT = re.compile(r"step (\d+): (\d+) % to (\S+)")
+_STEP = re.compile(r"step (\d+): (.*)$")
+_WEIGHT = re.compile(r"(\d+) % to ")
 
 
 def point(line: dict[str, Any]) -> dict[str, Any]:
@@ -247,24 +249,41 @@ def rollout_model(status: dict[str, Any] | None, samples: Iterable[dict[str, Any
 
 
 def step_rows(events: Sequence[dict[str, Any]], status: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per canary step (or the promotion of a blue-green): when it started, its weight, how it ended."""
+    """One row per step the rollout reached (from its events): what it was (a weight, an analysis, a pause), the
+    weight in effect, when it started and how it ended; the promotion is the last row."""
     rows: list[dict[str, Any]] = []
-    for event in events:
-        kind, message, t = event.get("kind"), str(event.get("message", "")), float(event.get("epoch", 0))
-        match = _STEP_WEIGHT.search(message) if kind == "step" else None
-        if rows and rows[-1]["ended"] is None and (match is not None or kind in ("promoted", "promote_full")):
+    weight: int | None = None
+
+    def close(t: float) -> None:
+        if rows and rows[-1]["ended"] is None:
             rows[-1]["ended"] = t
             rows[-1]["outcome"] = rows[-1]["outcome"] or "passed"
+
+    for event in events:
+        kind, message, t = event.get("kind"), str(event.get("message", "")), float(event.get("epoch", 0))
+        match = _STEP.match(message) if kind in ("step", "paused", "resumed", "analysis") else None
         if match is not None:
-            rows.append({"step": int(match.group(1)), "weight": int(match.group(2)), "started": t, "ended": None,
-                         "outcome": None, "notes": []})  # fmt: skip
+            number, text = int(match.group(1)), match.group(2)
+            if not rows or rows[-1]["step"] != number or rows[-1]["outcome"] == "promoted":
+                close(t)
+                rows.append({"step": number, "what": "", "weight": weight, "started": t, "ended": None,
+                             "outcome": None, "notes": []})  # fmt: skip
+            row = rows[-1]
+            set_weight = _WEIGHT.match(text) if kind == "step" else None
+            if set_weight is not None:
+                weight = row["weight"] = int(set_weight.group(1))
+                row["what"] = text
+            elif kind == "analysis" and not row["what"]:
+                row["what"] = "analysis"
+            elif kind == "paused" and not row["what"]:
+                row["what"] = "pause"
+            row["notes"].append(text)
         elif kind in ("promoted", "promote_full"):
-            rows.append({"step": status.get("step"), "weight": 100, "started": t, "ended": t, "outcome": "promoted",
-                         "notes": [message]})  # fmt: skip
-        elif kind == "rollback" and rows:
+            close(t)
+            rows.append({"step": status.get("step"), "what": "promotion", "weight": 100, "started": t, "ended": t,
+                         "outcome": "promoted", "notes": [message]})  # fmt: skip
+        elif kind == "rollback" and rows and rows[-1]["outcome"] != "promoted":
             rows[-1].update(ended=t, outcome="rolled back")
-            rows[-1]["notes"].append(message)
-        elif kind in ("paused", "analysis") and rows and rows[-1]["ended"] is None:
             rows[-1]["notes"].append(message)
     return rows
 

@@ -246,7 +246,8 @@
     rollouts.slice().reverse().forEach(function (rollout) {
       var of = rollouts.length > 1 ? " (" + rollout.version + ")" : "";
       if (rollout.steps.length) root.appendChild(table("Rollout steps" + of, [
-        ["step", function (r) { return r.step; }], ["weight", function (r) { return r.weight + " %"; }],
+        ["step", function (r) { return r.step; }], ["what", function (r) { return r.what; }],
+        ["weight", function (r) { return r.weight === null ? "–" : r.weight + " %"; }],
         ["started", function (r) { return clock(r.started); }],
         ["lasted", function (r) { return r.ended === null ? "running" : num(r.ended - r.started, 1) + " s"; }],
         ["outcome", function (r) { return r.outcome || "running"; }], ["notes", function (r) { return r.notes.join("; "); }]
