@@ -31,11 +31,12 @@
   }
   function pct(v) { return v === null || v === undefined ? "–" : num(v * 100, 2) + " %"; }
   function ms(v) { return v === null || v === undefined ? "–" : (v >= 1000 ? num(v / 1000, 2) + " s" : num(v, 2) + " ms"); }
-  function niceTicks(lo, hi, count) {
+  function niceTicks(lo, hi, count, minStep) {
     if (hi <= lo) hi = lo + 1;
     var step = Math.pow(10, Math.floor(Math.log10((hi - lo) / count)));
     var err = (hi - lo) / count / step;
     step *= err >= 7.5 ? 10 : err >= 3.5 ? 5 : err >= 1.5 ? 2 : 1;
+    if (minStep && step < minStep) step = minStep;
     var ticks = [];
     for (var v = Math.ceil(lo / step) * step; v < hi + step; v += step) ticks.push(Number(v.toPrecision(12)));
     return ticks;
@@ -61,7 +62,7 @@
       label.textContent = num(v, 3) + unit;
       root.appendChild(label);
     });
-    niceTicks(t0, t1, 5).filter(function (t) { return t <= t1; }).forEach(function (t) {
+    niceTicks(t0, t1, 5, 1).filter(function (t) { return t <= t1; }).forEach(function (t) {
       if (t < t0 || t > t1) return;
       var label = svg("text", { x: x(t), y: H - 8, "text-anchor": "middle", "class": "gf-tick" });
       label.textContent = clock(t);
@@ -93,6 +94,10 @@
       var path = svg("path", { d: d || "M0,0", "class": "gf-line", stroke: s.color, "data-series": s.key,
                                "data-points": n });
       root.appendChild(path);
+      if (n === 1 && last !== null) {  /* one point so far draws no line: a dot */
+        var only = s.points.filter(function (p) { return p[1] !== null && p[1] !== undefined; })[0];
+        root.appendChild(svg("circle", { cx: x(only[0]).toFixed(1), cy: last, r: 3, fill: s.color, "data-series": s.key }));
+      }
       drawn.series[s.key] = n;
     });
     box.appendChild(root);
@@ -130,6 +135,7 @@
   function cards(items) {
     var box = el("div", { "class": "gf-cards" });
     items.forEach(function (item) {
+      if (item[1] === "" || item[1] === null || item[1] === undefined) return;
       var card = el("div", { "class": "gf-card" + (item[2] ? " gf-" + item[2] : ""), "data-card": item[0] });
       card.appendChild(el("span", { "class": "gf-card-label" }, item[0]));
       card.appendChild(el("span", { "class": "gf-card-value" }, item[1]));
@@ -186,7 +192,7 @@
     if (load) {
       var h = load.headline;
       root.appendChild(cards([
-        ["target", load.target || "–"], ["requests", num(h.requests, 0)], ["req/s", num(h.rps, 1)],
+        ["target", load.target], ["requests", num(h.requests, 0)], ["req/s", num(h.rps, 1)],
         ["errors", pct(h.error_rate), h.error_rate > 0 ? "warn" : ""], ["p95", ms(h.p95)], ["p99", ms(h.p99)],
         ["VUs max", num(h.vus_max, 0)], ["duration", h.duration_s === null || h.duration_s === undefined ? "–" : num(h.duration_s, 1) + " s"]
       ]));
