@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["format_duration", "parse_duration", "parse_host_port"]
+__all__ = ["format_duration", "parse_duration", "parse_host_port", "parse_size"]
 __pure__ = True
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|s|m|h)")
@@ -43,6 +43,25 @@ def parse_duration(value: object) -> float:
     if pos == 0 or pos != len(text):
         raise ValueError(f"{value!r} is not a duration; expected e.g. 500ms, 30s, 5m, 1h or 1m30s")
     return total
+
+
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)(?:i?b)?", re.I)
+_SIZE_FACTOR = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(value: object) -> int:
+    """'100m', '512k', '1g', '1MiB', '1048576' or a bare integer → bytes (binary units, as nginx: 1m = 1024 KiB).
+
+    Raises ValueError with a message that says what is expected.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    match = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a size; expected bytes or e.g. 512k, 100m, 1g")
+    return int(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()]
 
 
 def format_duration(seconds: float) -> str:

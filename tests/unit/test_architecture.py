@@ -71,7 +71,7 @@ CORE = [
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "rollout.actions", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets",
     "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
-    "readiness.tls.evaluate", "readiness.tls.grade",
+    "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
 ]  # fmt: skip
 
 
@@ -251,6 +251,7 @@ PLANTED = {
         "units.py",
         "import asyncio\n",
         "pure: greenflag.analysis.compare reaches asyncio through greenflag.analysis.compare → greenflag.spec → "
+        "greenflag.spec.base → "
         "greenflag.units → asyncio",
     ),
     "layer": (
@@ -258,7 +259,7 @@ PLANTED = {
         "from greenflag.rollout.store import Store\n",
         "layer: greenflag.platform.process → greenflag.rollout.store",
     ),
-    "cycle": ("spec.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
+    "cycle": ("spec/__init__.py", "import greenflag.config\n", "cycle: greenflag.config ↔ greenflag.spec: "),
 }
 
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "greenflag.cli.check",
     "greenflag.cli.ops",
     "greenflag.cli.runbook",
+    "greenflag.cli.drill",
     "greenflag.cli.report",
     "greenflag.cli.dashboard",
 )

@@ -24,6 +24,9 @@ Examples:
   greenflag router serve -f greenflag.yaml          # the `router:` section
 
 The admin token file is created (mode 0600) with a random token when it does not exist.
+An --admin address beyond loopback needs a token of 32+ characters, chmod 600.
+The admin API adds backends only on loopback, at --backend addresses and in
+--allow-backend networks (e.g. private); never link-local or metadata ones.
 """
 
 CLIENT_EPILOG = """\
@@ -62,6 +65,8 @@ def _serve_spec(
     admin: str | None,
     sticky: bool | None,
     drain_timeout: str | None,
+    max_body_size: str | None = None,
+    allow_backend: list[str] | None = None,
 ) -> tuple[Any, Path | None]:
     from greenflag.units import parse_host_port
 
@@ -83,6 +88,16 @@ def _serve_spec(
         changes["sticky"] = sticky
     if drain_timeout is not None:
         changes["drain_timeout"] = option_duration("--drain-timeout", drain_timeout)
+    if max_body_size is not None:
+        from greenflag.units import parse_size
+
+        changes["max_body_size"] = parse_option("--max-body-size", max_body_size, parse_size)
+    if allow_backend:
+        from greenflag.traffic.embedded.policy import parse_networks
+
+        for item in allow_backend:
+            parse_option("--allow-backend", item, lambda text: parse_networks([text]))
+        changes["allow_backends"] = [*spec.allow_backends, *allow_backend]
     spec = spec.model_copy(update=changes)
     if spec.kind != "embedded":
         raise UsageError(f"router.kind is {spec.kind!r}: `router serve` runs only the embedded router")
@@ -97,13 +112,13 @@ def _int_weight(text: str) -> int:
     return int(text)
 
 
-async def _serve(spec: Any, token: str | None) -> None:
+async def _serve(spec: Any, token: str | None, token_file: Path | None = None) -> None:
     import signal
 
     from greenflag.traffic.embedded.server import EmbeddedRouter
 
     try:
-        router = EmbeddedRouter(spec, admin_token=token, admin=token is not None)
+        router = EmbeddedRouter(spec, admin_token=token, admin=token is not None, admin_token_file=token_file)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -217,19 +232,27 @@ def register(app: typer.Typer) -> None:
         drain_timeout: str | None = typer.Option(
             None, "--drain-timeout", help="e.g. 30s: open streams are ended after it."
         ),
+        max_body_size: str | None = typer.Option(
+            None, "--max-body-size", help="Largest request body, e.g. 10m (default 100m; 0: no limit); else 413."
+        ),
+        allow_backend: list[str] = typer.Option(
+            [], "--allow-backend", help="Network the admin API may add backends in (10.0.0.0/8, private), repeatable."
+        ),
     ) -> None:
         """Run the embedded reverse proxy (weights, sticky sessions, header route, drain) with its admin API."""
         from greenflag.traffic.embedded.admin_token import load_or_create_token
 
-        spec, base = _serve_spec(file, listen, backend, weight, admin, sticky, drain_timeout)
-        token = None
+        spec, base = _serve_spec(
+            file, listen, backend, weight, admin, sticky, drain_timeout, max_body_size, allow_backend
+        )
+        token = path = None
         if not no_admin:
             path = token_file if token_file is not None else _resolve(base, spec.admin_token_file)
             try:
                 token = load_or_create_token(path)
             except (ValueError, OSError) as exc:
                 raise UsageError(f"--admin-token-file: {exc}") from None
-        _run(_serve(spec, token))
+        _run(_serve(spec, token, path))
 
     @router_app.command("set-weights", epilog=CLIENT_EPILOG)
     def set_weights(

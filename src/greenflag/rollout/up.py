@@ -67,7 +67,12 @@ class Up:
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         token = load_or_create_token(token_path(self.spec))
         router_spec = self.spec.router.model_copy(update={"backends": {}, "weights": {}})
-        self.router = EmbeddedRouter(router_spec, admin_token=token)
+        try:
+            self.router = EmbeddedRouter(router_spec, admin_token=token, admin_token_file=token_path(self.spec))
+        except ValueError as exc:  # e.g. the admin API beyond loopback with a weak token: one line, exit 2
+            from greenflag.errors import UsageError
+
+            raise UsageError(str(exc)) from None
         await self.router.start()
         store = Store.for_state_dir(self.spec.state_dir)
         platform = make_platform(self.spec, store)

@@ -6,6 +6,7 @@ GET /metrics (Prometheus) · GET /healthz. JSON shapes are documented in docs/ro
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -78,8 +79,9 @@ async def put_backends(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
         return _error(400, "expected a JSON object: backend name → http://HOST:PORT")
-    try:
-        router.set_backends(body)
+    try:  # checked (resolved off the event loop for hostnames) before anything changes: all or nothing
+        addresses = await asyncio.get_running_loop().run_in_executor(None, router.resolve_backends, body)
+        router.set_backends(body, addresses)
     except ValueError as exc:
         return _error(400, str(exc))
     return await get_backends(request)

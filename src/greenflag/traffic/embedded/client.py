@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["ClientConnection", "Exchange"]
 
 _PENDING_LIMIT = 256 * 1024
-_PIPELINE, _UPSTREAM_FULL, _PENDING_FULL = 1, 2, 4
+_PIPELINE, _UPSTREAM_FULL, _PENDING_FULL, _REFUSED = 1, 2, 4, 8
+_LINGER_S = 2.0  # after an error answer: how long input is read and dropped, so a close does not reset it away
 
 
 class Exchange:
@@ -97,6 +98,11 @@ class ClientConnection(asyncio.Protocol):
         self.closing = False
         self.deadline = 0.0  # loop time after which `_timeout` runs (0: none); ProxyCore.sweep checks it
         self.idle = True
+        self.head_bytes = 0  # bytes received towards the request head being read (all of it counts, see below)
+        self.max_head = core.limits.max_header_bytes
+        self.body_bytes = 0  # of the chunked body being read
+        self.refused: bytes | None = None  # error response to send once the requests before it are answered
+        self.no_more = False  # the last request was read (it ends the connection)
         self.out: list[bytes] | None = None  # corked writes, sent in one syscall by uncork()
         self._new_message()
 
@@ -112,15 +118,17 @@ class ClientConnection(asyncio.Protocol):
         if peer:
             self.client_ip = str(peer[0]).encode()
         self.core.connections.add(self)
-        # Clients (browsers, load generators) open connections ahead of use: the header timeout starts with the
-        # first byte of a request; until then the connection is idle.
-        self._arm(self.core.idle_timeout, idle=True)
+        # The first request's head must be in within the header timeout from accept (HAProxy's `timeout http-request`,
+        # nginx's `client_header_timeout`): silently closed when nothing came (an unused pre-connection), else 408.
+        self._arm(self.core.header_timeout, idle=False)
 
     def data_received(self, data: bytes) -> None:
-        if self.closing:
+        if self.closing:  # (after a refusal reading is paused for good: no data comes here)
             return
         if self.idle and self.deadline and not self.queue:
             self._arm(self.core.header_timeout, idle=False)
+        if self.cur is None:  # reading a head (or between requests): the head-size limit counts bytes received,
+            self.head_bytes += len(data)  # so a header without an end is not buffered whole; reset at its end
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as err:
@@ -131,7 +139,13 @@ class ClientConnection(asyncio.Protocol):
                 self.core.log_error("router: internal error in a request callback", cause)
                 self.reject(400, "bad request")
         except httptools.HttpParserError as err:
-            self.reject(400, f"malformed request: {err}")
+            if self.no_more and self.cur is None:  # bytes after the last request (`Connection: close`): not read
+                self.pause_reading_for(_REFUSED)
+            else:
+                self.reject(400, f"malformed request: {err}")
+        # (A read that began in a body and ended in the next head is not counted: at most one read beyond the limit.)
+        if self.head_bytes > self.max_head:  # (0 again once a head completed in this read)
+            self.reject(431, "request headers too large")
 
     def connection_lost(self, exc: Exception | None) -> None:
         by_router = self.closing  # the router closed it (should never happen with requests still queued)
@@ -146,17 +160,15 @@ class ClientConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
-        if self.queue and self.queue[0].upstream is not None:
-            up = self.queue[0].upstream.transport
-            if up is not None:
-                up.pause_reading()
+        up = self.queue[0].upstream if self.queue else None
+        if up is not None and up.transport is not None:
+            up.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        if self.queue and self.queue[0].upstream is not None:
-            up = self.queue[0].upstream.transport
-            if up is not None:
-                up.resume_reading()
+        up = self.queue[0].upstream if self.queue else None
+        if up is not None and up.transport is not None:
+            up.transport.resume_reading()
 
     # -- flow control and timers ------------------------------------------------------------------------
     def pause_reading_for(self, reason: int) -> None:
@@ -181,34 +193,39 @@ class ClientConnection(asyncio.Protocol):
         """The deadline passed: close an idle keep-alive connection, or answer 408 to a slow request (its headers,
         or a gap in its body longer than the body timeout)."""
         self.deadline = 0.0
-        if self.transport is None:
+        if self.transport is None or self.closing:  # (the end of a lingering close)
+            if self.transport is not None:
+                self.transport.close()
             return
         ex = self.cur
         if ex is not None and ex.has_body and not ex.req_done and not ex.done:
             if self.queue and self.queue[0] is not ex:  # earlier pipelined requests are still being answered
                 self._arm(self.core.body_timeout, idle=False)
                 return
-            self.core.client_gone(ex)  # the client gave up on its own request: not held against the backend
-            if self.queue and self.queue[0] is ex:
-                self.queue.popleft()
-            self.core.rejected += 1
-            self.closing = True
-            if not ex.head_sent:
-                self.transport.write(error_response(408, "request body not received in time"))
-            self.transport.close()
+            self.reject(408, "request body not received in time")
             return
         if self.queue:
             return
-        if self.idle:
+        if self.idle or (not self.head_bytes and self.cur is None):  # idle, or never sent a byte: no answer
             self.close()
         else:
             self.reject(408, "request headers not received in time")
 
-    def close(self) -> None:
+    def close(self, *, linger: bool = False) -> None:
+        """Close; with `linger`, after an error answer, half-close and drop what the client still sends for a while
+        (as nginx's lingering close): closing with unread input would reset the connection, answer included."""
         self.closing = True
         self.uncork()
-        if self.transport is not None:
-            self.transport.close()
+        transport = self.transport
+        if transport is None:
+            return
+        if linger and transport.can_write_eof():
+            transport.write_eof()
+            self.paused = 0
+            transport.resume_reading()
+            self._arm(_LINGER_S, idle=True)
+            return
+        transport.close()
 
     def cork(self) -> None:
         """Collect writes until uncork(): a whole small response leaves in one write."""
@@ -228,18 +245,32 @@ class ClientConnection(asyncio.Protocol):
             self.transport.write(data)
 
     def reject(self, status: int, message: str) -> None:
-        """Answer with an error once earlier requests are answered, then close."""
+        """Refuse the request being read: answer `status` once the requests before it are answered, then close. If its
+        head was passed on and its body broke off (bad chunk, too large, stalled), its backend connection is closed and
+        it counts as the client's (`rejected`, `client_aborts`), never as a response or error of the backend."""
         self.core.rejected += 1
-        if self.transport is None or self.closing:
+        if self.transport is None or self.closing or self.refused is not None:
             return
-        self.closing = True
         self._disarm()
-        if self.queue:  # let the requests before it finish; nothing more is read
+        self.pause_reading_for(_REFUSED)  # nothing more is read
+        ex = self.cur
+        if ex is not None:
+            self.cur = None
+            if self.queue and self.queue[0] is ex:  # on its way to a backend
+                self.queue.popleft()
+                self.core.client_gone(ex)
+                if ex.head_sent:  # the backend had begun to answer: too late for a status, just close
+                    self.close()
+                    return
+            elif ex in self.queue:  # not yet passed on: forgotten
+                self.queue.remove(ex)
+        response = error_response(status, message)
+        if self.queue:  # let the requests before it finish
+            self.refused = response
             self.queue[-1].close_after = True
-            self.transport.pause_reading()
             return
-        self.transport.write(error_response(status, message))
-        self.transport.close()
+        self._write(response)
+        self.close(linger=True)
 
     # -- httptools request callbacks --------------------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -261,13 +292,19 @@ class ClientConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         parser = self.parser
         method = parser.get_method()
-        facts = check_request(method, self.url, self.headers, self.core.route_header)
-        ex = Exchange(
-            self, method, self.url, self.headers, facts, parser.should_keep_alive(), parser.get_http_version() == "1.1"
-        )
+        version = parser.get_http_version()
+        core = self.core
+        facts = check_request(method, self.url, self.headers, core.route_header, version, core.limits.max_body_bytes)
+        ex = Exchange(self, method, self.url, self.headers, facts, parser.should_keep_alive(), version == "1.1")
         self.cur = ex
+        self.head_bytes = 0
+        if ex.close_after:
+            self.no_more = True
         if facts.chunked or facts.content_length:  # the body must keep coming: no gap over body_timeout
-            self._arm(self.core.body_timeout, idle=False)
+            if facts.chunked:
+                self.headers = []  # its trailers land here, never in the forwarded head
+                self.body_bytes = 0
+            self._arm(core.body_timeout, idle=False)
         else:
             self._disarm()
         self.queue.append(ex)
@@ -281,7 +318,12 @@ class ClientConnection(asyncio.Protocol):
         if ex is not None:
             if not self.idle:
                 self.deadline = self.core.loop.time() + self.core.body_timeout
-            ex.send_body(chunk(body) if ex.facts.chunked else body)
+            if ex.facts.chunked:  # (a Content-Length body was checked against the limit with the head)
+                self.body_bytes += len(body)
+                if self.body_bytes > (self.core.limits.max_body_bytes or self.body_bytes):
+                    raise BadRequest(413, f"request body larger than {self.core.limits.max_body_bytes} bytes")
+                body = chunk(body)
+            ex.send_body(body)
 
     def on_message_complete(self) -> None:
         ex = self.cur
@@ -328,7 +370,10 @@ class ClientConnection(asyncio.Protocol):
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
         if ex.close_after or self.closing:
-            self.close()
+            refused = None if self.queue or self.closing else self.refused
+            if refused is not None:
+                self._write(refused)  # the refused request's answer, after those before it
+            self.close(linger=refused is not None)
             return
         self.resume_reading_for(_PIPELINE)
         if self.queue:
@@ -343,4 +388,4 @@ class ClientConnection(asyncio.Protocol):
             self.queue.popleft()
         if self.transport is not None and not ex.head_sent:
             self._write(error_response(status, message))
-        self.close()
+        self.close(linger=not ex.head_sent)

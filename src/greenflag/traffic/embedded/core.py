@@ -94,12 +94,23 @@ class ProxyCore:
             ex.reused = False
             self.loop.create_task(self._connect(ex, backend))
 
+    async def open(self, backend: Backend) -> UpstreamConnection:
+        """A new connection to the backend: its checked addresses in order. Raises OSError or TimeoutError."""
+        error: OSError | TimeoutError = OSError(f"{backend.name} has no address")
+        for address in backend.addresses:
+            try:
+                _, conn = await asyncio.wait_for(
+                    self.loop.create_connection(lambda: UpstreamConnection(backend, self), address, backend.port),
+                    self.connect_timeout,
+                )
+                return conn
+            except (OSError, TimeoutError) as exc:
+                error = exc
+        raise error
+
     async def _connect(self, ex: Exchange, backend: Backend) -> None:
         try:
-            _, conn = await asyncio.wait_for(
-                self.loop.create_connection(lambda: UpstreamConnection(backend, self), backend.host, backend.port),
-                self.connect_timeout,
-            )
+            conn = await self.open(backend)
         except (OSError, TimeoutError) as exc:
             self._connect_failed(ex, backend, exc)
             return

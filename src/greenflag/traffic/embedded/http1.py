@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 __all__ = [
+    "FRAMING",
     "HOP_BY_HOP",
     "BadRequest",
     "Limits",
@@ -34,11 +35,20 @@ HOP_BY_HOP = frozenset(
     }
 )
 _FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+# Never hop-by-hop, whatever `Connection` names: the message's framing and its Host.
+FRAMING = frozenset({b"content-length", b"transfer-encoding", b"host"})
+# Headers the router interprets or sets. A name that differs from one of these only by `_` or `.` instead of `-`
+# (`Transfer_Encoding`) is refused: CGI-style servers (WSGI, PHP, Apache's CGI variables) map both to the same
+# HTTP_TRANSFER_ENCODING, so the backend could frame, route or trust the request differently from the router.
+_GUARDED = HOP_BY_HOP | _FORWARDED | FRAMING
+_GUARDED_LENGTHS = frozenset(len(n) for n in _GUARDED)
 # Lengths of the names above: most headers are passed on without even lower-casing their name.
 _HOP_LENGTHS = frozenset(len(n) for n in HOP_BY_HOP)
 _SPECIAL_LENGTHS = frozenset(len(n) for n in HOP_BY_HOP | _FORWARDED)
-_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large",
-            502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}  # fmt: skip
+_SPECIAL_LENGTHS_CL = _SPECIAL_LENGTHS | {len(b"content-length")}  # the router re-emits Content-Length itself
+_REASONS = {400: b"Bad Request", 408: b"Request Timeout", 413: b"Content Too Large", 414: b"URI Too Long",
+            431: b"Request Header Fields Too Large", 502: b"Bad Gateway", 503: b"Service Unavailable",
+            504: b"Gateway Timeout", 505: b"HTTP Version Not Supported"}  # fmt: skip
 
 
 class BadRequest(Exception):
@@ -55,6 +65,7 @@ class Limits:
     max_headers: int = 100
     max_url_bytes: int = 8 * 1024
     max_pipelined: int = 8
+    max_body_bytes: int = 0  # request body (Content-Length, or the sum of the chunks); 0: no limit
 
 
 class RequestFacts(NamedTuple):
@@ -81,6 +92,8 @@ def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[byt
     for name, value in headers:
         length = len(name)
         if length not in _WANTED_LENGTHS and length != route_length:
+            if length in _GUARDED_LENGTHS and (b"_" in name or b"." in name):
+                _refuse_lookalike(name, route_header)
             continue
         lname = name.lower()
         if lname in _WANTED or lname == route_header:
@@ -88,11 +101,27 @@ def _gather(headers: list[tuple[bytes, bytes]], route_header: bytes) -> dict[byt
                 seen[lname].append(value.strip())
             else:
                 seen[lname] = [value.strip()]
+        elif b"_" in lname or b"." in lname:
+            _refuse_lookalike(name, route_header)
     return seen
 
 
-def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], route_header: bytes) -> RequestFacts:
-    """Refuse what a reverse proxy must not pass on (open-proxy use, smuggling ambiguity); gather the facts."""
+def _refuse_lookalike(name: bytes, route_header: bytes) -> None:
+    dashed = name.lower().replace(b"_", b"-").replace(b".", b"-")
+    if dashed in _GUARDED or dashed == route_header:
+        raise BadRequest(400, f"header name {name.decode('latin-1')!r} looks like {dashed.decode('latin-1')!r}")
+
+
+def check_request(
+    method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], route_header: bytes, version: str = "1.1",
+    max_body: int = 0,
+) -> RequestFacts:
+    """Refuse what a reverse proxy must not pass on (open-proxy use, smuggling ambiguity, a Content-Length over
+    `max_body` when not 0); gather the facts."""
+    if version != "1.1" and version != "1.0":
+        if version.startswith("0."):
+            raise BadRequest(400, "HTTP/0.9 requests are not supported")
+        raise BadRequest(505, f"HTTP/{version} is not supported over this connection: use HTTP/1.1")
     if method == b"CONNECT":
         raise BadRequest(400, "CONNECT is not supported: this is a reverse proxy")
     if not url.startswith(b"/"):
@@ -101,35 +130,47 @@ def check_request(method: bytes, url: bytes, headers: list[tuple[bytes, bytes]],
     hosts = seen.get(b"host")
     if len(seen) == 1 and hosts is not None and len(hosts) == 1:  # the common case: a Host header, nothing else
         return RequestFacts(hosts[0], False, None, None, None, False)
-    lengths = seen.get(b"content-length", [])
-    encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
     if hosts is not None and len(hosts) > 1:
         raise BadRequest(400, "more than one Host header")
-    if encodings and lengths:
-        raise BadRequest(400, "both Content-Length and Transfer-Encoding")
-    if len(encodings) > 1 or (encodings and encodings[0] != b"chunked"):
-        raise BadRequest(400, "only Transfer-Encoding: chunked is accepted")
-    if len(lengths) > 1:
-        raise BadRequest(400, "repeated Content-Length")
+    if hosts is None and version == "1.1":
+        raise BadRequest(400, "HTTP/1.1 request without a Host header")
+    chunked, length = _framing(seen, version, max_body)
     connection = _tokens(seen.get(b"connection", []))
     if b"upgrade" in seen and b"upgrade" in connection:
         raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
-    length: int | None = None
-    if lengths:
-        if not lengths[0].isdigit() or len(lengths[0]) > 15:
-            raise BadRequest(400, "invalid Content-Length")
-        length = int(lengths[0])
     cookies = seen.get(b"cookie")
     routes = seen.get(route_header)
     return RequestFacts(
         host=seen.get(b"host", [b""])[0],
-        chunked=bool(encodings),
+        chunked=chunked,
         content_length=length,
         cookie=b"; ".join(cookies).decode("latin-1") if cookies else None,
         route_value=routes[0].decode("latin-1") if routes else None,
         expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
-        connection=connection,
+        connection=connection - FRAMING if connection else connection,
     )
+
+
+def _framing(seen: dict[bytes, list[bytes]], version: str, max_body: int) -> tuple[bool, int | None]:
+    """(chunked, Content-Length) when the body's framing is unambiguous; BadRequest otherwise."""
+    lengths = seen.get(b"content-length", [])
+    encodings = [v.lower() for v in seen.get(b"transfer-encoding", [])]
+    if encodings and lengths:
+        raise BadRequest(400, "both Content-Length and Transfer-Encoding")
+    if len(encodings) > 1 or (encodings and encodings[0] != b"chunked"):
+        raise BadRequest(400, "only Transfer-Encoding: chunked is accepted")
+    if encodings and version == "1.0":
+        raise BadRequest(400, "Transfer-Encoding in an HTTP/1.0 request")
+    if len(lengths) > 1:
+        raise BadRequest(400, "repeated Content-Length")
+    if not lengths:
+        return bool(encodings), None
+    if not lengths[0].isdigit() or len(lengths[0]) > 15:
+        raise BadRequest(400, "invalid Content-Length")
+    length = int(lengths[0])
+    if max_body and length > max_body:
+        raise BadRequest(413, f"request body larger than {max_body} bytes")
+    return False, length
 
 
 def _tokens(values: list[bytes]) -> frozenset[bytes]:
@@ -141,16 +182,18 @@ def _tokens(values: list[bytes]) -> frozenset[bytes]:
 def request_head(
     method: bytes, url: bytes, headers: list[tuple[bytes, bytes]], facts: RequestFacts, client_ip: bytes
 ) -> bytes:
-    """The request head sent upstream: HTTP/1.1, keep-alive, hop-by-hop removed, X-Forwarded-* set."""
+    """The request head sent upstream: HTTP/1.1, keep-alive, hop-by-hop removed, X-Forwarded-* set, and framing
+    (Content-Length or Transfer-Encoding) written by the router from what it parsed, never copied."""
     drop = facts.connection
+    special = _SPECIAL_LENGTHS if facts.content_length is None else _SPECIAL_LENGTHS_CL
     out = [method, b" ", url, b" HTTP/1.1\r\n"]
     forwarded_for = b""
     for name, value in headers:
-        if not drop and len(name) not in _SPECIAL_LENGTHS:
+        if not drop and len(name) not in special:
             out += (name, b": ", value, b"\r\n")
             continue
         lname = name.lower()
-        if lname in HOP_BY_HOP or lname in drop or lname in _FORWARDED:
+        if lname in HOP_BY_HOP or lname in drop or lname in _FORWARDED or lname == b"content-length":
             if lname == b"x-forwarded-for":
                 forwarded_for = value + b", " if not forwarded_for else forwarded_for + value + b", "
             continue
@@ -158,8 +201,12 @@ def request_head(
     out += (b"X-Forwarded-For: ", forwarded_for, client_ip, b"\r\nX-Forwarded-Proto: http\r\n")
     if facts.host:
         out += (b"X-Forwarded-Host: ", facts.host, b"\r\n")
+    elif not any(n.lower() == b"host" for n, _ in headers):  # an HTTP/1.0 client sent none: HTTP/1.1 needs one
+        out.append(b"Host: \r\n")
     if facts.chunked:
         out.append(b"Transfer-Encoding: chunked\r\n")
+    elif facts.content_length is not None:
+        out.append(b"Content-Length: %d\r\n" % facts.content_length)
     out.append(b"\r\n")
     return b"".join(out)
 
@@ -186,7 +233,7 @@ def response_head(
                 connection.append(value)
             continue
         out += (name, b": ", value, b"\r\n")
-    drop = _tokens(connection) - _FRAMING_TOKENS if connection and not _plain(connection) else None
+    drop = _tokens(connection) - _KEEP_IN_RESPONSE if connection and not _plain(connection) else None
     if drop:  # rare: the backend named more hop-by-hop headers; filter again (Connection too: no recursion)
         drop |= {b"connection"}
         return response_head(
@@ -201,7 +248,7 @@ def response_head(
     return b"".join(out)
 
 
-_FRAMING_TOKENS = frozenset({b"close", b"keep-alive"})
+_KEEP_IN_RESPONSE = frozenset({b"close", b"keep-alive"}) | FRAMING  # never dropped because Connection names them
 _PLAIN_CONNECTION = frozenset({b"close", b"keep-alive", b"Close", b"Keep-Alive"})
 
 

@@ -15,14 +15,17 @@ import logging
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from greenflag.spec import RouterSpec
 from greenflag.traffic.base import BackendWindow
 from greenflag.traffic.embedded.core import ProxyCore
+from greenflag.traffic.embedded.http1 import Limits
+from greenflag.traffic.embedded.policy import BackendPolicy, admin_exposure_problem
 from greenflag.traffic.embedded.routing import backend_state, validate_weights
 from greenflag.traffic.embedded.stats import window_to_json
-from greenflag.traffic.embedded.upstream import Backend, parse_backend_url
+from greenflag.traffic.embedded.upstream import Backend, parse_backend_url, resolve
 from greenflag.units import parse_host_port
 
 __all__ = ["BackendState", "EmbeddedRouter"]
@@ -54,7 +57,10 @@ class EmbeddedRouter:
         admin_token: str | None = None,
         admin: bool = True,
         health_interval: float = 1.0,
+        admin_token_file: str | Path | None = None,
     ) -> None:
+        """Raises ValueError (naming the key) for a backend that may not be one, or an admin API that would listen
+        beyond loopback without a strong, private token (`admin_token_file`: where the token came from)."""
         self.spec = spec
         self._admin_token = admin_token
         self._admin_enabled = admin and admin_token is not None
@@ -67,11 +73,19 @@ class EmbeddedRouter:
         self.metric_collectors: list[Any] = []  # more series on the admin /metrics (greenflag up's controller)
         self.address: tuple[str, int] = parse_host_port(spec.listen)
         self.admin_address: tuple[str, int] | None = parse_host_port(spec.admin) if self._admin_enabled else None
-        for name, url in spec.backends.items():
-            try:
-                parse_backend_url(url)
-            except ValueError as exc:
-                raise ValueError(f"router.backends.{name}: {exc}") from None
+        if self.admin_address is not None and admin_token is not None:
+            mode = Path(admin_token_file).stat().st_mode if admin_token_file is not None else None
+            problem = admin_exposure_problem(self.admin_address[0], admin_token, mode)
+            if problem is not None:
+                raise ValueError(f"router.admin_token_file: {problem}")
+        # The backends given at start are trusted (but never a link-local or metadata address); their addresses
+        # join the allow-list for backends set later (admin API `PUT /backends`).
+        anywhere = BackendPolicy.build(["0.0.0.0/0", "::/0"])
+        self._addresses = self.resolve_backends(spec.backends, anywhere, "router.backends.")
+        try:
+            self.policy = BackendPolicy.build(spec.allow_backends, [a for v in self._addresses.values() for a in v])
+        except ValueError as exc:
+            raise ValueError(f"router.allow_backends: {exc}") from None
         validate_weights(spec.weights, spec.backends)
 
     # -- lifecycle --------------------------------------------------------------------------------------
@@ -98,10 +112,11 @@ class EmbeddedRouter:
             sticky=spec.sticky,
             connect_timeout=spec.connect_timeout,
             header_timeout=spec.header_timeout,
+            limits=Limits(max_body_bytes=spec.max_body_size),
         )
         self._core = core
         for name, url in spec.backends.items():
-            core.backends[name] = Backend(name, url)
+            core.backends[name] = Backend(name, url, self._addresses[name])
         weights = dict(spec.weights) if spec.weights else ({next(iter(spec.backends)): 100} if spec.backends else {})
         core.weights = {name: weights.get(name, 0) for name in spec.backends}
         core.rebuild()
@@ -179,18 +194,45 @@ class EmbeddedRouter:
         for name in live:
             self._update_drain(name)
 
-    def set_backends(self, backends: dict[str, str]) -> None:
-        """Replace the backend set (name → http URL). New ones start at weight 0; removed ones drain first."""
+    def resolve_backends(
+        self, backends: dict[str, str], policy: BackendPolicy | None = None, key: str = "backends."
+    ) -> dict[str, tuple[str, ...]]:
+        """name → checked addresses for the backends that are new or changed (blocking for hostnames: DNS).
+        Raises ValueError naming the backend."""
+        current = self._core.backends if self._core is not None else {}
+        out: dict[str, tuple[str, ...]] = {}
+        for name, url in backends.items():
+            known = current.get(name)
+            if known is not None and known.url == url and not known.removed:
+                out[name] = known.addresses
+                continue
+            try:
+                host, port = parse_backend_url(url)
+                policy = policy or self.policy
+                policy.check_name(host)  # before any DNS query
+                addresses = resolve(host, port)
+                policy.check(host, addresses)
+            except ValueError as exc:
+                raise ValueError(f"{key}{name}: {exc}") from None
+            out[name] = addresses
+        return out
+
+    def set_backends(self, backends: dict[str, str], addresses: dict[str, tuple[str, ...]] | None = None) -> None:
+        """Replace the backend set (name → http URL). New ones start at weight 0; removed ones drain first.
+
+        Every new or changed backend must pass `policy` (never link-local or metadata, and inside the allow-list);
+        `addresses` are those `resolve_backends` returned for them (resolved here when not given). Raises ValueError.
+        """
         core = self.core
-        for url in backends.values():
-            parse_backend_url(url)
+        if addresses is None:
+            addresses = self.resolve_backends(backends)
         for name, url in backends.items():
             current = core.backends.get(name)
             if current is not None and current.url == url and not current.removed:
                 continue
             if current is not None:
                 self._retire(current)
-            core.backends[name] = Backend(name, url)
+            core.backends[name] = Backend(name, url, addresses[name])
             core.weights.setdefault(name, 0)
         for name, backend in list(core.backends.items()):
             if name not in backends and not backend.removed:
@@ -307,12 +349,10 @@ class EmbeddedRouter:
                 return
             for backend in [b for b in core.backends.values() if b.down]:
                 try:
-                    _, writer = await asyncio.wait_for(
-                        asyncio.open_connection(backend.host, backend.port), core.connect_timeout
-                    )
+                    conn = await core.open(backend)
                 except (OSError, TimeoutError):
                     continue
-                writer.close()
+                conn.close()
                 backend.down = False
                 backend.connect_failures = 0
                 core.rebuild()

@@ -7,6 +7,8 @@ An `UpstreamConnection` is an asyncio Protocol with an httptools response parser
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
@@ -18,7 +20,9 @@ if TYPE_CHECKING:
     from greenflag.traffic.embedded.client import Exchange
     from greenflag.traffic.embedded.protocols import CoreForUpstream
 
-__all__ = ["Backend", "UpstreamConnection", "parse_backend_url"]
+__all__ = ["Backend", "UpstreamConnection", "parse_backend_url", "resolve"]
+
+_FRAMING_NAMES = (b"content-length", b"transfer-encoding")
 
 
 def parse_backend_url(url: str) -> tuple[str, int]:
@@ -33,15 +37,31 @@ def parse_backend_url(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
+def resolve(host: str, port: int) -> tuple[str, ...]:
+    """The addresses of `host`, in the resolver's order (an IP literal is its own). Blocking. Raises ValueError."""
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ValueError(f"cannot resolve {host!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 class Backend:
     """A named backend: address, idle keep-alive connections, requests in flight, connect-failure count."""
 
-    __slots__ = ("connect_failures", "down", "host", "idle", "in_flight", "name", "port", "removed", "url")
+    __slots__ = (
+        "addresses", "connect_failures", "down", "host", "idle", "in_flight", "name", "port", "removed", "url",
+    )  # fmt: skip
 
-    def __init__(self, name: str, url: str) -> None:
+    def __init__(self, name: str, url: str, addresses: tuple[str, ...] = ()) -> None:
         self.name = name
         self.url = url
         self.host, self.port = parse_backend_url(url)
+        self.addresses = addresses or (self.host,)  # connected to in order: the ones that were checked
         self.idle: list[UpstreamConnection] = []
         self.in_flight: set[Exchange] = set()
         self.connect_failures = 0
@@ -193,11 +213,18 @@ class UpstreamConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
         length = len(name)
-        if length == 14:
-            if name.lower() == b"content-length":
+        if length == 14 or length == 17:
+            lname = name.lower()
+            if lname == b"content-length":
                 self.content_length = self.has_length = True
-        elif length == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
-            self.has_length = True  # the end of the message is known (the body is re-chunked for the client)
+            elif lname == b"transfer-encoding":
+                # Only `chunked`, once: the router decodes it and re-chunks for the client, so another coding (which
+                # it would pass on undecoded, without saying so) or chunked twice is a framing it cannot forward.
+                if self.has_length or value.strip().lower() != b"chunked":
+                    raise ValueError("a transfer coding other than chunked, or framing given twice")
+                self.has_length = True  # the end of the message is known (the body is re-chunked for the client)
+            elif lname.replace(b"_", b"-").replace(b".", b"-") in _FRAMING_NAMES:
+                raise ValueError("a look-alike of a framing header")  # Content_Length: ambiguous for the next hop
 
     def on_headers_complete(self) -> None:
         ex = self.ex

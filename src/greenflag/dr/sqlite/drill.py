@@ -1,0 +1,331 @@
+"""`greenflag drill sqlite`: online backups of a live SQLite database, SIGKILL of its writer, loss of the file,
+restore from the newest backup, RTO/RPO.
+
+The drill never writes to `--db`: it reads it once with the online backup API into a working copy (the stand-in
+for production), and drills on that copy:
+
+    working copy (WAL mode) → heartbeat writer process → online backup every `protection.interval`
+    → FAULT (T0: SIGKILL of the writer, the database file and its -wal/-shm deleted)
+    → restore the newest backup → first successful health query (T1) → verify ledger, tables, quick_check
+
+Protection is the sqlite3 online backup API (`Connection.backup`, one step, so each backup is a consistent
+snapshot of committed transactions), written to a temporary file and renamed over the previous backup. The
+backup opens the database read-only, so once the file is gone it fails instead of backing up an empty one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from greenflag.dr.config import DrillSpec, objectives_of
+from greenflag.dr.ledger import Ledger
+from greenflag.dr.model import DrillResult, Event, EventName
+from greenflag.dr.proc import StepError
+from greenflag.dr.score import compare_ledger, score
+from greenflag.dr.sqlite.writer import SCHEMA
+from greenflag.dr.timeline import Timeline
+from greenflag.errors import UsageError
+
+__all__ = ["run_sqlite_drill"]
+
+E = EventName
+FIXTURE_ROWS = 1000
+
+
+def _uri(path: Path, mode: str) -> str:
+    """A file: URI for `path` (percent-encoded: a '?', '#' or '%' in a file name is not a URI delimiter)."""
+    return f"file:{urllib.parse.quote(str(path.absolute()))}?mode={mode}"
+
+
+def _ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(_uri(path, "ro"), uri=True, timeout=10.0)
+
+
+def _table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'greenflag_heartbeat' ORDER BY name"
+        )
+    ]
+    return {
+        name: int(conn.execute(f'SELECT count(*) FROM "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0])
+        for name in names
+    }
+
+
+def _prepare(source: Path | None, primary: Path) -> dict[str, int]:
+    """The working copy: `source` read with the backup API, or a fixture database; its table row counts."""
+    dst = sqlite3.connect(primary)
+    try:
+        if source is not None:
+            src = _ro(source)
+            try:
+                src.backup(dst)
+            finally:
+                src.close()
+        else:
+            dst.execute("CREATE TABLE greenflag_fixture (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)")
+            dst.executemany(
+                "INSERT INTO greenflag_fixture VALUES (?, ?)", ((i, f"row {i}") for i in range(1, FIXTURE_ROWS + 1))
+            )
+            dst.commit()
+        dst.execute("PRAGMA journal_mode = WAL")
+        dst.execute("DROP TABLE IF EXISTS greenflag_heartbeat")
+        dst.execute(SCHEMA)
+        dst.commit()
+        return _table_counts(dst)
+    finally:
+        dst.close()
+
+
+def _snapshot(primary: Path, backup: Path) -> int:
+    """One online backup of `primary` into `backup` (atomically replaced); its size in bytes."""
+    tmp = backup.with_name(backup.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    src = _ro(primary)
+    try:
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.replace(tmp, backup)
+    return backup.stat().st_size
+
+
+class _Drill:
+    def __init__(self, spec: DrillSpec, timeline: Timeline, keep: bool) -> None:
+        self.spec = spec
+        self.tl = timeline
+        self.keep = keep
+        if spec.workdir and Path(spec.workdir).exists() and any(Path(spec.workdir).iterdir()):
+            raise UsageError(f"workdir {spec.workdir}: not empty; give a new or empty directory")
+        self.work = Path(spec.workdir) if spec.workdir else Path(tempfile.mkdtemp(prefix="greenflag-drill-"))
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.primary = self.work / "primary.db"
+        self.backup = self.work / "backup" / "latest.db"
+        self.restored = self.work / "restored.db"
+        self.ledger = Ledger()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.agent: asyncio.Task[None] | None = None
+        self.stop_agent = asyncio.Event()
+        self.snapshots: list[tuple[float, float]] = []  # (wall time taken, seconds it took)
+        self.agent_error: str | None = None
+        self.kept: dict[str, str] = {}
+        self.step = "prepare the working copy"
+
+    async def run(self) -> None:
+        spec, tl = self.spec, self.tl
+        source = Path(spec.sqlite.db) if spec.sqlite.db else None
+        counts = await asyncio.to_thread(_prepare, source, self.primary)
+        tl.add(
+            E.CLUSTER_CREATED,
+            working_copy=str(self.primary),
+            source=str(source) if source else "fixture",
+            tables=len(counts),
+        )
+        self.step = "heartbeat"
+        await self.start_writer()
+        self.step = "backup"
+        self.backup.parent.mkdir(exist_ok=True)
+        tl.add(E.BACKUP_STARTED, method="backup", interval_s=spec.protection.interval)
+        size = await asyncio.to_thread(_snapshot, self.primary, self.backup)
+        self.snapshots.append((time.time(), 0.0))
+        tl.add(E.BACKUP_FINISHED, tool="sqlite3 backup API", path=str(self.backup), bytes=size)
+        self.agent = asyncio.create_task(self.protect())
+        tl.add(E.PROTECTION_READY, method="backup", interval_s=spec.protection.interval)
+        self.step = "heartbeat load"
+        await self.load(spec.heartbeat.duration)
+        self.step = "fault"
+        await self.fault()
+        self.step = "restore"
+        await self.restore(counts)
+
+    async def start_writer(self) -> None:
+        cmd = [sys.executable, "-m", "greenflag.dr.sqlite.writer", str(self.primary), str(self.spec.heartbeat.rate)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), self.spec.timeouts.step)
+        if line.strip() != b"ready":
+            err = (await self.proc.stderr.read()).decode(errors="replace") if self.proc.stderr else ""
+            raise StepError("heartbeat", f"the writer did not start: {err.strip().splitlines()[-1:] or line!r}")
+        self.ledger.started = time.monotonic()
+        self.reader = asyncio.create_task(self.read_ledger())
+        self.tl.add(
+            E.HEARTBEAT_STARTED, rate_per_s=self.spec.heartbeat.rate, pid=self.proc.pid, table="greenflag_heartbeat"
+        )
+
+    async def read_ledger(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        ledger, sent = self.ledger, None
+        async for raw in self.proc.stdout:
+            parts = raw.split()
+            if len(parts) >= 2 and parts[0] == b"s":
+                sent = int(parts[1])
+            elif len(parts) >= 3 and parts[0] == b"a":
+                ledger.acknowledged.append(int(parts[1]))
+                ledger.ack_times.append(float(parts[2]))
+                sent = None
+        if sent is not None:
+            ledger.in_doubt.append(sent)
+        ledger.stopped = time.monotonic()
+
+    async def protect(self) -> None:
+        interval = self.spec.protection.interval
+        while not self.stop_agent.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_agent.wait(), interval)
+                return
+            began = time.monotonic()
+            try:
+                await asyncio.to_thread(_snapshot, self.primary, self.backup)
+            except (sqlite3.Error, OSError) as exc:
+                self.agent_error = str(exc)
+                continue
+            self.snapshots.append((time.time(), time.monotonic() - began))
+
+    async def load(self, seconds: float) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(self.proc.wait())), seconds)
+        if self.proc.returncode is not None:
+            raise StepError("heartbeat", f"the writer exited (status {self.proc.returncode}) before the fault")
+
+    async def fault(self) -> None:
+        assert self.proc is not None
+        self.tl.add(E.FAULT_INJECTED, fault="SIGKILL of the writer and loss of the database file", pid=self.proc.pid)
+        self.proc.kill()
+        removed = []
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{self.primary}{suffix}")
+            if path.exists():
+                path.unlink()
+                removed.append(path.name)
+        self.tl.add(E.DATA_LOST, removed=removed, action="deleted")
+        await self.proc.wait()
+        if self.reader is not None:
+            await asyncio.wait_for(self.reader, 10)
+        self.stop_agent.set()
+        if self.agent is not None:
+            await asyncio.wait_for(self.agent, self.spec.timeouts.step)
+        durations = [d for _, d in self.snapshots[1:]]
+        self.tl.add(
+            "protection_stopped",
+            backups=len(self.snapshots),
+            last_backup_error=self.agent_error,
+            mean_backup_s=round(sum(durations) / len(durations), 4) if durations else None,
+        )
+        self.tl.add(E.HEARTBEAT_STOPPED, **self.ledger.summary(self.spec.heartbeat.rate))
+
+    async def restore(self, counts: dict[str, int]) -> None:
+        tl = self.tl
+        tl.add(E.RESTORE_STARTED, target=str(self.restored))
+        if not self.backup.exists():
+            raise StepError("restore", f"no backup at {self.backup}")
+        await asyncio.to_thread(shutil.copyfile, self.backup, self.restored)
+        tl.add(E.RESTORE_FILES, **{"from": str(self.backup), "bytes": self.restored.stat().st_size})
+        rows = await asyncio.to_thread(self.health)
+        tl.add(E.HEALTHY, query="SELECT count(*) FROM greenflag_heartbeat", heartbeat_rows=rows)
+        tl.add(E.DATA_VERIFIED, **await asyncio.to_thread(self.verify, counts))
+
+    def health(self) -> int:
+        try:
+            conn = sqlite3.connect(_uri(self.restored, "rw"), uri=True, timeout=5.0)
+            try:
+                return int(conn.execute("SELECT count(*) FROM greenflag_heartbeat").fetchone()[0])
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StepError("restore", f"the restored database does not answer: {exc}") from None
+
+    def verify(self, counts: dict[str, int]) -> dict[str, Any]:
+        conn = _ro(self.restored)
+        try:
+            check = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            rows = conn.execute("SELECT seq, committed_at FROM greenflag_heartbeat").fetchall()
+            restored_counts = _table_counts(conn)
+        finally:
+            conn.close()
+        comparison = compare_ledger(self.ledger.acknowledged, self.ledger.in_doubt, [int(r[0]) for r in rows])
+        diff = {t: (n, restored_counts.get(t)) for t, n in counts.items() if restored_counts.get(t) != n}
+        return {
+            **comparison.to_json(),
+            "heartbeat_rows": len(rows),
+            "newest_seq": max((int(r[0]) for r in rows), default=None),
+            "newest_heartbeat_at": max((str(r[1]) for r in rows), default=None),
+            "fixture": "ok"
+            if not diff
+            else "tables differ (expected, restored): "
+            + ", ".join(f"{t} {a} vs {b}" for t, (a, b) in sorted(diff.items())),
+            "integrity": "ok" if check == ["ok"] else "quick_check: " + "; ".join(check[:3]),
+            "tables_checked": len(counts),
+        }
+
+    async def cleanup(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        self.stop_agent.set()
+        for task in (self.agent, self.reader):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self.keep:
+            self.kept = {"workdir": str(self.work), "restored_db": str(self.restored)}
+        elif not self.spec.workdir:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+async def run_sqlite_drill(
+    spec: DrillSpec, *, keep: bool = False, echo: Callable[[Event], None] | None = None
+) -> DrillResult:
+    """Run one SQLite drill and score it. Raises UsageError when `sqlite.db` cannot be read."""
+    if spec.sqlite.db is not None:
+        path = Path(spec.sqlite.db)
+        if not path.is_file():
+            raise UsageError(f"--db {path}: no such file")
+        try:
+            with contextlib.closing(_ro(path)) as conn:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise UsageError(f"--db {path}: not a readable SQLite database ({exc})") from None
+    timeline = Timeline(echo=echo)
+    protection = {"method": "backup", "interval_s": spec.protection.interval}
+    timeline.add(E.DRILL_STARTED, kind="sqlite", target=spec.sqlite.db or "fixture database", **protection)
+    drill = _Drill(spec, timeline, keep)
+    try:
+        await drill.run()
+    except StepError as exc:
+        timeline.add(E.STEP_FAILED, step=exc.step, error=str(exc))
+    except (OSError, TimeoutError, sqlite3.Error) as exc:
+        timeline.add(E.STEP_FAILED, step=drill.step, error=str(exc).strip() or type(exc).__name__)
+    finally:
+        await drill.cleanup()
+    timeline.add(E.DRILL_FINISHED)
+    return score(
+        "sqlite",
+        timeline.events,
+        objectives_of(spec, "sqlite"),
+        protection=protection,
+        extra={"kept": drill.kept} if drill.kept else None,
+    )

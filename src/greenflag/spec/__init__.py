@@ -1,0 +1,59 @@
+"""The release spec (greenflag.yaml) as pydantic models. Unknown keys are errors everywhere.
+
+One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
+`base` (Model, Duration), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
+`analysis`, `hooks` (hooks and notifications), `load`, and `release` (`Spec`, the whole file). Loading a file,
+with errors naming file, line and key path, is `greenflag.config.load_spec`.
+"""
+
+from __future__ import annotations
+
+from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
+from greenflag.spec.base import Duration, Model, Size
+from greenflag.spec.health import HealthSpec, ProbeSpec
+from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
+from greenflag.spec.load import LoadSpec
+from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.release import Spec
+from greenflag.spec.router import RouterSpec
+from greenflag.spec.strategy import (
+    AnalysisBody,
+    AnalysisStep,
+    BlueGreenSpec,
+    CanarySpec,
+    PauseBody,
+    PauseStep,
+    PresetName,
+    SetWeightStep,
+    Step,
+    StrategySpec,
+)
+
+__all__ = [
+    "AnalysisBody",
+    "AnalysisSpec",
+    "AnalysisStep",
+    "BlueGreenSpec",
+    "CanarySpec",
+    "CompareSpec",
+    "Duration",
+    "HealthSpec",
+    "HookCommand",
+    "HookList",
+    "HooksSpec",
+    "LoadSpec",
+    "MetricSpec",
+    "Model",
+    "NotificationSpec",
+    "PauseBody",
+    "PauseStep",
+    "PlatformSpec",
+    "PresetName",
+    "ProbeSpec",
+    "RouterSpec",
+    "SetWeightStep",
+    "Size",
+    "Spec",
+    "Step",
+    "StrategySpec",
+]

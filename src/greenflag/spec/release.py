@@ -1,0 +1,45 @@
+"""`Spec`: the whole release spec (greenflag.yaml), one field per top-level section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from greenflag.spec.analysis import AnalysisSpec
+from greenflag.spec.base import Model
+from greenflag.spec.health import HealthSpec
+from greenflag.spec.hooks import HooksSpec, NotificationSpec
+from greenflag.spec.load import LoadSpec
+from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.router import RouterSpec
+from greenflag.spec.strategy import StrategySpec
+
+__all__ = ["Spec"]
+
+
+class Spec(Model):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    service: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    router: RouterSpec = Field(default_factory=RouterSpec)
+    platform: PlatformSpec = Field(default_factory=PlatformSpec)
+    health: HealthSpec = Field(default_factory=HealthSpec)
+    strategy: StrategySpec
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    hooks: HooksSpec = Field(default_factory=HooksSpec)
+    notifications: list[NotificationSpec] = Field(default_factory=list)
+    readiness: dict[str, Any] = Field(default_factory=dict)
+    load: LoadSpec | None = None
+    state_dir: str = ".greenflag"
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    @source.setter
+    def source(self, value: Path | None) -> None:
+        self._source = value

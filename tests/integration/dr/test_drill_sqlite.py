@@ -1,0 +1,100 @@
+"""`greenflag drill sqlite` end to end, on a database of the reference service (its own store code)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from greenflag.demo.forms import ContactSubmission
+from greenflag.demo.store import Store
+from tests.integration.dr.drill_support import event, run_drill
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def service_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference service's SQLite database (WAL mode), with seeded items and one contact submission."""
+    path = tmp_path_factory.mktemp("service") / "the service's db #1 ?100% $HOME.db"  # URI and shell metacharacters
+
+    async def build() -> None:
+        store = Store(str(path))
+        await store.open(seed_items=200)
+        await store.add_contact(ContactSubmission(name="Ada", email="ada@example.com", message="hello"), "v1")
+        await store.close()
+
+    asyncio.run(build())
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(
+        b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal") if Path(f"{path}{s}").exists())
+    ).hexdigest()
+
+
+def test_sqlite_drill_restores_the_service_database_from_online_backups(tmp_path: Path, service_db: Path) -> None:
+    before = digest(service_db)
+    run = run_drill("sqlite", "--db", str(service_db), "--duration", "2s", "--interval", "200ms", records=tmp_path)
+    data = run.data
+    assert run.returncode == 0, data["findings"]
+    assert data["ok"] and data["kind"] == "sqlite" and data["protection"] == {"method": "backup", "interval_s": 0.2}
+    assert digest(service_db) == before  # --db is read, never written
+    verified = event(data, "data_verified")["detail"]
+    assert verified["fixture"] == "ok" and verified["tables_checked"] == 2  # contacts and items, row for row
+    assert verified["integrity"] == "ok"
+    # a backup holds a prefix of the acknowledged writes: only the newest ones can be missing
+    assert verified["writes_recovered"] > 0 and verified["unexpected_rows"] == 0
+    assert data["writes_recovered"] + data["writes_lost"] == data["writes_acknowledged"]
+    if data["writes_lost"]:
+        assert verified["lost_first_seq"] == verified["writes_recovered"] + 1
+    fault, healthy = event(data, "fault_injected"), event(data, "healthy")
+    assert (
+        abs(
+            data["rto_s"]
+            - (datetime.fromisoformat(healthy["at"]) - datetime.fromisoformat(fault["at"])).total_seconds()
+        )
+        < 1
+    )
+    newest = datetime.fromisoformat(verified["newest_heartbeat_at"])
+    assert abs(data["rpo_s"] - (datetime.fromisoformat(fault["at"]) - newest).total_seconds()) < 1
+    assert event(data, "data_lost")["detail"]["removed"][0] == "primary.db"
+    assert event(data, "protection_stopped")["detail"]["backups"] >= 2
+    assert not Path(event(data, "restore_started")["detail"]["target"]).exists()  # work directory cleaned up
+
+
+def test_a_backup_interval_longer_than_the_rpo_fails_the_drill(tmp_path: Path) -> None:
+    # one backup a minute: only the first, taken as the writer started, exists at the fault 1 s later
+    run = run_drill("sqlite", "--duration", "1s", "--interval", "1m", "--rpo", "500ms", records=tmp_path)
+    data = run.data
+    assert run.returncode == 5
+    ids = {f["id"] for f in data["findings"]}
+    assert ids & {"dr.rpo.missed", "dr.rpo.unknown"}  # unknown when the writer had not committed before it
+    assert data["rpo_s"] is None or data["rpo_s"] >= 1.0  # the fault came a full --duration after that backup
+    assert data["writes_lost"] > 0 and event(data, "protection_stopped")["detail"]["backups"] == 1
+
+
+def test_tight_objectives_exit_5_and_keep_leaves_the_restored_database(tmp_path: Path) -> None:
+    prom = tmp_path / "greenflag-drill.prom"
+    run = run_drill("sqlite", "--duration", "1s", "--interval", "100ms", "--rto", "0s", "--keep",
+                    "--prom-file", str(prom), records=tmp_path)  # fmt: skip
+    text = prom.read_text()  # node_exporter textfile: the failed drill is visible to alerting
+    assert 'greenflag_drill_ok{kind="sqlite"} 0.0' in text
+    assert f'greenflag_drill_writes_lost{{kind="sqlite"}} {float(run.data["writes_lost"])}' in text
+    assert "greenflag_drill_rto_seconds" in text and "greenflag_drill_last_run_timestamp_seconds" in text
+    assert run.returncode == 5 and "dr.rto.missed" in {f["id"] for f in run.data["findings"]}
+    restored = Path(run.data["kept"]["restored_db"])
+    try:
+        with contextlib.closing(sqlite3.connect(restored)) as conn:
+            count = conn.execute("SELECT count(*) FROM greenflag_heartbeat").fetchone()
+            assert count == (run.data["writes_recovered"],)
+    finally:
+        shutil.rmtree(run.data["kept"]["workdir"])
+    assert len(list(tmp_path.glob("sqlite-*.json"))) == 1 and len(list(tmp_path.glob("sqlite-*.md"))) == 1
