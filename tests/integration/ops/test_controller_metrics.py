@@ -98,6 +98,25 @@ def test_the_controller_series_are_the_table_before_any_rollout(release: Release
     wait_until(lambda: _value(release.scrape(), m.CONTROLLER_LAST_TICK, service="shop") is not None, timeout=10)
 
 
+def _dashboard_followed_the_rollback(port: int, dashboard: subprocess.Popen[bytes]) -> None:
+    """`greenflag dashboard -f` followed the rollout through greenflag up's API, and the load's series file."""
+
+    def dashboard_saw_it() -> bool:
+        model = json.loads(http_get(f"http://127.0.0.1:{port}/model")[1])
+        rollouts = model["rollouts"]
+        return bool(rollouts and rollouts[-1]["phase"] == "RolledBack" and model["load"])
+
+    try:
+        wait_until(dashboard_saw_it, timeout=15, interval=0.2, what="the dashboard's model of the rolled-back v2")
+        model = json.loads(http_get(f"http://127.0.0.1:{port}/model")[1])
+        v2 = model["rollouts"][-1]
+        assert v2["version"] == "v2" and v2["rollback"]["trigger"] == "error_rate"
+        assert {"v1": 50, "v2": 50} in [sample["weights"] for sample in v2["weights"]]
+    finally:
+        os.killpg(dashboard.pid, signal.SIGINT)
+        dashboard.wait(20)
+
+
 def test_a_promotion_then_a_rollback_under_load(release: Release) -> None:
     first = release.gf("rollout", "start", "-f", str(release.spec), "--version", "v1", "--wait")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -109,6 +128,11 @@ def test_a_promotion_then_a_rollback_under_load(release: Release) -> None:
     assert _value(families, m.ROLLOUT_WEIGHT, service="shop", backend="v1") == 100
 
     out = release.tmp / "out"
+    port = free_port()
+    dashboard = subprocess.Popen(
+        greenflag_cmd("dashboard", "-f", str(release.spec), "--series", str(out / "series.jsonl"), "--port", str(port)),
+        cwd=release.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
     load = subprocess.Popen(
         greenflag_cmd(
             "load", "run", release.router + "/api/items", "--rate", "40", "--duration", "40s", "--quiet",
@@ -144,6 +168,7 @@ def test_a_promotion_then_a_rollback_under_load(release: Release) -> None:
             os.killpg(load.pid, signal.SIGINT)  # ends the run early; its summary and reports are still written
         load.communicate(timeout=60)
 
+    _dashboard_followed_the_rollback(port, dashboard)
     families = release.scrape()
     assert _value(families, m.ROLLOUT_ROLLBACKS, service="shop") == 1
     assert _value(families, m.ROLLOUT_PROMOTIONS, service="shop") == 1
