@@ -4,7 +4,9 @@ nginx (Debian package) is pinned to core 0, every generator to core 1; 64 keep-a
 runs RUNS times for DURATION seconds, interleaved, and the medians are compared. CPU-seconds come from the
 generator process's rusage, so a busy machine changes the wall-clock rate more than the per-CPU figure.
 
-    python3 bench/load_engine/run.py [--duration 20] [--runs 3] [--connections 64]
+    python3 bench/load_engine/run.py [--duration 20] [--runs 3] [--connections 64] [--series]
+
+--series adds greenflag with `--out` and `--html` (the per-second time series) beside plain greenflag.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import median, nginx_server, run_pinned
@@ -30,11 +33,12 @@ class U(FastHttpUser):
 """
 
 
-def greenflag(url: str, conns: int, duration: int) -> tuple[float, float]:
+def greenflag(url: str, conns: int, duration: int, *, series: bool = False) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "s.json"
         cmd = [sys.executable, "-m", "greenflag", "load", "run", url, "--vus", str(conns)]
         cmd += ["--duration", f"{duration}s", "--quiet", "--summary-json", str(out)]
+        cmd += ["--out", str(Path(tmp) / "series.jsonl"), "--html", str(Path(tmp) / "r.html")] if series else []
         measured = run_pinned(cmd, core=1)
         reqs = json.loads(out.read_text())["metrics"]["http_reqs"]["count"]
     return reqs, measured.cpu_s
@@ -77,8 +81,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--series", action="store_true", help="also greenflag with --out and --html (the time series)")
     args = parser.parse_args()
-    tools = {"greenflag": greenflag, "wrk": wrk}
+    tools: dict[str, Any] = {"greenflag": greenflag, "wrk": wrk}
+    if args.series:
+        tools["gf --out"] = lambda url, conns, duration: greenflag(url, conns, duration, series=True)
     if shutil.which("k6"):
         tools["k6"] = k6
     # find_spec, not import: locust monkey-patches the process with gevent when imported (it reaps our children)

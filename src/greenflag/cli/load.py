@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from greenflag.cli.common import option_duration, parse_option
+from greenflag.cli.outputs import DASHBOARD_OPT, DASHBOARD_PORT_OPT, HTML_OPT, JUNIT_OPT, close_outputs, open_outputs
 from greenflag.errors import ExitCode, UsageError
 
 __all__ = ["register"]
@@ -20,7 +21,7 @@ Examples:
 
   greenflag load run http://127.0.0.1:8080/api/items --rate 500 --duration 1m \\
       --threshold 'http_req_duration: p(95)<2000' --threshold 'http_req_failed: rate<0.01' \\
-      --summary-json out/summary.json
+      --summary-json out/summary.json --out out/series.jsonl --html out/report.html --junit out/junit.xml
 
   greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m
 
@@ -78,6 +79,12 @@ def run_command(
     host: str | None = typer.Option(None, "--host", help="Scenario files: base URL for relative paths."),
     graceful_stop: str = typer.Option("10s", "--graceful-stop", help="Time for running iterations at the end."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
+    out: Path | None = typer.Option(None, "--out", help="Write the time series here (JSON lines, one per interval)."),
+    out_interval: str = typer.Option("1s", "--out-interval", help="Time-series interval: 1s, 10s, 1m."),
+    html: Path | None = HTML_OPT,
+    junit: Path | None = JUNIT_OPT,
+    dashboard: bool = DASHBOARD_OPT,
+    dashboard_port: int = DASHBOARD_PORT_OPT,
 ) -> None:
     """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
     from greenflag.load.run import LoadRequest, run_request
@@ -100,9 +107,23 @@ def run_command(
         graceful_stop=option_duration("--graceful-stop", graceful_stop),
         progress=not quiet,
     )
-    result = run_request(request)
+    outputs = open_outputs(
+        f"greenflag load run {target}", out=out, out_interval=out_interval, html=html, junit=junit,
+        dashboard=dashboard, dashboard_port=dashboard_port,
+    )  # fmt: skip
+    if outputs is not None:
+        request.sink_factories = outputs.sink_factories()
+    try:
+        result = run_request(request)
+    except BaseException:
+        if outputs is not None and outputs.live is not None:
+            outputs.live.stop()  # bad input or a crash: no summary to show
+        raise
     if summary_json is not None:
         _write_json(summary_json, result.summary)
+    if outputs is not None:
+        outputs.add_summary(result.summary)
+        close_outputs(outputs, "greenflag load run")
     if not result.ok:
         crossed = [f"{o.threshold.key}: {o.threshold.source}" for o in result.outcomes if not o.ok]
         typer.echo(f"greenflag: thresholds crossed: {'; '.join(crossed)}", err=True)

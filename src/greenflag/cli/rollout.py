@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from greenflag.cli.outputs import DASHBOARD_OPT, DASHBOARD_PORT_OPT, HTML_OPT, JUNIT_OPT, close_outputs, open_outputs
 from greenflag.errors import ExitCode, UsageError
 
 __all__ = ["register"]
@@ -27,6 +28,7 @@ Examples:
 
   greenflag up -f greenflag.yaml &                        # router + supervisor + controller
   greenflag rollout start -f greenflag.yaml --version v2 --wait
+  greenflag rollout start -f greenflag.yaml --version v3 --wait --html out/rollout.html --junit out/rollout.xml
   greenflag rollout status --json
   greenflag rollout promote --full        greenflag rollout abort
   greenflag rollout watch                 greenflag rollout history
@@ -103,31 +105,36 @@ def _finish(status: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"{status['service']}: {status['version']} promoted; stable is {status['stable']}")
 
 
-def _follow_api(target: _Target, rollout_id: int | None, as_json: bool) -> None:
+def _follow_api(target: _Target, rollout_id: int | None, as_json: bool, outputs: Any = None) -> None:
     seen = 0
     while True:
         status = target.status()
         if rollout_id is None:
             rollout_id = status.get("rollout_id")
         if status.get("rollout_id") == rollout_id:
+            if outputs is not None:
+                outputs.on_status(status)
             events = status.get("events", [])
             if not as_json:
                 for event in events[seen:]:
                     _print_event(event)
             seen = len(events)
             if status.get("stage") == "done":
+                close_outputs(outputs, "greenflag rollout")
                 _finish(status, as_json)
                 return
         time.sleep(0.3)
 
 
-def _run_here(target: _Target, version: str | None, as_json: bool) -> None:
+def _run_here(target: _Target, version: str | None, as_json: bool, outputs: Any = None) -> None:
     from greenflag.rollout.model import Status
     from greenflag.rollout.runtime import run_rollout
 
     printed: set[tuple[float, str]] = set()
 
     def show(status: Status) -> None:
+        if outputs is not None:
+            outputs.on_status(status.to_json())
         for event in status.events:
             key = (event.time, event.message)
             if key not in printed:
@@ -136,14 +143,19 @@ def _run_here(target: _Target, version: str | None, as_json: bool) -> None:
                     _print_event(event.to_json())
 
     final = asyncio.run(run_rollout(target.spec, version, on_status=show))
+    close_outputs(outputs, "greenflag rollout")
     _finish(final.to_json(), as_json)
 
 
-def _start(target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool) -> None:
+def _start(
+    target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool, outputs: Any = None
+) -> None:
+    if outputs is not None and not wait:
+        raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
     if target.api is not None:
         status = target.api.call("POST", "/api/rollouts", body)
         if wait:
-            _follow_api(target, status["rollout_id"], as_json)
+            _follow_api(target, status["rollout_id"], as_json, outputs)
         else:
             typer.echo(json.dumps(status, indent=2) if as_json else f"rollout of {status['version']} started")
         return
@@ -152,7 +164,7 @@ def _start(target: _Target, body: dict[str, Any], version: str | None, wait: boo
             f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
             "rollout in this process"
         )
-    _run_here(target, version, as_json)
+    _run_here(target, version, as_json, outputs)
 
 
 def start(
@@ -160,10 +172,18 @@ def start(
     file: Path = FILE_OPT,
     wait: bool = WAIT_OPT,
     as_json: bool = JSON_OPT,
+    html: Path | None = HTML_OPT,
+    junit: Path | None = JUNIT_OPT,
+    dashboard: bool = DASHBOARD_OPT,
+    dashboard_port: int = DASHBOARD_PORT_OPT,
 ) -> None:
     """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment."""
     target = _Target(file)
-    _start(target, {"version": version}, version, wait, as_json)
+    title = f"greenflag rollout {target.spec.service} {version}"
+    if (html or junit or dashboard) and not wait:
+        raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
+    outputs = open_outputs(title, html=html, junit=junit, dashboard=dashboard, dashboard_port=dashboard_port)
+    _start(target, {"version": version}, version, wait, as_json, outputs)
 
 
 def undo(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT) -> None:

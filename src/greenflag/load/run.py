@@ -52,6 +52,7 @@ class LoadRequest:
     host: str | None = None
     graceful_stop: float = 10.0
     progress: bool = True
+    sink_factories: list[Callable[[Registry], Any]] = field(default_factory=list)  # e.g. the time series
 
 
 def _load_file(path: Path, host: str | None) -> LoadedScenario:
@@ -126,6 +127,7 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
         graceful_stop=request.graceful_stop,
         progress=request.progress,
         label=request.target,
+        sink_factories=list(request.sink_factories),
     )
     return make, config
 

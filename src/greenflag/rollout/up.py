@@ -18,7 +18,8 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,15 @@ __all__ = ["Up"]
 
 
 class Up:
-    def __init__(self, spec: Spec, *, api: str = "127.0.0.1:0", keep_instances: bool = False, tick_s: float = 0.2):
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        api: str = "127.0.0.1:0",
+        keep_instances: bool = False,
+        tick_s: float = 0.2,
+        collectors: Sequence[Callable[[Up], Any]] = (),
+    ):
         self.spec = resolve_paths(spec)
         self.api_address = parse_host_port(api)
         self.keep_instances = keep_instances
@@ -47,6 +56,8 @@ class Up:
         self.controller: Controller | None = None
         self._runner: Any = None
         self.api_url = ""
+        self.collectors = list(collectors)  # factories of more series for the router admin's /metrics
+        self.last_tick: float | None = None  # wall-clock time the controller last completed a tick
 
     @property
     def router_url(self) -> str:
@@ -90,6 +101,7 @@ class Up:
         platform = make_platform(self.spec, store)
         self.controller = Controller(self.spec, router=self.driver, platform=platform, store=store, tick_s=self.tick_s)
         self.controller.attach()
+        self.router.metric_collectors.extend(make(self) for make in self.collectors)
         self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
         await self._runner.setup()
         sock = socket.create_server(self.api_address)
@@ -111,6 +123,7 @@ class Up:
             began = loop.time()
             try:
                 await controller.tick()
+                self.last_tick = time.time()
             except Exception:  # the supervisor keeps running; the error is logged
                 import logging
 

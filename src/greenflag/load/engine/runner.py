@@ -41,6 +41,8 @@ class RunConfig:
     graceful_stop: float = 10.0
     progress: bool = True
     label: str = ""
+    # more sinks, built once the run's registry exists (the time series, a live dashboard's feed)
+    sink_factories: list[Callable[[Registry], Sink]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,8 +85,8 @@ class ThresholdWatch:
 
 async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        with contextlib.suppress(TimeoutError):  # on whole wall-clock seconds: the time series' intervals
+            await asyncio.wait_for(stop.wait(), timeout=1.0 - time.time() % 1.0)
         registry.fold()
         for sink in sinks:
             sink.add()
@@ -111,7 +113,7 @@ async def run_load(
     scenario = make_scenario(registry)
     state = RunState(registry, graceful_stop=config.graceful_stop)
     watch = ThresholdWatch(config.thresholds, registry, state)
-    all_sinks: list[Sink] = [watch, *(sinks or [])]
+    all_sinks: list[Sink] = [watch, *(sinks or []), *(make(registry) for make in config.sink_factories)]
     progress: Progress | None = None
     if config.progress:
         progress = Progress(registry, sch.total_duration(config.plan))

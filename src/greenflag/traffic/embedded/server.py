@@ -72,6 +72,7 @@ class EmbeddedRouter:
         self._admin_runner: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._drain_timers: dict[str, asyncio.TimerHandle] = {}
+        self.metric_collectors: list[Any] = []  # more series on the admin /metrics (greenflag up's controller)
         self.address: tuple[str, int] = parse_host_port(spec.listen)
         self.admin_address: tuple[str, int] | None = parse_host_port(spec.admin) if self._admin_enabled else None
         if self.admin_address is not None and admin_token is not None:
