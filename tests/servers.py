@@ -1,9 +1,12 @@
-"""Real servers on 127.0.0.1 that more than one test module needs: moto's AWS API server, Prometheus, and a
-static HTTP server that answers fixed bodies (JSON, Prometheus text) in a thread."""
+"""Real servers on 127.0.0.1 that more than one test module needs: moto's AWS API server, Prometheus, a static HTTP
+server that answers fixed bodies (JSON, Prometheus text) in a thread, and HAProxy and nginx (the Debian packages)
+configured the way `greenflag router haproxy-config` / `nginx-config` print them."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import free_port
+from tests.support import free_port, start_process
 
-__all__ = ["AWS_TEST_ENV", "moto_server", "prometheus_command", "serve_static"]
+__all__ = ["AWS_TEST_ENV", "haproxy_server", "moto_server", "prometheus_command", "serve_static"]
 
 AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -78,3 +81,30 @@ def serve_static(pages: Mapping[str, tuple[str, bytes]]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def _binary(name: str) -> str:
+    import pytest
+
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.skip(f"needs the {name} Debian package")
+    return path
+
+
+@contextlib.contextmanager
+def haproxy_server(config: str, directory: Path, listen_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """HAProxy (foreground, `-db`) running `config` from `directory`; ready once its frontend accepts."""
+    import socket
+
+    path = directory / "haproxy.cfg"
+    path.write_text(config)
+    check = subprocess.run([_binary("haproxy"), "-c", "-q", "-f", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    def accepting() -> bool:
+        with socket.create_connection(("127.0.0.1", listen_port), timeout=0.5):
+            return True
+
+    with start_process([_binary("haproxy"), "-db", "-f", str(path)], ready=accepting, cwd=directory) as proc:
+        yield proc

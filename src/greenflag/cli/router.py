@@ -155,7 +155,7 @@ async def _set_weights(client: Any, weights: dict[str, int]) -> dict[str, int] |
         await client.apply(weights)
         observed: dict[str, int] | None = await client.observe()
         return observed
-    except ConnectionError as exc:
+    except (ConnectionError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     finally:
         await client.aclose()
@@ -170,9 +170,10 @@ async def _status(client: Any, window_s: float) -> dict[str, Any]:
             out["backends"] = await client.backends()
         if isinstance(client, RouterStats):
             windows = await client.stats(window_s)
-            out["stats"] = {
+            out["stats"] = {  # a router that counts only from its first look (HAProxy) has no window yet
                 name: {"requests": w.requests, "error_rate": w.error_rate, "p95_ms": w.p95_ms, "responses": w.responses}
                 for name, w in windows.items()
+                if w.window_s > 0
             }
         return out
     except ConnectionError as exc:
@@ -201,8 +202,11 @@ def _print_status(status: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from greenflag.cli import router_config
+
     router_app = typer.Typer(help="The embedded traffic router, and steering any router kind.", no_args_is_help=True)
     app.add_typer(router_app, name="router")
+    router_config.register(router_app)
 
     @router_app.command("serve", epilog=SERVE_EPILOG)
     def serve(
