@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from greenflag.config import load_spec
 from greenflag.rollout.runtime import InProcessRouter
 from greenflag.spec import HAProxyRouterSpec, RouterSpec
 from greenflag.testing import FakeRouter
@@ -22,7 +24,7 @@ from greenflag.traffic.embedded.driver import EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
-from tests.servers import haproxy_server
+from tests.servers import haproxy_server, nginx_for, nginx_spec
 from tests.support import free_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,12 +89,30 @@ async def haproxy() -> AsyncIterator[Router]:
             await router.aclose()
 
 
+@contextlib.asynccontextmanager
+async def nginx() -> AsyncIterator[Router]:
+    """A real nginx on 127.0.0.1 configured by `greenflag router nginx-config`, steered by rewriting its upstream
+    file, testing and reloading it; its servers point at ports nothing listens on (the contract sends no traffic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp)
+        servers = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
+        router_keys, _ = nginx_spec(prefix, servers)
+        spec_file = prefix / "greenflag.yaml"
+        spec_file.write_text(yaml.safe_dump({"service": "s", "router": router_keys, "strategy": CANARY}))
+        with nginx_for(spec_file, prefix):
+            router = make_router(load_spec(spec_file).router)
+            yield router
+            await router.aclose()
+
+
 IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Router]]] = {
     "fake": fake,
     "embedded": embedded,
     "in_process": in_process,
     "haproxy": haproxy,
+    "nginx": nginx,
 }
+CANARY = {"canary": {"steps": [{"set_weight": 10}]}}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))

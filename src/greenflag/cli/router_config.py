@@ -105,8 +105,36 @@ def register(router_app: typer.Typer) -> None:
             nl=False,
         )
 
+    @router_app.command("nginx-config", epilog=NGINX_EPILOG)
+    def nginx_config(
+        file: Path = FILE_OPT,
+        listen: str | None = LISTEN_OPT,
+        upstream: bool = typer.Option(False, "--upstream", help="Print the first upstream file instead."),
+        workers: str = typer.Option("auto", "--workers", help="worker_processes: auto or a number."),
+        pid: str | None = typer.Option(None, "--pid", help="pid file path (default: nginx's own)."),
+        error_log: str | None = typer.Option(None, "--error-log", help="error_log path (default: nginx's own)."),
+    ) -> None:
+        """Print a working nginx.conf: the upstream file included, the header route, the status location."""
+        from greenflag.spec.router import NginxRouterSpec
+        from greenflag.traffic.nginx import NginxRouter
+        from greenflag.traffic.nginx_conf import render_upstream
+        from greenflag.traffic.nginx_config import render_nginx_config
+
+        _, router = _spec(file, "nginx")
+        assert isinstance(router, NginxRouterSpec)
+        try:
+            if upstream:
+                text = render_upstream(NginxRouter(router).initial_state())
+            else:
+                text = render_nginx_config(
+                    router, listen=_listen(listen, router), workers=workers, pid=pid, error_log=error_log
+                )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        typer.echo(text, nl=False)
+
 
 def _host_port(text: str) -> bool:
     import re
 
-    return re.match(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$", text) is not None
+    return re.fullmatch(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$", text) is not None

@@ -31,11 +31,11 @@ class SlotError(ValueError):
 
 def url_address(url: str) -> str:
     """`http://HOST:PORT[/]` → `HOST:PORT`, the address a balancer's server points at. Raises SlotError."""
-    match = re.match(r"^http://([^/?#\s]+?)/?$", url)
+    match = re.fullmatch(r"^http://([^/?#\s]+?)/?$", url)
     if match is None:
         raise SlotError(f"{url!r}: expected http://HOST:PORT")
     host, sep, port = match.group(1).rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not _HOST.match(host):
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not _HOST.fullmatch(host):
         raise SlotError(f"{url!r}: expected http://HOST:PORT with a numeric port")
     return f"{host}:{int(port)}"
 
