@@ -106,6 +106,7 @@ class HAProxyRouter:
                 await self._server("weight", slot, str(weight))
             if weight > 0 and state.mode != "ready":
                 await self._server("state", slot, "ready")
+        await self._routes_for_names()  # a fresh map (HAProxy started, or reloaded) learns the names again
         await self._confirm(wanted)
 
     async def _server(self, what: str, slot: str, *values: str) -> str:

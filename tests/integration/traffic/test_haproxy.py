@@ -196,3 +196,13 @@ async def test_a_server_missing_from_haproxy_and_an_unreachable_socket_are_clear
     gone = env.spec.model_copy(update={"socket": str(Path(env.spec.socket).parent / "missing.sock")})
     with pytest.raises(ConnectionError, match=r"missing\.sock"):
         await make_haproxy_router(gone).apply({"blue": 100})
+
+
+async def test_a_route_map_haproxy_forgot_is_filled_again_by_the_next_change(
+    env: Env, router: HAProxyHeaderRouter
+) -> None:
+    await router.api.run("clear", "map", env.spec.route_map or "")  # as after an HAProxy reload with an empty file
+    assert await versions(env.url, 3, {"X-Greenflag-Route": "green"}) == {"v1": 3}  # no entry: by weight
+    fresh = make_haproxy_router(env.spec)  # e.g. `greenflag router set-weights`
+    await fresh.apply({"blue": 100})
+    assert await versions(env.url, 3, {"X-Greenflag-Route": "green"}) == {"v2": 3}

@@ -99,7 +99,13 @@ async def test_a_slot_at_weight_0_receives_nothing(env: Env, router: NginxStatsR
     assert windows["green"].requests == 0 and windows["blue"].requests == 300  # nginx's own log agrees
 
 
-async def test_switches_through_reloads_under_keepalive_load_fail_nothing(env: Env, router: NginxStatsRouter) -> None:
+@pytest.mark.parametrize("pid_file", [True, False], ids=["old workers checked", "settle without pid_file"])
+async def test_switches_through_reloads_under_keepalive_load_fail_nothing(
+    env: Env, router: NginxStatsRouter, pid_file: bool
+) -> None:
+    if not pid_file:
+        await router.aclose()
+        router = NginxStatsRouter(env.spec.model_copy(update={"pid_file": None}))
     load = PacedLoad(env.url + "/about", 200, record=True)
     task = asyncio.create_task(load.run(max_requests=5000))
     last: list[float] = []
@@ -118,6 +124,7 @@ async def test_switches_through_reloads_under_keepalive_load_fail_nothing(env: E
     assert classes["2xx"] > 400 and set(classes) == {"2xx"}, load.counts  # no 5xx, no transport failure
     after = Counter(version for sent, _, version, _ in load.log if sent > last[0])
     assert after["v2"] > 100 and after["v1"] == 0, after  # nothing sent after apply returned reached blue
+    await router.aclose()
 
 
 async def test_a_free_slot_is_pointed_at_a_new_version_while_traffic_stays_put(
