@@ -120,3 +120,11 @@ def test_commands_are_split_once_at_load_and_never_run_by_a_shell(tmp_path: Path
     assert router.reload == ["nginx", "-s", "reload", "-p", "/srv/my nginx/", ";", "rm", "-rf", "x"]
     listed = load(tmp_path, NGINX.replace('"nginx -s reload"', "[systemctl, reload, nginx]"))
     assert isinstance(listed, NginxRouterSpec) and listed.reload == ["systemctl", "reload", "nginx"]
+
+
+def test_the_embedded_router_refuses_to_run_in_place_of_another_kind(tmp_path: Path) -> None:
+    from greenflag.traffic.embedded.server import EmbeddedRouter
+
+    haproxy = load(tmp_path, HAPROXY)
+    with pytest.raises(ValueError, match=r"router\.kind is 'haproxy': the embedded router needs kind embedded"):
+        EmbeddedRouter(haproxy)  # type: ignore[arg-type]
