@@ -7,18 +7,24 @@ named "blue" and "green" (blue at 100 %).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from greenflag.config import load_spec
 from greenflag.rollout.runtime import InProcessRouter
-from greenflag.spec import RouterSpec
+from greenflag.spec import HAProxyRouterSpec, RouterSpec
 from greenflag.testing import FakeRouter
 from greenflag.traffic.base import BackendManager, BackendWindow, HeaderRouting, Router, RouterStats
 from greenflag.traffic.embedded.driver import EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
+from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
+from tests.servers import haproxy_server, nginx_for, nginx_spec
 from tests.support import free_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -59,11 +65,54 @@ async def in_process() -> AsyncIterator[Router]:
         await server.stop(grace=0.5)
 
 
+@contextlib.asynccontextmanager
+async def haproxy() -> AsyncIterator[Router]:
+    """A real HAProxy on 127.0.0.1 (the config `greenflag router haproxy-config` prints), steered through its
+    Runtime API on a unix socket; its servers point at ports nothing listens on (the contract sends no traffic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "routes.map").write_text("")
+        spec = HAProxyRouterSpec(
+            kind="haproxy",
+            socket=str(directory / "admin.sock"),
+            backend="app",
+            servers={"blue": "s_blue", "green": "s_green"},
+            route_map=str(directory / "routes.map"),
+        )
+        port = free_port()
+        addresses = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
+        config = render_haproxy_config(spec, listen=f"127.0.0.1:{port}", addresses=addresses)
+        with haproxy_server(config, directory, port):
+            router = make_router(spec)
+            await router.apply({"blue": 100})
+            yield router
+            await router.aclose()
+
+
+@contextlib.asynccontextmanager
+async def nginx() -> AsyncIterator[Router]:
+    """A real nginx on 127.0.0.1 configured by `greenflag router nginx-config`, steered by rewriting its upstream
+    file, testing and reloading it; its servers point at ports nothing listens on (the contract sends no traffic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp)
+        servers = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
+        router_keys, _ = nginx_spec(prefix, servers)
+        spec_file = prefix / "greenflag.yaml"
+        spec_file.write_text(yaml.safe_dump({"service": "s", "router": router_keys, "strategy": CANARY}))
+        with nginx_for(spec_file, prefix):
+            router = make_router(load_spec(spec_file).router)
+            yield router
+            await router.aclose()
+
+
 IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Router]]] = {
     "fake": fake,
     "embedded": embedded,
     "in_process": in_process,
+    "haproxy": haproxy,
+    "nginx": nginx,
 }
+CANARY = {"canary": {"steps": [{"set_weight": 10}]}}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
@@ -111,10 +160,24 @@ async def test_reset_to_stable_sends_everything_there(router: Router) -> None:
     assert _named(await router.observe()) == {"blue": 100, "green": 0}
     await router.reset("blue")  # idempotent
     assert _named(await router.observe()) == {"blue": 100, "green": 0}
-    if isinstance(router, EmbeddedRouterClient):
-        assert await router.header_route() is None
-    elif isinstance(router, FakeRouter):
+    if isinstance(router, FakeRouter):
         assert router.header_route is None
+    elif hasattr(router, "header_route"):
+        assert await router.header_route() is None
+
+
+async def test_header_route_pins_and_unpins(router: Router) -> None:
+    if isinstance(router, FakeRouter):
+        await router.set_header_route("green")
+        assert router.header_route == "green"
+        return
+    if not isinstance(router, HeaderRouting) or not hasattr(router, "header_route"):
+        pytest.skip("driver has no HeaderRouting capability, or no way to read the route back")
+    await router.set_header_route("green")
+    assert await router.header_route() == "green"  # type: ignore[attr-defined]
+    await router.set_header_route(None)
+    assert await router.header_route() is None  # type: ignore[attr-defined]
+    assert _named(await router.observe()) == {"blue": 100, "green": 0}  # weights untouched
 
 
 async def test_backend_manager_replaces_the_set(router: Router) -> None:

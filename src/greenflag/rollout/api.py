@@ -12,7 +12,7 @@ import hmac
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from greenflag.errors import GreenflagError, UsageError
@@ -22,7 +22,8 @@ from greenflag.rollout.ops import post_command, retry_version, status_json, undo
 __all__ = ["ApiClient", "make_api_app"]
 
 
-def make_api_app(controller: Controller, token: str) -> Any:
+def make_api_app(controller: Controller, token: str, collectors: Sequence[Any] = ()) -> Any:
+    """up's API app; with `collectors` (prometheus-client collectors) it also serves `GET /metrics`."""
     from aiohttp import web
 
     Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,6 +67,17 @@ def make_api_app(controller: Controller, token: str) -> Any:
     app.router.add_get("/api/history", get_history)
     app.router.add_post("/api/rollouts", post_rollouts)
     app.router.add_post("/api/commands", post_commands)
+    if collectors:
+
+        async def get_metrics(request: web.Request) -> web.Response:
+            from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+            registry = CollectorRegistry(auto_describe=False)
+            for collector in collectors:
+                registry.register(collector)
+            return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        app.router.add_get("/metrics", get_metrics)
     return app
 
 

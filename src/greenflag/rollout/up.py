@@ -101,8 +101,11 @@ class Up:
         platform = make_platform(self.spec, store)
         self.controller = Controller(self.spec, router=self.driver, platform=platform, store=store, tick_s=self.tick_s)
         self.controller.attach()
-        self.router.metric_collectors.extend(make(self) for make in self.collectors)
-        self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
+        collectors = [make(self) for make in self.collectors]
+        if self.router is not None:  # one scrape target: the embedded router's admin /metrics
+            self.router.metric_collectors.extend(collectors)
+            collectors = []
+        self._runner = web.AppRunner(make_api_app(self.controller, token, collectors), access_log=None)
         await self._runner.setup()
         sock = socket.create_server(self.api_address)
         sock.setblocking(False)

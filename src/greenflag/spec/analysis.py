@@ -13,7 +13,7 @@ __all__ = ["AnalysisSpec", "CompareSpec", "MetricSpec"]
 
 class MetricSpec(Model):
     name: str
-    provider: Literal["router", "prometheus", "http_json", "cloudwatch"] = "router"
+    provider: Literal["router", "prometheus", "http_json", "cloudwatch", "haproxy"] = "router"
     query: str
     interval: Duration | None = None  # default: analysis.interval
     count: int | None = Field(None, ge=1)

@@ -55,7 +55,7 @@ async def test_abort_sends_everything_to_stable_in_the_same_tick(tmp_path: Path)
     controller.store.post_command(status.rollout_id, "abort")
     status = await controller.tick()
     assert status is not None and status.phase is Phase.DEGRADED
-    assert router.weights == {"v1": 100, "v2": 0}  # the canary named, at 0, in the same tick
+    assert router.weights == {"v1": 100, "v2": 0}  # v2 is still a backend, at 0 (not left out)
     final = await controller.run()
     assert (final.phase, final.stable, platform.stopped) == (Phase.ROLLED_BACK, "v1", ["v2"])
 
