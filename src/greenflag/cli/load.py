@@ -24,7 +24,9 @@ Examples:
 
   greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m
 
-Exit codes: 0 all thresholds held · 2 bad option or script · 99 a threshold was crossed (as k6).
+When the duration is over no new iteration starts; running ones get --graceful-stop (30s) to finish and are
+counted, the rest are counted as interrupted. Exit codes: 0 all thresholds held · 2 bad option or script ·
+99 a threshold was crossed (as k6).
 """
 
 
@@ -76,7 +78,12 @@ def run_command(
     ),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the summary JSON here."),
     host: str | None = typer.Option(None, "--host", help="Scenario files: base URL for relative paths."),
-    graceful_stop: str = typer.Option("10s", "--graceful-stop", help="Time for running iterations at the end."),
+    graceful_stop: str | None = typer.Option(
+        None,
+        "--graceful-stop",
+        help="Time running iterations get to finish when the duration is over; then they are interrupted "
+        "(counted). [30s]",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
 ) -> None:
     """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
@@ -97,12 +104,14 @@ def run_command(
         timeout=option_duration("--timeout", timeout),
         thresholds=list(threshold),
         host=host,
-        graceful_stop=option_duration("--graceful-stop", graceful_stop),
+        graceful_stop=None if graceful_stop is None else option_duration("--graceful-stop", graceful_stop),
         progress=not quiet,
     )
     result = run_request(request)
     if summary_json is not None:
         _write_json(summary_json, result.summary)
+    for warning in result.summary.get("warnings", []):
+        typer.echo(f"greenflag: warning: {warning['id']}: {warning['message']}", err=True)
     if not result.ok:
         crossed = [f"{o.threshold.key}: {o.threshold.source}" for o in result.outcomes if not o.ok]
         typer.echo(f"greenflag: thresholds crossed: {'; '.join(crossed)}", err=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from greenflag.errors import UsageError
-from greenflag.load.engine.executors import Scenario
+from greenflag.load.engine.executors import DEFAULT_GRACEFUL_STOP, Scenario
 from greenflag.load.engine.options import PlanOptions, build_plan
 from greenflag.load.engine.runner import RunConfig, RunResult, run_load, run_sync
 from greenflag.load.engine.schedules import Stage, describe
@@ -20,6 +20,7 @@ from greenflag.load.metrics.snapshot import validate_thresholds
 from greenflag.load.metrics.summary import render_text
 from greenflag.load.metrics.thresholds import Threshold, ThresholdError, parse_cli_threshold, parse_thresholds
 from greenflag.load.scenarios.quick import UrlScenario
+from greenflag.units import format_duration
 
 __all__ = ["LoadRequest", "LoadedScenario", "prepare", "run_request"]
 
@@ -50,7 +51,7 @@ class LoadRequest:
     timeout: float = 60.0
     thresholds: list[str] = field(default_factory=list)
     host: str | None = None
-    graceful_stop: float = 10.0
+    graceful_stop: float | None = None  # None: 30 s (k6's default)
     progress: bool = True
 
 
@@ -78,6 +79,7 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
         max_vus=request.max_vus,
         stages=request.stages,
         iterations=request.iterations,
+        graceful_stop=request.graceful_stop,
     )
     thresholds: list[Threshold] = []
     is_url = "://" in request.target
@@ -106,6 +108,7 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
         plan = build_plan(plan_options)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    graceful_stop = plan_options.graceful_stop
     if loaded is not None:
         make = loaded.make_scenario
     else:
@@ -123,7 +126,7 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
     config = RunConfig(
         plan=plan,
         thresholds=thresholds,
-        graceful_stop=request.graceful_stop,
+        graceful_stop=DEFAULT_GRACEFUL_STOP if graceful_stop is None else graceful_stop,
         progress=request.progress,
         label=request.target,
     )
@@ -133,7 +136,8 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
 def run_request(request: LoadRequest, *, out: Any = None) -> RunResult:
     make, config = prepare(request)
     stream = out or sys.stdout
-    print(f"\n  greenflag load run {request.target}\n  {describe(config.plan)}\n", file=stream, flush=True)
+    plan = f"{describe(config.plan)}, graceful stop {format_duration(config.graceful_stop)}"
+    print(f"\n  greenflag load run {request.target}\n  {plan}\n", file=stream, flush=True)
     result = run_sync(run_load(make, config))
     print(render_text(result.summary) + "\n", file=stream, flush=True)
     if result.aborted:

@@ -23,6 +23,7 @@ class PlanOptions:
     stages: tuple[sch.Stage, ...] = ()
     iterations: int | None = None
     start: float | None = None  # start VUs (ramping-vus) or start rate (ramping-arrival-rate)
+    graceful_stop: float | None = None  # seconds for running iterations at the end (k6's gracefulStop)
 
     def merged(self, override: PlanOptions) -> PlanOptions:
         """`override`'s values win where set (command line over the script's options)."""

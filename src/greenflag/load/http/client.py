@@ -176,6 +176,17 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    def abandon(self) -> None:
+        """Give up the request in flight (the run has ended): no result, no retry, the connection is aborted."""
+        self.pending = False
+        waiter, self.waiter = self.waiter, None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._abort()
+        if waiter is not None and not waiter.done():
+            waiter.cancel()
+
     def _close(self) -> None:
         self.closed = True
         if self.transport is not None:
@@ -326,6 +337,16 @@ class Client:
     @property
     def last(self) -> Connection | None:
         return self.conn
+
+    def interrupt(self) -> bool:
+        """Abandon the request in flight, if one has been sent and not answered; True when there was one. For the
+        end of a run: the caller counts it as interrupted."""
+        conn = self.conn
+        if conn is None or not conn.pending:
+            return False
+        conn.abandon()
+        self.conn = None
+        return True
 
     def close(self) -> None:
         if self.conn is not None:

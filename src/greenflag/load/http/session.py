@@ -10,6 +10,7 @@ The models it hands out (`Response`, `Headers`, `CookieJar`) are in `models.py`;
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import re
 import time
@@ -189,7 +190,14 @@ class HttpSession:
         request_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         data = build_request(method, target, request_path, lines, payload)
         client = self.client(target)
-        status = await client.send(data, head=method == "HEAD", idempotent=method in ("GET", "HEAD", "PUT", "DELETE"))
+        try:
+            status = await client.send(
+                data, head=method == "HEAD", idempotent=method in ("GET", "HEAD", "PUT", "DELETE")
+            )
+        except asyncio.CancelledError:  # the end of the run: a request in flight is counted, interrupted
+            if client.interrupt():
+                self.registry.series_for(name, method, 0, tags).record_interrupted(len(data))
+            raise
         series = self.registry.series_for(name, method, status, tags)
         series.record_http(
             t_want,
