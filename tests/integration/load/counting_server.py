@@ -1,18 +1,34 @@
 """A real HTTP/1.1 server on 127.0.0.1 for load-engine tests: counts every request it receives (`received`, when
 its head has arrived, with the wall-clock time in `received_at`) and answers (`count`), can hold every response
-(`delay`, a slow endpoint) or stall all responses for a window of time, and can serve TLS. Runs its own event loop
-in a thread."""
+(`delay`, a slow endpoint) or stall all responses for a window of time, and can serve TLS. It is strict: each
+request head is checked against the HTTP/1.1 grammar (RFC 9112 request line in origin form, token header names,
+header values without control characters); `request_lines` keeps every request line, `malformed` the heads that
+broke the grammar (answered 400). Runs its own event loop in a thread."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["CountingServer", "counting_server"]
+__all__ = ["CountingServer", "counting_server", "well_formed"]
+
+_REQUEST_LINE = re.compile(
+    rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ /(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})* HTTP/1\.1"
+)
+_FIELD = re.compile(
+    rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[ \t]*(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?[ \t]*"
+)
+
+
+def well_formed(head: bytes) -> bool:
+    """A request head (without the final CRLF CRLF) that follows the HTTP/1.1 grammar, in origin form."""
+    request_line, *fields = head.split(b"\r\n")
+    return bool(_REQUEST_LINE.fullmatch(request_line)) and all(_FIELD.fullmatch(field) for field in fields)
 
 
 class CountingServer:
@@ -23,6 +39,8 @@ class CountingServer:
         self.received_at: list[float] = []  # time.time() of each request head read
         self.delay = 0.0  # hold every response this long (a slow endpoint)
         self.reading = 0  # connections waiting for a request head (0 once every client is gone or answered)
+        self.request_lines: list[bytes] = []
+        self.malformed: list[bytes] = []
         self.port = 0
         self.stall_from = float("inf")  # perf_counter instants
         self.stall_until = 0.0
@@ -46,6 +64,8 @@ class CountingServer:
         asyncio.run_coroutine_threadsafe(self._drop_connections(), self._loop).result(5)
         self.count = self.received = 0
         self.received_at = []
+        self.request_lines = []
+        self.malformed = []
         self.delay = 0.0
         self.stall_from, self.stall_until = float("inf"), 0.0
         self.stall_after_requests = None
@@ -77,6 +97,12 @@ class CountingServer:
                     self.reading -= 1
                 self.received += 1
                 self.received_at.append(time.time())
+                self.request_lines.append(head_request.split(b"\r\n", 1)[0])
+                if not well_formed(head_request[:-4]):
+                    self.malformed.append(head_request)
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    await writer.drain()
+                    break
                 length = 0
                 for line in head_request.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):

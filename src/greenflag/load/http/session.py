@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from typing_extensions import Unpack
 
-from greenflag.load.http.client import Client, Target, build_request, parse_target
+from greenflag.load.http.client import SAFE_TARGET, Client, Target, build_request, parse_target
 from greenflag.load.http.models import FORM_CONTENT_TYPE, CookieJar, Headers, Response
 from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry, Tags
@@ -44,7 +44,7 @@ def resolve_url(base: Target | None, current: str | None, path: str) -> tuple[Ta
         return parse_target(path), path
     if current is None and base is not None and path.startswith("/") and not path.startswith("//"):
         clean = path.split("#", 1)[0]  # the common case, without urljoin: a path on the run's host
-        if " " not in clean:
+        if SAFE_TARGET.fullmatch(clean):  # else parse_target below encodes it (or refuses control characters)
             return Target(base.scheme, base.host, base.port, clean), base.origin + clean
     anchor = current or (base.origin + base.path if base is not None else None)
     if anchor is None:
@@ -186,9 +186,7 @@ class HttpSession:
         cookie = self.cookies.header(target.host)
         if cookie:
             lines.append(("Cookie", cookie))
-        parts = urlsplit(url)
-        request_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        data = build_request(method, target, request_path, lines, payload)
+        data = build_request(method, target, None, lines, payload)  # target.path: encoded path and query
         client = self.client(target)
         try:
             status = await client.send(
