@@ -18,7 +18,7 @@ from greenflag.load.engine.options import PlanOptions, build_plan
 from greenflag.load.engine.runner import RunConfig, RunResult, run_load, run_sync
 from greenflag.load.engine.schedules import Stage, describe
 from greenflag.load.engine.selfcheck import machine_capacity, raise_fd_limit
-from greenflag.load.http.client import Target, build_request, parse_target
+from greenflag.load.http.head import Target, build_request, parse_target
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import validate_thresholds
 from greenflag.load.metrics.summary import render_text

@@ -20,7 +20,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from typing_extensions import Unpack
 
-from greenflag.load.http.client import SAFE_TARGET, Client, Target, build_request, parse_target
+from greenflag.load.http.client import Client
+from greenflag.load.http.head import SAFE_TARGET, Target, build_request, parse_target
 from greenflag.load.http.models import FORM_CONTENT_TYPE, CookieJar, Headers, Response
 from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry, Tags

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from greenflag.load.http.client import Target, build_request
+from greenflag.load.http.head import Target, build_request
 from greenflag.load.http.models import CookieJar
 from greenflag.load.metrics.series import Registry, Series, Tags
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greenflag.load.http.client import SAFE_TARGET, Target, build_request, encode_target, parse_target
+from greenflag.load.http.head import SAFE_TARGET, Target, build_request, encode_target, parse_target
 
 HOST = Target("http", "127.0.0.1", 8080, "/")
 
