@@ -5,6 +5,7 @@ input but only needs encoding (a URL with spaces or non-ASCII text) reaches a st
 from __future__ import annotations
 
 import json
+import re
 import resource
 import subprocess
 import textwrap
@@ -130,7 +131,9 @@ def test_vus_that_cannot_fit_in_memory(args: list[str], option: str, server: Cou
     under a 6 GiB address-space limit, so that a run that did start could not take the machine's memory)."""
     line = refused(server, [server.url, *args, "--duration", "1s"])
     assert line.startswith(f"greenflag: error: {option}: 1000000000 VUs do not fit in memory: about ")
-    assert "estimated (16 KiB per VU)" in line and "available" in line
+    assert "estimated (16 KiB per VU)" in line
+    available = re.search(r", ([\d.]+) GiB available$", line)
+    assert available is not None and float(available.group(1)) <= 6.0, line  # the address-space limit counts
 
 
 def test_vus_in_a_scenario_file_that_cannot_fit(server: CountingServer, tmp_path: Path) -> None:
@@ -138,6 +141,25 @@ def test_vus_in_a_scenario_file_that_cannot_fit(server: CountingServer, tmp_path
     line = refused(server, [str(path), "--host", server.url])
     assert f"{path}: options.vus: 1000000000 VUs do not fit in memory" in line
     assert "(32 KiB per VU)" in line
+
+
+def test_the_soft_open_files_limit_is_raised_for_the_vus(server: CountingServer) -> None:
+    """300 VUs with a soft limit of 256 open files (hard 4096): the limit is raised, every VU connects."""
+    proc = greenflag(
+        [server.url, "--vus", "300", "--iterations", "300", "--quiet"],
+        preexec=_soft_files(256, 4096),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ERRORS" not in proc.stdout, proc.stdout
+    assert server.received == 300
+
+
+def _soft_files(soft: int, hard: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        resource.setrlimit(resource.RLIMIT_AS, (6 * GIB, 6 * GIB))
+
+    return apply
 
 
 def test_vus_beyond_the_open_files_limit(server: CountingServer) -> None:
@@ -148,7 +170,7 @@ def test_vus_beyond_the_open_files_limit(server: CountingServer) -> None:
     )
 
 
-@pytest.mark.parametrize("char", ["\x1b", "\n"])  # more in tests/unit/load/http/test_client.py
+@pytest.mark.parametrize("char", ["\x1b", "\n"])  # more in tests/unit/load/http/test_head.py
 def test_a_url_with_a_control_character_is_refused(char: str, server: CountingServer) -> None:
     url = server.url + f"a{char}b"
     line = refused(server, [url, "--iterations", "1"])
@@ -169,6 +191,16 @@ def test_a_journey_path_with_spaces_is_encoded_too(server: CountingServer, tmp_p
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert server.request_lines == [b"GET /s%C3%B8k?q=a%20b HTTP/1.1"]
     assert server.malformed == []
+
+
+def test_a_journey_path_with_a_control_character_is_a_script_error(server: CountingServer, tmp_path: Path) -> None:
+    path = script(tmp_path, USER.replace('self.http.get("/", name="home")', 'self.http.get("/a\\nb")'))
+    out = tmp_path / "s.json"
+    proc = greenflag([str(path), "--host", server.url, "--iterations", "2", "--quiet", "--summary-json", str(out)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(out.read_text())["script_errors"] == {"ValueError": 2}
+    assert "control character '\\n'" in proc.stderr
+    assert server.received == 0
 
 
 @pytest.mark.parametrize(

@@ -84,6 +84,7 @@ async def test_url_mode_counts_equal_the_servers_at_the_end(executor: str, serve
     assert metrics["iterations"]["count"] == server.received
     assert metrics["interrupted_iterations"]["count"] == 0
     assert summary["errors"] == {}
+    assert summary["duration_s"] < 10  # the 30 s graceful stop ends as soon as nothing is in flight
 
 
 @pytest.mark.parametrize("executor", list(EXECUTORS))
@@ -130,6 +131,34 @@ async def test_iterations_still_running_after_the_graceful_stop_are_interrupted_
     assert summary["metrics"]["http_reqs"]["count"] == server.received == 2
     assert summary["metrics"]["interrupted_iterations"]["count"] == 2
     assert summary["by_name"]["first"]["status"] == {"0": 2}
+
+
+async def test_a_graceful_stop_of_zero_interrupts_at_once(server: CountingServer) -> None:
+    server.delay = 2.0
+    summary = await run(server.url, rate=10, duration=0.35, graceful_stop=0)
+    answered_by_then = server.count
+    settled(server)
+    assert answered_by_then == 0
+    assert summary["metrics"]["http_reqs"]["count"] == server.received == 4
+    assert summary["metrics"]["interrupted_iterations"]["count"] == 4
+
+
+async def test_graceful_stop_from_the_scenario_file_and_the_command_line(
+    server: CountingServer, tmp_path: Path
+) -> None:
+    """k6's `gracefulStop` in the file's options; the command line wins over it."""
+    path = tmp_path / "graceful.py"
+    path.write_text("options = {'gracefulStop': '200ms'}\n" + textwrap.dedent(JOURNEY))
+    server.delay = 1.0
+    summary = await run(str(path), host=server.url, vus=1, duration=0.2)
+    assert summary["executor"]["graceful_stop_s"] == 0.2
+    assert summary["metrics"]["interrupted_iterations"]["count"] == 1
+    server.reset()
+    server.delay = 0.3
+    summary = await run(str(path), host=server.url, vus=1, duration=0.2, graceful_stop=5.0)
+    assert summary["executor"]["graceful_stop_s"] == 5.0
+    assert summary["metrics"]["interrupted_iterations"]["count"] == 0
+    assert summary["metrics"]["iterations"]["count"] == 1
 
 
 async def test_a_request_cut_off_at_the_end_is_not_sent_again(server: CountingServer) -> None:

@@ -74,6 +74,7 @@ def test_a_slow_endpoint_is_counted_to_the_last_request(model: list[str], tmp_pa
     assert summary["metrics"]["http_reqs"]["count"] == served == received > 0
     assert summary["metrics"]["interrupted_iterations"]["count"] == 0
     assert summary["executor"]["graceful_stop_s"] == 30.0
+    assert ", graceful stop 30s\n" in out  # the plan line
 
 
 @pytest.mark.parametrize("method", ["HEAD", "POST"])
@@ -208,6 +209,10 @@ def test_tls_with_a_local_ca_and_a_wrong_host(tmp_path: Path) -> None:
         assert code == 0, out
         assert summary["metrics"]["http_reqs"]["count"] == 10
         assert summary["metrics"]["http_req_tls_handshaking"]["max"] > 0
+        # -e sets the environment greenflag runs the scenario in, so it can point the CA store elsewhere too
+        code, summary, out = run_load([server.url, "--iterations", "2", "-e", f"SSL_CERT_FILE={ca_file}"], tmp_path)
+        assert code == 0, out
+        assert summary["errors"] == {} and summary["metrics"]["http_reqs"]["count"] == 2
         wrong = server.url.replace("127.0.0.1", "localhost")
         code, summary, out = run_load([wrong, "--vus", "1", "--iterations", "3"], tmp_path, env)
         assert code == 0, out

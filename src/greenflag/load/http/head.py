@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-__all__ = ["SAFE_TARGET", "Target", "build_request", "encode_target", "parse_target"]
+__all__ = ["SAFE_TARGET", "Target", "build_request", "control_character", "encode_target", "parse_target"]
 
 # what may appear as is in an origin-form request target (RFC 3986 pchar, "/" and "?", and %XX escapes)
 _TARGET_CHARS = "A-Za-z0-9\\-._~!$&'()*+,;=:@/?"
@@ -52,7 +52,8 @@ def encode_target(text: str) -> str:
     return quote(_LONE_PERCENT.sub("%25", text), safe=_QUOTE_SAFE)
 
 
-def _control(url: str) -> str | None:
+def control_character(url: str) -> str | None:
+    """Where `url` holds a control character (which no URL may carry), or None."""
     found = _CONTROL.search(url)
     return None if found is None else f"control character {found.group()!r} at position {found.start()}"
 
@@ -63,7 +64,7 @@ def parse_target(url: str) -> Target:
     is refused: control characters anywhere (a pasted line break, an injected header), a malformed host,
     credentials in the URL."""
     text = url.strip(" ")
-    problem = _control(text)
+    problem = control_character(text)
     if problem is not None:
         raise ValueError(f"{url!r}: {problem} (not allowed in a URL)")
     parts = urlsplit(text)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from typing_extensions import Unpack
 
 from greenflag.load.http.client import Client
-from greenflag.load.http.head import SAFE_TARGET, Target, build_request, parse_target
+from greenflag.load.http.head import SAFE_TARGET, Target, build_request, control_character, parse_target
 from greenflag.load.http.models import FORM_CONTENT_TYPE, CookieJar, Headers, Response
 from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry, Tags
@@ -47,6 +47,9 @@ def resolve_url(base: Target | None, current: str | None, path: str) -> tuple[Ta
         clean = path.split("#", 1)[0]  # the common case, without urljoin: a path on the run's host
         if SAFE_TARGET.fullmatch(clean):  # else parse_target below encodes it (or refuses control characters)
             return Target(base.scheme, base.host, base.port, clean), base.origin + clean
+    problem = control_character(path)  # urljoin would drop tabs and line breaks without a word
+    if problem is not None:
+        raise ValueError(f"{path!r}: {problem} (not allowed in a URL)")
     anchor = current or (base.origin + base.path if base is not None else None)
     if anchor is None:
         raise ValueError(f"relative path {path!r} but no host: pass --host URL or set `host` on the User class")
