@@ -265,3 +265,39 @@ def test_sigint_stops_gracefully_and_still_writes_the_summary(tmp_path: Path) ->
     assert data["aborted"] == "stopped by SIGINT"
     assert data["duration_s"] < 30
     assert data["metrics"]["http_reqs"]["count"] > 200
+
+
+def test_a_second_sigint_ends_the_graceful_stop_at_once(tmp_path: Path) -> None:
+    """Responses take a minute, the graceful stop is 40 s: the first SIGINT starts the graceful stop, another
+    one interrupts the iterations still running (counted) and the summary is written."""
+    import signal
+
+    from tests.support import wait_until
+
+    summary = tmp_path / "summary.json"
+    with counting_server() as server:
+        server.delay = 60.0
+        cmd = greenflag_cmd(
+            "load", "run", server.url, "--vus", "2", "--duration", "60s", "--graceful-stop", "40s", "--quiet",
+            "--summary-json", str(summary),
+        )  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_until(lambda: server.received >= 2, timeout=30, what="both requests to arrive")
+
+            def interrupted() -> bool:
+                proc.send_signal(signal.SIGINT)  # signals do not queue: send until one lands in the graceful stop
+                return proc.poll() is not None
+
+            wait_until(interrupted, timeout=20, interval=0.5, what="greenflag to exit on a second SIGINT")
+            out, _ = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        received = server.received
+    assert proc.returncode == 0, out
+    data = json.loads(summary.read_text())
+    assert data["aborted"] == "stopped by SIGINT"
+    assert data["metrics"]["interrupted_iterations"]["count"] == 2
+    assert data["metrics"]["http_reqs"]["count"] == received == 2

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from greenflag.hdr import Histogram
 from greenflag.load.engine import schedules as sch
@@ -64,6 +64,7 @@ class RunState:
     active: int = 0
     fired: int = 0  # callback iterations in flight (VUs with `fire`)
     drained: asyncio.Future[None] | None = None  # resolved when `fired` falls to 0 during the graceful stop
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)  # set: end the graceful stop now
     ended: bool = False  # the run has ended: no request may leave any more
     next_vu_id: int = 1
 
@@ -72,6 +73,13 @@ class RunState:
             self.abort_reason = reason
         self.stop_at = float("-inf")  # hot paths compare perf_counter() < stop_at and nothing else
         self.stopping.set()
+
+    def stop_signal(self, reason: str) -> None:
+        """SIGINT/SIGTERM: the first ends the run (the graceful stop follows); one during the graceful stop
+        interrupts what still runs at once."""
+        if self.stopping.is_set():
+            self.hurry.set()
+        self.abort(reason)
 
     @property
     def running(self) -> bool:
@@ -154,20 +162,30 @@ class _Runner:
         state.over.set()
 
     async def _drain(self, deadline: float) -> None:
-        """Wait until no iteration runs (tasks and callback iterations, including retries they start), or until
-        `deadline`."""
+        """Wait until no iteration runs (tasks and callback iterations, including retries they start), until
+        `deadline`, or until the state is told to hurry (a second stop signal)."""
         state = self.state
         loop = asyncio.get_running_loop()
-        while True:
-            waiters: set[asyncio.Future[None]] = set(self.tasks)
-            if state.fired > 0:
-                if state.drained is None or state.drained.done():
-                    state.drained = loop.create_future()
-                waiters.add(state.drained)
-            remaining = deadline - _perf()
-            if not waiters or remaining <= 0:
-                return
-            await asyncio.wait(waiters, timeout=remaining)
+        hurry = asyncio.ensure_future(state.hurry.wait())
+        try:
+            while not state.hurry.is_set():
+                waiters: set[asyncio.Future[Any]] = set()
+                pending = {task for task in self.tasks if not task.done()}
+                if pending:
+                    waiters.add(asyncio.ensure_future(asyncio.wait(pending)))  # all of them
+                if state.fired > 0:
+                    if state.drained is None or state.drained.done():
+                        state.drained = loop.create_future()
+                    waiters.add(state.drained)
+                remaining = deadline - _perf()
+                if not waiters or remaining <= 0:
+                    return
+                await asyncio.wait({*waiters, hurry}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    if waiter is not state.drained:
+                        waiter.cancel()  # the wrapper only: the tasks it waits for go on
+        finally:
+            hurry.cancel()
 
     async def wait_end(self) -> None:
         remaining = self.state.stop_at - _perf()

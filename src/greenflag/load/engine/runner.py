@@ -91,12 +91,13 @@ async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> N
 
 
 def _stop_on_signals(state: RunState) -> list[int]:
-    """SIGINT/SIGTERM end the run early but gracefully: running iterations finish, the summary is written."""
+    """SIGINT/SIGTERM end the run early but gracefully: running iterations get the graceful stop, the summary is
+    written; another one during the graceful stop interrupts what still runs at once."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(signum, state.abort, f"stopped by {signal.Signals(signum).name}")
+            loop.add_signal_handler(signum, state.stop_signal, f"stopped by {signal.Signals(signum).name}")
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
             continue
         installed.append(signum)
