@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from greenflag.load.engine import schedules as sch
-from greenflag.load.engine.executors import RunState, Scenario, run_plan
+from greenflag.load.engine.executors import DEFAULT_GRACEFUL_STOP, RunState, Scenario, run_plan
 from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.progress import Progress
 from greenflag.load.metrics.series import Registry
@@ -38,7 +38,7 @@ class Sink(Protocol):
 class RunConfig:
     plan: sch.ExecutorConfig
     thresholds: list[Threshold] = field(default_factory=list)
-    graceful_stop: float = 10.0
+    graceful_stop: float = DEFAULT_GRACEFUL_STOP
     progress: bool = True
     label: str = ""
     # more sinks, built once the run's registry exists (the time series, a live dashboard's feed)
@@ -93,12 +93,13 @@ async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> N
 
 
 def _stop_on_signals(state: RunState) -> list[int]:
-    """SIGINT/SIGTERM end the run early but gracefully: running iterations finish, the summary is written."""
+    """SIGINT/SIGTERM end the run early but gracefully: running iterations get the graceful stop, the summary is
+    written; another one during the graceful stop interrupts what still runs at once."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(signum, state.abort, f"stopped by {signal.Signals(signum).name}")
+            loop.add_signal_handler(signum, state.stop_signal, f"stopped by {signal.Signals(signum).name}")
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
             continue
         installed.append(signum)
@@ -121,12 +122,13 @@ async def run_load(
         all_sinks.append(progress)
     check = SelfCheck()
     check.start()
-    ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.stopping))
+    ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.over))  # through the graceful stop
     signals = _stop_on_signals(state)
     try:
         await run_plan(config.plan, scenario, state)
     finally:
         state.stopping.set()
+        state.over.set()
         await ticker
         for sink in all_sinks:
             sink.flush()
@@ -142,7 +144,11 @@ async def run_load(
         elapsed_s=elapsed,
         outcomes=watch.last,
         extra={
-            "executor": {"name": config.plan.name, "plan": sch.describe(config.plan)},
+            "executor": {
+                "name": config.plan.name,
+                "plan": sch.describe(config.plan),
+                "graceful_stop_s": config.graceful_stop,
+            },
             "target": config.label,
             "aborted": state.abort_reason,
             "generator_saturated": generator.pop("saturated"),
