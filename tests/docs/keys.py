@@ -1,0 +1,92 @@
+"""Key-by-key comparison of a documented output example with a real one (pure).
+
+A document becomes the set of its key paths: `metrics.http_reqs.count`, `events[].kind`. Under a `maps` path the
+keys are data (backend names, request names), written `*`, and every entry is compared with the documented
+entries. A list's elements all share one shape; the string "…" (or "...") in a documented list is an abbreviation
+and ignored. `optional` paths (and what is below them) may be absent from the real output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+__all__ = ["compare_keys", "key_names", "key_paths", "load_documents", "undocumented_names"]
+
+_ABBREVIATIONS = ("…", "...")
+
+
+def load_documents(text: str) -> Any:
+    """A JSON or YAML document; JSON lines (one object per line) become a list of documents."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        return [json.loads(line) for line in lines]
+    except json.JSONDecodeError:
+        return yaml.safe_load(text)
+
+
+def _matches(pattern: str, path: str) -> bool:
+    p, q = pattern.split("."), path.split(".")
+    return len(p) == len(q) and all(a in ("*", b) for a, b in zip(p, q, strict=True))
+
+
+def key_paths(doc: Any, maps: tuple[str, ...] = (), prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    if isinstance(doc, dict):
+        data_keys = bool(prefix) and any(_matches(m, prefix) for m in maps)
+        for key, value in doc.items():
+            if key in _ABBREVIATIONS:
+                continue
+            name = "*" if data_keys else str(key)
+            path = f"{prefix}.{name}" if prefix else name
+            out.add(path)
+            out |= key_paths(value, maps, path)
+    elif isinstance(doc, list):
+        for item in doc:
+            if isinstance(item, str) and item in _ABBREVIATIONS:
+                continue
+            out |= key_paths(item, maps, f"{prefix}[]")
+    return out
+
+
+def _covered(path: str, optional: tuple[str, ...]) -> bool:
+    return any(path == o or path.startswith(o + ".") or path.startswith(o + "[]") for o in optional)
+
+
+def compare_keys(documented: Any, real: Any, maps: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
+    """Problems: keys of the real output that the example lacks, and documented keys the output lacks."""
+    doc_paths, real_paths = key_paths(documented, maps), key_paths(real, maps)
+    problems = [f"key {p!r} is in the output but not in the documented example" for p in _roots(real_paths - doc_paths)]
+    missing = {p for p in doc_paths - real_paths if not _covered(p, optional)}
+    problems += [f"documented key {p!r} is not in the output (optional= if it only sometimes is)" for p in _roots(missing)]
+    return problems
+
+
+def _roots(paths: set[str]) -> list[str]:
+    """Only the shortest paths: `a` stands for `a.b` and `a.c`."""
+    return sorted(p for p in paths if not any(p != q and (p.startswith(q + ".") or p.startswith(q + "[]")) for q in paths))
+
+
+def key_names(documented: Any, maps: tuple[str, ...] = ()) -> set[str]:
+    """The key names the example documents (not the data keys under `maps`)."""
+    names = set()
+    for path in key_paths(documented, maps):
+        last = re.split(r"\.|\[\]", path)
+        tail = [s for s in last if s][-1:] if last else []
+        if tail and tail[0] != "*":
+            names.add(tail[0])
+    return names
+
+
+def undocumented_names(names: set[str], prose: str) -> list[str]:
+    """Names that no inline code span of `prose` mentions (`name`, or `a.name`, `name: …` inside backticks)."""
+    spans = re.findall(r"`([^`\n]+)`", prose)
+    words = {w for span in spans for w in re.split(r"[^A-Za-z0-9_]+", span) if w}
+    return sorted(n for n in names if n not in words)
