@@ -36,6 +36,12 @@ def _accepts(port: int) -> bool:
         return False
 
 
+def _urls_accept(log: str) -> bool:
+    """The output names http://HOST:PORT addresses and every one of them accepts connections."""
+    ports = [int(p) for p in re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)", log)]
+    return bool(ports) and all(_accepts(p) for p in ports)
+
+
 def _ready_url(log: str) -> bool:
     match = re.search(r"listening on (http://\S+)", log)
     if match is None:
@@ -51,20 +57,21 @@ def wait(pid: int, log_path: str, kind: str, ports: list[int]) -> int:
     deadline = time.monotonic() + READY_TIMEOUT_S
     log = Path(log_path)
     while True:
+        alive = _alive(pid)
         text = log.read_text(errors="replace") if log.exists() else ""
+        if not alive:
+            print(f"doc-test: background command exited before it was ready:\n{text[-3000:]}", file=sys.stderr)
+            return 1
         if kind == "demo-app":
             ready = _ready_url(text)
-        elif kind == "line":
-            ready = "\n" in text
+        elif kind == "urls":
+            ready = _urls_accept(text)
         else:
             ready = all(_accepts(p) for p in ports)
         if ready:
             return 0
-        if not _alive(pid):
-            print(f"doc-test: background command exited before it was ready:\n{text[-3000:]}", file=sys.stderr)
-            return 1
         if time.monotonic() > deadline:
-            what = {"demo-app": "/healthz/ready to answer 200", "line": "its first line of output"}.get(
+            what = {"demo-app": "/healthz/ready to answer 200", "urls": "the addresses it prints to answer"}.get(
                 kind, f"ports {ports} to accept connections"
             )
             print(f"doc-test: waited {READY_TIMEOUT_S:g}s for {what}:\n{text[-3000:]}", file=sys.stderr)

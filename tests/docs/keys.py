@@ -60,13 +60,33 @@ def _covered(path: str, optional: tuple[str, ...]) -> bool:
     return any(path == o or path.startswith(o + ".") or path.startswith(o + "[]") for o in optional)
 
 
-def compare_keys(documented: Any, real: Any, maps: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
-    """Problems: keys of the real output that the example lacks, and documented keys the output lacks."""
-    doc_paths, real_paths = key_paths(documented, maps), key_paths(real, maps)
+def compare_keys(documented: Any, reals: list[Any], maps: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
+    """Problems: keys of the real outputs that the example lacks, and documented keys that none of them has. An
+    example that is one object stands for every element of an output that is a list (JSON lines, an array)."""
+    doc_paths = key_paths(documented, maps)
+    real_paths: set[str] = set()
+    for real in reals:
+        items = real if isinstance(documented, dict) and isinstance(real, list) else [real]
+        for item in items:
+            real_paths |= key_paths(item, maps)
     problems = [f"key {p!r} is in the output but not in the documented example" for p in _roots(real_paths - doc_paths)]
-    missing = {p for p in doc_paths - real_paths if not _covered(p, optional)}
+    missing = {p for p in doc_paths - real_paths if not _covered(p, optional) and not _empty_container(p, real_paths)}
     problems += [f"documented key {p!r} is not in the output (optional= if it only sometimes is)" for p in _roots(missing)]
     return problems
+
+
+def _empty_container(path: str, real_paths: set[str]) -> bool:
+    """Under a map or a list that the output has but that is empty there, no entry can be compared."""
+    for mark in (".*", "[]"):
+        cut = path.find(mark)
+        while cut != -1:
+            container, entry = path[:cut], path[: cut + len(mark)]
+            if (container in real_paths or not container) and not any(
+                p == entry or p.startswith(entry + ".") or p.startswith(entry + "[]") for p in real_paths
+            ):
+                return True
+            cut = path.find(mark, cut + 1)
+    return False
 
 
 def _roots(paths: set[str]) -> list[str]:

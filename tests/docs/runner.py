@@ -271,25 +271,28 @@ def run_page(page: Page, sandbox: Sandbox) -> None:
 
 def _check_keys(page: Page, block: Block, sandbox: Sandbox, last: list[CommandResult]) -> list[str]:
     assert block.annotation is not None
-    source = block.annotation.args[0]
-    if source == "stdout":
-        if not last:
-            return ["keys stdout: no command ran before this example"]
-        text = last[-1].output
-    else:
-        path = sandbox.path / source
-        if not path.exists():
-            return [f"keys {source}: the page's commands did not write it"]
-        text = path.read_text()
+    reals = []
+    for source in block.annotation.args[0].split(","):
+        if source == "stdout":
+            if not last:
+                return ["keys stdout: no command ran before this example"]
+            text = last[-1].output
+        else:
+            path = sandbox.path / source
+            if not path.exists():
+                return [f"keys {source}: the page's commands did not write it"]
+            text = path.read_text()
+        try:
+            reals.append(load_documents(text))
+        except ValueError as exc:
+            return [f"keys {source}: cannot parse: {exc}"]
     try:
-        real, documented = load_documents(text), load_documents(block.text)
+        documented = load_documents(block.text)
     except ValueError as exc:
-        return [f"keys {source}: cannot parse: {exc}"]
+        return [f"the example does not parse: {exc}"]
     maps, optional = block.annotation.options.get("maps", ()), block.annotation.options.get("optional", ())
-    problems = compare_keys(documented, real, maps, optional)
+    problems = compare_keys(documented, reals, maps, optional)
     prose = page.section_text(block)
     problems += [f"key `{n}` of the example is explained nowhere in its section (write it in backticks)"
                  for n in undocumented_names(key_names(documented, maps), prose)]  # fmt: skip
     return problems
-
-

@@ -5,7 +5,7 @@ Rules (docs/contributing-docs.md):
 - a line ending in `\\` continues on the next line; `#` outside quotes starts a comment;
 - a command ending in `&` runs in the background (kept until the page ends); the next line waits until it is
   ready: `greenflag demo-app` when `/healthz/ready` answers 200, `greenflag up` and `greenflag router serve` when
-  they printed their first line, anything else when the loopback ports it names accept connections;
+  the addresses they print accept connections, anything else when the loopback ports it names do;
 - every other command must exit 0, unless the next command is `echo $?` with a comment naming the code
   (`echo $?   # 3`);
 - comment lines right after a command (no blank line between) are its expected output: each must match a line
@@ -41,7 +41,7 @@ class Command:
         if re.search(r"(^|[\s;&|(])greenflag\s+demo-app\b", self.code):
             return "demo-app"
         if re.search(r"(^|[\s;&|(])greenflag\s+(up|router\s+serve)\b", self.code):
-            return "line"
+            return "urls"
         return "ports"
 
     @property
@@ -194,22 +194,22 @@ def build_script(commands: list[Command], log_dir: str) -> str:
         "__gf_wait() {",
         '  "$GF_PYTHON" "$GF_HELPER" wait "$@" || exit 98',
         "}",
+        "__gf_rc=0",
     ]
     for n, command in enumerate(commands):
-        lines.append(f"echo {n} > {log}/current")
+        lines += [f"echo {n} > {log}/current", "(exit $__gf_rc)"]  # `$?` is the previous command's status
         if command.background:
             # a plain command replaces its subshell, so `$!` and `kill %1` reach the command itself
             code = f"exec {command.code}" if is_simple(command.code) else command.code
             lines += ["{ " + code, f"}} > {log}/out.{n} 2>&1 &"]
             ports = " ".join(str(p) for p in command.ports)
-            lines.append(f"__gf_wait $! {log}/out.{n} {command.ready_kind} {ports}".rstrip())
+            lines += [f"__gf_wait $! {log}/out.{n} {command.ready_kind} {ports}".rstrip(), "__gf_rc=0"]
             continue
         lines += [
             "{ " + command.code,
             f"}} > {log}/out.{n} 2>&1 < /dev/null",
             f"__gf_rc=$?; echo $__gf_rc > {log}/rc.{n}",
             f"[ $__gf_rc -eq {command.expected_rc} ] || exit 97",
-            "(exit $__gf_rc)",
         ]
     lines.append(f"echo done > {log}/current")
     return "\n".join(lines) + "\n"
