@@ -162,9 +162,13 @@ def parse_page(name: str, text: str) -> Page:
             line = token.map[0] + 1
             language = token.info.strip().split()[0].lower() if token.info.strip() else ""
             annotation: Annotation | str | None = None
-            if previous is not None and previous.type == "html_block" and previous.map:
-                if previous.map[1] == token.map[0]:
-                    annotation = parse_annotation(previous.content)
+            if (
+                previous is not None
+                and previous.type == "html_block"
+                and previous.map
+                and (previous.map[1] == token.map[0])
+            ):
+                annotation = parse_annotation(previous.content)
             if isinstance(annotation, str):
                 blocks.append(Block(name, line, language, token.content, "problem", None, annotation, heading_line))
             elif token.type == "code_block" and annotation is None:
@@ -175,8 +179,12 @@ def parse_page(name: str, text: str) -> Page:
                 blocks.append(Block(name, line, language, token.content, action, annotation, problem, heading_line))
         elif token.type == "html_block" and "doc-test" in token.content:
             nxt = tokens[index + 1] if index + 1 < len(tokens) else None
-            if nxt is None or nxt.type not in ("fence", "code_block") or not nxt.map or not token.map or (
-                token.map[1] != nxt.map[0]
+            if (
+                nxt is None
+                or nxt.type not in ("fence", "code_block")
+                or not nxt.map
+                or not token.map
+                or (token.map[1] != nxt.map[0])
             ):
                 line = token.map[0] + 1 if token.map else 0
                 problem = "doc-test annotation is not on the line right before a fenced block"

@@ -1,7 +1,7 @@
 """Run by the docs harness inside a page's sandbox (standalone: imports nothing from the tests).
 
-    helper.py wait PID LOG KIND [PORT ...]   wait until a background command is ready (exit 0) or fail (exit 1)
-    helper.py pyrun FILE                     run a Python block; top-level `await` is allowed (as in `python -m asyncio`)
+helper.py wait PID LOG KIND [PORT ...]   wait until a background command is ready (exit 0) or fail (exit 1)
+helper.py pyrun FILE                     run a Python block; top-level `await` is allowed (as `python -m asyncio`)
 """
 
 from __future__ import annotations

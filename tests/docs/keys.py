@@ -60,7 +60,9 @@ def _covered(path: str, optional: tuple[str, ...]) -> bool:
     return any(path == o or path.startswith(o + ".") or path.startswith(o + "[]") for o in optional)
 
 
-def compare_keys(documented: Any, reals: list[Any], maps: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> list[str]:
+def compare_keys(
+    documented: Any, reals: list[Any], maps: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+) -> list[str]:
     """Problems: keys of the real outputs that the example lacks, and documented keys that none of them has. An
     example that is one object stands for every element of an output that is a list (JSON lines, an array)."""
     doc_paths = key_paths(documented, maps)
@@ -69,9 +71,11 @@ def compare_keys(documented: Any, reals: list[Any], maps: tuple[str, ...] = (), 
         items = real if isinstance(documented, dict) and isinstance(real, list) else [real]
         for item in items:
             real_paths |= key_paths(item, maps)
-    problems = [f"key {p!r} is in the output but not in the documented example" for p in _roots(real_paths - doc_paths)]
+    extra = _roots(real_paths - doc_paths)
+    problems = [f"key {p!r} is in the output but not in the documented example" for p in extra]
     missing = {p for p in doc_paths - real_paths if not _covered(p, optional) and not _empty_container(p, real_paths)}
-    problems += [f"documented key {p!r} is not in the output (optional= if it only sometimes is)" for p in _roots(missing)]
+    problems += [f"documented key {p!r} is not in the output (optional= if it only sometimes is)"
+                 for p in _roots(missing)]  # fmt: skip
     return problems
 
 
@@ -91,7 +95,7 @@ def _empty_container(path: str, real_paths: set[str]) -> bool:
 
 def _roots(paths: set[str]) -> list[str]:
     """Only the shortest paths: `a` stands for `a.b` and `a.c`."""
-    return sorted(p for p in paths if not any(p != q and (p.startswith(q + ".") or p.startswith(q + "[]")) for q in paths))
+    return sorted(p for p in paths if not any(p != q and p.startswith((q + ".", q + "[]")) for q in paths))
 
 
 def key_names(documented: Any, maps: tuple[str, ...] = ()) -> set[str]:

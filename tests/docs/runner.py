@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,12 +42,26 @@ class CommandResult:
     output: str
 
 
+_HANDED_OUT: set[int] = set()
+_PORTS_LOCK = threading.Lock()
+
+
+def unique_free_port() -> int:
+    """A free port never handed out before in this test session (pages run side by side)."""
+    with _PORTS_LOCK:
+        while True:
+            port = free_port()
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
+
+
 class Sandbox:
     """A page's working directory, environment, port map and processes."""
 
     def __init__(self, path: Path, ports: PortMap | None = None) -> None:
         self.path = path
-        self.ports = ports or PortMap(free_port)
+        self.ports = ports or PortMap(unique_free_port)
         self.groups: list[int] = []
         self.log_dir = path / ".doc-test"
         self.counter = 0
@@ -225,8 +240,8 @@ def check_page(page: Page) -> list[str]:
         if block.action in ("shell", "python", "file"):
             foreign = foreign_addresses(block.text, names=block.action == "shell")
             if foreign:
-                problems.append(f"{block.where}: names non-loopback hosts {', '.join(foreign)}: the harness runs "
-                                "only against 127.0.0.1 (use it, or annotate the block with doc-test: skip — why)")  # fmt: skip
+                problems.append(f"{block.where}: names non-loopback hosts {', '.join(foreign)}: the harness runs only "
+                                "against 127.0.0.1 (use it, or annotate the block: doc-test: skip — why)")  # fmt: skip
         if block.action == "checked-by" and block.annotation and not (ROOT / block.annotation.args[0]).exists():
             problems.append(f"{block.where}: checked-by {block.annotation.args[0]}: no such file")
     return problems

@@ -98,7 +98,8 @@ def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
         if not pending:
             start = first_line + i
         if raw.rstrip().endswith("\\") and not raw.lstrip().startswith("#"):
-            pending.append(raw.rstrip()[:-1].rstrip())
+            part = raw.rstrip()[:-1].rstrip()
+            pending.append(part.strip() if pending else part)
             continue
         pending.append(raw.strip() if pending else raw.rstrip())
         out.append((start, " ".join(p for p in pending if p)))
@@ -167,9 +168,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _literal(text: str) -> str:
-    return r"\s+".join(re.escape(part) for part in re.split(r"\s+", text)) if text.strip() else (
-        r"\s*" if text else ""
-    )
+    return r"\s+".join(re.escape(part) for part in re.split(r"\s+", text)) if text.strip() else (r"\s*" if text else "")
 
 
 def output_matches(patterns: list[str], output: str) -> str | None:

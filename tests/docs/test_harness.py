@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.collect import Annotation, parse_annotation, parse_page
+from tests.docs.collect import Annotation, Page, parse_annotation, parse_page
 from tests.docs.keys import compare_keys, key_names, key_paths, load_documents, undocumented_names
 from tests.docs.rewrite import PortMap, cap_durations, foreign_addresses, rewrite_ports
 from tests.docs.runner import ROOT, Sandbox, check_page, run_page
@@ -18,7 +18,7 @@ from tests.docs.shell import build_script, is_simple, output_matches, parse_shel
 FENCE = "```"
 
 
-def page(text: str, name: str = "docs/x.md"):  # type: ignore[no-untyped-def]
+def page(text: str, name: str = "docs/x.md") -> Page:
     return parse_page(name, text)
 
 
@@ -27,7 +27,8 @@ def page(text: str, name: str = "docs/x.md"):  # type: ignore[no-untyped-def]
 
 def test_blocks_are_classified_by_language_and_annotation() -> None:
     text = (
-        f"# T\n\n{FENCE}sh\necho hi\n{FENCE}\n\n{FENCE}python\nprint(1)\n{FENCE}\n\n{FENCE}yaml\nservice: x\n{FENCE}\n\n"
+        f"# T\n\n{FENCE}sh\necho hi\n{FENCE}\n\n{FENCE}python\nprint(1)\n{FENCE}\n\n"
+        f"{FENCE}yaml\nservice: x\n{FENCE}\n\n"
         f"<!-- doc-test: skip — needs a Kubernetes cluster -->\n{FENCE}yaml\nkind: Deployment\n{FENCE}\n\n"
         f"<!-- doc-test: keys stdout maps=a,b.* optional=c -->\n{FENCE}json\n{{}}\n{FENCE}\n"
     )
@@ -74,7 +75,7 @@ def test_a_file_no_command_uses_and_a_foreign_host_are_problems() -> None:
 
 
 def test_every_page_is_collected_and_none_has_a_block_it_cannot_classify() -> None:
-    from tests.docs.test_pages import PAGES
+    from tests.docs.jobs import PAGES
 
     assert {"README.md", "docs/contributing-docs.md"} <= set(PAGES)
     assert len(PAGES) == 1 + len(list((ROOT / "docs").glob("*.md")))
@@ -192,7 +193,8 @@ def test_documented_ports_become_the_same_ephemeral_port_everywhere_on_a_page() 
 def test_only_long_foreground_durations_are_shortened() -> None:
     assert cap_durations("load run URL --duration 30s -q") == "load run URL --duration 5s -q"
     assert cap_durations("load run URL -d 1m30s") == "load run URL -d 5s"
-    assert cap_durations("load run URL --duration 2s --graceful-stop 30s") == "load run URL --duration 2s --graceful-stop 30s"
+    short = "load run URL --duration 2s --graceful-stop 30s"
+    assert cap_durations(short) == short
     assert cap_durations("analysis run --duration=60s") == "analysis run --duration=5s"
 
 
@@ -237,9 +239,10 @@ def test_every_key_name_must_be_explained_in_backticks() -> None:
 def test_a_page_runs_end_to_end_and_its_example_is_compared(tmp_path: Path) -> None:
     text = (
         "# Probe\n\nThe JSON has `ok`, `latency_ms`, `detail` and `target`.\n\n"
-        f"{FENCE}sh\ngreenflag demo-app --port 8080 --version v1 &\ngreenflag probe tcp://127.0.0.1:8080 --json\n{FENCE}\n\n"
-        f'<!-- doc-test: keys stdout -->\n{FENCE}json\n{{"ok": true, "latency_ms": 0.4, "detail": "d", "target": "t"}}\n'
-        f"{FENCE}\n\n<!-- doc-test: keys stdout -->\n{FENCE}json\n{{\"ok\": true}}\n{FENCE}\n"
+        f"{FENCE}sh\ngreenflag demo-app --port 8080 --version v1 &\n"
+        f"greenflag probe tcp://127.0.0.1:8080 --json\n{FENCE}\n\n<!-- doc-test: keys stdout -->\n"
+        f'{FENCE}json\n{{"ok": true, "latency_ms": 0.4, "detail": "d", "target": "t"}}\n'
+        f'{FENCE}\n\n<!-- doc-test: keys stdout -->\n{FENCE}json\n{{"ok": true}}\n{FENCE}\n'
     )
     with pytest.raises(AssertionError) as failure:
         run_page(page(text), Sandbox(tmp_path))
