@@ -88,6 +88,8 @@ def page_job(name: str, tmp: Path) -> str | None:
 def help_job(module_name: str, tmp: Path) -> str | None:
     """Run one command module's --help examples after its setup; servers go to the background."""
     examples = [e for e in help_examples(module_name) if e.removesuffix(" &") not in SKIP]
+    if not examples:
+        return None
     foreign = [e for e in examples if foreign_addresses(e)]
     if foreign:
         return f"{module_name}: --help examples must target 127.0.0.1: {foreign}"
