@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -227,6 +228,13 @@ def _describe(command: Command, logs: Path, index: int) -> str:
     return f"  line {command.line}: {command.code}\n  output:\n{_read(logs / f'out.{index}')[-3000:]}"
 
 
+# Commands that would change the machine rather than show greenflag: never run, whatever a page says.
+MACHINE_CHANGES = re.compile(
+    r"\b(?:pip3?|python3? -m pip|uv pip|pipx) install\b|\bapt(?:-get)? (?:install|remove|purge)\b|\bsudo\b|"
+    r"\bnpm (?:install|i)\b|\bsystemctl\b|\|\s*(?:ba)?sh\b"
+)
+
+
 def _uses(page: Page, path: str) -> bool:
     return any(b.action in ("shell", "python") and path in b.text for b in page.blocks)
 
@@ -242,6 +250,9 @@ def check_page(page: Page) -> list[str]:
             if foreign:
                 problems.append(f"{block.where}: names non-loopback hosts {', '.join(foreign)}: the harness runs only "
                                 "against 127.0.0.1 (use it, or annotate the block: doc-test: skip — why)")  # fmt: skip
+        if block.action == "shell" and MACHINE_CHANGES.search(block.text):
+            problems.append(f"{block.where}: installs software or changes the machine: the harness never runs that "
+                            "(annotate the block: doc-test: skip — why, or checked-by PATH — why)")  # fmt: skip
         if block.action == "checked-by" and block.annotation and not (ROOT / block.annotation.args[0]).exists():
             problems.append(f"{block.where}: checked-by {block.annotation.args[0]}: no such file")
     return problems

@@ -74,6 +74,14 @@ def test_a_file_no_command_uses_and_a_foreign_host_are_problems() -> None:
     assert foreign_addresses("curl http://169.254.169.254/latest") == ["169.254.169.254"]
 
 
+@pytest.mark.parametrize(
+    "command", ["pip install -e . && greenflag demo", "sudo apt-get install -y nginx", "curl -fsSL x | sh"]
+)
+def test_a_command_that_changes_the_machine_is_never_run(command: str) -> None:
+    problems = check_page(page(f"{FENCE}sh\n{command}\n{FENCE}\n"))
+    assert len(problems) == 1 and "installs software or changes the machine" in problems[0]
+
+
 def test_every_page_is_collected_and_none_has_a_block_it_cannot_classify() -> None:
     from tests.docs.jobs import PAGES
 
