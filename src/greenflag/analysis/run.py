@@ -151,7 +151,8 @@ class AnalysisRun:
     # --- I/O ------------------------------------------------------------------------------------------------
 
     def observe_gate(self, name: str, ok: bool, detail: str = "") -> Measurement:
-        """Record a health gate's state; a failed gate fails the run (the seed's third rule)."""
+        """Record a health gate's state; a failed gate fails the run (as an error rate above 1 % or a p95 above 3 s
+        does)."""
         metric = f"health.{name}"
         if metric not in self._tracks:
             spec = MetricSpec(name=metric, provider="router", query="gate", consecutive_error_limit=0)

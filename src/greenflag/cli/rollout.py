@@ -20,18 +20,21 @@ from greenflag.errors import ExitCode, UsageError
 __all__ = ["register"]
 
 FILE_OPT = typer.Option(Path("greenflag.yaml"), "-f", "--file", help="The release spec (greenflag.yaml).")
-JSON_OPT = typer.Option(False, "--json", help="Print JSON (fields per DESIGN.md §4).")
+JSON_OPT = typer.Option(False, "--json", help="Print the rollout's status as JSON (keys: docs/rollouts.md).")
 WAIT_OPT = typer.Option(False, "--wait", help="Follow to the end: exit 0 when promoted, 3 when rolled back.")
 
 EPILOG = """\
 Examples:
 
-  greenflag up -f greenflag.yaml &                        # router + supervisor + controller
-  greenflag rollout start -f greenflag.yaml --version v2 --wait
-  greenflag rollout start -f greenflag.yaml --version v3 --wait --html out/rollout.html --junit out/rollout.xml
+  greenflag up -f greenflag.yaml &                                # router + supervisor + controller
+  greenflag rollout start -f greenflag.yaml --version v1 --wait --html out/v1.html --junit out/v1.xml
+  greenflag rollout start -f greenflag.yaml --version v2          # a canary (judged on its traffic)
   greenflag rollout status --json
-  greenflag rollout promote --full        greenflag rollout abort
-  greenflag rollout watch                 greenflag rollout history
+  greenflag rollout promote --full                                # skip the remaining steps: 100 % now
+  greenflag rollout watch                                         # a live view, until it is done
+  greenflag rollout start -f greenflag.yaml --version v3
+  greenflag rollout abort                                         # roll back to v2 now
+  greenflag rollout history
 
 Without a running `greenflag up`, `start --wait` and `resume --wait` run the controller in this process
 (against an external router); state is in .greenflag/state.db either way. Exit codes: 0 promoted / done,

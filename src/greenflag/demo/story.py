@@ -5,7 +5,8 @@
    load cannot starve the router.
 3. Blue-green to v2: the switch is atomic and drain-aware; the users' own count of failed requests across it is
    `switch_failed_requests` (the story needs 0).
-4. Canary of a faulty v3 (5 % errors): 10 % of traffic, analysis against the seed's rules, automated rollback.
+4. Canary of a faulty v3 (5 % errors): 10 % of traffic, analysis by the built-in rules (error rate > 1 %, p95 > 3 s,
+   failed health gate), automated rollback.
    `rollback_seconds` runs from the first failing response v3 served to v3's weight being 0.
 """
 

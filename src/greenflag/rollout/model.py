@@ -96,7 +96,7 @@ class Status:
     previous: str | None = None  # the stable version before this rollout promoted (for undo)
     phase: Phase = Phase.PROGRESSING
     stage: str = "before_install"  # position in the plan (see steps.plan)
-    step: int = 0  # index of the current canary step (DESIGN.md's `step`)
+    step: int = 0  # index of the current traffic step (`step` in `rollout status --json`)
     weights: dict[str, int] = field(default_factory=dict)
     header_route: str | None = None
     backends: list[str] = field(default_factory=list)  # versions the router should know

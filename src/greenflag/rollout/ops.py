@@ -48,7 +48,7 @@ def retry_version(store: Store, service: str) -> str:
 
 
 def status_json(status: Status | None) -> dict[str, Any]:
-    """`rollout status --json` (DESIGN.md §4: phase, stable, canary, weights, step, events, …)."""
+    """`rollout status --json` (phase, stable, canary, weights, step, events, …: docs/rollouts.md)."""
     if status is None:
         return {"phase": None, "stable": None, "canary": None, "weights": {}, "step": None, "events": []}
     return status.to_json()

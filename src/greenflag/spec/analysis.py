@@ -44,6 +44,6 @@ class CompareSpec(Model):
 class AnalysisSpec(Model):
     interval: Duration = 1.0
     window: Duration = 10.0
-    defaults: bool = True  # the seed's rules: error_rate > 0.01, p95 > 3s, failed health gate
+    defaults: bool = True  # the built-in rules: error_rate > 0.01, p95 > 3s, failed health gate
     metrics: list[MetricSpec] = Field(default_factory=list)
     compare: CompareSpec = Field(default_factory=CompareSpec)

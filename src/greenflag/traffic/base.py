@@ -1,4 +1,4 @@
-"""The Router seam (DESIGN.md §3). One module per router implements it; `greenflag.testing.FakeRouter` fakes it."""
+"""The Router seam (docs/router.md). One module per router implements it; `greenflag.testing.FakeRouter` fakes it."""
 
 from __future__ import annotations
 

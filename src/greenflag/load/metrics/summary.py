@@ -1,4 +1,5 @@
-"""The end-of-test summary: the `--summary-json` document (DESIGN.md §4) and a k6-like text table."""
+"""The end-of-test summary: the `--summary-json` document (docs/load-testing.md, "Summary JSON") and a k6-like
+text table."""
 
 from __future__ import annotations
 
