@@ -38,7 +38,7 @@ from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, roll
 from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
-__all__ = ["analysis_active", "decide", "new_status", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "decide", "new_status", "note_router", "plan", "rollout_steps"]
 __pure__ = True
 
 HOOKS_FORWARD = ("before_install", "after_install", "after_allow_test_traffic", "before_allow_traffic")
@@ -398,3 +398,16 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     if ctx.s != status:
         ctx.s.updated_at = now
     return ctx.s, ctx.actions
+
+
+def note_router(status: Status, observed: dict[str, int] | None, at: float) -> Status:
+    """Journal the weights read back from the router (a new status when they changed, with a `router` event
+    at the time they were read: the trace of what the data plane really held)."""
+    if observed is None or observed == status.router_weights:
+        return status
+    new = copy.deepcopy(status)
+    new.router_weights, new.router_weights_at = dict(observed), at
+    shown = ", ".join(f"{name} {weight}" for name, weight in sorted(observed.items())) or "no backends"
+    new.events.append(Event(at, "router", f"router holds {shown} (read back)"))
+    del new.events[:-MAX_EVENTS]
+    return new
