@@ -134,6 +134,9 @@ class FakePlatform:
         self.stopped: list[str] = []
 
     async def launch(self, version: str) -> list[Any]:
+        from greenflag.spec import check_version
+
+        check_version(version)
         if version in self.fail_launch:
             raise RuntimeError(f"fake platform: cannot launch {version}")
         if version not in self.running:

@@ -69,7 +69,7 @@ CORE = [
     "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.verdicts", "hdr", "health.gate",
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "rollout.actions", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets",
-    "rollout.runs", "rollout.steps", "rollout.validate", "units",
+    "platform.template", "rollout.runs", "rollout.steps", "rollout.validate", "units",
 ]  # fmt: skip
 
 

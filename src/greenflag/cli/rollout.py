@@ -175,12 +175,24 @@ def _start(target: _Target, body: dict[str, Any], version: str | None, wait: boo
 
 
 def start(
-    version: str = typer.Option(..., "--version", help="The version to roll out (the platform's {version})."),
+    version: str = typer.Option(
+        ..., "--version", help="The version to roll out: [A-Za-z0-9][A-Za-z0-9._-]{0,63} (the platform's {version})."
+    ),
     file: Path = FILE_OPT,
     wait: bool = WAIT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment."""
+    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment.
+
+    VERSION is a version name: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'
+    ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); anything else exits 2. The platform gets it as {version} in the
+    already-split command and as GREENFLAG_VERSION in the environment."""
+    from greenflag.spec import check_version
+
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise UsageError(f"--version: {exc}") from None
     target = _Target(file)
     _start(target, {"version": version}, version, wait, as_json)
 

@@ -1,8 +1,10 @@
 """The `process` platform: each version's instances run as local processes on free loopback ports.
 
-The command template gets `{port}` and `{version}`. Instances are journaled (pid, port) so a restarted
-controller re-adopts live processes instead of starting duplicates; they run in their own session, so they
-outlive a controller killed with SIGKILL. Stopping is SIGTERM to the process group, SIGKILL after the grace.
+The command template gets `{port}`, `{version}`, `{service}` and `{instance}`, substituted into the already-split
+argument list (and, in a `sh -c` script, only through the environment: `platform/template.py`). Versions must be
+version names (`greenflag.spec.check_version`), so no value adds an argument. Instances are journaled (pid, port)
+so a restarted controller re-adopts live processes instead of starting duplicates; they run in their own session,
+so they outlive a controller killed with SIGKILL. Stopping is SIGTERM to the process group, SIGKILL after the grace.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -20,7 +21,8 @@ from typing import Protocol
 
 from greenflag.errors import ConfigError
 from greenflag.platform.base import Instance, InstanceRecord
-from greenflag.spec import PlatformSpec
+from greenflag.platform.template import command_argv, command_env
+from greenflag.spec import PlatformSpec, check_version
 
 __all__ = ["InstanceJournal", "ProcessPlatform", "pid_alive"]
 
@@ -85,14 +87,14 @@ class ProcessPlatform:
 
     def _spawn(self, version: str, index: int) -> InstanceRecord:
         port = _free_port()
-        text = self.spec.command.replace("{port}", str(port)).replace("{version}", version)
+        instance_id = f"{version}-{index}"
+        values = {"port": str(port), "version": version, "service": self.service, "instance": instance_id}
         try:
-            argv = shlex.split(text)
+            argv = command_argv(self.spec.command, values)
         except ValueError as exc:
             raise ConfigError(f"platform.command: {exc}") from None
-        instance_id = f"{version}-{index}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.spec.env, "GREENFLAG_VERSION": version, "PORT": str(port)}
+        env = {**os.environ, **self.spec.env, **command_env(values)}
         with open(self.log_dir / f"{self.service}-{instance_id}.log", "ab") as log:
             try:
                 child = subprocess.Popen(
@@ -114,7 +116,9 @@ class ProcessPlatform:
         return record
 
     async def launch(self, version: str) -> list[Instance]:
-        """Start the version's instances; live ones (also from a previous controller) are kept."""
+        """Start the version's instances; live ones (also from a previous controller) are kept. ValueError for a
+        version that is not a version name."""
+        check_version(version)
         live = {r.id: r for r in self._records(version) if self._alive(r)}
         out = []
         for index in range(self.spec.instances):

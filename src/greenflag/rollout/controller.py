@@ -31,7 +31,7 @@ from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
 from greenflag.rollout.steps import decide, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.validate import check_analysis
-from greenflag.spec import ProbeSpec, Spec
+from greenflag.spec import ProbeSpec, Spec, check_version
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
 
 __all__ = ["Controller"]
@@ -77,8 +77,10 @@ class Controller:
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, version: str) -> Status:
         """Journal a new rollout of `version` (refused while another is in progress)."""
-        if not version or version != version.strip():
-            raise UsageError(f"--version {version!r}: expected a non-empty version name")
+        try:
+            check_version(version)
+        except ValueError as exc:
+            raise UsageError(f"--version: {exc}") from None
         now = self.clock.now().timestamp()
         self.status = self.store.create(
             self.spec.service, version, lambda rid, stable: new_status(self.spec, rid, version, stable, now)

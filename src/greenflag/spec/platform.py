@@ -8,7 +8,15 @@ from pydantic import Field
 
 from greenflag.spec.base import Duration, Model
 
-__all__ = ["PlatformSpec"]
+__all__ = ["PLACEHOLDERS", "PlatformSpec"]
+
+# The placeholders of platform.command and the environment variable each one is also given as.
+PLACEHOLDERS = {
+    "port": "GREENFLAG_PORT",
+    "version": "GREENFLAG_VERSION",
+    "service": "GREENFLAG_SERVICE",
+    "instance": "GREENFLAG_INSTANCE",
+}
 
 
 class PlatformSpec(Model):

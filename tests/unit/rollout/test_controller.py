@@ -143,3 +143,15 @@ def test_status_shows_the_weights_read_back_and_says_when_they_differ() -> None:
     assert (journaled["weights"], journaled["weights_source"], journaled["weights_differ"]) == (
         {"v1": 100, "v2": 0}, "journal", False,
     )  # fmt: skip
+
+
+async def test_start_refuses_a_version_that_is_not_a_version_name(tmp_path: Path) -> None:
+    import pytest
+
+    from greenflag.errors import UsageError
+
+    controller, _, platform = make(tmp_path)
+    for bad in ("v4 --error-rate 1", "$(id)", "", "x" * 65):
+        with pytest.raises(UsageError, match="not a version name"):
+            controller.start(bad)
+    assert controller.store.latest("svc") is None and platform.launched == []
