@@ -22,7 +22,7 @@ from greenflag.errors import UsageError
 from greenflag.health.base import Probe
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import Instance, Platform
+from greenflag.platform.base import ExitReporter, Instance, Platform
 from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
@@ -148,6 +148,7 @@ class Controller:
 
     async def _observe(self, status: Status, commands: tuple[str, ...]) -> Observations:
         self._instances = await self.platform.instances()
+        exits = tuple(self.platform.exits()) if isinstance(self.platform, ExitReporter) else ()
         counts = self._instance_counts()
         launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
         mono = self.clock.monotonic()
@@ -173,6 +174,7 @@ class Controller:
             analysis_run=run,
             hooks=self.hooks.states(status),
             commands=commands,
+            exits=exits,
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenflag.analysis.verdicts import Measurement
+from greenflag.platform.base import InstanceExit
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,6 +55,7 @@ TIME_FIELDS = (
     "analysis_started_at",
     "completed_at",
     "router_weights_at",
+    "launch_started_at",
 )
 
 
@@ -122,6 +124,9 @@ class Status:
     created_at: float = 0.0
     updated_at: float = 0.0
     stage_started_at: float = 0.0
+    launch_started_at: float | None = None  # first launch of the version: start_timeout runs from here
+    start_exits: int = 0  # exits of the version's instances before it was ready (platform.max_restarts)
+    last_exit: str | None = None  # the last one: instance, exit code, last lines of output
     pause_started_at: float | None = None
     analysis_started_at: float | None = None
     completed_at: float | None = None
@@ -195,6 +200,9 @@ class Status:
             created_at=epochs["created_at"],
             updated_at=epochs["updated_at"],
             stage_started_at=epochs["stage_started_at"],
+            launch_started_at=epochs.get("launch_started_at"),
+            start_exits=int(data.get("start_exits", 0)),
+            last_exit=data.get("last_exit"),
             pause_started_at=epochs["pause_started_at"],
             analysis_started_at=epochs["analysis_started_at"],
             completed_at=epochs["completed_at"],
@@ -232,4 +240,5 @@ class Observations:
     analysis_run: str | None = None  # the run they belong to (measurements of another run are ignored)
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
+    exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say

@@ -107,7 +107,7 @@ async def test_the_serving_version_is_restarted_when_its_liveness_fails(tmp_path
 
 # A shell template of the kind users write, with {version} inside the script and a command substitution of its own.
 SHELL_TEMPLATE = (
-    "sh -c 'echo \"version=[{version}] port={port} service={service} instance={instance}\" > seen-{instance}.txt; "
+    'sh -c \'echo "version=[{version}] port={port} service={service} instance={instance}" > seen-{instance}.txt; '
     f"exec {sys.executable} -m http.server {{port}} --bind 127.0.0.1'"
 )
 

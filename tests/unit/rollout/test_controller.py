@@ -155,3 +155,23 @@ async def test_start_refuses_a_version_that_is_not_a_version_name(tmp_path: Path
         with pytest.raises(UsageError, match="not a version name"):
             controller.start(bad)
     assert controller.store.latest("svc") is None and platform.launched == []
+
+
+async def test_a_version_that_exits_at_once_is_relaunched_max_restarts_times_then_rolled_back(tmp_path: Path) -> None:
+    controller, router, platform = make(tmp_path)
+    await deploy(controller, "v1")
+    platform.exit_at_once["v2"] = (1, "Traceback ...\nModuleNotFoundError: No module named 'app'")
+    controller.start("v2")
+    final = None
+    for _ in range(200):  # bounded: it ends, it is not relaunched forever
+        controller.clock.advance(0.2)  # type: ignore[attr-defined]
+        final = await controller.tick()
+        assert final is not None
+        if final.done:
+            break
+    assert final is not None and final.done and final.phase is Phase.ROLLED_BACK
+    budget = controller.spec.platform.max_restarts
+    assert platform.launched.count("v2") == budget + 1
+    rollback = next(e for e in final.events if e.kind == "rollback")
+    assert "v2-0 exited with code 1; last output: Traceback ... / ModuleNotFoundError" in rollback.message
+    assert router.weights == {"v1": 100}
