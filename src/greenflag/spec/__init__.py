@@ -9,7 +9,7 @@ with errors naming file, line and key path, is `greenflag.config.load_spec`.
 from __future__ import annotations
 
 from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
-from greenflag.spec.base import VERSION_PATTERN, Duration, Model, check_version
+from greenflag.spec.base import VERSION_PATTERN, Duration, Model, check_version, differences
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
@@ -57,4 +57,5 @@ __all__ = [
     "Step",
     "StrategySpec",
     "check_version",
+    "differences",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from greenflag.spec.base import Duration, Model
+from greenflag.units import parse_host_port
 
 __all__ = ["RouterSpec"]
 
@@ -25,3 +26,9 @@ class RouterSpec(Model):
     header_timeout: Duration = 10.0
     # Driver-specific settings (haproxy socket, nginx paths, ALB listener ARN, ...) for later drivers.
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("listen", "admin")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_host_port(value)  # ValueError: "… is not HOST:PORT with a port from 0 to 65535"
+        return value
