@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Model, Size
+from greenflag.units import parse_host_port
 
 __all__ = [
     "AVAILABLE_KINDS",
@@ -111,6 +112,12 @@ class RouterSpec(RouterBase):
     max_body_size: Size = 100 * 1024 * 1024  # request bodies beyond it get 413; 0: no limit
     # Backends the admin API may add beyond loopback and those configured at start (never link-local/metadata).
     allow_backends: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
+
+    @field_validator("listen", "admin")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_host_port(value)  # ValueError: "… is not HOST:PORT with a port from 0 to 65535"
+        return value
 
     def public_url(self) -> str | None:
         return f"http://{self.listen}"
