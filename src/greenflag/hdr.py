@@ -180,6 +180,37 @@ class Histogram:
         self._counts += other._counts
         self._note(other._min, other._max, other._sum, other._total)
 
+    def add_sparse(
+        self,
+        index: np.ndarray[Any, Any],
+        counts: np.ndarray[Any, Any],
+        *,
+        total: int,
+        low: int,
+        high: int,
+    ) -> None:
+        """Add counts given as (ascending, distinct) bucket indexes and their counts, with the values' sum and their
+        exact min and max: another process's histogram, shipped sparse, merged without a dense copy (exact)."""
+        n = int(counts.sum()) if len(counts) else 0
+        if n == 0:
+            return
+        self._fold()
+        dense = self._ensure_counts()
+        dense[index.astype(np.int64)] += counts.astype(np.int64)
+        self._note(low, high, total, n)
+
+    def take(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int, int, int, int] | None:
+        """Everything recorded so far as (index, counts, count, sum, min, max), and start over (the raw buffer stays
+        the same object, so hot paths holding its bound `append` keep recording). None when nothing was recorded."""
+        self._fold()
+        if self._total == 0 or self._counts is None:
+            return None
+        index = np.flatnonzero(self._counts)
+        taken = (index, self._counts[index], self._total, self._sum, self._min, self._max)
+        self._counts[index] = 0
+        self._total = self._sum = self._min = self._max = 0
+        return taken
+
     def copy(self) -> Histogram:
         clone = Histogram()
         clone.merge(self)

@@ -1,23 +1,29 @@
 """`greenflag load run` as a function: resolve the target (URL, Python or YAML scenario), validate every
-option before any traffic (including whether the VUs fit in memory), run, print the summary."""
+option before any traffic (including whether the VUs fit in memory), run, print the summary.
+
+A file's `options.scenarios` become several scenario runs; `workers` and `backend` spread them. A worker process
+(or Ray actor) rebuilds the very same runs from the same request with `rebuild` (which is why the request
+travels to it, without its sinks)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from greenflag.errors import UsageError
 from greenflag.load.engine import schedules as sch
 from greenflag.load.engine.capacity import fd_problem, memory_problem
 from greenflag.load.engine.executors import DEFAULT_GRACEFUL_STOP, Scenario
-from greenflag.load.engine.options import PlanOptions, build_plan
+from greenflag.load.engine.options import PlanOptions, ScenarioOptions, build_plan
+from greenflag.load.engine.runconfig import Distribution, ScenarioRun
 from greenflag.load.engine.runner import RunConfig, RunResult, run_load, run_sync
 from greenflag.load.engine.schedules import Stage, describe
 from greenflag.load.engine.selfcheck import machine_capacity, raise_fd_limit
+from greenflag.load.engine.spread import check_options, worker_count
 from greenflag.load.http.head import Target, build_request, parse_target
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.snapshot import validate_thresholds
@@ -26,7 +32,7 @@ from greenflag.load.metrics.thresholds import Threshold, ThresholdError, parse_c
 from greenflag.load.scenarios.quick import UrlScenario
 from greenflag.units import format_duration
 
-__all__ = ["LoadRequest", "LoadedScenario", "prepare", "run_request"]
+__all__ = ["LoadRequest", "LoadedScenario", "plan_lines", "prepare", "rebuild", "run_request"]
 
 
 class LoadedScenario(Protocol):
@@ -37,6 +43,8 @@ class LoadedScenario(Protocol):
     custom_metrics: bool  # the file may define metrics of its own (thresholds on unknown names allowed)
 
     def make_scenario(self, registry: Registry) -> Scenario: ...
+
+    def make_for(self, scenario: str) -> Callable[[Registry], Scenario]: ...
 
 
 @dataclass
@@ -59,6 +67,10 @@ class LoadRequest:
     env: list[tuple[str, str]] = field(default_factory=list)  # -e KEY=VALUE: set before the scenario loads
     progress: bool = True
     sink_factories: list[Callable[[Registry], Any]] = field(default_factory=list)  # e.g. the time series
+    workers: int | Literal["auto"] = 1  # processes (or Ray actors) sharing the load; auto: usable cores
+    backend: str = "local"  # local (processes of this machine) | ray
+    address: str | None = None  # Ray: auto or ray://HOST:PORT; None: a Ray instance of this machine
+    on_worker_failure: str = "abort"  # abort | continue
 
 
 def _load_file(path: Path, host: str | None) -> LoadedScenario:
@@ -87,15 +99,20 @@ def _vus_option(request: LoadRequest, plan: sch.ExecutorConfig, from_file: bool)
     return cli if given or not from_file else f"{request.target}: options.{key}"
 
 
-def check_capacity(request: LoadRequest, plan: sch.ExecutorConfig, *, url: bool) -> None:
-    """Refuse (UsageError) a plan whose VUs cannot fit in memory or in the open-files limit; raise the soft
-    open-files limit when the hard one allows."""
-    vus = sch.max_vus(plan)
+def check_capacity(
+    request: LoadRequest, plan: sch.ExecutorConfig, *, url: bool, vus: int | None = None, processes: int = 1
+) -> None:
+    """Refuse (UsageError) a plan whose VUs (`vus`: of all its scenarios) cannot fit in memory or in the open-files
+    limit, `processes` workers sharing them; raise the soft open-files limit when the hard one allows."""
+    vus = sch.max_vus(plan) if vus is None else vus
     capacity = machine_capacity()
-    problem = memory_problem(vus, "url" if url else "scenario", capacity) or fd_problem(vus, capacity)
+    per_process = -(-vus // processes)
+    problem = memory_problem(vus, "url" if url else "scenario", capacity, processes) or fd_problem(
+        per_process, capacity
+    )
     if problem is not None:
         raise UsageError(f"{_vus_option(request, plan, not url)}: {problem}")
-    raise_fd_limit(vus + 64)
+    raise_fd_limit(per_process + 64)
 
 
 def _check_request(request: LoadRequest, target: Target) -> None:
@@ -117,6 +134,16 @@ def apply_env(pairs: list[tuple[str, str]]) -> None:
 
 def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunConfig]:
     """Validate everything (exit 2 on any problem) and return what run_load needs. Sends no traffic."""
+    return _prepare(request, worker=False)
+
+
+def rebuild(request: LoadRequest) -> list[ScenarioRun]:
+    """In a worker (process or Ray actor): the run's scenarios, built from the coordinator's request."""
+    return _prepare(request, worker=True)[1].scenarios
+
+
+def _prepare(request: LoadRequest, *, worker: bool) -> tuple[Callable[[Registry], Scenario], RunConfig]:
+    check_options(request.workers, request.backend, request.address, request.on_worker_failure)
     apply_env(request.env)
     cli = PlanOptions(
         executor=request.executor,
@@ -129,9 +156,8 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
         graceful_stop=request.graceful_stop,
     )
     thresholds: list[Threshold] = []
-    is_url = "://" in request.target
     loaded: LoadedScenario | None = None
-    if is_url:
+    if "://" in request.target:
         try:
             target = parse_target(request.target)
         except ValueError as exc:
@@ -140,6 +166,11 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
         plan_options = cli
     else:
         loaded = _load_file(Path(request.target), request.host)
+        if loaded.options.scenarios and cli.executor_fields:
+            option = "--" + cli.executor_fields[0].replace("_", "-").replace("start", "stage")
+            raise UsageError(
+                f"{option}: {request.target} defines scenarios (options.scenarios): give executor options per scenario"
+            )
         plan_options = loaded.options.merged(cli)
         try:
             thresholds = parse_thresholds(loaded.thresholds)
@@ -152,41 +183,85 @@ def prepare(request: LoadRequest) -> tuple[Callable[[Registry], Scenario], RunCo
     problems = validate_thresholds(thresholds, allow_custom=loaded is not None and loaded.custom_metrics)
     if problems:
         raise UsageError("--threshold " + "; ".join(problems))
-    try:
-        plan = build_plan(plan_options)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    check_capacity(request, plan, url=loaded is None)
-    graceful_stop = plan_options.graceful_stop
     if loaded is not None:
         make = loaded.make_scenario
     else:
 
         def make(registry: Registry) -> Scenario:
             return UrlScenario(
-                target,
-                registry,
-                method=request.method,
-                headers=request.headers,
-                body=request.body,
+                target, registry, method=request.method, headers=request.headers, body=request.body,
                 timeout=request.timeout,
-            )
+            )  # fmt: skip
 
+    graceful = DEFAULT_GRACEFUL_STOP if plan_options.graceful_stop is None else plan_options.graceful_stop
+    if loaded is not None and plan_options.scenarios:
+        runs = [_scenario_run(request, loaded, entry, graceful) for entry in plan_options.scenarios]
+    else:
+        try:
+            runs = [ScenarioRun("default", build_plan(plan_options), make, graceful_stop=graceful)]
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     config = RunConfig(
-        plan=plan,
-        thresholds=thresholds,
-        graceful_stop=DEFAULT_GRACEFUL_STOP if graceful_stop is None else graceful_stop,
-        progress=request.progress,
-        label=request.target,
-        sink_factories=list(request.sink_factories),
-    )
+        plan=runs[0].plan, thresholds=thresholds, graceful_stop=runs[0].graceful_stop, progress=request.progress,
+        label=request.target, sink_factories=list(request.sink_factories), scenarios=runs,
+    )  # fmt: skip
+    if worker:
+        raise_fd_limit(sum(sch.max_vus(run.plan) for run in runs) + 64)
+    else:
+        config.distribution = _distribution(request, runs)
+        if request.backend == "local":
+            vus = sum(sch.max_vus(run.plan) for run in runs)
+            check_capacity(request, runs[0].plan, url=loaded is None, vus=vus, processes=config.distribution.workers)
     return make, config
+
+
+def _scenario_run(request: LoadRequest, loaded: LoadedScenario, entry: ScenarioOptions, graceful: float) -> ScenarioRun:
+    try:
+        plan = build_plan(entry.options)
+    except ValueError as exc:
+        raise UsageError(f"{request.target}: options.scenarios.{entry.name}: {exc}") from None
+    if request.graceful_stop is None and entry.options.graceful_stop is not None:
+        graceful = entry.options.graceful_stop  # the command line's wins over each scenario's, as over the file's
+    return ScenarioRun(entry.name, plan, loaded.make_for(entry.name), entry.start_time, graceful, entry.tags, entry.exec)
+
+
+def _distribution(request: LoadRequest, runs: list[ScenarioRun]) -> Distribution:
+    payload = replace(request, sink_factories=[], progress=False, workers=1, backend="local", address=None)
+    ship_dir = None
+    if request.backend == "ray" and request.address is not None and "://" not in request.target:
+        script = Path(request.target).resolve()  # the cluster's workers load it from the shipped directory
+        ship_dir, payload.target = str(script.parent), script.name
+    count, notes = worker_count(request.workers, request.backend, runs, address=request.address, ship_dir=ship_dir)
+    return Distribution(
+        workers=count, backend=request.backend, address=request.address, on_worker_failure=request.on_worker_failure,
+        build=rebuild, payload=payload, ship_dir=ship_dir, notes=notes,
+    )  # fmt: skip
+
+
+def plan_lines(config: RunConfig) -> list[str]:
+    """What the run will do, as printed before it starts."""
+    runs = config.scenarios or [ScenarioRun("default", config.plan, lambda r: None, graceful_stop=config.graceful_stop)]  # type: ignore[arg-type,return-value]
+    lines = []
+    for run in runs:
+        line = f"{describe(run.plan)}, graceful stop {format_duration(run.graceful_stop)}"
+        if len(runs) > 1:
+            start = f", from {format_duration(run.start_time)}" if run.start_time else ""
+            line = f"scenario {run.name}{start}: {line}"
+        lines.append(line)
+    distribution = config.distribution
+    if distribution.workers > 1 or distribution.backend != "local":
+        where = "Ray actors" if distribution.backend == "ray" else "processes"
+        notes = f" ({'; '.join(distribution.notes)})" if distribution.notes else ""
+        lines.append(f"{distribution.workers} workers ({where}) share the load{notes}")
+    elif distribution.notes:
+        lines.append("1 worker (" + "; ".join(distribution.notes) + ")")
+    return lines
 
 
 def run_request(request: LoadRequest, *, out: Any = None) -> RunResult:
     make, config = prepare(request)
     stream = out or sys.stdout
-    plan = f"{describe(config.plan)}, graceful stop {format_duration(config.graceful_stop)}"
+    plan = "\n  ".join(plan_lines(config))
     print(f"\n  greenflag load run {request.target}\n  {plan}\n", file=stream, flush=True)
     result = run_sync(run_load(make, config))
     print(render_text(result.summary) + "\n", file=stream, flush=True)

@@ -36,12 +36,13 @@ def format_bytes(value: float) -> str:
     return f"{value:.1f} PiB"  # pragma: no cover
 
 
-def memory_problem(vus: int, kind: str, capacity: Capacity) -> str | None:
-    """Why `vus` VUs of `kind` ('url' or 'scenario') cannot fit in the available memory, or None."""
+def memory_problem(vus: int, kind: str, capacity: Capacity, processes: int = 1) -> str | None:
+    """Why `vus` VUs of `kind` ('url' or 'scenario') in `processes` workers cannot fit in the available memory, or
+    None."""
     if capacity.memory_bytes is None:
         return None
     per_vu = PER_VU_BYTES[kind]
-    needed = BASE_BYTES + vus * per_vu
+    needed = BASE_BYTES * processes + vus * per_vu
     if needed <= capacity.memory_bytes:
         return None
     return (

@@ -67,6 +67,7 @@ class RunState:
     hurry: asyncio.Event = field(default_factory=asyncio.Event)  # set: end the graceful stop now
     ended: bool = False  # the run has ended: no request may leave any more
     next_vu_id: int = 1
+    vu_id_step: int = 1  # a worker's VUs are numbered first_vu, first_vu + step, … (schedules.Segment)
 
     def abort(self, reason: str) -> None:
         if self.abort_reason is None:
@@ -95,7 +96,7 @@ class _Runner:
 
     def new_vu(self) -> VirtualUser:
         vu = self.scenario.new_vu(self.state.next_vu_id)
-        self.state.next_vu_id += 1
+        self.state.next_vu_id += self.state.vu_id_step
         self.vus.append(vu)
         bind = getattr(vu, "bind", None)
         if bind is not None:
@@ -227,14 +228,14 @@ def _budget(count: int) -> Callable[[], bool]:
     return take
 
 
-async def _ramping_vus(runner: _Runner, config: sch.RampingVUs, start: float) -> None:
+async def _ramping_vus(runner: _Runner, config: sch.RampingVUs, start: float, segment: sch.Segment) -> None:
     stops: list[asyncio.Event] = []
 
     async def one(stop: asyncio.Event) -> None:
         await runner.loop_vu(runner.new_vu(), lambda: not stop.is_set())
 
     while runner.state.running:
-        target = sch.vus_at(config.start_vus, config.stages, _perf() - start)
+        target = segment.share(sch.vus_at(config.start_vus, config.stages, _perf() - start))
         live = [event for event in stops if not event.is_set()]
         for event in live[target:]:  # ramp down: these VUs stop after their current iteration
             event.set()
@@ -294,18 +295,20 @@ class _Pool:
 
 
 async def _arrival_rate(
-    runner: _Runner, config: sch.ConstantArrivalRate | sch.RampingArrivalRate, start: float
+    runner: _Runner, config: sch.ConstantArrivalRate | sch.RampingArrivalRate, start: float, segment: sch.Segment
 ) -> None:
     state = runner.state
     if isinstance(config, sch.ConstantArrivalRate):
         offsets = sch.arrival_offsets(config.rate, [sch.Stage(config.duration, config.rate)])
     else:
         offsets = sch.arrival_offsets(config.start_rate, config.stages)
-    pool = _Pool(runner, config.max_vus)
-    for _ in range(config.pre_allocated_vus):
+    pool = _Pool(runner, segment.share(config.max_vus))
+    for _ in range(segment.share(config.pre_allocated_vus)):
         pool.idle.append(await pool.allocate())
     fired_done = pool.fired_done
-    for offset in offsets:
+    for number, offset in enumerate(offsets):
+        if not segment.owns(number):  # another worker's iteration: the schedules interleave
+            continue
         due = start + offset
         now = _perf()
         if due > now + 0.0005:
@@ -329,23 +332,27 @@ async def _arrival_rate(
     await runner.wait_end()
 
 
-async def run_plan(config: sch.ExecutorConfig, scenario: Scenario, state: RunState) -> None:
-    """Run the plan until it ends, `state.abort()` is called, or its duration passes; then stop gracefully."""
+async def run_plan(
+    config: sch.ExecutorConfig, scenario: Scenario, state: RunState, segment: sch.Segment = sch.Segment()
+) -> None:
+    """Run the plan (`segment`: a worker's part of it) until it ends, `state.abort()` is called, or its duration
+    passes; then stop gracefully."""
     runner = _Runner(scenario, state)
     start = _perf()
     state.stop_at = start + sch.total_duration(config)
+    state.next_vu_id, state.vu_id_step = segment.first_vu, segment.vu_step
     try:
         if isinstance(config, sch.ConstantVUs):
-            await _closed(runner, config.vus, lambda: _always)
+            await _closed(runner, segment.share(config.vus), lambda: _always)
         elif isinstance(config, sch.RampingVUs):
-            await _ramping_vus(runner, config, start)
+            await _ramping_vus(runner, config, start, segment)
         elif isinstance(config, sch.SharedIterations):
-            shared = _budget(config.iterations)
-            await _closed(runner, config.vus, lambda: shared)
+            shared = _budget(segment.iterations(config.iterations, config.vus))
+            await _closed(runner, segment.share(config.vus), lambda: shared)
         elif isinstance(config, sch.PerVUIterations):
-            await _closed(runner, config.vus, lambda: _budget(config.iterations))
+            await _closed(runner, segment.share(config.vus), lambda: _budget(config.iterations))
         else:
-            await _arrival_rate(runner, config, start)
+            await _arrival_rate(runner, config, start, segment)
     finally:
         state.stopping.set()
         await runner.finish()

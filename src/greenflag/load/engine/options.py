@@ -14,7 +14,17 @@ from typing import Any
 from greenflag.load.engine import schedules as sch
 from greenflag.units import parse_duration
 
-__all__ = ["OPTION_KEYS", "OPTION_TYPES", "OptionError", "PlanOptions", "build_plan", "from_mapping", "parse_stage"]
+__all__ = [
+    "OPTION_KEYS",
+    "OPTION_TYPES",
+    "SCENARIO_KEYS",
+    "OptionError",
+    "PlanOptions",
+    "ScenarioOptions",
+    "build_plan",
+    "from_mapping",
+    "parse_stage",
+]
 __pure__ = True
 
 
@@ -84,6 +94,12 @@ def _stages(key: str, value: Any) -> tuple[sch.Stage, ...]:
     return tuple(out)
 
 
+def _scenarios(key: str, value: Any) -> tuple[ScenarioOptions, ...]:
+    if not isinstance(value, Mapping) or not value:
+        raise OptionError(key, f"expected a mapping of NAME: {{executor: ..., ...}}, got {_shown(value)}")
+    return tuple(_scenario(f"{key}.{name}", name, entry) for name, entry in value.items())
+
+
 def _thresholds(key: str, value: Any) -> Any:
     if not isinstance(value, Mapping):
         raise OptionError(key, f"expected a mapping of METRIC: [EXPR, ...], got {_shown(value)}")
@@ -107,8 +123,10 @@ OPTION_TYPES: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "graceful_stop": ("graceful_stop", _duration),
     "gracefulStop": ("graceful_stop", _duration),
     "thresholds": ("thresholds", _thresholds),
+    "scenarios": ("scenarios", _scenarios),
 }
 OPTION_KEYS = frozenset(OPTION_TYPES)
+_SHORTCUTS = ("executor", "vus", "duration", "rate", "max_vus", "stages", "iterations", "start")
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,12 @@ class PlanOptions:
     iterations: int | None = None
     start: float | None = None  # start VUs (ramping-vus) or start rate (ramping-arrival-rate)
     graceful_stop: float | None = None  # seconds for running iterations at the end (k6's gracefulStop)
+    scenarios: tuple[ScenarioOptions, ...] = ()  # k6's options.scenarios (then none of the fields above but this)
+
+    @property
+    def executor_fields(self) -> list[str]:
+        """The executor options given (what `scenarios` cannot be combined with)."""
+        return [name for name in _SHORTCUTS if getattr(self, name) not in (None, ())]
 
     def merged(self, override: PlanOptions) -> PlanOptions:
         """`override`'s values win where set (command line over the script's options)."""
@@ -158,7 +182,11 @@ def from_mapping(options: Mapping[str, Any]) -> PlanOptions:
         checked = check(key, value)
         if field_name != "thresholds":
             fields[field_name] = checked
-    return PlanOptions(**fields)
+    found = PlanOptions(**fields)
+    if found.scenarios and found.executor_fields:
+        given = ", ".join(spelled[name] for name in found.executor_fields)
+        raise OptionError("scenarios", f"cannot be combined with {given} at the top level: give them per scenario")
+    return found
 
 
 def _default_executor(o: PlanOptions) -> str:
@@ -208,3 +236,91 @@ def build_plan(o: PlanOptions, *, default_vus: int = 10, default_duration: float
     if problems:
         raise ValueError(f"--executor {name}: " + "; ".join(problems))
     return plan
+
+
+# -- k6's options.scenarios ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """One entry of `options.scenarios`: its executor options, when it starts, what it runs and its tags."""
+
+    name: str
+    options: PlanOptions
+    start_time: float = 0.0
+    exec: str | None = None  # a User class (Python) or flow names (YAML); None: all of the file's
+    flows: tuple[str, ...] = ()  # YAML: the flows it runs
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+# the keys an entry may have beside `executor`, by executor (k6's names; snake_case spellings too)
+_COMMON = {"executor", "startTime", "start_time", "gracefulStop", "graceful_stop", "exec", "tags"}
+SCENARIO_KEYS: dict[str, set[str]] = {
+    "constant-vus": {"vus", "duration"},
+    "ramping-vus": {"startVUs", "start_vus", "stages"},
+    "constant-arrival-rate": {"rate", "timeUnit", "time_unit", "duration", "preAllocatedVUs", "pre_allocated_vus",
+                              "maxVUs", "max_vus"},
+    "ramping-arrival-rate": {"startRate", "start_rate", "timeUnit", "time_unit", "stages", "preAllocatedVUs",
+                             "pre_allocated_vus", "maxVUs", "max_vus"},
+    "shared-iterations": {"vus", "iterations", "maxDuration", "max_duration"},
+    "per-vu-iterations": {"vus", "iterations", "maxDuration", "max_duration"},
+}  # fmt: skip
+_RENAMED = {"preAllocatedVUs": "vus", "pre_allocated_vus": "vus", "maxDuration": "duration", "max_duration": "duration"}
+
+
+def _tags(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise OptionError(key, f"expected a mapping of tag names to values, got {_shown(value)}")
+    bad = [k for k, v in value.items() if not isinstance(v, str | int | float) or isinstance(v, bool)]
+    if bad:
+        raise OptionError(f"{key}.{bad[0]}", "expected a string or a number")
+    return tuple(sorted((k, str(v)) for k, v in value.items()))
+
+
+def _exec(key: str, value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) and n for n in names):
+        raise OptionError(key, f"expected the name of a User class (or of YAML flows), got {_shown(value)}")
+    return tuple(names)
+
+
+def _scenario(where: str, name: Any, entry: Any) -> ScenarioOptions:
+    if not isinstance(name, str) or not name or len(name) > 64 or not set(name) <= _NAME_CHARS:
+        raise OptionError(where, "a scenario name is 1-64 letters, digits, '_' or '-'")
+    if not isinstance(entry, Mapping):
+        raise OptionError(where, f"expected a mapping such as {{executor: constant-vus, vus: 10}}, got {_shown(entry)}")
+    if "executor" not in entry:
+        raise OptionError(f"{where}.executor", f"required: one of {', '.join(sch.EXECUTORS)}")
+    executor = _executor(f"{where}.executor", entry["executor"])
+    allowed = _COMMON | SCENARIO_KEYS[executor]
+    unknown = [str(k) for k in entry if k not in allowed]
+    if unknown:
+        raise OptionError(f"{where}.{unknown[0]}", f"not an option of {executor} (it takes {', '.join(sorted(allowed))})")
+    plan: dict[str, Any] = {"executor": executor}
+    unit = _duration(f"{where}.timeUnit", entry.get("timeUnit", entry.get("time_unit", 1)))
+    if unit <= 0:
+        raise OptionError(f"{where}.timeUnit", "expected a positive duration such as '1s' or '1m'")
+    start_time, flows, tags = 0.0, (), ()
+    for key, value in entry.items():
+        path = f"{where}.{key}"
+        if key in ("executor", "timeUnit", "time_unit") or value is None:
+            continue
+        if key in ("startTime", "start_time"):
+            start_time = _duration(path, value)
+        elif key == "exec":
+            flows = _exec(path, value)
+        elif key == "tags":
+            tags = _tags(path, value)
+        else:
+            field_name, check = OPTION_TYPES[_RENAMED.get(key, key)]
+            if field_name in plan:
+                raise OptionError(path, "given twice (in two spellings)")
+            plan[field_name] = check(path, value)
+    if unit != 1.0:  # rates are per timeUnit: per second here
+        if "rate" in plan:
+            plan["rate"] = plan["rate"] / unit
+        if "start" in plan and executor == "ramping-arrival-rate":
+            plan["start"] = plan["start"] / unit
+        plan["stages"] = tuple(sch.Stage(s.duration, s.target / unit) for s in plan.get("stages", ()))
+    return ScenarioOptions(
+        name, PlanOptions(**plan), start_time, flows[0] if len(flows) == 1 else None, flows, tags
+    )

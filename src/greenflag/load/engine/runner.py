@@ -1,86 +1,38 @@
 """Run a load test: the executor plan, a once-a-second ticker feeding the sinks (thresholds, live progress),
-the generator self-check, and the summary at the end."""
+the generator self-check, and the summary at the end.
+
+One scenario in one process runs here, straight into the registry that its sinks read. Several scenarios
+(k6's `options.scenarios`), several workers or the Ray backend go through the coordinator (`coordinator.py`): the
+same sinks on a registry merged from the workers' deltas.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
-import signal
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable
 
 from greenflag.load.engine import schedules as sch
-from greenflag.load.engine.executors import DEFAULT_GRACEFUL_STOP, RunState, Scenario, run_plan
+from greenflag.load.engine.backends import links_for
+from greenflag.load.engine.coordinator import coordinate
+from greenflag.load.engine.executors import RunState, Scenario, run_plan
+from greenflag.load.engine.runconfig import (
+    RunConfig,
+    RunResult,
+    ScenarioRun,
+    Sink,
+    ThresholdWatch,
+    run_sync,
+    stop_on_signals,
+)
 from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.progress import Progress
 from greenflag.load.metrics.series import Registry
-from greenflag.load.metrics.snapshot import Snapshot
 from greenflag.load.metrics.summary import build_summary
-from greenflag.load.metrics.thresholds import Outcome, Threshold, evaluate
 
-__all__ = ["RunConfig", "RunResult", "Sink", "run_load", "run_sync"]
-
-T = TypeVar("T")
-
-
-class Sink(Protocol):
-    """Fed once a second while the run goes on (`add`) and once at the end (`flush`)."""
-
-    def add(self) -> None: ...
-
-    def flush(self) -> None: ...
-
-
-@dataclass
-class RunConfig:
-    plan: sch.ExecutorConfig
-    thresholds: list[Threshold] = field(default_factory=list)
-    graceful_stop: float = DEFAULT_GRACEFUL_STOP
-    progress: bool = True
-    label: str = ""
-    # more sinks, built once the run's registry exists (the time series, a live dashboard's feed)
-    sink_factories: list[Callable[[Registry], Sink]] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    summary: dict[str, Any]
-    outcomes: list[Outcome]
-    aborted: str | None
-
-    @property
-    def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes)
-
-
-class ThresholdWatch:
-    """Evaluates thresholds every second; aborts the run for `abort_on_fail` ones (after `delay_abort_eval`)."""
-
-    def __init__(self, thresholds: list[Threshold], registry: Registry, state: RunState) -> None:
-        self.thresholds = thresholds
-        self.registry = registry
-        self.state = state
-        self.last: list[Outcome] = []
-
-    def evaluate(self) -> list[Outcome]:
-        elapsed = time.perf_counter() - self.registry.start
-        self.last = evaluate(self.thresholds, Snapshot(self.registry, elapsed).value)
-        return self.last
-
-    def add(self) -> None:
-        if not self.thresholds:
-            return
-        elapsed = time.perf_counter() - self.registry.start
-        for outcome in self.evaluate():
-            threshold = outcome.threshold
-            if not outcome.ok and threshold.abort_on_fail and elapsed >= threshold.delay_abort_eval:
-                self.state.abort(f"threshold {threshold.key}: {threshold.source} crossed (value {outcome.value:.4g})")
-
-    def flush(self) -> None:
-        self.evaluate()
+__all__ = ["RunConfig", "RunResult", "ScenarioRun", "Sink", "ThresholdWatch", "run_load", "run_sync"]
 
 
 async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> None:
@@ -92,23 +44,23 @@ async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> N
             sink.add()
 
 
-def _stop_on_signals(state: RunState) -> list[int]:
-    """SIGINT/SIGTERM end the run early but gracefully: running iterations get the graceful stop, the summary is
-    written; another one during the graceful stop interrupts what still runs at once."""
-    loop = asyncio.get_running_loop()
-    installed: list[int] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(signum, state.stop_signal, f"stopped by {signal.Signals(signum).name}")
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
-            continue
-        installed.append(signum)
-    return installed
+def _spread(config: RunConfig) -> bool:
+    """Whether the run goes through the coordinator: several scenarios, workers, or Ray."""
+    distribution = config.distribution
+    if len(config.scenarios) > 1 or distribution.workers > 1 or distribution.backend != "local":
+        return True
+    return any(run.start_time > 0 or run.tags for run in config.scenarios)
 
 
 async def run_load(
     make_scenario: Callable[[Registry], Scenario], config: RunConfig, *, sinks: list[Sink] | None = None
 ) -> RunResult:
+    """Run `config`: one scenario (`make_scenario` with `config.plan`) in this process, or through the coordinator
+    when the run has several scenarios or workers."""
+    if _spread(config):
+        if not config.scenarios:
+            config.scenarios = [ScenarioRun("default", config.plan, make_scenario, graceful_stop=config.graceful_stop)]
+        return await coordinate(config, links_for(config), sinks=sinks)
     started_at = dt.datetime.now(dt.UTC)
     registry = Registry(start=time.perf_counter())
     scenario = make_scenario(registry)
@@ -123,7 +75,7 @@ async def run_load(
     check = SelfCheck()
     check.start()
     ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.over))  # through the graceful stop
-    signals = _stop_on_signals(state)
+    signals = stop_on_signals(state.stop_signal)
     try:
         await run_plan(config.plan, scenario, state)
     finally:
@@ -156,12 +108,3 @@ async def run_load(
         },
     )
     return RunResult(summary, watch.last, state.abort_reason)
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when it is installed, else on the default asyncio loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
-        return asyncio.run(coro)
-    return uvloop.run(coro)

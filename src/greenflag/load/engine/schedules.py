@@ -21,11 +21,13 @@ __all__ = [
     "PerVUIterations",
     "RampingArrivalRate",
     "RampingVUs",
+    "Segment",
     "SharedIterations",
     "Stage",
     "arrival_offsets",
     "describe",
     "max_vus",
+    "participants",
     "split_iterations",
     "total_duration",
     "validate",
@@ -230,3 +232,52 @@ def describe(config: ExecutorConfig) -> str:
         f"{config.name}: {config.iterations} iterations for each of {config.vus} VUs "
         f"(max duration {format_duration(config.max_duration)})"
     )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Worker `index`'s part of a plan run by `count` workers (k6's execution segments, for equal parts), striped so
+    that the parts add up to exactly the whole plan:
+
+    - VUs: the whole plan's VU number i (1, 2, …) belongs to worker (i - 1) mod count, and keeps its number there
+      (`first_vu`, `vu_step`), so VU-keyed choices (its User class, its first task, its feeder row) are the same
+      as in one process; a worker runs `share(n)` of n VUs, at every moment of a ramp.
+    - open-model iterations: iteration i of the schedule (starting at `start + offset_i`) is worker
+      i mod count's (`owns`): the workers' schedules interleave into the single one, the rates add up to the rate.
+    - iteration budgets: shared by each worker's VUs, in proportion to them (`iterations`).
+    """
+
+    index: int = 0
+    count: int = 1
+
+    def share(self, n: int) -> int:
+        """How many of n striped items (VUs) are this worker's."""
+        return max(0, (n - self.index + self.count - 1) // self.count)
+
+    def owns(self, i: int) -> bool:
+        return i % self.count == self.index
+
+    @property
+    def first_vu(self) -> int:
+        return self.index + 1
+
+    @property
+    def vu_step(self) -> int:
+        return self.count
+
+    def iterations(self, total: int, vus: int) -> int:
+        """This worker's part of a shared budget of `total` iterations among `vus` VUs: proportional to its VUs,
+        rounded so that the parts add up to `total`."""
+        before = sum(Segment(k, self.count).share(vus) for k in range(self.index))
+        mine = self.share(vus)
+        return (total * (before + mine)) // vus - (total * before) // vus
+
+
+def participants(config: ExecutorConfig, workers: int) -> int:
+    """How many of `workers` take part in a plan: each one needs a VU of its own (open models: a pre-allocated
+    one), so a plan with fewer VUs than workers runs on as many workers as it has VUs."""
+    if isinstance(config, ConstantArrivalRate | RampingArrivalRate):
+        cap = config.pre_allocated_vus
+    else:
+        cap = max_vus(config)
+    return max(1, min(workers, cap))

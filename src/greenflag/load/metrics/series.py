@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from greenflag.hdr import Histogram
 
-__all__ = ["HTTP_TRENDS", "Registry", "Series", "Window"]
+__all__ = ["HTTP_TRENDS", "Registry", "Scope", "Series", "Window"]
 
 # http_req_* trends, in recording order
 HTTP_TRENDS = (
@@ -166,6 +166,19 @@ class Window:
     durations: np.ndarray[Any, np.dtype[np.int64]] | None = None  # HDR counts of http_req_duration
 
 
+@dataclass
+class Scope:
+    """The executor's own counts of one scenario (tags such as (("scenario", "checkout"),)) in a run that merges
+    several: what `iterations{scenario:checkout}`, `vus{scenario:checkout}` … read."""
+
+    iterations: int = 0
+    dropped_iterations: int = 0
+    interrupted_iterations: int = 0
+    iteration_duration: Histogram = field(default_factory=Histogram)
+    vus: int = 0
+    vus_max: int = 0
+
+
 def is_expected(status: int) -> bool:
     """k6's default expected_response: 200–399."""
     return 200 <= status < 400
@@ -190,6 +203,7 @@ class Registry:
         self.windows: deque[Window] = deque(maxlen=30)
         self.vus = 0
         self.vus_max = 0
+        self.scopes: dict[Tags, Scope] = {}  # per scenario, in a run that merges several (see Scope)
         self._previous = (0, 0, np.zeros(0, dtype=np.int64))
 
     # -- hot path ----------------------------------------------------------------------------------------
@@ -272,6 +286,10 @@ class Registry:
             if series.status and not series.expected:
                 out[f"http_{series.status // 100}xx"] += series.reqs
         return dict(sorted(out.items()))
+
+    def scoped(self, tags: Tags) -> list[Scope]:
+        """The scopes whose tags include every one of `tags`."""
+        return [scope for key, scope in self.scopes.items() if all(item in key for item in tags)]
 
     def recent(self, count: int) -> list[Window]:
         return list(self.windows)[-count:]

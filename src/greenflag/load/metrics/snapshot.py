@@ -83,8 +83,14 @@ class Snapshot:
     def trend(self, metric: str, tags: Tags = ()) -> Histogram | None:
         if metric in HTTP_TRENDS:
             return self.registry.http_trend(metric, tags)
-        if metric == "iteration_duration" and not tags:
-            return self.registry.iteration_duration
+        if metric == "iteration_duration":
+            if not tags:
+                return self.registry.iteration_duration
+            scopes = self.registry.scoped(tags)
+            merged = Histogram()
+            for scope in scopes:
+                merged.merge(scope.iteration_duration)
+            return merged if scopes else None
         return self.registry.custom_trend(metric, tags)
 
     def counter(self, metric: str, tags: Tags = ()) -> float | None:
@@ -94,10 +100,11 @@ class Snapshot:
             return float(
                 totals[{"http_reqs": "reqs", "data_sent": "bytes_sent", "data_received": "bytes_recv"}[metric]]
             )
-        if metric == "iterations":
-            return float(reg.iterations)
-        if metric == "dropped_iterations":
-            return float(reg.dropped_iterations)
+        if metric in ("iterations", "dropped_iterations"):
+            if tags:  # per scenario, in a run of several (Registry.scopes)
+                scopes = reg.scoped(tags)
+                return float(sum(getattr(scope, metric) for scope in scopes)) if scopes else None
+            return float(reg.iterations if metric == "iterations" else reg.dropped_iterations)
         found = [v for (name, t), v in reg.counters.items() if name == metric and all(x in t for x in tags)]
         return float(sum(found)) if found else None
 
@@ -121,6 +128,9 @@ class Snapshot:
         if kind == "rate" or (kind is None and agg == "rate" and self.rate(metric, tags) is not None):
             return self.rate(metric, tags)
         if kind == "gauge":
+            if tags:
+                scopes = self.registry.scoped(tags)
+                return float(sum(getattr(scope, metric) for scope in scopes)) if scopes else None
             return float(self.registry.vus if metric == "vus" else self.registry.vus_max)
         count = self.counter(metric, tags)
         if count is None:

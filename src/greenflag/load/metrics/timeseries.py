@@ -10,6 +10,11 @@ folds on whole wall-clock seconds, so with 1 s intervals each fold closes one in
 the wall clock (`t` = epoch seconds, a multiple of the interval), so two generators' lines for the same `t` add up
 to what one generator doing both would have measured: `merge_lines`.
 
+Several sources (the workers of a run, or the scenarios of one process) feed deltas instead (`follow_deltas`,
+`add_delta`): each delta is assigned to an interval by the same rule, a source's intervals never go back, and an
+interval closes once every source still running has moved past it, so the lines are exactly the sum of what each
+source's own series would have been (`merge_lines` of them).
+
 Memory: an interval keeps, per request name, the non-zero buckets of `http_req_duration` and `http_req_latency`
 as numpy arrays (a uint16 bucket index and the smallest unsigned type that holds the counts: 3 bytes a bucket at
 up to 255 requests per bucket and second); the overall histograms are the sum of the names' and are computed
@@ -34,15 +39,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from greenflag.hdr import COUNTS_LEN
+from greenflag.load.metrics.delta import Delta, DiffTaker
 from greenflag.load.metrics.intervals import COUNTERS, NAME_TRENDS, Interval, Sparse
 from greenflag.load.metrics.series import Registry
 
 __all__ = ["TimeSeries"]
 
-Array = np.ndarray[Any, Any]
+_LOCAL = ""  # the source name of the registry's own diffs
 
 
 @dataclass
@@ -52,9 +55,43 @@ class _NameAcc:
     hists: dict[str, list[Sparse]] = field(default_factory=lambda: {m: [] for m in NAME_TRENDS})
 
 
+@dataclass
+class _Acc:
+    """One open interval: what the deltas assigned to it add up to."""
+
+    names: dict[str, _NameAcc] = field(default_factory=dict)
+    scalars: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    gauges: dict[str, tuple[int, int]] = field(default_factory=dict)  # source → (vus, vus_max), the latest
+    checks: dict[str, list[int]] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    iteration: list[Sparse] = field(default_factory=list)
+
+    def add(self, source: str, delta: Delta) -> None:
+        for part in delta.series:
+            acc = self.names.setdefault(part.name, _NameAcc())
+            acc.reqs += part.reqs
+            acc.failed += part.failed
+            for metric in NAME_TRENDS:
+                hist = part.hists.get(metric)
+                if hist is not None:
+                    acc.hists[metric].append(hist.sparse)
+        for name, value in delta.totals().items():
+            self.scalars[name] += value
+        self.gauges[source] = (delta.vus, delta.vus_max)
+        for name, (passes, fails) in delta.checks.items():
+            entry = self.checks.setdefault(name, [0, 0])
+            entry[0] += passes
+            entry[1] += fails
+        for name, count in delta.error_classes().items():
+            self.errors[name] = self.errors.get(name, 0) + count
+        if delta.iteration_duration is not None:
+            self.iteration.append(delta.iteration_duration.sparse)
+
+
 class TimeSeries:
     """A runner sink: `add()` after each fold, `flush()` at the end. `on_line(line)` gets each closed interval's
-    JSON line (to write it, or stream it to a dashboard) as soon as it closes; `intervals` keeps them all."""
+    JSON line (to write it, or stream it to a dashboard) as soon as it closes; `intervals` keeps them all.
+    After `follow_deltas()` it reads no registry: sources feed it with `add_delta` and say `end_source`."""
 
     def __init__(
         self,
@@ -72,114 +109,102 @@ class TimeSeries:
         self.clock = clock
         self.intervals: list[Interval] = []
         self._last_fold = self._started = clock()
-        self._prev_series: dict[Any, tuple[int, int, Array, Array]] = {}
-        self._prev_iter = np.zeros(COUNTS_LEN, np.int64)
-        self._prev_scalars: dict[str, int] = {}
-        self._prev_checks: dict[str, tuple[int, int]] = {}
-        self._prev_errors: dict[str, int] = {}
-        self._open: int | None = None
-        self._acc: dict[str, _NameAcc] = {}
-        self._scalars: dict[str, int] = {}
-        self._checks: dict[str, list[int]] = {}
-        self._errors: dict[str, int] = {}
-        self._iter: list[Sparse] = []
+        self._diff: DiffTaker | None = DiffTaker(registry)
+        self._open: dict[int, _Acc] = {}
+        self._keys: dict[str, int] = {}  # source → the interval of its latest delta
+        self._ended: set[str] = set()
+        self._waiting: set[str] = set()  # sources announced that have sent nothing yet
+        self._closed_upto: int | None = None  # intervals up to here are written: a late delta goes to the next one
 
     # -- the sink ------------------------------------------------------------------------------------------
     def add(self) -> None:
+        if self._diff is None:
+            self._close_ready()
+            return
         now = self.clock()
-        key = self._key((self._last_fold + now) / 2.0)
-        self._last_fold = now
-        if self._open is not None and key > self._open:
-            self._close()
-        if self._open is None:
-            self._open = key
-        self._take()
+        self._feed(_LOCAL, self._diff.take(self._last_fold, now))
+        self._close_ready()
 
     def flush(self) -> None:
-        self.registry.fold()
-        self.add()
-        self._close()
+        if self._diff is not None:
+            self.registry.fold()
+            self.add()
+        self._close(None)
+
+    # -- several sources -----------------------------------------------------------------------------------
+    def follow_deltas(self, started: float | None = None) -> None:
+        """From now on the intervals come from `add_delta`, not from this registry (`started`: the run's start,
+        wall clock)."""
+        self._diff = None
+        if started is not None:
+            self._last_fold = self._started = started
+
+    def add_source(self, source: str) -> None:
+        """A source that will send deltas: until its first one, no interval closes."""
+        self._waiting.add(source)
+
+    def add_delta(self, source: str, delta: Delta) -> None:
+        self._feed(source, delta)
+        self._close_ready()
+
+    def end_source(self, source: str) -> None:
+        """The source sends nothing more (finished, or gone): intervals no longer wait for it."""
+        self._ended.add(source)
+        self._waiting.discard(source)
+        self._close_ready()
 
     # -- internals -----------------------------------------------------------------------------------------
-    def _key(self, epoch: float) -> int:
-        key = math.floor(epoch / self.interval_s) * self.interval_s
-        return key if self._open is None else max(key, self._open)
+    def _feed(self, source: str, delta: Delta) -> None:
+        """Which interval a delta belongs to: the one holding the midpoint of the time it covers (the runner folds
+        on whole wall-clock seconds, so with 1 s intervals each fold closes one interval); never one before the
+        source's previous delta, nor one already written."""
+        key = math.floor((delta.t0 + delta.t1) / 2.0 / self.interval_s) * self.interval_s
+        key = max(key, self._keys.get(source, key))
+        if self._closed_upto is not None:
+            key = max(key, self._closed_upto + self.interval_s)
+        self._keys[source] = key
+        self._waiting.discard(source)
+        self._last_fold = max(self._last_fold, delta.t1)
+        self._open.setdefault(key, _Acc()).add(source, delta)
 
-    def _take(self) -> None:
-        """Add what changed since the previous fold to the open interval."""
-        reg = self.registry
-        for skey, series in reg.series.items():
-            duration, latency = series.duration.counts(), series.latency.counts()
-            prev = self._prev_series.get(skey)
-            self._prev_series[skey] = (series.reqs, series.failed, duration, latency)
-            if prev is not None:
-                if series.reqs == prev[0]:
-                    continue
-                duration, latency = duration - prev[2], latency - prev[3]
-            acc = self._acc.setdefault(series.name, _NameAcc())
-            acc.reqs += series.reqs - (prev[0] if prev else 0)
-            acc.failed += series.failed - (prev[1] if prev else 0)
-            acc.hists["http_req_duration"].append(Sparse.of(duration))
-            acc.hists["http_req_latency"].append(Sparse.of(latency))
-        totals = reg.http_totals()
-        scalars = {
-            "http_reqs": totals["reqs"],
-            "http_req_failed": totals["failed"],
-            "iterations": reg.iterations,
-            "dropped_iterations": reg.dropped_iterations,
-            "data_sent": totals["bytes_sent"],
-            "data_received": totals["bytes_recv"],
-        }
-        for name, value in scalars.items():
-            self._scalars[name] = self._scalars.get(name, 0) + value - self._prev_scalars.get(name, 0)
-        self._prev_scalars = scalars
-        self._scalars["vus"], self._scalars["vus_max"] = reg.vus, reg.vus_max
-        for name, (passes, fails) in reg.checks.items():
-            p0, f0 = self._prev_checks.get(name, (0, 0))
-            if passes != p0 or fails != f0:
-                entry = self._checks.setdefault(name, [0, 0])
-                entry[0] += passes - p0
-                entry[1] += fails - f0
-            self._prev_checks[name] = (passes, fails)
-        errors = reg.errors_by_class()
-        for name, count in errors.items():
-            if count != self._prev_errors.get(name, 0):
-                self._errors[name] = self._errors.get(name, 0) + count - self._prev_errors.get(name, 0)
-        self._prev_errors = errors
-        iteration = reg.iteration_duration.counts()
-        if reg.iteration_duration.count:
-            self._iter.append(Sparse.of(iteration - self._prev_iter))
-        self._prev_iter = iteration
+    def _close_ready(self) -> None:
+        """Close every interval that each running source has moved past."""
+        running = [key for source, key in self._keys.items() if source not in self._ended]
+        if running and not self._waiting:
+            self._close(min(running))
 
-    def _close(self) -> None:
-        if self._open is None:
-            return
-        start, end = max(self._started, self._open), min(self._last_fold, self._open + self.interval_s)
+    def _close(self, before: int | None) -> None:
+        """Close the open intervals before `before` (None: all of them), in order."""
+        for key in sorted(self._open):
+            if before is not None and key >= before:
+                break
+            self._emit(key, self._open.pop(key))
+
+    def _emit(self, key: int, acc: _Acc) -> None:
+        start, end = max(self._started, key), min(self._last_fold, key + self.interval_s)
         interval = Interval(
-            t=self._open,
+            t=key,
             covered_s=round(max(0.0, end - start), 3),
             interval_s=self.interval_s,
-            counters={name: self._scalars.get(name, 0) for name in COUNTERS},
-            vus=self._scalars.get("vus", self.registry.vus),
-            vus_max=self._scalars.get("vus_max", self.registry.vus_max),
-            checks=self._checks,
-            errors=self._errors,
-            iteration_duration=Sparse.add(self._iter),
+            counters=dict(acc.scalars),
+            vus=sum(v for v, _ in acc.gauges.values()),
+            vus_max=sum(m for _, m in acc.gauges.values()),
+            checks=acc.checks,
+            errors=acc.errors,
+            iteration_duration=Sparse.add(acc.iteration),
             by_name={
                 name: (
-                    acc.reqs,
-                    acc.failed,
-                    Sparse.add(acc.hists[NAME_TRENDS[0]]),
-                    Sparse.add(acc.hists[NAME_TRENDS[1]]),
+                    name_acc.reqs,
+                    name_acc.failed,
+                    Sparse.add(name_acc.hists[NAME_TRENDS[0]]),
+                    Sparse.add(name_acc.hists[NAME_TRENDS[1]]),
                 )
-                for name, acc in self._acc.items()
-                if acc.reqs
+                for name, name_acc in acc.names.items()
+                if name_acc.reqs
             },
         )
         self.intervals.append(interval)
-        self._open = None
-        self._acc, self._checks, self._errors, self._iter = {}, {}, {}, []
-        self._scalars = {}
+        self._closed_upto = key
         if self.on_line is not None:
             self.on_line(interval.to_json())
 

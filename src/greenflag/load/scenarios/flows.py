@@ -217,6 +217,9 @@ class ConfigSpec(_Model):
 class FlowFile(_Model):
     config: ConfigSpec = Field(default_factory=ConfigSpec)
     flows: list[FlowSpec] = Field(min_length=1)
+    # k6's options.scenarios: NAME → {executor, its options, startTime, gracefulStop, tags, exec: FLOW | [FLOWS]},
+    # checked by the load engine's options (engine/options.py)
+    scenarios: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> FlowFile:

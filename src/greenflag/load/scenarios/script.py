@@ -14,7 +14,7 @@ import inspect
 import re
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -40,10 +40,20 @@ class ScriptScenario:
     classes: list[type[User]]
     bases: dict[type[User], Target | None] = field(default_factory=dict)
     custom_metrics: bool = True
+    exec_classes: dict[str, list[type[User]]] = field(default_factory=dict)  # scenario → the classes it runs
 
     def make_scenario(self, registry: Registry) -> UserScenario:
         plans = [ClassPlan.of(cls, self.bases.get(cls)) for cls in self.classes]
         return UserScenario(plans, registry)
+
+    def make_for(self, scenario: str) -> Callable[[Registry], UserScenario]:
+        """The VUs of one of `options.scenarios`: its `exec` classes (all of the file's when it names none)."""
+        classes = self.exec_classes.get(scenario) or self.classes
+
+        def make(registry: Registry) -> UserScenario:
+            return UserScenario([ClassPlan.of(cls, self.bases.get(cls)) for cls in classes], registry)
+
+        return make
 
 
 def plan_options(source: str, options: Any, prefix: str = "options") -> tuple[PlanOptions, dict[str, Any]]:
@@ -174,4 +184,16 @@ def load_python(path: Path, *, host: str | None) -> ScriptScenario:
         if base is None:
             raise UsageError(f"{path}:{_line_of(cls)}: no host for {cls.__name__}: pass --host URL or set `host`")
         bases[cls] = base
-    return ScriptScenario(options=options, thresholds=thresholds, classes=classes, bases=bases)
+    exec_classes: dict[str, list[type[User]]] = {}
+    by_name = {cls.__name__: cls for cls in classes}
+    for scenario in options.scenarios:
+        for name in scenario.flows:
+            if name not in by_name:
+                raise UsageError(
+                    f"{where}: options.scenarios.{scenario.name}.exec: no User class {name!r} here "
+                    f"(the file's: {', '.join(sorted(by_name))})"
+                )
+        exec_classes[scenario.name] = [by_name[name] for name in scenario.flows]
+    return ScriptScenario(
+        options=options, thresholds=thresholds, classes=classes, bases=bases, exec_classes=exec_classes
+    )
