@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -25,6 +27,39 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def malloc_stats() -> str:
+    """glibc's view: heap obtained from the OS (arena), in use (uordblks), free but kept (fordblks), mmapped."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _Mallinfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return "mallinfo2 unavailable"
+    mb = 1 / 1e6
+    return (
+        f"heap {info.arena * mb:.1f} MB: in use {info.uordblks * mb:.1f}, free {info.fordblks * mb:.1f}; "
+        f"mmapped {info.hblkhd * mb:.1f} MB in {info.hblks} blocks"
+    )
 
 
 def top(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, count: int, key: str) -> list[str]:
@@ -42,6 +77,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=float, default=120.0)
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--script", default=str(HERE.parent / "seed_profile" / "seed.py"))
+    parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
     args = parser.parse_args()
 
     from greenflag.load.engine.runner import run_load, run_sync
@@ -52,11 +88,15 @@ def main() -> None:
     total = parse_duration(args.duration)
     ramp = min(30.0, total / 5)
     request = LoadRequest(
-        target=args.script, host=args.host, stages=(Stage(ramp, args.vus), Stage(total - ramp, args.vus)),
-        graceful_stop=5.0, progress=False,
+        target=args.script,
+        host=args.host,
+        stages=(Stage(ramp, args.vus), Stage(total - ramp, args.vus)),
+        graceful_stop=5.0,
+        progress=False,
     )
     make, config = prepare(request)
-    tracemalloc.start(args.frames)
+    if not args.no_trace:
+        tracemalloc.start(args.frames)
 
     async def run() -> None:
         async def watch() -> None:
@@ -65,10 +105,27 @@ def main() -> None:
             while True:
                 await asyncio.sleep(args.every if baseline is not None else args.baseline)
                 gc.collect()
-                snap = tracemalloc.take_snapshot()
                 elapsed = time.monotonic() - t0
+                if args.no_trace:
+                    counts: dict[str, int] = {}
+                    for obj in gc.get_objects():
+                        counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
+                    common = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+                    print(
+                        f"=== {elapsed:.0f}s: RSS {rss_mb():.1f} MB; {malloc_stats()}; "
+                        f"python blocks {sys.getallocatedblocks()}; objects {common}",
+                        flush=True,
+                    )
+                    baseline = baseline or tracemalloc.Snapshot([], 1)
+                    continue
+                snap = tracemalloc.take_snapshot()
                 traced = tracemalloc.get_traced_memory()[0] / 1e6
-                print(f"\n=== {elapsed:.0f}s: traced {traced:.2f} MB, RSS {rss_mb():.1f} MB", flush=True)
+                own = tracemalloc.get_tracemalloc_memory() / 1e6
+                print(
+                    f"\n=== {elapsed:.0f}s: traced {traced:.2f} MB (tracemalloc's own {own:.1f} MB), RSS "
+                    f"{rss_mb():.1f} MB; {malloc_stats()}",
+                    flush=True,
+                )
                 if baseline is None:
                     baseline = snap
                     continue

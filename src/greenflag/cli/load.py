@@ -6,7 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -27,9 +27,13 @@ Examples:
 
   greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m -e USERS=data/users.csv
 
+  greenflag load run http://127.0.0.1:8080/ --rate 2000 --duration 1m --workers auto
+
 When the duration is over no new iteration starts; running ones get --graceful-stop (30s) to finish and are
-counted, the rest are counted as interrupted. Exit codes: 0 all thresholds held · 2 bad option or script (before
-any traffic) · 99 a threshold was crossed (as k6).
+counted, the rest are counted as interrupted. --workers N (or auto: every usable core) splits VUs, rates and
+iterations between N processes and merges their measurements exactly; thresholds are judged on the merged data.
+Exit codes: 0 all thresholds held · 1 a worker died and the run was stopped (--on-worker-failure abort) · 2 bad
+option or script (before any traffic) · 99 a threshold was crossed (as k6).
 """
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -45,6 +49,14 @@ def _env(values: list[str]) -> list[tuple[str, str]]:
             raise UsageError(f"--env {value!r}: expected KEY=VALUE with KEY a name such as BASE_URL{hint}")
         out.append((key, rest))
     return out
+
+
+def _workers(value: str) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"--workers {value!r}: expected a number of workers ≥ 1, or auto (every usable core)")
+    return int(value)
 
 
 def _method(value: str) -> str:
@@ -124,6 +136,19 @@ def run_command(
     env: list[str] = typer.Option(
         [], "--env", "-e", help="KEY=VALUE in the scenario's environment (os.environ), repeatable (as k6's -e)."
     ),
+    workers: str = typer.Option(
+        "1",
+        "--workers",
+        "-w",
+        help="Worker processes sharing the load (VUs, rates, iterations), or auto: every usable core.",
+    ),
+    backend: str = typer.Option("local", "--backend", help="local (processes of this machine) or ray (Ray actors)."),
+    address: str | None = typer.Option(
+        None, "--address", help="--backend ray: the cluster (auto, or ray://HOST:PORT); default: a local Ray instance."
+    ),
+    on_worker_failure: str = typer.Option(
+        "abort", "--on-worker-failure", help="A worker that dies: abort (stop the run, exit 1) or continue without it."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
     out: Path | None = typer.Option(None, "--out", help="Write the time series here (JSON lines, one per interval)."),
     out_interval: str = typer.Option("1s", "--out-interval", help="Time-series interval: 1s, 10s, 1m."),
@@ -155,6 +180,10 @@ def run_command(
         graceful_stop=None if graceful_stop is None else option_duration("--graceful-stop", graceful_stop),
         env=_env(env),
         progress=not quiet,
+        workers=_workers(workers),
+        backend=backend,
+        address=address,
+        on_worker_failure=on_worker_failure,
     )
     outputs = open_outputs(
         f"greenflag load run {target}", out=out, out_interval=out_interval, html=html, junit=junit,
@@ -175,6 +204,9 @@ def run_command(
     if outputs is not None:
         outputs.add_summary(result.summary)
         close_outputs(outputs, "greenflag load run")
+    if result.worker_failures and result.failure_policy == "abort":
+        typer.echo(f"greenflag: the run was stopped: {'; '.join(result.worker_failures)}", err=True)
+        raise typer.Exit(int(ExitCode.INTERNAL))
     if not result.ok:
         crossed = [f"{o.threshold.key}: {o.threshold.source}" for o in result.outcomes if not o.ok]
         typer.echo(f"greenflag: thresholds crossed: {'; '.join(crossed)}", err=True)

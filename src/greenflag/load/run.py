@@ -222,7 +222,8 @@ def _scenario_run(request: LoadRequest, loaded: LoadedScenario, entry: ScenarioO
         raise UsageError(f"{request.target}: options.scenarios.{entry.name}: {exc}") from None
     if request.graceful_stop is None and entry.options.graceful_stop is not None:
         graceful = entry.options.graceful_stop  # the command line's wins over each scenario's, as over the file's
-    return ScenarioRun(entry.name, plan, loaded.make_for(entry.name), entry.start_time, graceful, entry.tags, entry.exec)
+    make = loaded.make_for(entry.name)
+    return ScenarioRun(entry.name, plan, make, entry.start_time, graceful, entry.tags, entry.exec)
 
 
 def _distribution(request: LoadRequest, runs: list[ScenarioRun]) -> Distribution:

@@ -42,7 +42,13 @@ OPEN_TIMEOUT_S = 180.0  # a worker that is not ready (scenario loaded) by then i
 def scenario_tags(runs: list[ScenarioRun]) -> dict[str, Tags]:
     """The tags each scenario's metrics get when merged: `scenario` (when there are several) and its own tags."""
     several = len(runs) > 1
-    return {run.name: tuple(sorted({**dict(run.tags), **({"scenario": run.name} if several else {})}.items())) for run in runs}
+    out: dict[str, Tags] = {}
+    for run in runs:
+        tags = dict(run.tags)
+        if several:
+            tags["scenario"] = run.name
+        out[run.name] = tuple(sorted(tags.items()))
+    return out
 
 
 @dataclass
@@ -140,8 +146,8 @@ class _Coordinator:
                 pumps.pop(task)
             if self.state.stopping.is_set() and stopped_at is None:
                 stopped_at = time.perf_counter()
-            deadline = planned if stopped_at is None else min(
-                planned, stopped_at + self.state.graceful_stop + FINISH_MARGIN_S
+            deadline = (
+                planned if stopped_at is None else min(planned, stopped_at + self.state.graceful_stop + FINISH_MARGIN_S)
             )
             if pumps and time.perf_counter() > deadline:
                 for task, worker in pumps.items():
@@ -223,6 +229,7 @@ class _Coordinator:
     # -- the summary -----------------------------------------------------------------------------------------
     def _summary(self, started_at: dt.datetime, elapsed: float) -> dict[str, Any]:
         runs = self.runs
+        executor: dict[str, Any]
         if len(runs) == 1:
             executor = {"name": runs[0].plan.name, "plan": sch.describe(runs[0].plan)}
         else:
@@ -248,7 +255,8 @@ class _Coordinator:
                 {
                     "id": "worker_failed",
                     "count": len(self.failures),
-                    "message": "; ".join(self.failures) + ": what it measured until its last delivered second counts"
+                    "message": "; ".join(self.failures)
+                    + ": what it measured until its last delivered second counts"
                     + (", and the run was stopped" if self.policy == "abort" else "; the run went on without it"),
                 }
             )

@@ -42,11 +42,7 @@ class Outbox:
     def due(self, now: float) -> list[tuple[int, Any]]:
         """What to send now: every entry never sent, or sent `resend_after` ago without an acknowledgement; the
         caller calls `sent(seq, now)` for each one that left."""
-        return [
-            (e.seq, e.payload)
-            for e in self.entries
-            if e.sent_at is None or now - e.sent_at >= self.resend_after
-        ]
+        return [(e.seq, e.payload) for e in self.entries if e.sent_at is None or now - e.sent_at >= self.resend_after]
 
     def sent(self, seq: int, now: float) -> None:
         for entry in self.entries:

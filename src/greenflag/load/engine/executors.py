@@ -50,6 +50,7 @@ class Scenario(Protocol):
 
 
 DEFAULT_GRACEFUL_STOP = 30.0  # seconds, as k6
+_WHOLE = sch.Segment()  # the whole plan: one process
 
 
 @dataclass
@@ -333,7 +334,7 @@ async def _arrival_rate(
 
 
 async def run_plan(
-    config: sch.ExecutorConfig, scenario: Scenario, state: RunState, segment: sch.Segment = sch.Segment()
+    config: sch.ExecutorConfig, scenario: Scenario, state: RunState, segment: sch.Segment = _WHOLE
 ) -> None:
     """Run the plan (`segment`: a worker's part of it) until it ends, `state.abort()` is called, or its duration
     passes; then stop gracefully."""

@@ -27,6 +27,7 @@ import sys
 import traceback
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from greenflag.errors import GreenflagError
@@ -144,6 +145,15 @@ def worker_main(fd: int) -> None:
     run_sync(main())
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of a worker: this one, with this greenflag's directory first on PYTHONPATH, so that
+    `-m greenflag.load.engine.local` starts the same greenflag as the coordinator's."""
+    here = str(Path(__file__).resolve().parents[3])  # …/src: the directory holding the greenflag package
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([here, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
+    return env
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "stopped answering"
@@ -168,7 +178,7 @@ class LocalLink:
     async def open(self) -> None:
         parent, child = socket.socketpair()
         command = [sys.executable, "-m", "greenflag.load.engine.local", str(child.fileno())]
-        self.process = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, env=_child_env())
         child.close()
         self.info = {"pid": self.process.pid}
         self.reader, self.writer = await asyncio.open_connection(sock=parent)

@@ -294,12 +294,15 @@ def _scenario(where: str, name: Any, entry: Any) -> ScenarioOptions:
     allowed = _COMMON | SCENARIO_KEYS[executor]
     unknown = [str(k) for k in entry if k not in allowed]
     if unknown:
-        raise OptionError(f"{where}.{unknown[0]}", f"not an option of {executor} (it takes {', '.join(sorted(allowed))})")
+        takes = ", ".join(sorted(allowed))
+        raise OptionError(f"{where}.{unknown[0]}", f"not an option of {executor} (it takes {takes})")
     plan: dict[str, Any] = {"executor": executor}
     unit = _duration(f"{where}.timeUnit", entry.get("timeUnit", entry.get("time_unit", 1)))
     if unit <= 0:
         raise OptionError(f"{where}.timeUnit", "expected a positive duration such as '1s' or '1m'")
-    start_time, flows, tags = 0.0, (), ()
+    start_time = 0.0
+    flows: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
     for key, value in entry.items():
         path = f"{where}.{key}"
         if key in ("executor", "timeUnit", "time_unit") or value is None:
@@ -311,7 +314,7 @@ def _scenario(where: str, name: Any, entry: Any) -> ScenarioOptions:
         elif key == "tags":
             tags = _tags(path, value)
         else:
-            field_name, check = OPTION_TYPES[_RENAMED.get(key, key)]
+            field_name, check = OPTION_TYPES[_RENAMED.get(str(key), str(key))]
             if field_name in plan:
                 raise OptionError(path, "given twice (in two spellings)")
             plan[field_name] = check(path, value)
@@ -321,6 +324,4 @@ def _scenario(where: str, name: Any, entry: Any) -> ScenarioOptions:
         if "start" in plan and executor == "ramping-arrival-rate":
             plan["start"] = plan["start"] / unit
         plan["stages"] = tuple(sch.Stage(s.duration, s.target / unit) for s in plan.get("stages", ()))
-    return ScenarioOptions(
-        name, PlanOptions(**plan), start_time, flows[0] if len(flows) == 1 else None, flows, tags
-    )
+    return ScenarioOptions(name, PlanOptions(**plan), start_time, flows[0] if len(flows) == 1 else None, flows, tags)

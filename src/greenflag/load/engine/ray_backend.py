@@ -163,5 +163,5 @@ def ray_links(config: RunConfig) -> list[Link]:
         raise ValueError("the Ray backend needs Distribution.build (greenflag.load.run.prepare sets it)")
     ray = connect(distribution.address, distribution.ship_dir)
     actor_class = ray.remote(num_cpus=1, max_concurrency=64)(RayWorker)
-    count = distribution.workers
-    return [RayLink(ray, actor_class, Job(index, count, distribution.build, distribution.payload)) for index in range(count)]
+    count, build, payload = distribution.workers, distribution.build, distribution.payload
+    return [RayLink(ray, actor_class, Job(index, count, build, payload)) for index in range(count)]

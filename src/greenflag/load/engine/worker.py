@@ -30,7 +30,7 @@ from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.delta import take
 from greenflag.load.metrics.series import Registry
 
-__all__ = ["Channel", "Worker", "WORKER_COUNT_ENV", "WORKER_INDEX_ENV", "segments"]
+__all__ = ["WORKER_COUNT_ENV", "WORKER_INDEX_ENV", "Channel", "Worker", "segments"]
 
 WORKER_INDEX_ENV = "GREENFLAG_WORKER_INDEX"  # set in a worker before its scenario file is loaded (0, 1, …)
 WORKER_COUNT_ENV = "GREENFLAG_WORKER_COUNT"

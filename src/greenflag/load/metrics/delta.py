@@ -169,11 +169,14 @@ def take(registry: Registry, t0: float, t1: float) -> Delta:
             delta.trends[key] = part
     delta.counters = {key: value for key, value in registry.counters.items() if value}
     registry.counters.clear()
-    for source, target in ((registry.rates, delta.rates), (registry.checks, delta.checks)):
-        for key, entry in source.items():  # type: ignore[attr-defined]
-            if entry[0] or entry[1]:
-                target[key] = (entry[0], entry[1])  # type: ignore[index]
-                entry[0] = entry[1] = 0
+    for key, entry in registry.rates.items():
+        if entry[0] or entry[1]:
+            delta.rates[key] = (entry[0], entry[1])
+            entry[0] = entry[1] = 0
+    for name, entry in registry.checks.items():
+        if entry[0] or entry[1]:
+            delta.checks[name] = (entry[0], entry[1])
+            entry[0] = entry[1] = 0
     delta.iterations, delta.dropped_iterations = registry.iterations, registry.dropped_iterations
     delta.interrupted_iterations = registry.interrupted_iterations
     registry.iterations = registry.dropped_iterations = registry.interrupted_iterations = 0
@@ -208,7 +211,10 @@ class DiffTaker:
             )  # fmt: skip
             p = prev or (0, 0, 0, 0, {}, None, None)
             errors = {k: v - p[4].get(k, 0) for k, v in series.errors.items() if v != p[4].get(k, 0)}
-            hists = {"http_req_duration": HistPart.diff(duration, p[5]), "http_req_latency": HistPart.diff(latency, p[6])}
+            hists = {
+                "http_req_duration": HistPart.diff(duration, p[5]),
+                "http_req_latency": HistPart.diff(latency, p[6]),
+            }
             delta.series.append(
                 SeriesPart(
                     series.name, series.method, series.status, series.tags, series.expected, series.reqs - p[0],

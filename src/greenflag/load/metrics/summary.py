@@ -48,11 +48,18 @@ def _by_name(registry: Registry, elapsed: float) -> dict[str, Any]:
             "http_req_failed": {"rate": totals["failed"] / totals["reqs"] if totals["reqs"] else 0.0},
             "http_req_duration": trend_stats(registry.http_trend("http_req_duration", tags)),
             "http_req_latency": trend_stats(registry.http_trend("http_req_latency", tags)),
-            "status": {
-                str(s.status): s.reqs for s in sorted(registry.matching(tags), key=lambda s: s.status) if s.reqs
-            },
+            "status": _statuses(registry, tags),
         }
     return out
+
+
+def _statuses(registry: Registry, tags: tuple[tuple[str, str], ...]) -> dict[str, int]:
+    """Requests by status code; a name's requests of one status may sit in several series (by tags, by method)."""
+    counts: dict[int, int] = {}
+    for series in registry.matching(tags):
+        if series.reqs:
+            counts[series.status] = counts.get(series.status, 0) + series.reqs
+    return {str(status): counts[status] for status in sorted(counts)}
 
 
 def _by_step(registry: Registry, elapsed: float) -> dict[str, Any]:

@@ -6,18 +6,25 @@
     row = Feeder("data/coupons.json", unique=True).next()   # each row once; FeederExhausted after the last
 
 Pure apart from reading the file (on first use, so a script that builds feeders at import stays cheap).
+
+With several workers (`--workers`), each worker process loads the file itself, and the rows of the shared sequence
+are partitioned: worker k of N hands out rows k, k+N, k+2N, … (before a random shuffle), so a `unique` feeder never
+hands a row out twice across workers, and a cycling one uses every row once per round. `for_vu` and `random`
+(without `unique`) draw from every row: VU numbers are unique across workers. The worker's place comes from the
+`GREENFLAG_WORKER_INDEX` / `GREENFLAG_WORKER_COUNT` environment variables that greenflag sets in each worker.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Feeder", "FeederExhausted", "load_rows"]
+__all__ = ["Feeder", "FeederExhausted", "load_rows", "worker_partition"]
 
 Row = dict[str, Any]
 
@@ -50,6 +57,16 @@ def load_rows(path: Path) -> list[Row]:
     return rows
 
 
+def worker_partition() -> tuple[int, int]:
+    """(index, count) of this process among the run's workers; (0, 1) outside a spread run."""
+    try:
+        index = int(os.environ.get("GREENFLAG_WORKER_INDEX", "0"))
+        count = int(os.environ.get("GREENFLAG_WORKER_COUNT", "1"))
+    except ValueError:
+        return 0, 1
+    return (index, count) if 0 <= index < count else (0, 1)
+
+
 def _caller_dir(depth: int) -> Path | None:
     try:
         frame = sys._getframe(depth)
@@ -71,6 +88,7 @@ class Feeder:
         unique: bool = False,
         base_dir: str | Path | None = None,
         seed: int | None = None,
+        partition: tuple[int, int] | None = None,
     ) -> None:
         if order not in ("sequential", "random"):
             raise ValueError(f"Feeder order {order!r}: expected 'sequential' or 'random'")
@@ -81,17 +99,32 @@ class Feeder:
         self.path = file
         self.order = order
         self.unique = unique
+        self.partition = worker_partition() if partition is None else partition
         self._rows: list[Row] | None = None
+        self._mine: list[Row] | None = None
         self._position = 0
         self._random = random.Random(seed)
 
     @property
     def rows(self) -> list[Row]:
+        """Every row of the file."""
         if self._rows is None:
             self._rows = load_rows(self.path)
-            if self.unique and self.order == "random":
-                self._random.shuffle(self._rows)
         return self._rows
+
+    @property
+    def shared(self) -> list[Row]:
+        """The rows this worker hands out with `next()`: its partition (every row in a single process)."""
+        if self._mine is None:
+            index, count = self.partition
+            mine = self.rows[index::count]
+            if not mine and not self.unique:
+                mine = self.rows  # more workers than rows: a cycling feeder shares them all
+            if self.unique and self.order == "random":
+                mine = list(mine)
+                self._random.shuffle(mine)
+            self._mine = mine
+        return self._mine
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -103,12 +136,13 @@ class Feeder:
 
     def next(self) -> Row:
         """The next row of the shared sequence (or a random row); unique feeders raise FeederExhausted at the end."""
-        rows = self.rows
         if self.order == "random" and not self.unique:
-            return self._random.choice(rows)
+            return self._random.choice(self.rows)
+        rows = self.shared
         if self._position >= len(rows):
             if self.unique:
-                raise FeederExhausted(f"{self.path}: all {len(rows)} rows were used (unique=True)")
+                where = f" (this worker's {len(rows)} of {len(self.rows)})" if self.partition[1] > 1 else ""
+                raise FeederExhausted(f"{self.path}: all {len(rows)} rows were used{where} (unique=True)")
             self._position = 0
         row = rows[self._position]
         self._position += 1

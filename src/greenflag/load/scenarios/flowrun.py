@@ -117,9 +117,7 @@ def load_yaml_flows(path: Path, *, host: str | None) -> ScriptScenario:
             subset = model.model_copy(update={"flows": [f for f in model.flows if f.name in scenario.flows]})
             own = make_user_class(subset, feeders, f"{path.stem}_{scenario.name}", env)
             exec_classes[scenario.name], bases[own] = [own], base
-    return ScriptScenario(
-        options=options, thresholds=thresholds, classes=[cls], bases=bases, exec_classes=exec_classes
-    )
+    return ScriptScenario(options=options, thresholds=thresholds, classes=[cls], bases=bases, exec_classes=exec_classes)
 
 
 def _with_scenarios(path: Path, lines: dict[KeyPath, int], options: PlanOptions, model: FlowFile) -> PlanOptions:
@@ -138,7 +136,6 @@ def _with_scenarios(path: Path, lines: dict[KeyPath, int], options: PlanOptions,
         for flow in scenario.flows:
             if flow not in names:
                 where = _where(path, lines, ("scenarios", scenario.name, "exec"))
-                raise ConfigError(
-                    f"{where}: scenarios.{scenario.name}.exec: no flow named {flow!r} (flows: {', '.join(sorted(names))})"
-                )
+                known = ", ".join(sorted(names))
+                raise ConfigError(f"{where}: scenarios.{scenario.name}.exec: no flow named {flow!r} (flows: {known})")
     return replace(options, scenarios=found.scenarios)

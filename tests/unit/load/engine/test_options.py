@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from greenflag.load.engine import schedules as sch
-from greenflag.load.engine.options import OPTION_KEYS, OptionError, PlanOptions, build_plan, from_mapping, parse_stage
+from greenflag.load.engine.options import (
+    OPTION_KEYS,
+    OptionError,
+    PlanOptions,
+    ScenarioOptions,
+    build_plan,
+    from_mapping,
+    parse_stage,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +74,7 @@ def test_every_option_key_with_any_value_is_accepted_or_named(key: str, value: o
     try:
         options = from_mapping({key: value})
     except OptionError as exc:
-        assert exc.key == key or exc.key.startswith(f"{key}["), exc
+        assert exc.key == key or exc.key.startswith((f"{key}[", f"{key}.")), exc
         return
     with contextlib.suppress(ValueError):
         build_plan(options)
@@ -100,3 +108,54 @@ def test_graceful_stop_and_both_spellings() -> None:
     assert from_mapping({"maxVUs": 3}).max_vus == 3
     with pytest.raises(OptionError, match="given twice"):
         from_mapping({"start_rate": 1, "startRate": 2})
+
+
+def test_scenarios_in_k6s_form() -> None:
+    options = from_mapping(
+        {
+            "scenarios": {
+                "browse": {"executor": "ramping-vus", "startVUs": 1, "stages": [{"duration": "10s", "target": 5}]},
+                "checkout": {
+                    "executor": "constant-arrival-rate", "rate": 120, "timeUnit": "1m", "duration": "30s",
+                    "preAllocatedVUs": 4, "maxVUs": 9, "exec": "Buyer", "startTime": "10s", "gracefulStop": "5s",
+                    "tags": {"team": "shop", "tier": 1},
+                },
+                "batch": {"executor": "shared-iterations", "vus": 2, "iterations": 7, "maxDuration": "20s"},
+            },
+            "gracefulStop": "3s",
+        }
+    )  # fmt: skip
+    browse, checkout, batch = options.scenarios
+    assert build_plan(browse.options) == sch.RampingVUs(1, (sch.Stage(10.0, 5.0),))
+    assert build_plan(checkout.options) == sch.ConstantArrivalRate(2.0, 30.0, 4, 9)  # 120 per minute
+    assert checkout == ScenarioOptions(
+        "checkout", checkout.options, 10.0, "Buyer", ("Buyer",), (("team", "shop"), ("tier", "1"))
+    )
+    assert checkout.options.graceful_stop == 5.0 and options.graceful_stop == 3.0
+    assert build_plan(batch.options) == sch.SharedIterations(2, 7, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "key", "message"),
+    [
+        ({"a": {"vus": 2}}, "scenarios.a.executor", "required"),
+        ({"a": {"executor": "constant-vus", "rate": 5}}, "scenarios.a.rate", "not an option of constant-vus"),
+        ({"a b": {"executor": "constant-vus"}}, "scenarios.a b", "a scenario name is"),
+        ({"a": {"executor": "constant-vus", "vus": 0}}, "scenarios.a.vus", "integer ≥ 1"),
+        ({"a": {"executor": "constant-vus", "startTime": "later"}}, "scenarios.a.startTime", "duration"),
+        ({"a": {"executor": "constant-vus", "tags": {"t": [1]}}}, "scenarios.a.tags.t", "string or a number"),
+        ({"a": {"executor": "constant-vus", "exec": 3}}, "scenarios.a.exec", "User class"),
+        ({"a": {"executor": "constant-arrival-rate", "rate": 1, "preAllocatedVUs": 2, "pre_allocated_vus": 2}},
+         "scenarios.a.pre_allocated_vus", "twice"),
+        ({}, "scenarios", "mapping"),
+    ],
+)  # fmt: skip
+def test_scenario_errors_name_the_key(scenarios: Any, key: str, message: str) -> None:
+    with pytest.raises(OptionError, match=message) as caught:
+        from_mapping({"scenarios": scenarios})
+    assert caught.value.key == key
+
+
+def test_scenarios_and_top_level_executor_options_do_not_mix() -> None:
+    with pytest.raises(OptionError, match="cannot be combined with vus"):
+        from_mapping({"vus": 3, "scenarios": {"a": {"executor": "constant-vus"}}})
