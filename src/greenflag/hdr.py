@@ -5,6 +5,11 @@ folded with numpy into counts laid out exactly as HdrHistogram lays them out (sa
 percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` gives a histogram the
 `hdrhistogram` library can encode into the standard interoperable log format.
 
+The counts array holds the buckets up to the highest one used so far (in steps of 1,024 buckets, 8 KiB), not all
+23,552 of them (184 KiB): a phase that is a few hundred microseconds when it is not zero, or a rare event's
+histogram, costs a few KiB. A long run makes many of those as rare events first happen (a reconnect, a new status
+code), so their size is what a soak's memory grows by.
+
 One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
 (index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
 only copy of HdrHistogram's bucket arithmetic in greenflag.
@@ -38,6 +43,12 @@ _SUB_BUCKET_MASK = (2 * _SUB_BUCKET_HALF) - 1  # 2047
 _BUCKET_COUNT = 22  # buckets needed so that 2048 << (n - 1) > HIGHEST_US
 COUNTS_LEN = (_BUCKET_COUNT + 1) * _SUB_BUCKET_HALF  # 23552, as HdrHistogram computes it
 _FOLD_AT = 8192
+_GROW = _SUB_BUCKET_HALF  # the counts array grows in steps of this many buckets
+
+
+def _length(highest_index: int) -> int:
+    """The counts length that holds `highest_index`: a multiple of _GROW, at most COUNTS_LEN."""
+    return min(COUNTS_LEN, (highest_index // _GROW + 1) * _GROW)
 
 
 def counts_index(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -96,14 +107,21 @@ class Histogram:
         if count <= 0:
             return
         self._fold()
-        counts = self._ensure_counts()
-        counts[int(counts_index(np.array([value_us], dtype=np.int64))[0])] += count
+        index = int(counts_index(np.array([value_us], dtype=np.int64))[0])
+        self._ensure_counts(index)[index] += count
         self._note(value_us, value_us, value_us * count, count)
 
-    def _ensure_counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        if self._counts is None:
-            self._counts = np.zeros(COUNTS_LEN, dtype=np.int64)
-        return self._counts
+    def _ensure_counts(self, highest_index: int = 0) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The counts array, grown (never shrunk) to hold bucket `highest_index`."""
+        counts = self._counts
+        length = _length(highest_index)
+        if counts is None:
+            counts = self._counts = np.zeros(length, dtype=np.int64)
+        elif len(counts) < length:
+            grown = np.zeros(length, dtype=np.int64)
+            grown[: len(counts)] = counts
+            counts = self._counts = grown
+        return counts
 
     def _note(self, low: int, high: int, total: int, count: int) -> None:
         if self._total == 0:
@@ -119,8 +137,9 @@ class Histogram:
             return
         values = np.clip(np.array(self._raw, dtype=np.int64), 0, HIGHEST_US)
         del self._raw[:]  # cleared in place: hot paths may hold a bound `raw.append`
-        counts = self._ensure_counts()
-        counts += np.bincount(counts_index(values), minlength=COUNTS_LEN)
+        index = counts_index(values)
+        counts = self._ensure_counts(int(index.max()))
+        counts += np.bincount(index, minlength=len(counts))
         self._note(int(values.min()), int(values.max()), int(values.sum()), len(values))
 
     # -- reading -----------------------------------------------------------------------------------------
@@ -175,9 +194,8 @@ class Histogram:
         self._fold()
         if other._total == 0 or other._counts is None:
             return
-        self._ensure_counts()
-        assert self._counts is not None
-        self._counts += other._counts
+        counts = self._ensure_counts(len(other._counts) - 1)
+        counts[: len(other._counts)] += other._counts
         self._note(other._min, other._max, other._sum, other._total)
 
     def add_sparse(
@@ -195,8 +213,9 @@ class Histogram:
         if n == 0:
             return
         self._fold()
-        dense = self._ensure_counts()
-        dense[index.astype(np.int64)] += counts.astype(np.int64)
+        where = index.astype(np.int64)
+        dense = self._ensure_counts(int(where.max()))
+        dense[where] += counts.astype(np.int64)
         self._note(low, high, total, n)
 
     def take(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int, int, int, int] | None:
@@ -228,7 +247,10 @@ class Histogram:
     def counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """A copy of the folded counts (HdrHistogram layout)."""
         self._fold()
-        return np.zeros(COUNTS_LEN, dtype=np.int64) if self._counts is None else self._counts.copy()
+        dense = np.zeros(COUNTS_LEN, dtype=np.int64)
+        if self._counts is not None:
+            dense[: len(self._counts)] = self._counts
+        return dense
 
     @classmethod
     def from_counts(cls, counts: np.ndarray[Any, np.dtype[np.int64]]) -> Histogram:
@@ -237,7 +259,7 @@ class Histogram:
         index = np.nonzero(counts)[0].astype(np.int64)
         if len(index):
             low, size = bucket_bounds(index)
-            hist._counts = counts.astype(np.int64, copy=True)
+            hist._ensure_counts(int(index[-1]))[: int(index[-1]) + 1] = counts[: int(index[-1]) + 1]
             total = int(counts[index].sum())
             mid = low + size // 2
             hist._note(int(low[0]), int(low[-1] + size[-1] - 1), int((mid * counts[index]).sum()), total)
@@ -267,8 +289,9 @@ class Histogram:
     def from_dict(cls, data: dict[str, Any]) -> Histogram:
         hist = cls()
         if data.get("n", 0):
-            counts = hist._ensure_counts()
-            counts[np.asarray(data["i"], dtype=np.int64)] = np.asarray(data["c"], dtype=np.int64)
+            index = np.asarray(data["i"], dtype=np.int64)
+            counts = hist._ensure_counts(int(index.max()) if len(index) else 0)
+            counts[index] = np.asarray(data["c"], dtype=np.int64)
             hist._note(int(data["min"]), int(data["max"]), int(data["sum"]), int(data["n"]))
         return hist
 

@@ -10,7 +10,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenflag.hdr import HIGHEST_US, Histogram, bucket_upper, counts_index
+from greenflag.hdr import COUNTS_LEN, HIGHEST_US, Histogram, bucket_upper, counts_index
 
 
 def reference(values: list[int]) -> HdrHistogram:
@@ -99,3 +99,29 @@ def test_bucket_upper_bounds_are_hdr_highest_equivalent_values() -> None:
     upper = bucket_upper(counts_index(values))
     assert all(u >= v for u, v in zip(upper.tolist(), values.tolist(), strict=True))
     assert all((u - v) <= max(1, v // 1000) for u, v in zip(upper.tolist(), values.tolist(), strict=True))
+
+
+def test_the_counts_grow_with_the_highest_value_recorded() -> None:
+    """A histogram of sub-millisecond values holds a few KiB of counts, not all 23,552 buckets (184 KiB); recording
+    a larger value grows it, and every reading (dense counts, percentiles, merge, take) is unchanged by the size."""
+    small, large = Histogram(), Histogram()
+    small.record_many([120, 250, 900])
+    small.fold()
+    assert small.counts().shape == (COUNTS_LEN,)
+    assert small._counts is not None and small._counts.nbytes <= 16 * 1024
+    large.record_many([120, 5_000_000])
+    large.fold()
+    assert large._counts is not None and large._counts.nbytes > 64 * 1024
+    both = Histogram()
+    both.merge(small)
+    both.merge(large)
+    small.merge(large)  # the smaller one grows to take the larger one's buckets
+    assert np.array_equal(small.counts(), both.counts()) and small.percentile(100) == 5_000_000
+    reference = Histogram()
+    reference.record_many([120, 250, 900, 120, 5_000_000])
+    assert np.array_equal(both.counts(), reference.counts()) and both.percentile(60) == reference.percentile(60)
+    taken = reference.take()
+    assert taken is not None and int(taken[1].sum()) == 5 and reference.count == 0
+    again = Histogram()
+    again.add_sparse(taken[0], taken[1], total=taken[3], low=taken[4], high=taken[5])
+    assert np.array_equal(again.counts(), both.counts()) and (again.min, again.max) == (both.min, both.max)

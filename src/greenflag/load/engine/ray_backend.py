@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -96,10 +97,10 @@ class RayWorker:
 
 
 class RayLink:
-    def __init__(self, ray: Any, actor_class: Any, job: Job) -> None:
+    def __init__(self, ray: Any, actor_class: Any, job: Job, run_id: str) -> None:
         self.ray = ray
         self.name = f"worker {job.index + 1}"
-        self.actor = actor_class.remote(job)
+        self.actor = actor_class.options(name=f"greenflag-{run_id}-worker-{job.index + 1}").remote(job)
         self.info: dict[str, Any] = {}
         self.acked = 0
         self.run_ref: Any = None
@@ -108,7 +109,7 @@ class RayLink:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout=timeout)
         except self.ray.exceptions.RayActorError as exc:
-            raise WorkerDied(f"(Ray actor) died: {_first_line(exc)}") from None
+            raise WorkerDied(f"died (Ray: {_first_line(exc)})") from None
 
     async def open(self) -> None:
         message = await self._call(self.actor.prepare.remote(), timeout=300.0)
@@ -136,7 +137,7 @@ class RayLink:
             except TimeoutError:
                 failures += 1
                 if failures >= 3:
-                    raise WorkerDied(f"(Ray actor) did not answer for {3 * CALL_TIMEOUT_S:.0f} s") from None
+                    raise WorkerDied(f"did not answer for {3 * CALL_TIMEOUT_S:.0f} s (Ray actor)") from None
                 continue
             for seq, payload in pending:
                 yield ("delta", seq, payload)
@@ -164,4 +165,5 @@ def ray_links(config: RunConfig) -> list[Link]:
     ray = connect(distribution.address, distribution.ship_dir)
     actor_class = ray.remote(num_cpus=1, max_concurrency=64)(RayWorker)
     count, build, payload = distribution.workers, distribution.build, distribution.payload
-    return [RayLink(ray, actor_class, Job(index, count, build, payload)) for index in range(count)]
+    run_id = uuid.uuid4().hex[:8]  # actor names: greenflag-RUN-worker-N, for `ray list actors` and `ray.get_actor`
+    return [RayLink(ray, actor_class, Job(index, count, build, payload), run_id) for index in range(count)]
