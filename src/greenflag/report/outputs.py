@@ -79,10 +79,11 @@ class Outputs:
         """For RunConfig.sink_factories: the time series, when anything wants it."""
         if not self.wants_series:
             return []
-        return [lambda registry: TimeSeries(registry, interval_s=self.interval_s, on_line=self.add_line)]
+        return [lambda registry: TimeSeries(registry, interval_s=self.interval_s, on_line=self.add_line, keep=False)]
 
     def add_line(self, line: dict[str, Any]) -> None:
-        self.lines.append(line)
+        if self.html_path is not None:  # kept for the report; a series only written out costs no memory
+            self.lines.append(line)
         if self._file is None and self.series_path is not None:  # opened at the first line: bad input loses nothing
             self._file = self.series_path.open("w", encoding="utf-8")
         if self._file is not None:

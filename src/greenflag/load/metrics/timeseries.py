@@ -90,7 +90,8 @@ class _Acc:
 
 class TimeSeries:
     """A runner sink: `add()` after each fold, `flush()` at the end. `on_line(line)` gets each closed interval's
-    JSON line (to write it, or stream it to a dashboard) as soon as it closes; `intervals` keeps them all.
+    JSON line (to write it, or stream it to a dashboard) as soon as it closes; `intervals` keeps them all (with
+    `keep=False`, none: a long run that only writes its series holds no interval in memory).
     After `follow_deltas()` it reads no registry: sources feed it with `add_delta` and say `end_source`."""
 
     def __init__(
@@ -100,6 +101,7 @@ class TimeSeries:
         interval_s: int = 1,
         on_line: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        keep: bool = True,
     ) -> None:
         if interval_s < 1 or int(interval_s) != interval_s:
             raise ValueError("the time series interval is a whole number of seconds (1s, 5s, 1m)")
@@ -107,7 +109,8 @@ class TimeSeries:
         self.interval_s = int(interval_s)
         self.on_line = on_line
         self.clock = clock
-        self.intervals: list[Interval] = []
+        self.intervals: list[Interval] = []  # every closed interval, unless `keep` is False (lines only go to on_line)
+        self.keep = keep
         self._last_fold = self._started = clock()
         self._diff: DiffTaker | None = DiffTaker(registry)
         self._open: dict[int, _Acc] = {}
@@ -203,7 +206,8 @@ class TimeSeries:
                 if name_acc.reqs
             },
         )
-        self.intervals.append(interval)
+        if self.keep:
+            self.intervals.append(interval)
         self._closed_upto = key
         if self.on_line is not None:
             self.on_line(interval.to_json())
