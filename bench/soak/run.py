@@ -133,7 +133,9 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
 
 
-def report(samples: list[dict[str, float]], summary: dict[str, Any], series: Path, args: argparse.Namespace) -> dict[str, Any]:
+def report(
+    samples: list[dict[str, float]], summary: dict[str, Any], series: Path, args: argparse.Namespace
+) -> dict[str, Any]:
     from greenflag.load.metrics.intervals import Sparse, hist_percentiles
 
     per_minute = minutes(series)
@@ -146,7 +148,8 @@ def report(samples: list[dict[str, float]], summary: dict[str, Any], series: Pat
         if len(window) < 2:
             continue
         cpu = (window[-1]["cpu_s"] - window[0]["cpu_s"]) / (window[-1]["t"] - window[0]["t"]) * 100
-        mins = [per_minute[m] for m in range(start, start + block) if m in per_minute and per_minute[m]["covered"] >= 59]
+        full_minutes = [m for m in range(start, start + block) if m in per_minute and per_minute[m]["covered"] >= 59]
+        mins = [per_minute[m] for m in full_minutes]
         reqs = sum(m["reqs"] for m in mins) / len(mins) if mins else 0.0
         p95 = hist_percentiles(Sparse.add(h for m in mins for h in m["hists"]), [95])[0] if mins else None
         failed = sum(m["failed"] for m in mins)
@@ -175,9 +178,11 @@ def report(samples: list[dict[str, float]], summary: dict[str, Any], series: Pat
         "generator": summary.get("generator"),
         "samples": samples,
     }
-    print(f"\n  RSS from minute {settle / 60:g} to the end: {steady[0]['rss_mb']:.1f} → {steady[-1]['rss_mb']:.1f} MB "
+    first, last = steady[0]["rss_mb"], steady[-1]["rss_mb"]
+    print(f"\n  RSS from minute {settle / 60:.1f} to the end: {first:.1f} → {last:.1f} MB "
           f"({growth:+.2f} %, target < 5 %), slope {per_min * 1000:+.1f} kB/min (least squares)")  # fmt: skip
-    print(f"  requests {result['requests']} ({result['req_per_min']:,}/min, target ≥ 10,000), failed {result['failed']},"
+    print(f"  requests {result['requests']} ({result['req_per_min']:,}/min, target ≥ 10,000), "
+          f"failed {result['failed']},"
           f" p95 {result['p95_ms']} ms (target < 2,000), per-minute rate {result['per_minute_rate_min_max']}"
           f" ({spread:.1f} % spread)")
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import gc
 import sys
@@ -62,6 +63,36 @@ def malloc_stats() -> str:
     )
 
 
+def pymalloc_stats() -> str:
+    """pymalloc's arenas (256 KiB each in 3.11): how many are allocated now, and the bytes its pools hold."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as out:
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read()
+    found = {}
+    for line in text.splitlines():
+        if ("=" in line and line.startswith("#")) or line.startswith("Total"):
+            key, _, value = line.partition("=")
+            found[key.strip("# ").strip()] = value.strip()
+    current, high = found.get("arenas allocated current", "?"), found.get("arenas highwater mark", "?")
+    return f"arenas {current} (high water {high}), pymalloc total {found.get('Total', '?')} B"
+
+
+def trim() -> None:
+    """Give glibc's free heap pages back to the OS (what RSS would be without allocator slack)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def top(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, count: int, key: str) -> list[str]:
     skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
     diff = now.filter_traces(skip).compare_to(baseline.filter_traces(skip), key)
@@ -78,7 +109,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--script", default=str(HERE.parent / "seed_profile" / "seed.py"))
     parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
-    args = parser.parse_args()
+    parser.add_argument("--trim", action="store_true", help="with --no-trace: RSS before and after malloc_trim(0)")
+    run(parser.parse_args())
+
+
+def run(args: argparse.Namespace) -> None:
 
     from greenflag.load.engine.runner import run_load, run_sync
     from greenflag.load.engine.schedules import Stage
@@ -110,10 +145,13 @@ def main() -> None:
                     counts: dict[str, int] = {}
                     for obj in gc.get_objects():
                         counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
-                    common = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
+                    common = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
+                    before = rss_mb()
+                    if args.trim:
+                        trim()
                     print(
-                        f"=== {elapsed:.0f}s: RSS {rss_mb():.1f} MB; {malloc_stats()}; "
-                        f"python blocks {sys.getallocatedblocks()}; objects {common}",
+                        f"=== {elapsed:.0f}s: RSS {before:.1f} MB (trimmed {rss_mb():.1f}); {malloc_stats()}; "
+                        f"{pymalloc_stats()}; python blocks {sys.getallocatedblocks()}; objects {common}",
                         flush=True,
                     )
                     baseline = baseline or tracemalloc.Snapshot([], 1)

@@ -17,7 +17,7 @@ BASE_SPEC: dict[str, Any] = {
     "platform": {"command": "greenflag demo-app --port {port} --version {version}"},
     "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
 }
-JOURNEY_KEYS = {"config", "flows"}
+JOURNEY_KEYS = {"config", "flows", "scenarios"}
 _counter = itertools.count(1)
 
 

@@ -27,7 +27,7 @@ Examples:
 
   greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m -e USERS=data/users.csv
 
-  greenflag load run http://127.0.0.1:8080/ --rate 2000 --duration 1m --workers auto
+  greenflag load run http://127.0.0.1:8080/ --rate 500 --duration 1m --workers auto
 
 When the duration is over no new iteration starts; running ones get --graceful-stop (30s) to finish and are
 counted, the rest are counted as interrupted. --workers N (or auto: every usable core) splits VUs, rates and

@@ -241,13 +241,13 @@ def _distribution(request: LoadRequest, runs: list[ScenarioRun]) -> Distribution
 
 def plan_lines(config: RunConfig) -> list[str]:
     """What the run will do, as printed before it starts."""
-    runs = config.scenarios or [ScenarioRun("default", config.plan, lambda r: None, graceful_stop=config.graceful_stop)]  # type: ignore[arg-type,return-value]
+    plans = [(r.name, r.plan, r.start_time, r.graceful_stop) for r in config.scenarios]
     lines = []
-    for run in runs:
-        line = f"{describe(run.plan)}, graceful stop {format_duration(run.graceful_stop)}"
-        if len(runs) > 1:
-            start = f", from {format_duration(run.start_time)}" if run.start_time else ""
-            line = f"scenario {run.name}{start}: {line}"
+    for name, plan, start_time, graceful_stop in plans or [("default", config.plan, 0.0, config.graceful_stop)]:
+        line = f"{describe(plan)}, graceful stop {format_duration(graceful_stop)}"
+        if len(plans) > 1:
+            start = f", from {format_duration(start_time)}" if start_time else ""
+            line = f"scenario {name}{start}: {line}"
         lines.append(line)
     distribution = config.distribution
     if distribution.workers > 1 or distribution.backend != "local":

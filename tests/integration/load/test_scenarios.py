@@ -166,7 +166,7 @@ def test_bad_scenarios_are_refused_before_any_traffic(
 def test_executor_options_on_the_command_line_do_not_override_scenarios(server: CountingServer, tmp_path: Path) -> None:
     script = tmp_path / "mixed.py"
     script.write_text(textwrap.dedent(SCRIPT))
-    with pytest.raises(UsageError, match="--vus: .* defines scenarios"):
+    with pytest.raises(UsageError, match=r"--vus: .* defines scenarios"):
         prepare(LoadRequest(target=str(script), host=server.url, vus=5))
 
 

@@ -9,6 +9,7 @@ feeder rows are handed out once across workers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from greenflag.load.engine.coordinator import coordinate
+from greenflag.load.engine.links import InProcessLink, Link
 from greenflag.load.engine.runner import run_load
 from greenflag.load.run import LoadRequest, prepare
 from tests.integration.load.counting_server import CountingServer, counting_server
@@ -249,3 +252,64 @@ async def test_unique_feeder_rows_are_used_once_across_workers(
     used = Counter(line.split()[1].decode() for line in server.request_lines)
     assert sorted(used) == sorted(f"/row/{i}" for i in range(60)) and set(used.values()) == {1}
     assert summary["metrics"]["iterations"]["count"] == 60 and "script_errors" not in summary
+
+
+class _LossyChannel:
+    """Fails every third delta send, delivers every third one twice."""
+
+    def __init__(self, queue: asyncio.Queue[tuple[Any, ...]]) -> None:
+        self.queue, self.sends = queue, 0
+
+    async def send(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "delta":
+            self.sends += 1
+            if self.sends % 3 == 1:
+                raise ConnectionError("lost on the way")
+            if self.sends % 3 == 2:
+                self.queue.put_nowait(message)
+        self.queue.put_nowait(message)
+
+
+class _LossyLink(InProcessLink):
+    """A worker whose sends fail or come twice, and whose acknowledgements are lost one time in two."""
+
+    acks = 0
+
+    def channel(self) -> Any:
+        return _LossyChannel(self._queue)
+
+    async def control(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "ack":
+            self.acks += 1
+            if self.acks % 2:
+                return
+        await super().control(message)
+
+
+async def test_failed_sends_and_lost_acknowledgements_lose_and_double_nothing(server: CountingServer) -> None:
+    """Two workers over a link that loses a third of their deltas, repeats another third and loses half of the
+    acknowledgements: a delta stays with its worker until acknowledged, so the merged count is still exactly the
+    server's — no second lost, none counted twice."""
+    _, config = prepare(LoadRequest(target=server.url, progress=False, rate=30, duration=3.0, vus=4))
+    links: list[Link] = [_LossyLink(config.scenarios, index, 2) for index in range(2)]
+    result = await coordinate(config, links)
+    settled(server)
+    assert result.summary["metrics"]["http_reqs"]["count"] == server.received == 90
+    assert result.worker_failures == []
+
+
+def test_workers_stop_when_the_coordinator_is_killed(server: CountingServer, tmp_path: Path) -> None:
+    proc = _start(server, tmp_path / "summary.json", "--duration", "60s")
+    wait_until(lambda: len(_children(proc.pid)) == 2 and server.received > 50, timeout=60, what="traffic")
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    def gone(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    wait_until(lambda: all(gone(pid) for pid in workers), timeout=60, what="the workers to exit")
+    settled(server)  # and their connections are closed: no traffic left behind

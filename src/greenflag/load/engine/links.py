@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from greenflag.load.engine.runconfig import ScenarioRun
-from greenflag.load.engine.worker import Worker
+from greenflag.load.engine.worker import Channel, Worker
 
 __all__ = ["InProcessLink", "Link", "WorkerDied", "WorkerRefused"]
 
@@ -72,9 +72,13 @@ class InProcessLink:
     async def start(self, epoch: float) -> None:
         self._task = asyncio.ensure_future(self._run(epoch))
 
+    def channel(self) -> Channel:
+        return _Queue(self._queue)
+
     async def _run(self, epoch: float) -> None:
-        channel = _Queue(self._queue)
+        channel = self.channel()
         info = await self.worker.run(epoch, channel)
+        await self.worker.settle()
         await channel.send(("done", info))
 
     async def control(self, message: tuple[Any, ...]) -> None:

@@ -120,8 +120,8 @@ async def _serve(job: Job, reader: asyncio.StreamReader, writer: asyncio.StreamW
     listener = asyncio.ensure_future(listen())
     info = await worker.run(float(first[1]), channel)
     with contextlib.suppress(OSError, ConnectionError):
+        await worker.settle()  # every delta acknowledged (sent again if need be), then the final report
         await channel.send(("done", info))
-        await worker.settle()
     listener.cancel()
     writer.close()
 
