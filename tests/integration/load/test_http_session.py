@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator
 
 import pytest
@@ -154,3 +156,24 @@ async def test_sse_uses_the_servers_retry_and_last_event_id(base: str) -> None:
         events = [event async for event in stream]
     assert [(e.id, e.data) for e in events] == [("1", "after 0"), ("2", "after 1"), ("3", "after 2")]
     assert stream.reconnects == 2 and stream.retry_s == 0.05
+
+
+async def test_a_finished_sse_stream_is_freed_without_the_garbage_collector(base: str) -> None:
+    """A long run opens a stream after another; each must be freed when it ends (by reference counting), not
+    left in a reference cycle (stream, connection, parser, transport) until a full collection, which is rare in a
+    long run: a 30-minute soak grew by every stream's memory until one came. Also when the server refuses."""
+    session = session_for(base)
+    refused = session_for("http://127.0.0.1:9")  # nothing listens on port 9 of loopback
+    gc.collect()
+    gc.disable()
+    try:
+        refs = []
+        for current, path in ((session, "/sse-once"), (session, "/sse-error"), (refused, "/")):
+            async with current.sse(path, max_reconnects=1) as stream:
+                _ = [event async for event in stream]
+                refs.append((weakref.ref(stream), weakref.ref(stream.conn)))
+            del stream
+        alive = [(name, s() is not None, c() is not None) for name, (s, c) in zip("oer", refs, strict=True)]
+        assert all(not s and not c for _, s, c in alive), alive
+    finally:
+        gc.enable()

@@ -109,12 +109,20 @@ class EventParser:
         return event
 
 
+def _drop_frames(exc: BaseException) -> None:
+    """Let go of an exception's tracebacks (and its cause's): uvloop's connect error sits in a cycle with a frame
+    of its own, and the traceback would keep every frame of it alive, the stream's among them, until a collection."""
+    for each in (exc, exc.__cause__, exc.__context__):
+        if each is not None:
+            each.__traceback__ = None
+
+
 class _Connection(asyncio.Protocol):
     """One SSE connection: an HTTP/1.1 response parsed by httptools, its body fed to the stream."""
 
     def __init__(self, stream: SSEStream) -> None:
-        self.stream = stream
-        self.parser = httptools.HttpResponseParser(self)
+        self.stream: SSEStream | None = stream
+        self.parser: httptools.HttpResponseParser | None = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.ended = False
@@ -132,6 +140,8 @@ class _Connection(asyncio.Protocol):
         self.bytes_recv += len(data)
         if self.series is not None:
             self.series.bytes_recv += len(data)
+        if self.parser is None:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -139,16 +149,21 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()
+        # Nothing calls back after this: drop the references that tie this connection, its parser, its transport
+        # and the stream into a cycle, so they are freed now rather than at the next full garbage collection
+        # (rare in a long run: a soak with a stream a second grew by each stream's memory until one came).
+        self.parser = self.transport = self.stream = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
-        if not self.opened.done():
+        if not self.opened.done() and self.parser is not None:
             self.opened.set_result(self.parser.get_status_code())
 
     def on_body(self, body: bytes) -> None:
-        self.stream._on_events(self.stream.parser.feed(body))
+        if self.stream is not None:
+            self.stream._on_events(self.stream.parser.feed(body))
 
     def on_message_complete(self) -> None:
         self._end()
@@ -161,12 +176,15 @@ class _Connection(asyncio.Protocol):
             self.opened.set_result(0)
         if self.transport is not None:
             self.transport.close()
-        self.stream._wake()
+        if self.stream is not None:
+            self.stream._wake()
 
     def close(self) -> None:
         self.ended = True
         if self.transport is not None:
-            self.transport.abort()
+            self.transport.abort()  # connection_lost follows, and lets go of the rest
+        else:
+            self.parser = self.stream = None  # never connected: no callback will come
 
 
 class SSEStream:
@@ -269,9 +287,11 @@ class SSEStream:
                 assert conn.transport is not None
                 conn.transport.write(data)
                 status = await conn.opened
-        except TimeoutError:
+        except TimeoutError as exc:
+            _drop_frames(exc)  # its frames (this one among them) would otherwise wait for the collector
             error = "timeout" if connected else "connect_timeout"
-        except OSError:
+        except OSError as exc:
+            _drop_frames(exc)
             error = "reset" if connected else "connect_refused"
         except asyncio.CancelledError:  # the end of the run: a request in flight is counted, interrupted
             conn.close()
