@@ -176,6 +176,7 @@ def report(
         "per_minute_rate_spread_pct": round(spread, 1),
         "per_minute_rate_min_max": [min(full), max(full)] if full else None,
         "generator": summary.get("generator"),
+        "http_req_duration": summary.get("metrics", {}).get("http_req_duration"),  # max: the tail the RSS may follow
         "samples": samples,
     }
     first, last = steady[0]["rss_mb"], steady[-1]["rss_mb"]
