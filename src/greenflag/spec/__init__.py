@@ -2,17 +2,19 @@
 
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
 `base` (Model, Duration), `router`, `platform`, `health`, `strategy` (steps, canary, blue-green, presets),
-`analysis`, `hooks` (hooks and notifications), `load`, and `release` (`Spec`, the whole file). Loading a file,
-with errors naming file, line and key path, is `greenflag.config.load_spec`.
+`analysis`, `hooks` (hooks and notifications), `migrations`, `cdn`, `load`, and `release` (`Spec`, the whole
+file). Loading a file, with errors naming file, line and key path, is `greenflag.config.load_spec`.
 """
 
 from __future__ import annotations
 
 from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
 from greenflag.spec.base import Duration, Model, Size
+from greenflag.spec.cdn import CdnSpec, CloudFrontSpec, PurgeSpec
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
+from greenflag.spec.migrations import Argv, CommandSpec, GuardSpec, MigrationsSpec
 from greenflag.spec.platform import PlatformSpec
 from greenflag.spec.release import Spec
 from greenflag.spec.router import RouterSpec
@@ -33,16 +35,22 @@ __all__ = [
     "AnalysisBody",
     "AnalysisSpec",
     "AnalysisStep",
+    "Argv",
     "BlueGreenSpec",
     "CanarySpec",
+    "CdnSpec",
+    "CloudFrontSpec",
+    "CommandSpec",
     "CompareSpec",
     "Duration",
+    "GuardSpec",
     "HealthSpec",
     "HookCommand",
     "HookList",
     "HooksSpec",
     "LoadSpec",
     "MetricSpec",
+    "MigrationsSpec",
     "Model",
     "NotificationSpec",
     "PauseBody",
@@ -50,6 +58,7 @@ __all__ = [
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
+    "PurgeSpec",
     "RouterSpec",
     "SetWeightStep",
     "Size",
