@@ -27,31 +27,16 @@ import time
 from pathlib import Path
 
 from greenflag.rollout.actions import RunMigration
+from greenflag.rollout.datastages import MIGRATION_KEYS, migration_action
 from greenflag.rollout.hooks import HookFiles, wait_hook
 from greenflag.rollout.model import HookOutcome, HookState, Status
 from greenflag.rollout.store import HookRun, Store
 from greenflag.spec import MigrationsSpec, Spec
 
-__all__ = ["MIGRATION_KEYS", "MigrationRunner", "migration_action", "migration_env", "spawn_argv"]
+__all__ = ["MigrationRunner", "migration_env", "spawn_argv"]
 
-# stage → (command, the command a check verifies)
-MIGRATION_KEYS: dict[str, tuple[str, str | None]] = {
-    "migrate_up": ("up", None),
-    "migration_check": ("check", "up"),
-    "migrate_down": ("down", None),
-    "migration_check_down": ("check", "down"),
-}
 # `"$@"` runs the argument list as it is; the status file's path arrives as $1, never inside the script text.
 _WRAPPER = 'rc=$1; shift; echo $$ > "$rc.pid"; "$@"; echo $? > "$rc.tmp" && mv "$rc.tmp" "$rc"'
-
-
-def migration_action(spec: MigrationsSpec, key: str) -> RunMigration | None:
-    """The action of a migration stage (None: the stage has no command, such as a check that is not configured)."""
-    name, after = MIGRATION_KEYS[key]
-    command = getattr(spec, name)
-    if command is None:
-        return None
-    return RunMigration(key, name, tuple(command.run), spec.timeout_of(command), after)
 
 
 def migration_env(spec: MigrationsSpec, status: Status, action: RunMigration) -> dict[str, str]:

@@ -9,7 +9,9 @@ from pydantic import Field, field_validator, model_validator
 
 from greenflag.spec.base import Duration, Model
 
-__all__ = ["CdnSpec", "CloudFrontSpec", "PurgeSpec"]
+__all__ = ["CdnSpec", "CloudFrontSpec", "Moment", "PurgeSpec"]
+
+Moment = Literal["promote", "rollback"]  # when the caches are invalidated
 
 
 class CloudFrontSpec(Model):
@@ -41,7 +43,7 @@ class PurgeSpec(Model):
 class CdnSpec(Model):
     cloudfront: CloudFrontSpec | None = None
     purge: list[PurgeSpec] = Field(default_factory=list)
-    on: list[Literal["promote", "rollback"]] = Field(default_factory=lambda: ["promote", "rollback"])
+    on: list[Moment] = Field(default_factory=lambda: list[Moment](["promote", "rollback"]))
     delay: Duration = 1.0  # after the traffic moved, before invalidating: the old version's last answers land first
 
     @model_validator(mode="after")

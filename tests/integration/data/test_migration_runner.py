@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from greenflag.data.migrations import MigrationRunner, migration_action, spawn_argv
+from greenflag.data.migrations import MigrationRunner, spawn_argv
 from greenflag.rollout.actions import RunMigration
+from greenflag.rollout.datastages import migration_action
 from greenflag.rollout.hooks import HookFiles
 from greenflag.rollout.model import HookOutcome, HookState, Status
 from greenflag.rollout.store import Store
