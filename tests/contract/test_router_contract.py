@@ -73,6 +73,17 @@ async def test_apply_then_observe_reads_back(router: Router) -> None:
         assert _named(await router.observe()) == weights
 
 
+async def test_apply_names_every_backend_absent_is_zero(router: Router) -> None:
+    """A weight change replaces the router's weights: a backend it does not name gets 0 (never keeps its old
+    share), so a rollback to {stable: 100} takes every request from the canary at once."""
+    await router.apply({"blue": 100, "green": 50})
+    assert _named(await router.observe()) == {"blue": 100, "green": 50}
+    await router.apply({"blue": 100})
+    assert _named(await router.observe()) == {"blue": 100, "green": 0}
+    await router.apply({"green": 7})
+    assert _named(await router.observe()) == {"blue": 0, "green": 7}
+
+
 async def test_apply_is_idempotent(router: Router) -> None:
     await router.apply({"blue": 30, "green": 70})
     first = await router.observe()

@@ -66,13 +66,32 @@ class _Target:
             self._store = Store.for_state_dir(self.spec.state_dir)
         return self._store
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, read_router: bool = False) -> dict[str, Any]:
+        """The latest rollout's status; through `up`, or from the journal (and, with `read_router`, the weights
+        read back from the router now)."""
         if self.api is not None:
             result: dict[str, Any] = self.api.call("GET", "/api/status")
             return result
         from greenflag.rollout.ops import status_json
 
-        return status_json(self.store.latest(self.spec.service))
+        return status_json(self.store.latest(self.spec.service), self._read_router() if read_router else None)
+
+    def _read_router(self) -> dict[str, int] | None:
+        """The router's weights (its `observe()`), or None when it cannot be reached within 2 s."""
+        from greenflag.traffic.registry import make_router
+
+        async def read() -> dict[str, int] | None:
+            base = self.spec.source.parent if self.spec.source is not None else None
+            router = make_router(self.spec.router, base_dir=base)
+            try:
+                return await asyncio.wait_for(router.observe(), 2.0)
+            finally:
+                await router.aclose()
+
+        try:
+            return asyncio.run(read())
+        except Exception:  # not reachable: the journal's last read-back is shown (weights_source: journal)
+            return None
 
     def history(self, limit: int) -> list[dict[str, Any]]:
         if self.api is not None:
@@ -156,12 +175,24 @@ def _start(target: _Target, body: dict[str, Any], version: str | None, wait: boo
 
 
 def start(
-    version: str = typer.Option(..., "--version", help="The version to roll out (the platform's {version})."),
+    version: str = typer.Option(
+        ..., "--version", help="The version to roll out: [A-Za-z0-9][A-Za-z0-9._-]{0,63} (the platform's {version})."
+    ),
     file: Path = FILE_OPT,
     wait: bool = WAIT_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment."""
+    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment.
+
+    VERSION is a version name: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'
+    ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); anything else exits 2. The platform gets it as {version} in the
+    already-split command and as GREENFLAG_VERSION in the environment."""
+    from greenflag.spec import check_version
+
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise UsageError(f"--version: {exc}") from None
     target = _Target(file)
     _start(target, {"version": version}, version, wait, as_json)
 
@@ -224,10 +255,14 @@ def abort(file: Path = FILE_OPT, as_json: bool = JSON_OPT) -> None:
 
 
 def status(file: Path = FILE_OPT, as_json: bool = JSON_OPT) -> None:
-    """Show the current (or last) rollout: phase, versions, weights, step and recent events."""
+    """Show the current (or last) rollout: phase, versions, weights, step and recent events.
+
+    The weights shown are the ones the router holds, read back from it (`weights_source`: router, or journal
+    when only the controller's last read-back is at hand); `intended_weights` are what the rollout asks for,
+    and `weights_differ` / `weights_note` say when the two differ."""
     from greenflag.rollout.view import render_status
 
-    data = _Target(file).status()
+    data = _Target(file).status(read_router=True)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:

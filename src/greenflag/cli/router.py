@@ -261,7 +261,8 @@ def register(app: typer.Typer) -> None:
         admin: str | None = ADMIN_URL_OPT,
         token_file: Path | None = TOKEN_OPT,
     ) -> None:
-        """Set traffic weights on the router (atomic; in-flight requests finish where they started)."""
+        """Set traffic weights on the router (atomic; backends not named get 0; in-flight requests finish where they
+        started). Prints the weights read back from the router."""
         parsed = {k: parse_option(f"weight {k}", v, _int_weight) for k, v in (parse_kv("weight", w) for w in weights)}
         observed = _run(_set_weights(_client(file, admin, token_file), parsed))
         typer.echo("weights: " + " ".join(f"{k}={v}" for k, v in sorted((observed or parsed).items())))

@@ -1,6 +1,6 @@
 """`greenflag up`'s rollout API (aiohttp, bearer token) and the CLI's client for it.
 
-GET  /api/status              → the latest rollout's status (JSON as `rollout status --json`)
+GET  /api/status              → the latest rollout's status (JSON as `rollout status --json`; weights read back)
 GET  /api/history?limit=N     → {"rollouts": [status, ...]} newest first
 POST /api/rollouts            {"version": "v2"} | {"undo": true} | {"retry": true} → status (409 if busy)
 POST /api/commands            {"kind": "promote" | "promote_full" | "abort" | "resume"} → status
@@ -8,6 +8,7 @@ POST /api/commands            {"kind": "promote" | "promote_full" | "abort" | "r
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import urllib.error
@@ -41,7 +42,11 @@ def make_api_app(controller: Controller, token: str) -> Any:
     store, service = controller.store, controller.spec.service
 
     async def get_status(request: web.Request) -> web.Response:
-        return web.json_response(status_json(store.latest(service)))
+        try:  # the weights the router holds now, not the intended ones
+            read_back = await asyncio.wait_for(controller.router.observe(), 2.0)
+        except Exception:  # the journal's last read-back is shown instead (weights_source: journal)
+            read_back = None
+        return web.json_response(status_json(store.latest(service), read_back))
 
     async def get_history(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "20"))

@@ -22,16 +22,16 @@ from greenflag.errors import UsageError
 from greenflag.health.base import Probe
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import Instance, Platform
+from greenflag.platform.base import ExitReporter, Instance, Platform
 from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
-from greenflag.rollout.steps import decide, new_status, plan
+from greenflag.rollout.steps import decide, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.validate import check_analysis
-from greenflag.spec import ProbeSpec, Spec
+from greenflag.spec import ProbeSpec, Spec, check_version
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
 
 __all__ = ["Controller"]
@@ -39,6 +39,7 @@ __all__ = ["Controller"]
 log = logging.getLogger(__name__)
 
 _RouterState = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, int], ...], str | None]
+READ_BACK_S = 1.0  # between changes, the router's weights are read back this often
 
 
 class Controller:
@@ -68,14 +69,18 @@ class Controller:
         self.hooks = HookRunner(spec, store)
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
+        self._read: dict[str, int] | None = None  # the weights last read back from the router
+        self._read_due = 0.0
         self._instances: list[Instance] = []
         self._launch_errors: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, version: str) -> Status:
         """Journal a new rollout of `version` (refused while another is in progress)."""
-        if not version or version != version.strip():
-            raise UsageError(f"--version {version!r}: expected a non-empty version name")
+        try:
+            check_version(version)
+        except ValueError as exc:
+            raise UsageError(f"--version: {exc}") from None
         now = self.clock.now().timestamp()
         self.status = self.store.create(
             self.spec.service, version, lambda rid, stable: new_status(self.spec, rid, version, stable, now)
@@ -130,6 +135,7 @@ class Controller:
         observations = await self._observe(status, tuple(kind for _, kind in commands))
         new, actions = decide(self.spec, status, observations, self.clock.now().timestamp())
         await self._act(new, actions)
+        new = note_router(new, await self._read_back(), self.clock.now().timestamp())
         if new != status or commands:
             self.store.save(new, [command_id for command_id, _ in commands])
         if self.status is current:  # not replaced meanwhile by start() (the `up` API runs concurrently)
@@ -142,6 +148,7 @@ class Controller:
 
     async def _observe(self, status: Status, commands: tuple[str, ...]) -> Observations:
         self._instances = await self.platform.instances()
+        exits = tuple(self.platform.exits()) if isinstance(self.platform, ExitReporter) else ()
         counts = self._instance_counts()
         launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
         mono = self.clock.monotonic()
@@ -167,6 +174,7 @@ class Controller:
             analysis_run=run,
             hooks=self.hooks.states(status),
             commands=commands,
+            exits=exits,
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
@@ -231,16 +239,27 @@ class Controller:
             header = next((n for n in backends if n.startswith(f"{header}-")), header)
         return tuple(sorted(backends.items())), tuple(sorted(weights.items())), header
 
+    def full_weights(self, desired: _RouterState) -> dict[str, int]:
+        """The weights to apply: every backend named, absent = 0 (the desired backends; for a router whose backends
+        greenflag does not manage, also every backend it was last seen to hold)."""
+        backends, weights, _ = desired
+        intended = dict(weights)
+        names = set(dict(backends)) if backends else set(intended)
+        if not isinstance(self.router, BackendManager):
+            names |= set(self._read or {}) | set(intended)
+        return {name: intended.get(name, 0) for name in sorted(names)}
+
     async def reconcile_router(self, status: Status) -> None:
-        """Make the router hold the journaled state (idempotent; retried next tick on failure)."""
+        """Make the router hold the journaled state (idempotent; retried next tick on failure). Every weight change
+        names every backend (absent = 0), and is read back on the same tick (`_read_back`)."""
         desired = self.router_state(status)
         if desired == self._applied:
             return
-        backends, weights, header = desired
+        backends, _, header = desired
         try:
             if isinstance(self.router, BackendManager):
                 await self.router.set_backends(dict(backends))
-            await self.router.apply({name: w for name, w in weights if name in dict(backends) or not backends})
+            await self.router.apply(self.full_weights(desired))
             if isinstance(self.router, HeaderRouting):
                 await self.router.set_header_route(header)
         except Exception as exc:  # router trouble is retried on the next tick
@@ -248,6 +267,29 @@ class Controller:
             self._applied = None
             return
         self._applied = desired
+        self._read_due = 0.0  # read it back now
+
+    async def _read_back(self) -> dict[str, int] | None:
+        """The weights the router holds (its `observe()`), read after every change and at least once a second.
+        When they differ from what was applied the router is told again on the next tick."""
+        mono = self.clock.monotonic()
+        if mono < self._read_due:
+            return None
+        self._read_due = mono + READ_BACK_S
+        try:
+            observed = await self.router.observe()
+        except Exception as exc:  # an unreachable router is retried; the status keeps the last read-back
+            log.warning("router read-back failed: %s", exc)
+            return None
+        if observed is None:
+            return None
+        self._read = dict(observed)
+        if self._applied is not None:
+            want = {n: w for n, w in self.full_weights(self._applied).items() if w}
+            if {n: w for n, w in observed.items() if w} != want:
+                log.warning("router holds %s, not the applied %s: applying again", observed, want)
+                self._applied = None
+        return self._read
 
     async def _notify(self, status: Status, action: Notify) -> None:
         payload = {

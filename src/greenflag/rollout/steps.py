@@ -17,32 +17,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from greenflag.analysis.verdicts import Verdict
-from greenflag.rollout.actions import (
-    Action,
-    LaunchVersion,
-    Notify,
-    RunHook,
-    SetBackends,
-    SetHeaderRoute,
-    SetWeights,
-    StopVersion,
-    WaitReady,
-)
+from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopVersion
+from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
+from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
 from greenflag.rollout.phases import PhaseEvent, transition
 from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, rollout_steps
 from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
-__all__ = ["analysis_active", "decide", "new_status", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "decide", "new_status", "note_router", "plan", "rollout_steps"]
 __pure__ = True
 
 HOOKS_FORWARD = ("before_install", "after_install", "after_allow_test_traffic", "before_allow_traffic")
-MAX_EVENTS = 200
 MAX_MEASUREMENTS = 20
 
 
@@ -66,67 +55,7 @@ def new_status(spec: Spec, rollout_id: int, version: str, stable: str | None, no
     return status
 
 
-@dataclass
-class _Ctx:
-    spec: Spec
-    s: Status
-    obs: Observations
-    now: float
-    actions: list[Action] = field(default_factory=list)
-    skip_step: bool = False
-
-    def event(self, kind: str, message: str, **trigger: Any) -> None:
-        self.s.events.append(Event(self.now, kind, message, **trigger))
-        del self.s.events[:-MAX_EVENTS]
-
-    def notify(self, event: str, message: str) -> None:
-        if event not in self.s.notified:
-            self.s.notified.append(event)
-            self.actions.append(Notify(event, message))
-
-    def set_weights(self, canary_weight: int) -> None:
-        s = self.s
-        weights = {s.version: canary_weight}
-        if s.stable is not None and s.stable != s.version:
-            weights[s.stable] = 100 - canary_weight
-        s.weights = weights
-        self.actions.append(SetWeights(tuple(sorted(weights.items()))))
-
-    def advance(self) -> None:
-        stages = plan(self.spec, self.s)
-        self.s.stage = stages[stages.index(self.s.stage) + 1]
-        self.s.stage_started_at = self.now
-        if self.s.stage.startswith("step:"):
-            self.s.step = int(self.s.stage[5:])
-        elif self.s.stage in ("after_allow_traffic", "promote"):
-            self.s.step = len(rollout_steps(self.spec, self.s))
-
-
-def _abort_delay(spec: Spec) -> float:
-    strategy = spec.strategy.canary or spec.strategy.blue_green
-    assert strategy is not None
-    return strategy.abort_scale_down_delay
-
-
-def fail(ctx: _Ctx, message: str, *, trigger: str, value: Any = None, limit: str | None = None) -> None:
-    """Roll back: 100 % to stable (or nothing, for a first deployment) now; hooks and scale-down follow."""
-    s = ctx.s
-    if s.aborted or s.terminal:
-        return
-    s.aborted = True
-    s.abort_reason = message
-    s.hold = None
-    s.pause_started_at = s.analysis_started_at = None
-    s.phase = transition(s.phase, PhaseEvent.ABORT)
-    s.stage, s.stage_started_at = "on_rollback", ctx.now
-    s.weights = {s.stable: 100} if s.stable else {}
-    s.header_route = None
-    ctx.actions += [SetWeights(tuple(sorted(s.weights.items()))), SetHeaderRoute(None)]
-    ctx.event("rollback", f"rolling back {s.version}: {message}", trigger=trigger, value=value, limit=limit)
-    ctx.notify("rollout_aborted", f"{s.service}: rollout of {s.version} aborted: {message}")
-
-
-def _hooks_finished(ctx: _Ctx, lifecycle: str) -> bool:
+def _hooks_finished(ctx: Ctx, lifecycle: str) -> bool:
     fatal = lifecycle != "on_rollback"
     for i, hook in enumerate(getattr(ctx.spec.hooks, lifecycle)):
         key = f"{lifecycle}[{i}]"
@@ -143,36 +72,7 @@ def _hooks_finished(ctx: _Ctx, lifecycle: str) -> bool:
     return True
 
 
-def _stage_launch(ctx: _Ctx) -> bool:
-    if ctx.s.version in ctx.obs.launched:
-        return True
-    problem = ctx.obs.liveness_failures.get(ctx.s.version)
-    if problem is not None:  # the platform could not start it
-        fail(ctx, f"cannot launch {ctx.s.version}: {problem}", trigger="launch", value=problem, limit="started")
-        return False
-    ctx.actions.append(LaunchVersion(ctx.s.version))
-    return False
-
-
-def _stage_ready(ctx: _Ctx) -> bool:
-    s, spec = ctx.s, ctx.spec
-    ready = ctx.obs.ready.get(s.version)
-    if ready:
-        ctx.event("ready", f"{s.version} passed its readiness gate")
-        return True
-    if ready is False:
-        fail(ctx, f"{s.version} failed its readiness gate", trigger="readiness", value="failed", limit="ready")
-    elif s.version not in ctx.obs.launched:
-        fail(ctx, f"{s.version}: instances exited before ready", trigger="instances", value="exited", limit="running")
-    elif ctx.now - s.stage_started_at > spec.platform.start_timeout:
-        limit = f"start_timeout {spec.platform.start_timeout:g}s"
-        fail(ctx, f"{s.version} not ready in time", trigger="readiness", value="not ready", limit=limit)
-    else:
-        ctx.actions.append(WaitReady(s.version))
-    return False
-
-
-def _stage_test_traffic(ctx: _Ctx) -> bool:
+def _stage_test_traffic(ctx: Ctx) -> bool:
     s = ctx.s
     s.backends = sorted({s.version, *([s.stable] if s.stable else [])})
     s.header_route = s.version
@@ -181,7 +81,7 @@ def _stage_test_traffic(ctx: _Ctx) -> bool:
     return True
 
 
-def _stage_step(ctx: _Ctx) -> bool:
+def _stage_step(ctx: Ctx) -> bool:
     s = ctx.s
     step = rollout_steps(ctx.spec, s)[s.step]
     if s.promote_full:
@@ -202,7 +102,7 @@ def _stage_step(ctx: _Ctx) -> bool:
     return _analysis(ctx, step.analysis)
 
 
-def _pause(ctx: _Ctx, body: PauseBody) -> bool:
+def _pause(ctx: Ctx, body: PauseBody) -> bool:
     s = ctx.s
     if s.pause_started_at is None:
         s.pause_started_at = ctx.now
@@ -218,7 +118,7 @@ def _pause(ctx: _Ctx, body: PauseBody) -> bool:
     return True
 
 
-def _analysis(ctx: _Ctx, body: AnalysisBody) -> bool:
+def _analysis(ctx: Ctx, body: AnalysisBody) -> bool:
     s = ctx.s
     if s.analysis_started_at is None:
         s.analysis_started_at = ctx.now
@@ -232,7 +132,7 @@ def _analysis(ctx: _Ctx, body: AnalysisBody) -> bool:
     return True
 
 
-def _stage_promote(ctx: _Ctx) -> bool:
+def _stage_promote(ctx: Ctx) -> bool:
     s = ctx.s
     s.previous, s.stable = s.stable, s.version
     s.weights = {s.version: 100}
@@ -245,7 +145,7 @@ def _stage_promote(ctx: _Ctx) -> bool:
     return True
 
 
-def _stage_scale_down(ctx: _Ctx) -> bool:
+def _stage_scale_down(ctx: Ctx) -> bool:
     s, bg = ctx.s, ctx.spec.strategy.blue_green
     delay = bg.scale_down_delay if bg is not None else 0.0
     if ctx.now - s.stage_started_at < delay:
@@ -258,9 +158,9 @@ def _stage_scale_down(ctx: _Ctx) -> bool:
     return True
 
 
-def _stage_scale_down_canary(ctx: _Ctx) -> bool:
+def _stage_scale_down_canary(ctx: Ctx) -> bool:
     s = ctx.s
-    if ctx.now - s.stage_started_at < _abort_delay(ctx.spec):
+    if ctx.now - s.stage_started_at < abort_delay(ctx.spec):
         return False
     s.backends = [s.stable] if s.stable else []
     ctx.actions.append(SetBackends(tuple(s.backends)))
@@ -273,9 +173,9 @@ def _stage_scale_down_canary(ctx: _Ctx) -> bool:
     return True
 
 
-_STAGES: dict[str, Callable[[_Ctx], bool]] = {
-    "launch": _stage_launch,
-    "ready": _stage_ready,
+_STAGES: dict[str, Callable[[Ctx], bool]] = {
+    "launch": stage_launch,
+    "ready": stage_ready,
     "test_traffic": _stage_test_traffic,
     "promote": _stage_promote,
     "scale_down": _stage_scale_down,
@@ -283,7 +183,7 @@ _STAGES: dict[str, Callable[[_Ctx], bool]] = {
 }
 
 
-def _run_stage(ctx: _Ctx) -> bool:
+def _run_stage(ctx: Ctx) -> bool:
     stage = ctx.s.stage
     if stage.startswith("step:"):
         return _stage_step(ctx)
@@ -292,8 +192,9 @@ def _run_stage(ctx: _Ctx) -> bool:
     return _hooks_finished(ctx, stage)
 
 
-def _observe(ctx: _Ctx) -> None:
+def _observe(ctx: Ctx) -> None:
     s = ctx.s
+    note_exits(ctx)
     for key, state in ctx.obs.hooks.items():
         if s.hooks.get(key) != state:
             s.hooks[key] = state
@@ -307,7 +208,7 @@ def _observe(ctx: _Ctx) -> None:
             s.measurements = [*s.measurements, m][-MAX_MEASUREMENTS:]
 
 
-def _commands(ctx: _Ctx) -> None:
+def _commands(ctx: Ctx) -> None:
     s = ctx.s
     for command in ctx.obs.commands:
         if s.terminal or s.aborted:
@@ -325,7 +226,7 @@ def _commands(ctx: _Ctx) -> None:
                 ctx.skip_step = True
 
 
-def _indefinite_pause(ctx: _Ctx) -> bool:
+def _indefinite_pause(ctx: Ctx) -> bool:
     """At a `pause: {}` step (one that waits for promote/resume)."""
     s = ctx.s
     if not s.stage.startswith("step:") or s.pause_started_at is None:
@@ -334,7 +235,7 @@ def _indefinite_pause(ctx: _Ctx) -> bool:
     return isinstance(step, PauseStep) and step.pause.duration is None
 
 
-def _release_hold(ctx: _Ctx) -> None:
+def _release_hold(ctx: Ctx) -> None:
     """Resume after an inconclusive analysis: the run starts afresh (new counts, new canary window)."""
     s = ctx.s
     s.hold = None
@@ -344,14 +245,17 @@ def _release_hold(ctx: _Ctx) -> None:
     s.phase = transition(s.phase, PhaseEvent.RESUME)
 
 
-def _watch(ctx: _Ctx) -> None:
+def _watch(ctx: Ctx) -> None:
     """Failures that roll back from any stage once the version is launched: instances, liveness, analysis."""
     s, obs = ctx.s, ctx.obs
     stages = plan(ctx.spec, s)
     if s.aborted or s.terminal or stages.index(s.stage) <= stages.index("ready"):
         return
     if s.version not in obs.launched:
-        fail(ctx, f"{s.version}: instances are not running", trigger="instances", value="exited", limit="running")
+        exited = next((e for e in obs.exits if e.version == s.version), None)
+        cause = exited.describe() if exited is not None else "instances are not running"
+        value = exited.returncode if exited is not None else "exited"
+        fail(ctx, f"{s.version}: {cause}", trigger="instances", value=value, limit="running")
     elif s.version in obs.liveness_failures:
         detail = obs.liveness_failures[s.version]
         fail(ctx, f"{s.version} failed liveness: {detail}", trigger="liveness", value=detail, limit="live")
@@ -367,7 +271,7 @@ def _watch(ctx: _Ctx) -> None:
             ctx.notify("rollout_paused", f"{s.service}: rollout of {s.version} paused: {v.message}")
 
 
-def _sync_run(ctx: _Ctx) -> None:
+def _sync_run(ctx: Ctx) -> None:
     """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
     s = ctx.s
     run = analysis_run_key(ctx.spec, s)
@@ -381,7 +285,7 @@ def _sync_run(ctx: _Ctx) -> None:
 
 def decide(spec: Spec, status: Status, observations: Observations, now: float) -> tuple[Status, list[Action]]:
     """One control decision. Returns a new status (the input is not changed) and the actions to apply."""
-    ctx = _Ctx(spec, copy.deepcopy(status), observations, now)
+    ctx = Ctx(spec, copy.deepcopy(status), observations, now)
     _observe(ctx)
     _commands(ctx)
     _watch(ctx)
@@ -398,3 +302,16 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     if ctx.s != status:
         ctx.s.updated_at = now
     return ctx.s, ctx.actions
+
+
+def note_router(status: Status, observed: dict[str, int] | None, at: float) -> Status:
+    """Journal the weights read back from the router (a new status when they changed, with a `router` event
+    at the time they were read: the trace of what the data plane really held)."""
+    if observed is None or observed == status.router_weights:
+        return status
+    new = copy.deepcopy(status)
+    new.router_weights, new.router_weights_at = dict(observed), at
+    shown = ", ".join(f"{name} {weight}" for name, weight in sorted(observed.items())) or "no backends"
+    new.events.append(Event(at, "router", f"router holds {shown} (read back)"))
+    del new.events[:-MAX_EVENTS]
+    return new

@@ -76,6 +76,14 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
         assert "v1 promoted" in first.stdout
         assert b'"v1"' in http_get(router + "/version")[1]
 
+        for bad in ("v4 --error-rate 1", "$(touch pwned)", "v2;touch pwned"):  # refused before anything starts
+            refused = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", bad)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("greenflag: error: --version: ")
+        assert not (tmp_path / "pwned").exists()
+        history = json.loads(gf(tmp_path, "rollout", "history", "-f", str(path), "--json").stdout)
+        assert [h["version"] for h in history] == ["v1"], "no rollout was journaled for them"
+
         started = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v2")
         assert started.returncode == 0, started.stderr
         busy = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v3")

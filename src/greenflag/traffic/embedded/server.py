@@ -183,12 +183,12 @@ class EmbeddedRouter:
         return {n: core.weights.get(n, 0) for n, b in core.backends.items() if not b.removed}
 
     def set_weights(self, weights: dict[str, int]) -> None:
-        """Atomically replace the weights of the named backends (others keep theirs). Raises ValueError."""
+        """Atomically replace all weights: a backend not named gets 0 (so a rollback to `{stable: 100}` takes
+        every request from the canary at once). Raises ValueError for unknown names or bad values."""
         core = self.core
         live = [n for n, b in core.backends.items() if not b.removed]
         clean = validate_weights(weights, live)
-        new = {**core.weights, **clean}
-        core.weights = new
+        core.weights = {name: clean.get(name, 0) for name in live}
         core.rebuild()
         for name in live:
             self._update_drain(name)
@@ -278,7 +278,7 @@ class EmbeddedRouter:
         elif self.spec.weights:
             weights = {n: self.spec.weights.get(n, 0) for n in live}
         else:  # no configured weights to go back to: keep the current ones
-            weights = {}
+            weights = {n: core.weights.get(n, 0) for n in live}
         core.header_route = None
         core.rebuild()
         self.set_weights(weights)
