@@ -2,12 +2,13 @@
 
 Where they sit in the plan (`rollout/plan.py`, each only when configured):
 
-    … → after_install → migration_baseline → migrate_up → migration_check → migration_guard → test_traffic → …
+    … → after_install → migration_baseline → migrate_up → migration_guard → migration_check → test_traffic → …
     … → promote → cdn_promote → scale_down → done
     rolling back: cdn_rollback → migrate_down → migration_check_down → on_rollback → scale_down_canary → done
 
 - `migrate_up` runs after the new version is installed and ready, before any traffic (test traffic included) can
-  reach it; `migration_check` verifies it. Either failing rolls back.
+  reach it; `migration_check` verifies it (after the guard, which protects the traffic the stable version is
+  serving on the new schema meanwhile). Either failing rolls back.
 - The guard (`migration_baseline` before `up`, `migration_guard` after it) runs the stable version's checks on
   its instances: the stable keeps serving on the migrated schema during the canary, so a migration it cannot live
   with (the classic "dropped a column the old code still reads") is refused before any traffic moves. A guard
@@ -46,7 +47,6 @@ MIGRATION_KEYS: dict[str, tuple[str, str | None]] = {
     "migrate_down": ("down", None),
     "migration_check_down": ("check", "down"),
 }
-_FINAL = (HookOutcome.OK, HookOutcome.FAILED, HookOutcome.INTERRUPTED, HookOutcome.CANCELLED)
 _KINDS = {"migration_baseline": "guard", "migration_guard": "guard", "cdn_promote": "cdn", "cdn_rollback": "cdn"}
 
 
@@ -64,7 +64,7 @@ def observe_data(ctx: Ctx) -> None:
     s = ctx.s
     for key, state in sorted(ctx.obs.data_steps.items()):
         known = s.data_steps.get(key)
-        if known == state or (known is not None and known.outcome in _FINAL):
+        if known == state or (known is not None and known.outcome is not HookOutcome.STARTED):
             continue
         s.data_steps[key] = state
         kind = _KINDS.get(key, "migration")
@@ -180,7 +180,7 @@ def _cdn(ctx: Ctx, key: str) -> bool:
     s, cdn = ctx.s, ctx.spec.cdn
     assert cdn is not None
     state = s.data_steps.get(key)
-    if state is not None and state.outcome in _FINAL:
+    if state is not None and state.outcome is not HookOutcome.STARTED:
         return True
     if key == "cdn_rollback":
         if s.version not in s.backends:

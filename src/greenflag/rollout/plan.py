@@ -38,10 +38,11 @@ def data_stages(spec: Spec, status: Status, where: str) -> list[str]:
     if where == "install" and migrations is not None:
         if guard and migrations.guard is not None and migrations.guard.baseline:
             out.append("migration_baseline")
+        # the guard first after `up`: while it runs, the stable version serves on the new schema
         out += [
             "migrate_up",
-            *(["migration_check"] if migrations.check else []),
             *(["migration_guard"] if guard else []),
+            *(["migration_check"] if migrations.check else []),
         ]
     elif where == "promote" and cdn is not None and "promote" in cdn.on:
         out.append("cdn_promote")

@@ -6,7 +6,7 @@
   drops b, which v1 still reads).
 - GET /items: the rows as JSON (200), or 500 with the database's error when the query fails.
 - GET /healthz: 200 when the database answers `SELECT 1` (the schema plays no part).
-Every request is logged to stdout with the version, so a test can tell which version served what.
+Every request is logged to stdout with the version. SIGTERM stops accepting and finishes the requests in flight.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
@@ -56,7 +58,10 @@ def main() -> None:
         def log_message(self, format: str, *log_args: object) -> None:
             print(f"{args.version} {self.command} {self.path} {log_args[1] if len(log_args) > 1 else ''}", flush=True)
 
-    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    server.server_close()  # joins the threads of the requests in flight
 
 
 if __name__ == "__main__":
