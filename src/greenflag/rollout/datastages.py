@@ -13,9 +13,10 @@ Where they sit in the plan (`rollout/plan.py`, each only when configured):
   its instances: the stable keeps serving on the migrated schema during the canary, so a migration it cannot live
   with (the classic "dropped a column the old code still reads") is refused before any traffic moves. A guard
   that neither passes nor fails within `guard.timeout` refuses too.
-- Rolling back, the first data stage waits until the router's read-back shows no traffic on the version rolled
-  back (at most TRAFFIC_CONFIRM_S when the router does not confirm). `migrate_down` runs when `up` was ever
-  started — whatever its outcome, since a failed `up` may have applied part of its work — once `up` has ended.
+- Rolling back, the data stages wait until the router's read-back shows no traffic on the version rolled back
+  (journaled as `traffic_back_on_stable`; at most TRAFFIC_CONFIRM_S when the router does not confirm).
+  `migrate_down` runs when `up` was ever started — whatever its outcome, since a failed `up` may have applied
+  part of its work — once `up` has ended.
   A failing `down` or check is an event; the rollback goes on.
 - `cdn_promote` and `cdn_rollback` invalidate the caches `cdn.delay` after the traffic moved; a failed
   invalidation is an event (`cdn_failed`) and never moves traffic. `cdn_rollback` is skipped when no traffic
@@ -33,13 +34,13 @@ from collections.abc import Callable
 from greenflag.rollout.actions import Invalidate, RunGuard, RunMigration
 from greenflag.rollout.context import Ctx, fail
 from greenflag.rollout.model import HookOutcome, HookState, version_weights
-from greenflag.rollout.plan import plan
 from greenflag.spec import MigrationsSpec
 
-__all__ = ["DATA_STAGES", "MIGRATION_KEYS", "TRAFFIC_CONFIRM_S", "migration_action", "observe_data"]
+__all__ = ["DATA_STAGES", "MIGRATION_KEYS", "TRAFFIC_BACK", "TRAFFIC_CONFIRM_S", "migration_action", "observe_data"]
 __pure__ = True
 
 TRAFFIC_CONFIRM_S = 10.0
+TRAFFIC_BACK = "traffic_back_on_stable"  # journaled in data_steps once the router confirmed it (rolling back)
 # migration stage → (command, the command a check verifies)
 MIGRATION_KEYS: dict[str, tuple[str, str | None]] = {
     "migrate_up": ("up", None),
@@ -139,19 +140,22 @@ def _stage_guard(ctx: Ctx) -> bool:
 
 
 def _traffic_back(ctx: Ctx) -> bool:
-    """At the first data stage of a rollback: the router's latest read-back (taken after every weight change) shows
-    no weight on the version rolled back; after TRAFFIC_CONFIRM_S without one, go on (an event says so)."""
+    """Rolling back: the router's latest read-back (taken after every weight change) shows no weight on the version
+    rolled back. Journaled once seen (`traffic_back_on_stable`); after TRAFFIC_CONFIRM_S without it, go on."""
     s = ctx.s
-    rollback_stages = [st for st in ("cdn_rollback", "migrate_down") if st in plan(ctx.spec, s)]
-    if not rollback_stages or s.stage != rollback_stages[0]:
+    if TRAFFIC_BACK in s.data_steps:
         return True
     if s.router_weights is not None:
         versions = sorted({s.version, *([s.stable] if s.stable else []), *s.backends})
-        if version_weights(s.router_weights, versions).get(s.version, 0) == 0:
+        held = version_weights(s.router_weights, versions)
+        if held.get(s.version, 0) == 0:
+            shown = ", ".join(f"{name} {weight}" for name, weight in sorted(held.items()))
+            s.data_steps[TRAFFIC_BACK] = HookState(HookOutcome.OK, f"the router holds {shown or 'nothing'}")
             return True
     if ctx.now - s.stage_started_at >= TRAFFIC_CONFIRM_S:
-        ctx.event("router", f"the router did not confirm within {TRAFFIC_CONFIRM_S:g}s that {s.version} has no "
-                  "traffic; going on with the rollback")  # fmt: skip
+        detail = f"the router did not confirm within {TRAFFIC_CONFIRM_S:g}s that {s.version} has no traffic"
+        s.data_steps[TRAFFIC_BACK] = HookState(HookOutcome.FAILED, detail)
+        ctx.event("router", f"{detail}; going on with the rollback")
         return True
     return False
 
