@@ -44,10 +44,10 @@ def data_stages(spec: Spec, status: Status, where: str) -> list[str]:
             *(["migration_guard"] if guard else []),
             *(["migration_check"] if migrations.check else []),
         ]
-    elif where == "promote" and cdn is not None and "promote" in cdn.on:
+    elif where == "promote" and cdn is not None and "promote" in cdn.when:
         out.append("cdn_promote")
     elif where == "rollback":
-        if cdn is not None and "rollback" in cdn.on:
+        if cdn is not None and "rollback" in cdn.when:
             out.append("cdn_rollback")
         if migrations is not None:
             out += ["migrate_down", *(["migration_check_down"] if migrations.check else [])]

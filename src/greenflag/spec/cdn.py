@@ -43,7 +43,7 @@ class PurgeSpec(Model):
 class CdnSpec(Model):
     cloudfront: CloudFrontSpec | None = None
     purge: list[PurgeSpec] = Field(default_factory=list)
-    on: list[Moment] = Field(default_factory=lambda: list[Moment](["promote", "rollback"]))
+    when: list[Moment] = Field(default_factory=lambda: list[Moment](["promote", "rollback"]))
     delay: Duration = 1.0  # after the traffic moved, before invalidating: the old version's last answers land first
 
     @model_validator(mode="after")

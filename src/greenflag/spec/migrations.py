@@ -46,7 +46,12 @@ class CommandSpec(Model):
 
 
 def _command(value: Any) -> Any:
-    return {"run": value} if isinstance(value, str | list) else value
+    """`up: COMMAND` is `up: {run: COMMAND}`; a command that cannot be split is an error at `up` itself."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str | list | tuple):
+        return {"run": to_argv(value)}
+    raise ValueError("expected a command (a string or a list of arguments) or {run: COMMAND, timeout: DURATION}")
 
 
 Command = Annotated[CommandSpec, BeforeValidator(_command)]
