@@ -139,6 +139,16 @@ def test_kill_9_during_up_and_during_down_then_restart(tmp_path: Path) -> None:
         assert final["phase"] == "RolledBack" and final["stable"] == "v2", final["events"]
         assert final["data_steps"]["migrate_down"]["outcome"] == "ok"
         v3 = [line for line in up.runs() if " v3 " in line]
-        assert v3 == ["up v3 start", "up v3 end", "check v3 start", "check v3 end", "down v3 start", "down v3 end"]
+        assert v3 == [
+            "up v3 start",
+            "up v3 end",
+            "check v3 start",
+            "check v3 end",
+            "down v3 start",
+            "down v3 end",
+            "check v3 start",
+            "check v3 end",
+        ]  # the check after down (it fails too: an event, no more)
+        assert final["data_steps"]["migration_check_down"]["outcome"] == "failed"
     finally:
         up.stop()
