@@ -13,6 +13,7 @@ from greenflag.errors import ConfigError
 SPEC = """\
 service: shop
 strategy: {canary: {steps: [{set_weight: 50}]}}
+platform: {command: "./shop --port {port}"}
 migrations:
   up: alembic upgrade head
   down: [alembic, downgrade, "-1"]
@@ -64,19 +65,19 @@ def test_the_sections_load_as_written(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (("up: alembic upgrade head", 'up: "alembic upgrade \'head"'),
-         ":4: migrations.up: cannot split this command into arguments: No closing quotation"),
-        (("up: alembic upgrade head", "up: ''"), ":4: migrations.up: expected a command, got an empty one"),
-        (("up: alembic upgrade head", "up: 42"), ":4: migrations.up: expected a command (a string or a list"),
-        (("  timeout: 10m\n", "  timeout: 10m\n  retries: 3\n"), ":8: migrations.retries: unknown key"),
-        (("  down: [alembic, downgrade, \"-1\"]\n", ""), ":3: migrations.down: required key is missing"),
-        (("    timeout: 1m", "    timeout: 1m\n    samples: 3"), ":14: migrations.guard.samples: unknown key"),
+         ":5: migrations.up: cannot split this command into arguments: No closing quotation"),
+        (("up: alembic upgrade head", "up: ''"), ":5: migrations.up: expected a command, got an empty one"),
+        (("up: alembic upgrade head", "up: 42"), ":5: migrations.up: expected a command (a string or a list"),
+        (("  timeout: 10m\n", "  timeout: 10m\n  retries: 3\n"), ":9: migrations.retries: unknown key"),
+        (("  down: [alembic, downgrade, \"-1\"]\n", ""), ":4: migrations.down: required key is missing"),
+        (("    timeout: 1m", "    timeout: 1m\n    samples: 3"), ":15: migrations.guard.samples: unknown key"),
         (("      - {exec: [./smoke-old.sh, \"{target}\"], timeout: 10s}", "      - {timeout: 10s}"),
-         ":12: migrations.guard.checks[1]: a probe needs exactly one of http"),
-        (("E2QWRUHEXAMPLE", "e2-lower"), ":15: cdn.cloudfront.distribution_id: String should match pattern"),
-        (('"/assets/*"]', '"assets/*"]'), ":15: cdn.cloudfront.paths: a path starts with '/'"),
-        (("method: PURGE", "method: 'PURGE /'"), ":17: cdn.purge[0].method: String should match pattern"),
-        (("when: [promote, rollback]", "when: [deploy]"), ":19: cdn.when[0]: Input should be 'promote' or 'rollback'"),
-        (("  delay: 2s", "  delay: soon"), ":20: cdn.delay: 'soon' is not a duration"),
+         ":13: migrations.guard.checks[1]: a probe needs exactly one of http"),
+        (("E2QWRUHEXAMPLE", "e2-lower"), ":16: cdn.cloudfront.distribution_id: String should match pattern"),
+        (('"/assets/*"]', '"assets/*"]'), ":16: cdn.cloudfront.paths: a path starts with '/'"),
+        (("method: PURGE", "method: 'PURGE /'"), ":18: cdn.purge[0].method: String should match pattern"),
+        (("when: [promote, rollback]", "when: [deploy]"), ":20: cdn.when[0]: Input should be 'promote' or 'rollback'"),
+        (("  delay: 2s", "  delay: soon"), ":21: cdn.delay: 'soon' is not a duration"),
     ],
 )  # fmt: skip
 def test_errors_name_file_line_and_key_path(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -88,4 +89,4 @@ def test_errors_name_file_line_and_key_path(tmp_path: Path, change: tuple[str, s
 
 def test_a_cdn_section_needs_something_to_invalidate(tmp_path: Path) -> None:
     bare = SPEC.split("cdn:")[0] + "cdn: {delay: 1s}\n"
-    assert f"{tmp_path / 'greenflag.yaml'}:14: cdn: give cloudfront, purge, or both" in errors(tmp_path, bare)
+    assert f"{tmp_path / 'greenflag.yaml'}:15: cdn: give cloudfront, purge, or both" in errors(tmp_path, bare)

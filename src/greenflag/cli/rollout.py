@@ -34,6 +34,10 @@ Examples:
 Without a running `greenflag up`, `start --wait` and `resume --wait` run the controller in this process
 (against an external router); state is in .greenflag/state.db either way. Exit codes: 0 promoted / done,
 2 usage or config error, 3 rolled back.
+
+One spec, no surprises: a rollout runs with the spec `greenflag up` was started with. `start`, `undo` and
+`retry -f FILE` exit 2 naming the keys when FILE differs from it (restart `up` with FILE to use it); a
+rollout in progress is continued only with the spec it started with.
 """
 
 
@@ -160,7 +164,10 @@ def _run_here(target: _Target, version: str | None, as_json: bool) -> None:
 
 def _start(target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool) -> None:
     if target.api is not None:
-        status = target.api.call("POST", "/api/rollouts", body)
+        from greenflag.rollout.controller import spec_json
+
+        # up refuses (exit 2, naming the keys) when this file is not the spec it runs
+        status = target.api.call("POST", "/api/rollouts", {**body, "spec": spec_json(target.spec)})
         if wait:
             _follow_api(target, status["rollout_id"], as_json)
         else:

@@ -17,6 +17,7 @@ __all__ = [
     "SetBackends",
     "SetHeaderRoute",
     "SetWeights",
+    "StopHook",
     "StopVersion",
     "WaitReady",
 ]
@@ -61,6 +62,12 @@ class RunHook:
 
 
 @dataclass(frozen=True)
+class StopHook:
+    key: str  # a forward hook still running when the rollout rolls back: stop its process group, journal it
+    reason: str
+
+
+@dataclass(frozen=True)
 class StopVersion:
     version: str
     grace_s: float
@@ -96,5 +103,14 @@ DataAction = RunMigration | RunGuard | Invalidate
 DATA_ACTIONS = (RunMigration, RunGuard, Invalidate)  # carried out by greenflag.data (see data/runner.py)
 
 Action = (
-    LaunchVersion | WaitReady | SetBackends | SetWeights | SetHeaderRoute | RunHook | StopVersion | Notify | DataAction
+    LaunchVersion
+    | WaitReady
+    | SetBackends
+    | SetWeights
+    | SetHeaderRoute
+    | RunHook
+    | StopHook
+    | StopVersion
+    | Notify
+    | DataAction
 )

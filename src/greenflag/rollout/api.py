@@ -2,7 +2,8 @@
 
 GET  /api/status              → the latest rollout's status (JSON as `rollout status --json`; weights read back)
 GET  /api/history?limit=N     → {"rollouts": [status, ...]} newest first
-POST /api/rollouts            {"version": "v2"} | {"undo": true} | {"retry": true} → status (409 if busy)
+POST /api/rollouts            {"version": "v2"} | {"undo": true} | {"retry": true}, and optionally "spec": the caller's
+                              spec as JSON (refused, 400, naming the keys that differ from up's) → status (409 if busy)
 POST /api/commands            {"kind": "promote" | "promote_full" | "abort" | "resume"} → status
 """
 
@@ -17,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from greenflag.errors import GreenflagError, UsageError
-from greenflag.rollout.controller import Controller
+from greenflag.rollout.controller import Controller, spec_json
 from greenflag.rollout.ops import post_command, retry_version, status_json, undo_version
+from greenflag.spec import differences
 
 __all__ = ["ApiClient", "make_api_app"]
 
@@ -54,6 +56,15 @@ def make_api_app(controller: Controller, token: str) -> Any:
 
     async def post_rollouts(request: web.Request) -> web.Response:
         body = await _json(request)
+        given = body.get("spec")
+        if given is not None:  # the caller's spec must be the one this `up` runs (never silently another)
+            changed = differences(spec_json(controller.spec), given)
+            if changed:
+                shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+                raise UsageError(
+                    f"the spec differs from the one `greenflag up` runs ({controller.spec.source}) in {shown}; "
+                    "restart `greenflag up` with this file to use it, or start the rollout with that file"
+                )
         if body.get("undo"):
             version = undo_version(store, service)
         elif body.get("retry"):

@@ -24,23 +24,34 @@ from greenflag.health.base import Probe
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
 from greenflag.platform.base import ExitReporter, Instance, Platform
-from greenflag.rollout.actions import DATA_ACTIONS, Action, LaunchVersion, Notify, RunHook, StopVersion
+from greenflag.rollout.actions import DATA_ACTIONS, Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
-from greenflag.rollout.steps import decide, new_status, note_router, plan
+from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.validate import check_analysis
-from greenflag.spec import ProbeSpec, Spec, check_version
+from greenflag.spec import ProbeSpec, Spec, check_version, differences
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
 
-__all__ = ["Controller"]
+__all__ = ["Controller", "spec_json"]
 
 log = logging.getLogger(__name__)
 
 _RouterState = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, int], ...], str | None]
 READ_BACK_S = 1.0  # between changes, the router's weights are read back this often
+
+
+def spec_json(spec: Spec) -> dict[str, Any]:
+    """The spec as JSON, as journaled with each rollout and compared between `up` and the CLI."""
+    data: dict[str, Any] = spec.model_dump(mode="json")
+    return data
+
+
+def _keys(paths: list[str], limit: int = 8) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 class Controller:
@@ -75,6 +86,7 @@ class Controller:
         self._read_due = 0.0
         self._instances: list[Instance] = []
         self._launch_errors: dict[str, str] = {}
+        self._starting: set[str] = set()  # serving versions relaunched by supervision, not yet ready again
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, version: str) -> Status:
@@ -84,15 +96,31 @@ class Controller:
         except ValueError as exc:
             raise UsageError(f"--version: {exc}") from None
         now = self.clock.now().timestamp()
-        self.status = self.store.create(
-            self.spec.service, version, lambda rid, stable: new_status(self.spec, rid, version, stable, now)
-        )
+
+        def make(rollout_id: int, latest: Status | None) -> tuple[Status, Status | None]:
+            previous, retiring = None, None
+            if latest is not None and not latest.done:  # promoted, still scaling down: hand its old version over
+                previous, retiring = hand_over(self.spec, latest, rollout_id, now)
+            stable = latest.stable if latest is not None else None
+            return new_status(self.spec, rollout_id, version, stable, now, retiring), previous
+
+        self.status = self.store.create(self.spec.service, version, make, spec=spec_json(self.spec))
         self._reset_caches()
         return self.status
 
     def attach(self) -> Status | None:
-        """Pick up the service's latest rollout from the journal (to resume it, or to supervise its result)."""
-        self.status = self.store.latest(self.spec.service)
+        """Pick up the service's latest rollout from the journal (to resume it, or to supervise its result). A rollout
+        in flight keeps the spec it started with: a different spec is refused (UsageError naming the keys)."""
+        latest = self.store.latest(self.spec.service)
+        if latest is not None and not latest.done:
+            journaled = self.store.rollout_spec(latest.rollout_id)
+            changed = differences(journaled, spec_json(self.spec)) if journaled is not None else []
+            if changed:
+                raise UsageError(
+                    f"{self.spec.source or 'the spec'}: the rollout of {latest.version} in progress started with "
+                    f"another spec (it differs in {_keys(changed)}); finish it with the spec it started with"
+                )
+        self.status = latest
         return self.status
 
     def _reset_caches(self) -> None:
@@ -187,14 +215,24 @@ class Controller:
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
-        """After a rollout: restart the serving version when its liveness gate fails."""
+        """After a rollout: restart the serving version when its liveness gate fails. A relaunched version is
+        judged by its readiness gate until that passes (an instance still starting is not failing liveness)."""
+        if stable in self._starting:
+            if (await self._gate("readiness", stable, mono)).passing:
+                self._starting.discard(stable)
+                self.gates.forget(stable)
+            return
         gate = await self._gate("liveness", stable, mono)
         if gate.failing:
             log.warning("%s failed liveness (%s): restarting it", stable, gate.describe())
-            self.gates.forget(stable)
             await self.platform.stop(stable, grace_s=self.spec.platform.stop_grace)
             await self.platform.launch(stable)
+            self._relaunched(stable)
             self._instances = await self.platform.instances()
+
+    def _relaunched(self, version: str) -> None:
+        self.gates.forget(version)
+        self._starting.add(version)
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)
@@ -205,6 +243,7 @@ class Controller:
         stable = status.stable
         if status.done and stable is not None and not any(i.version == stable for i in self._instances):
             actions = [LaunchVersion(stable), *actions]  # supervise: the serving version must run
+            self._relaunched(stable)
         for action in actions:
             if isinstance(action, LaunchVersion):
                 try:
@@ -220,6 +259,8 @@ class Controller:
                 self.gates.forget(action.version)
             elif isinstance(action, RunHook):
                 self.hooks.start(status, action)
+            elif isinstance(action, StopHook):
+                await self.hooks.stop(status, action.key, action.reason)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
             elif isinstance(action, DATA_ACTIONS):

@@ -45,6 +45,7 @@ class HookOutcome(enum.StrEnum):
     OK = "ok"
     FAILED = "failed"  # non-zero exit or timeout
     INTERRUPTED = "interrupted"  # started, then the controller died: never re-run (see docs/rollouts.md)
+    CANCELLED = "cancelled"  # still running when the rollout rolled back: its process group was stopped
 
 
 TIME_FIELDS = (
@@ -116,6 +117,8 @@ class Status:
     router_weights: dict[str, int] | None = None  # read back from the router (per backend), last change
     router_weights_at: float | None = None  # when that read-back was taken
     backends: list[str] = field(default_factory=list)  # versions the router should know
+    # versions a previous rollout was still scaling down when this one started: version → when to stop it
+    retiring: dict[str, float] = field(default_factory=dict)
     initial: bool = False  # no stable version when it started: launch, health gate, 100 %
     hold: str | None = None  # why progress is held besides a pause step (e.g. an inconclusive analysis)
     aborted: bool = False
@@ -195,6 +198,7 @@ class Status:
             router_weights=_int_map(data.get("router_weights")),
             router_weights_at=epochs.get("router_weights_at"),
             backends=list(data["backends"]),
+            retiring={str(k): float(v) for k, v in data.get("retiring", {}).items()},
             initial=bool(data["initial"]),
             hold=data["hold"],
             aborted=bool(data["aborted"]),

@@ -21,7 +21,7 @@ import copy
 from collections.abc import Callable
 
 from greenflag.analysis.verdicts import Verdict
-from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopVersion
+from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
 from greenflag.rollout.datastages import DATA_STAGES, observe_data
 from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
@@ -31,15 +31,17 @@ from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, roll
 from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
-__all__ = ["analysis_active", "decide", "new_status", "note_router", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "decide", "hand_over", "new_status", "note_router", "plan", "rollout_steps"]
 __pure__ = True
 
 HOOKS_FORWARD = ("before_install", "after_install", "after_allow_test_traffic", "before_allow_traffic")
 MAX_MEASUREMENTS = 20
 
 
-def new_status(spec: Spec, rollout_id: int, version: str, stable: str | None, now: float) -> Status:
-    """The status of a rollout that has just been asked for."""
+def new_status(
+    spec: Spec, rollout_id: int, version: str, stable: str | None, now: float, retiring: dict[str, float] | None = None
+) -> Status:
+    """The status of a rollout that has just been asked for (`retiring`: versions to stop, from `hand_over`)."""
     status = Status(
         rollout_id=rollout_id,
         service=spec.service,
@@ -55,7 +57,40 @@ def new_status(spec: Spec, rollout_id: int, version: str, stable: str | None, no
     )
     kind = "initial deployment" if stable is None else f"{status.strategy} from {stable}"
     status.events.append(Event(now, "started", f"rollout of {version} started ({kind})"))
+    status.retiring = {v: at for v, at in (retiring or {}).items() if v not in (version, stable)}
+    for old, at in sorted(status.retiring.items()):
+        status.events.append(
+            Event(now, "retiring", f"{old} (scaling down after the last rollout) stops in {max(0.0, at - now):.1f}s")
+        )
     return status
+
+
+def hand_over(spec: Spec, previous: Status, rollout_id: int, now: float) -> tuple[Status, dict[str, float]]:
+    """A new rollout starts while `previous` is promoted but still in its scale-down delay: the version it would stop
+    (and any it was still retiring) passes to the new rollout — stopped when the delay ends, at the latest when the
+    new rollout scales down — and `previous` is done. Returns (previous, now done; the versions to retire)."""
+    retiring = dict(previous.retiring)
+    if previous.previous is not None and previous.previous != previous.version:
+        bg = spec.strategy.blue_green
+        delay = bg.scale_down_delay if bg is not None and previous.stage == "scale_down" else 0.0
+        retiring[previous.previous] = previous.stage_started_at + delay
+    done = copy.deepcopy(previous)
+    done.stage, done.retiring, done.updated_at = "done", {}, now
+    names = ", ".join(sorted(retiring)) or "nothing"
+    done.events.append(Event(now, "handed_over", f"rollout {rollout_id} started; it stops {names} (scale-down delay)"))
+    return done, retiring
+
+
+def _retire(ctx: Ctx, *, all_now: bool = False) -> None:
+    """Stop the versions a previous rollout left scaling down, when their time has come (or all, now)."""
+    s = ctx.s
+    for version, at in sorted(s.retiring.items()):
+        if version in (s.version, s.stable):
+            del s.retiring[version]
+        elif all_now or ctx.now >= at:
+            del s.retiring[version]
+            ctx.actions.append(StopVersion(version, ctx.spec.platform.stop_grace))
+            ctx.event("scaled_down", f"stopped {version} (its scale-down delay from the previous rollout ended)")
 
 
 def _hooks_finished(ctx: Ctx, lifecycle: str) -> bool:
@@ -158,6 +193,7 @@ def _stage_scale_down(ctx: Ctx) -> bool:
     if s.previous is not None and s.previous != s.version:
         ctx.actions.append(StopVersion(s.previous, ctx.spec.platform.stop_grace))
         ctx.event("scaled_down", f"stopped {s.previous}")
+    _retire(ctx, all_now=True)
     return True
 
 
@@ -169,6 +205,7 @@ def _stage_scale_down_canary(ctx: Ctx) -> bool:
     ctx.actions.append(SetBackends(tuple(s.backends)))
     if s.version != s.stable:
         ctx.actions.append(StopVersion(s.version, ctx.spec.platform.stop_grace))
+    _retire(ctx, all_now=True)
     s.phase = transition(s.phase, PhaseEvent.ROLLED_BACK)
     s.completed_at = ctx.now
     ctx.event("rolled_back", f"rolled back: {s.stable or 'no version'} serves, {s.version} stopped")
@@ -249,6 +286,16 @@ def _release_hold(ctx: Ctx) -> None:
     s.phase = transition(s.phase, PhaseEvent.RESUME)
 
 
+def _stop_hooks(ctx: Ctx) -> None:
+    """Once rolling back, a forward hook still running is stopped (asked again each tick until journaled)."""
+    s = ctx.s
+    if not s.aborted:
+        return
+    for key, state in sorted(s.hooks.items()):
+        if state.outcome is HookOutcome.STARTED and not key.startswith("on_rollback"):
+            ctx.actions.append(StopHook(key, f"the rollout of {s.version} is rolling back: {s.abort_reason}"))
+
+
 def _watch(ctx: Ctx) -> None:
     """Failures that roll back from any stage once the version is launched: instances, liveness, analysis."""
     s, obs = ctx.s, ctx.obs
@@ -294,6 +341,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     observe_data(ctx)
     _commands(ctx)
     _watch(ctx)
+    _retire(ctx)
     for _ in range(4 * len(plan(spec, ctx.s)) + 8):
         if ctx.s.stage == "done" or ctx.s.hold is not None:
             break
@@ -303,6 +351,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
             ctx.advance()
         elif ctx.s.stage == before:
             break
+    _stop_hooks(ctx)
     _sync_run(ctx)
     if ctx.s != status:
         ctx.s.updated_at = now

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from greenflag.errors import ConfigError, UsageError
 from greenflag.rollout.api import make_api_app
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Status
@@ -33,7 +34,10 @@ __all__ = ["Up"]
 class Up:
     def __init__(self, spec: Spec, *, api: str = "127.0.0.1:0", keep_instances: bool = False, tick_s: float = 0.2):
         self.spec = resolve_paths(spec)
-        self.api_address = parse_host_port(api)
+        try:
+            self.api_address = parse_host_port(api)
+        except ValueError as exc:
+            raise UsageError(f"--api: {exc}") from None
         self.keep_instances = keep_instances
         self.tick_s = tick_s
         self.lock = ControllerLock(self.spec.state_dir)
@@ -41,10 +45,25 @@ class Up:
         self.controller: Controller | None = None
         self._runner: Any = None
         self.api_url = ""
+        self._wrote_info = False
 
     @property
     def router_url(self) -> str:
         return str(self.router.url) if self.router is not None else ""
+
+    def _check_addresses(self) -> None:
+        """ConfigError (exit 2, one line naming the key) when an address `up` listens on cannot be bound."""
+        where = f"{self.spec.source}: " if self.spec.source is not None else ""
+        for key, value in (("router.listen", self.spec.router.listen), ("router.admin", self.spec.router.admin)):
+            try:
+                address = parse_host_port(value)
+                probe = socket.create_server(address, reuse_port=False)
+            except ValueError as exc:
+                raise ConfigError(f"{where}{key}: {exc}") from None
+            except OSError as exc:
+                reason = (exc.strerror or str(exc)).lower()
+                raise ConfigError(f"{where}{key}: cannot listen on {value}: {reason}") from None
+            probe.close()
 
     async def start(self) -> None:
         from aiohttp import web
@@ -54,15 +73,17 @@ class Up:
         from greenflag.traffic.embedded.server import EmbeddedRouter
 
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
+        self._check_addresses()
         token = load_or_create_token(token_path(self.spec))
         router_spec = self.spec.router.model_copy(update={"backends": {}, "weights": {}})
         try:
             self.router = EmbeddedRouter(router_spec, admin_token=token, admin_token_file=token_path(self.spec))
         except ValueError as exc:  # e.g. the admin API beyond loopback with a weak token: one line, exit 2
-            from greenflag.errors import UsageError
-
             raise UsageError(str(exc)) from None
-        await self.router.start()
+        try:
+            await self.router.start()
+        except OSError as exc:  # taken between the check and now
+            raise ConfigError(f"router: cannot listen: {(exc.strerror or str(exc)).lower()}") from None
         store = Store.for_state_dir(self.spec.state_dir)
         platform = make_platform(self.spec, store)
         self.controller = Controller(
@@ -71,7 +92,11 @@ class Up:
         self.controller.attach()
         self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
         await self._runner.setup()
-        sock = socket.create_server(self.api_address)
+        try:
+            sock = socket.create_server(self.api_address)
+        except OSError as exc:
+            host, port = self.api_address
+            raise UsageError(f"--api {host}:{port}: cannot listen: {(exc.strerror or str(exc)).lower()}") from None
         sock.setblocking(False)
         host, port = sock.getsockname()[:2]
         self.api_url = f"http://{host}:{port}"
@@ -81,6 +106,7 @@ class Up:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         tmp.replace(path)
+        self._wrote_info = True
 
     async def run(self, stop: asyncio.Event) -> None:
         controller = self.controller
@@ -129,8 +155,10 @@ class Up:
             await asyncio.sleep(self.tick_s / 2)
 
     async def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            (Path(self.spec.state_dir) / "up.json").unlink()
+        if self._wrote_info:  # never another `up`'s (e.g. after failing to take the lock)
+            with contextlib.suppress(OSError):
+                (Path(self.spec.state_dir) / "up.json").unlink()
+            self._wrote_info = False
         if self._runner is not None:
             await self._runner.cleanup()
         if self.controller is not None:

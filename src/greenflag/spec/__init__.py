@@ -9,7 +9,7 @@ file). Loading a file, with errors naming file, line and key path, is `greenflag
 from __future__ import annotations
 
 from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
-from greenflag.spec.base import VERSION_PATTERN, Duration, Model, Size, check_version
+from greenflag.spec.base import VERSION_PATTERN, Duration, Model, Size, check_version, differences
 from greenflag.spec.cdn import CdnSpec, CloudFrontSpec, PurgeSpec
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
@@ -67,4 +67,5 @@ __all__ = [
     "Step",
     "StrategySpec",
     "check_version",
+    "differences",
 ]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from greenflag.units import parse_duration, parse_size
 
-__all__ = ["VERSION_PATTERN", "Duration", "Model", "Size", "check_version"]
+__all__ = ["VERSION_PATTERN", "Duration", "Model", "Size", "check_version", "differences"]
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -36,3 +36,19 @@ def check_version(version: str) -> str:
             f"'.', '_' or '-' ({VERSION_PATTERN})"
         )
     return version
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """The key paths where two JSON-like values differ (`strategy.canary.steps[1].set_weight`), sorted."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted({*a, *b}, key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in a or key not in b:
+                out.append(sub)
+            else:
+                out += differences(a[key], b[key], sub)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [p for i, (x, y) in enumerate(zip(a, b, strict=True)) for p in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path or "(the whole spec)"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 
 from greenflag.spec.base import Duration, Model, Size
+from greenflag.units import parse_host_port
 
 __all__ = ["RouterSpec"]
 
@@ -38,3 +39,9 @@ class RouterSpec(Model):
     allow_backends: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
     # Driver-specific settings (haproxy socket, nginx paths, ALB listener ARN, ...) for later drivers.
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("listen", "admin")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_host_port(value)  # ValueError: "… is not HOST:PORT with a port from 0 to 65535"
+        return value

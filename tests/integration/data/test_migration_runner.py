@@ -53,6 +53,7 @@ def make_spec(tmp: Path, **migrations: Any) -> Spec:
         {
             "service": "svc",
             "strategy": {"canary": {"steps": [{"set_weight": 50}]}},
+            "platform": {"command": "./app --port {port}"},
             "migrations": data,
             "state_dir": str(tmp / ".greenflag"),
         }

@@ -16,6 +16,7 @@ def make(tmp_path: Path, **strategy: Any) -> tuple[Controller, FakeRouter, FakeP
     spec = Spec.model_validate(
         {
             "service": "svc",
+            "platform": {"command": "app --port {port}"},
             "strategy": strategy or {"canary": {"steps": [{"set_weight": 10}, {"pause": {"duration": "10s"}}]}},
             "state_dir": str(tmp_path),
         }
@@ -130,7 +131,13 @@ def test_status_shows_the_weights_read_back_and_says_when_they_differ() -> None:
     from greenflag.rollout.ops import status_json
     from greenflag.rollout.steps import new_status
 
-    spec = Spec.model_validate({"service": "svc", "strategy": {"canary": {"steps": [{"set_weight": 10}]}}})
+    spec = Spec.model_validate(
+        {
+            "service": "svc",
+            "platform": {"command": "app --port {port}"},
+            "strategy": {"canary": {"steps": [{"set_weight": 10}]}},
+        }
+    )
     status = new_status(spec, 1, "v2", "v1", 0.0)
     status.weights, status.backends = {"v1": 100}, ["v1", "v2"]
     shown = status_json(status, read_back={"v1": 100, "v2-0": 25, "v2-1": 25})
@@ -175,3 +182,24 @@ async def test_a_version_that_exits_at_once_is_relaunched_max_restarts_times_the
     rollback = next(e for e in final.events if e.kind == "rollback")
     assert "v2-0 exited with code 1; last output: Traceback ... / ModuleNotFoundError" in rollback.message
     assert router.weights == {"v1": 100}
+
+
+async def test_a_rollout_in_progress_is_continued_only_with_the_spec_it_started_with(tmp_path: Path) -> None:
+    import pytest
+
+    from greenflag.errors import UsageError
+
+    controller, _, platform = make(tmp_path)
+    await deploy(controller, "v1")
+    controller.start("v2")
+    await controller.tick()
+    data = controller.spec.model_dump(mode="json")
+    data["strategy"]["canary"]["steps"][0]["set_weight"] = 50
+    data["analysis"]["interval"] = 2.0
+    other = Controller(Spec.model_validate(data), router=FakeRouter(), platform=platform, store=controller.store,
+                       clock=FakeClock(), probes=lambda _: FakeProbe())  # fmt: skip
+    with pytest.raises(UsageError, match=r"differs in analysis.interval, strategy.canary.steps\[0\].set_weight"):
+        other.attach()
+    same = Controller(controller.spec, router=FakeRouter(), platform=platform, store=controller.store,
+                      clock=FakeClock(), probes=lambda _: FakeProbe())  # fmt: skip
+    assert same.attach() is not None

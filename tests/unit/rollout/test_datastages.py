@@ -29,7 +29,7 @@ def make_spec(*, guard: bool = True, check: bool = True, cdn: bool = True, **ext
     data: dict[str, Any] = {
         "service": "svc",
         "strategy": {"canary": {"steps": [{"set_weight": 50}, {"pause": {}}], "abort_scale_down_delay": "0s"}},
-        "platform": {"start_timeout": "30s", "stop_grace": "1s"},
+        "platform": {"command": "./app --port {port}", "start_timeout": "30s", "stop_grace": "1s"},
         "migrations": migrations,
         **extra,
     }
@@ -69,7 +69,13 @@ def test_the_plan_places_migrations_before_any_traffic_and_caches_after_it_moved
     assert "migration_guard" not in plan(spec, at(spec, "launch", stable=None, initial=True))
     bare = make_spec(guard=False, check=False, cdn=False)
     assert plan(bare, at(bare, "launch"))[3:6] == ["after_install", "migrate_up", "test_traffic"]
-    plain = Spec.model_validate({"service": "s", "strategy": {"canary": {"steps": [{"set_weight": 50}]}}})
+    plain = Spec.model_validate(
+        {
+            "service": "s",
+            "strategy": {"canary": {"steps": [{"set_weight": 50}]}},
+            "platform": {"command": "./app {port}"},
+        }
+    )
     assert plan(plain, at(plain, "launch", aborted=True)) == ["on_rollback", "scale_down_canary", "done"]
 
 
