@@ -1,5 +1,5 @@
 """Real servers the data tests drive: a Varnish cache (Debian's `varnish` package) on 127.0.0.1 in front of a
-backend, with a VCL written here that accepts PURGE and BAN from loopback only and caches every GET for an hour."""
+backend, with the VCL of docs/data-safety.md: PURGE and BAN from loopback only, every GET cached for an hour."""
 
 from __future__ import annotations
 
@@ -12,32 +12,16 @@ from pathlib import Path
 
 from tests.support import free_port, start_process
 
-__all__ = ["VCL", "varnish"]
+__all__ = ["varnish", "vcl"]
 
-VCL = """vcl 4.1;
-backend default { .host = "127.0.0.1"; .port = "%(backend_port)d"; }
-acl purgers { "127.0.0.1"; }
-sub vcl_recv {
-    if (req.method == "PURGE") {
-        if (client.ip !~ purgers) { return (synth(405, "PURGE not allowed")); }
-        return (purge);
-    }
-    if (req.method == "BAN") {
-        if (client.ip !~ purgers) { return (synth(405, "BAN not allowed")); }
-        if (!req.http.X-Ban-Url) { return (synth(400, "BAN needs X-Ban-Url")); }
-        ban("req.url ~ " + req.http.X-Ban-Url);
-        return (synth(200, "Banned"));
-    }
-    unset req.http.Cookie;
-}
-sub vcl_backend_response {
-    unset beresp.http.Set-Cookie;
-    set beresp.ttl = 1h;
-}
-sub vcl_deliver {
-    if (obj.hits > 0) { set resp.http.X-Cache = "HIT"; } else { set resp.http.X-Cache = "MISS"; }
-}
-"""
+DOC = Path(__file__).resolve().parents[3] / "docs" / "data-safety.md"
+
+
+def vcl(backend_port: int) -> str:
+    """The VCL docs/data-safety.md shows, with its backend on `backend_port`."""
+    text = DOC.read_text().split("```vcl\n", 1)[1].split("```", 1)[0]
+    assert '.port = "8000";' in text
+    return text.replace('.port = "8000";', f'.port = "{backend_port}";')
 
 
 def _accepts(port: int) -> bool:
@@ -52,11 +36,11 @@ def varnish(backend_port: int) -> Iterator[str]:
     directory is a fresh one under /tmp (the VCL compiler runs as Varnish's own user, which must read it)."""
     work = Path(tempfile.mkdtemp(prefix="greenflag-varnish-"))
     work.chmod(0o755)
-    vcl = work / "test.vcl"
-    vcl.write_text(VCL % {"backend_port": backend_port})
-    vcl.chmod(0o644)
+    vcl_file = work / "test.vcl"
+    vcl_file.write_text(vcl(backend_port))
+    vcl_file.chmod(0o644)
     port = free_port()
-    cmd = ["varnishd", "-F", "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-n", str(work / "n"), "-s", "malloc,32m",
+    cmd = ["varnishd", "-F", "-a", f"127.0.0.1:{port}", "-f", str(vcl_file), "-n", str(work / "n"), "-s", "malloc,32m",
            "-T", "none", "-p", "default_grace=0", "-p", "default_keep=0"]  # fmt: skip
     try:
         with start_process(cmd, ready=lambda: _accepts(port), timeout=30):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from greenflag.data.migrations import MigrationRunner, spawn_argv
+from greenflag.platform.process import pid_alive
 from greenflag.rollout.actions import RunMigration
 from greenflag.rollout.datastages import migration_action
 from greenflag.rollout.hooks import HookFiles
@@ -144,12 +145,19 @@ async def test_a_command_that_cannot_start_fails_in_one_line(tmp_path: Path) -> 
     await runner.aclose()
 
 
-async def test_a_timeout_kills_the_command_and_fails(tmp_path: Path) -> None:
-    spec = make_spec(tmp_path, up={"run": [sys.executable, "-c", "import time; time.sleep(60)"], "timeout": "500ms"})
+async def test_a_timeout_kills_the_command_and_what_it_started_and_fails(tmp_path: Path) -> None:
+    # the command starts a child of its own, as migration tools do, and both would sleep for a minute
+    code = (
+        "import os, subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])"
+    )
+    code += "; open('pids', 'w').write(f'{os.getpid()} {p.pid}'); time.sleep(60)"
+    spec = make_spec(tmp_path, up={"run": [sys.executable, "-c", code], "timeout": "800ms"})
     runner = MigrationRunner(spec, Store.for_state_dir(spec.state_dir))
     runner.start(status(), action(spec, "migrate_up"))
     state = await finished(runner, status(), "migrate_up")
     assert state.outcome is HookOutcome.FAILED and state.detail.startswith("timed out after 0.")
+    pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
+    await wait_until_async(lambda: asyncio.sleep(0, not any(pid_alive(p) for p in pids)), what="the group killed")
     await runner.aclose()
 
 
