@@ -69,6 +69,9 @@ def test_the_plan_places_migrations_before_any_traffic_and_caches_after_it_moved
     assert "migration_guard" not in plan(spec, at(spec, "launch", stable=None, initial=True))
     bare = make_spec(guard=False, check=False, cdn=False)
     assert plan(bare, at(bare, "launch"))[3:6] == ["after_install", "migrate_up", "test_traffic"]
+    blue_green = make_spec(strategy={"blue_green": {"auto_promote": True}})
+    assert plan(blue_green, at(blue_green, "launch"))[3:9] == forward[3:9]
+    assert plan(blue_green, at(blue_green, "launch"))[-4:] == ["promote", "cdn_promote", "scale_down", "done"]
     plain = Spec.model_validate(
         {
             "service": "s",
