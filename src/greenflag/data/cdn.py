@@ -2,8 +2,8 @@
 invalidations (CreateInvalidation, then GetInvalidation until it is Completed or its deadline passes).
 
 Every invalidation is idempotent, so a restarted controller simply invalidates again. A CloudFront invalidation
-is created with a CallerReference made of the service, the rollout and the stage: CloudFront answers a repeated
-request with the same reference and paths with the invalidation it already has, instead of a second one.
+is created with a CallerReference made of the service, the rollout (its id and creation time) and the stage:
+CloudFront answers a repeated request with the same reference and paths with the invalidation it already has.
 boto3 (the `[aws]` extra) is imported only when `cdn.cloudfront` is configured.
 """
 
@@ -52,9 +52,11 @@ async def purge(spec: PurgeSpec) -> Outcome:
     return True, f"{what}: HTTP {status}"
 
 
-def caller_reference(service: str, rollout_id: int, key: str) -> str:
-    """The same for every attempt of one rollout's invalidation, so CloudFront does not create it twice."""
-    return f"greenflag-{service}-{rollout_id}-{key}"
+def caller_reference(status: Status, key: str) -> str:
+    """The same for every attempt of one rollout's invalidation, so CloudFront does not create it twice; the
+    rollout's creation time keeps it unique should a new journal count rollouts from 1 again (CloudFront would
+    answer a reused reference with the old invalidation and invalidate nothing)."""
+    return f"greenflag-{status.service}-{status.rollout_id}-{int(status.created_at)}-{key}"
 
 
 def cloudfront_client(spec: CloudFrontSpec) -> Any:
@@ -129,7 +131,7 @@ class CdnRunner:
     def start(self, status: Status, action: Invalidate) -> None:
         key = (status.rollout_id, action.key)
         if key not in self._tasks:
-            self._tasks[key] = asyncio.create_task(self._run(caller_reference(status.service, *key)))
+            self._tasks[key] = asyncio.create_task(self._run(caller_reference(status, action.key)))
 
     async def _run(self, reference: str) -> HookState:
         parts: list[Awaitable[Outcome]] = [purge(p) for p in self.cdn.purge]

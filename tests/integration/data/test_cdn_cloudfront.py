@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from greenflag.data.cdn import caller_reference, cloudfront_client, invalidate_cloudfront
+from greenflag.rollout.model import Status
 from greenflag.spec import CloudFrontSpec
 from tests.servers import AWS_TEST_ENV, moto_server
 from tests.support import free_port
@@ -70,7 +71,8 @@ def reporting(moto: str, statuses: list[str]) -> tuple[Any, list[str]]:
 
 async def test_creates_the_invalidation_of_the_paths_and_it_completes(moto: str, distribution: str) -> None:
     paths = ["/index.html", "/assets/*"]
-    reference = caller_reference("shop", 4, "cdn_promote")
+    rollout = Status(rollout_id=4, service="shop", version="v2", stable="v1", strategy="canary", created_at=1.8e9)
+    reference = caller_reference(rollout, "cdn_promote")
     ok, detail = await invalidate_cloudfront(spec(moto, distribution, paths=paths), reference)
     assert ok, detail
     assert detail.startswith(f"CloudFront {distribution}: invalidation ") and " of 2 paths Completed after " in detail
@@ -79,7 +81,7 @@ async def test_creates_the_invalidation_of_the_paths_and_it_completes(moto: str,
     ident = detail.split("invalidation ")[1].split()[0]
     (mine,) = [i for i in items if i["Id"] == ident]
     batch = client.get_invalidation(DistributionId=distribution, Id=mine["Id"])["Invalidation"]["InvalidationBatch"]
-    assert batch["Paths"]["Items"] == paths and batch["CallerReference"] == "greenflag-shop-4-cdn_promote"
+    assert batch["Paths"]["Items"] == paths and batch["CallerReference"] == "greenflag-shop-4-1800000000-cdn_promote"
 
 
 async def test_waits_through_in_progress_until_completed(moto: str, distribution: str) -> None:

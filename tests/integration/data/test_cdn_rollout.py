@@ -162,8 +162,8 @@ async def test_after_promotion_and_after_rollback_the_cache_serves_the_serving_v
         assert rolled_back.data_steps["cdn_rollback"].outcome is HookOutcome.OK
         assert await page(cache_url + "/pricing?from=canary") == "v2" and await page(cache_url + "/") == "v2"
     references = [
-        f"greenflag-web-{first.rollout_id}-cdn_promote",  # the first deployment invalidates too
-        f"greenflag-web-{promoted.rollout_id}-cdn_promote",
-        f"greenflag-web-{rolled_back.rollout_id}-cdn_rollback",
+        f"greenflag-web-{first.rollout_id}-{int(first.created_at)}-cdn_promote",  # the first deployment too
+        f"greenflag-web-{promoted.rollout_id}-{int(promoted.created_at)}-cdn_promote",
+        f"greenflag-web-{rolled_back.rollout_id}-{int(rolled_back.created_at)}-cdn_rollback",
     ]
     assert invalidations(endpoint, distribution) == sorted(references)
