@@ -120,6 +120,7 @@ async def test_arguments_and_environment_arrive_as_they_are(tmp_path: Path) -> N
     assert runs(tmp_path) == ["up", "check"]
     journal = {run.key: run for run in store.hook_runs(7)}
     assert journal["migrate_up"].output.strip() == "recorded up"
+    assert (Path(spec.state_dir) / "migrations" / "7-migrate_up.log").read_text().strip() == "recorded up"
     await runner.aclose()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from greenflag.rollout.actions import Invalidate, RunGuard, RunMigration, SetHeaderRoute, SetWeights
+from greenflag.rollout.actions import Invalidate, RunGuard, RunMigration, SetHeaderRoute, SetWeights, StopHook
 from greenflag.rollout.datastages import TRAFFIC_CONFIRM_S
 from greenflag.rollout.model import HookOutcome, HookState, Observations, Phase, Status
 from greenflag.rollout.steps import decide, new_status, plan
@@ -162,6 +162,7 @@ def test_down_waits_for_a_running_up_and_for_the_traffic_to_be_back_on_stable() 
     assert s.stage == "migrate_down"
     s, actions = decide(spec, s, obs(migrate_up=STARTED), T0 + 1)
     assert not any(isinstance(a, RunMigration) for a in actions)  # `up` still running, v2 still has traffic
+    assert not any(isinstance(a, StopHook) for a in actions)  # a running migration is never stopped
     s, actions = decide(spec, s, obs(migrate_up=OK), T0 + 2)
     assert not any(isinstance(a, RunMigration) for a in actions)  # the router has not confirmed yet
     s.router_weights = {"v1": 100, "v2": 0}
