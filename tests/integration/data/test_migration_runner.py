@@ -25,6 +25,7 @@ from tests.support import wait_until_async
 pytestmark = pytest.mark.timeout(60)
 
 HOSTILE = 'it\'s $(touch pwned) `id` ; rm -rf / && "quoted" | cat > x *'
+STATE = "state $(touch pwned2) 'q' \"d\" `id`"  # the journal and the migrations' files live here
 
 # Records its argument list, its environment's GREENFLAG_* and DB_* values and its working directory, and counts
 # its runs in runs.txt; sleeps for $SLEEP seconds first, exits with $EXIT.
@@ -56,7 +57,7 @@ def make_spec(tmp: Path, **migrations: Any) -> Spec:
             "strategy": {"canary": {"steps": [{"set_weight": 50}]}},
             "platform": {"command": "./app --port {port}"},
             "migrations": data,
-            "state_dir": str(tmp / ".greenflag"),
+            "state_dir": str(tmp / STATE),
         }
     )
     (tmp / "greenflag.yaml").write_text("# the spec's directory is where commands run\n")
@@ -99,7 +100,7 @@ async def test_arguments_and_environment_arrive_as_they_are(tmp_path: Path) -> N
     assert state == HookState(HookOutcome.OK, "exit 0")
     seen = json.loads((tmp_path / "up.json").read_text())
     assert seen["argv"] == ["up", HOSTILE]  # one argument, unchanged: no shell read it
-    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
     assert seen["cwd"] == str(tmp_path)
     assert seen["env"] == {
         "DB_URL": "postgresql://u:p@127.0.0.1/db?x=$(id)&y=`id`",
