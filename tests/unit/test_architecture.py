@@ -70,9 +70,9 @@ CORE = [
     "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.verdicts", "hdr", "health.gate",
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "platform.template", "rollout.actions", "rollout.context", "rollout.datastages",
-    "rollout.launch", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets", "rollout.runs",
-    "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate", "readiness.tls.evaluate",
-    "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
+    "rollout.judge", "rollout.launch", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets",
+    "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
+    "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
 ]  # fmt: skip
 
 

@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per measurement, then a summary."),
     ) -> None:
-        """Run the analysis against live sources; exit 0 on Successful, 3 on Failed or Error."""
+        """Run the analysis against live sources; exit 0 on Successful, 3 on Failed, Error or Inconclusive (a metric
+        still undecided when the run ends: not enough evidence is not a pass)."""
         limit = option_duration("--duration", duration) if duration is not None else None
         code, data = asyncio.run(_run(file, canary, stable, limit, as_json))
         if as_json:

@@ -223,7 +223,10 @@ def retry(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT
 
 
 def resume(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT) -> None:
-    """Resume a paused rollout; without `up`, with --wait, continue the journaled rollout in this process."""
+    """Resume a paused rollout; without `up`, with --wait, continue the journaled rollout in this process.
+
+    After an Inconclusive analysis (not enough evidence; analysis.on_inconclusive: pause) resume analyses again:
+    a fresh run with the step's full duration. `rollout promote` accepts the result instead."""
     target = _Target(file)
     latest = target.status()
     if latest.get("phase") == "Paused":
@@ -252,7 +255,8 @@ def promote(
     full: bool = typer.Option(False, "--full", help="Skip all remaining steps: 100 % now."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Skip the current pause or analysis step (or, with --full, every remaining step)."""
+    """Skip the current pause or analysis step (or, with --full, every remaining step). On a rollout paused by an
+    Inconclusive analysis, accept it and move on."""
     _command("promote_full" if full else "promote", file, as_json)
 
 

@@ -19,7 +19,9 @@ Examples:
 Traffic: router.listen; router admin API: router.admin; the rollout API address is written to
 {state_dir}/up.json. All use the bearer token in router.admin_token_file (created on first start).
 SIGTERM/Ctrl-C stops the instances too, unless --keep-instances; after a crash the next `up`
-re-adopts the running instances and resumes the rollout from the journal.
+re-adopts the running instances and resumes the rollout from the journal (only with the spec that
+rollout started with). An address it cannot listen on (router.listen, router.admin, --api) exits 2
+with one line naming the key.
 """
 
 

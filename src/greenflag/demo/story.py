@@ -77,7 +77,8 @@ def _spec(state_dir: Path, version_args: str, strategy: dict[str, Any], timings:
             "liveness": {"http": "/healthz/live", "interval": "1s", "failure_threshold": 3},
         },
         "strategy": strategy,
-        "analysis": {"interval": "500ms", "window": "10s"},
+        # unattended: an analysis that ends without enough evidence rolls back instead of waiting for a human
+        "analysis": {"interval": "500ms", "window": "10s", "on_inconclusive": "rollback"},
         "state_dir": str(state_dir),
     }
     return parse_model(Spec, data, "greenflag demo")

@@ -20,15 +20,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from greenflag.analysis.verdicts import Verdict
 from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
 from greenflag.rollout.datastages import DATA_STAGES, observe_data
+from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
 from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
 from greenflag.rollout.phases import PhaseEvent, transition
 from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, rollout_steps
-from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
+from greenflag.rollout.runs import record, run_complete, run_metrics, start_run
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
 __all__ = ["analysis_active", "decide", "hand_over", "new_status", "note_router", "plan", "rollout_steps"]
@@ -165,13 +165,16 @@ def _analysis(ctx: Ctx, body: AnalysisBody) -> bool:
     complete = body.duration is None and s.analysis_run == s.stage and run_complete(ctx.spec, s)
     if not (ctx.now >= s.analysis_started_at + duration or complete or ctx.skip_step):
         return False
+    if not step_evidence(ctx, ctx.now - s.analysis_started_at):
+        return False  # Inconclusive: held (pause) or rolled back, per analysis.on_inconclusive
     s.analysis_started_at = None
-    ctx.event("analysis", f"step {s.step}: analysis passed")
     return True
 
 
 def _stage_promote(ctx: Ctx) -> bool:
     s = ctx.s
+    if not promotion_evidence(ctx):
+        return False
     s.previous, s.stable = s.stable, s.version
     s.weights = {s.version: 100}
     s.header_route = None
@@ -262,7 +265,7 @@ def _commands(ctx: Ctx) -> None:
         elif command in ("promote", "resume"):
             ctx.event("command", f"{command} requested")
             if s.hold is not None:
-                _release_hold(ctx)
+                release_hold(ctx, accept=command == "promote")
             elif command == "promote" or _indefinite_pause(ctx):
                 ctx.skip_step = True
 
@@ -274,16 +277,6 @@ def _indefinite_pause(ctx: Ctx) -> bool:
         return False
     step = rollout_steps(ctx.spec, s)[s.step]
     return isinstance(step, PauseStep) and step.pause.duration is None
-
-
-def _release_hold(ctx: Ctx) -> None:
-    """Resume after an inconclusive analysis: the run starts afresh (new counts, new canary window)."""
-    s = ctx.s
-    s.hold = None
-    if s.analysis_run is not None:
-        s.analysis.pop(s.analysis_run, None)
-        start_run(s, s.analysis_run, ctx.now)
-    s.phase = transition(s.phase, PhaseEvent.RESUME)
 
 
 def _stop_hooks(ctx: Ctx) -> None:
@@ -311,15 +304,7 @@ def _watch(ctx: Ctx) -> None:
         detail = obs.liveness_failures[s.version]
         fail(ctx, f"{s.version} failed liveness: {detail}", trigger="liveness", value=detail, limit="live")
     else:
-        v = verdict_of(ctx.spec, s)
-        if v.verdict.rolls_back:
-            message = f"analysis {v.verdict}: {v.message}"
-            fail(ctx, message, trigger=v.metric or "analysis", value=v.value, limit=v.limit)
-        elif v.verdict is Verdict.INCONCLUSIVE and s.hold is None:
-            s.hold = "inconclusive"
-            s.phase = transition(s.phase, PhaseEvent.PAUSE)
-            ctx.event("paused", f"{v.message}: paused until resumed", trigger=v.metric, value=v.value, limit=v.limit)
-            ctx.notify("rollout_paused", f"{s.service}: rollout of {s.version} paused: {v.message}")
+        judge_run(ctx)
 
 
 def _sync_run(ctx: Ctx) -> None:

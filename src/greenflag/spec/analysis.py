@@ -47,3 +47,6 @@ class AnalysisSpec(Model):
     defaults: bool = True  # the seed's rules: error_rate > 0.01, p95 > 3s, failed health gate
     metrics: list[MetricSpec] = Field(default_factory=list)
     compare: CompareSpec = Field(default_factory=CompareSpec)
+    # an analysis that ends without enough evidence (or whose metrics are Inconclusive): pause for a human (Argo's
+    # rule), roll back, or promote anyway
+    on_inconclusive: Literal["pause", "rollback", "promote"] = "pause"

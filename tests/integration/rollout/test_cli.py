@@ -150,7 +150,12 @@ def check_refusals(tmp_path: Path, path: Path) -> None:
 def test_in_process_controller_with_an_external_router_resumes_after_kill_9(tmp_path: Path) -> None:
     path = write_spec(
         tmp_path,
-        strategy={"canary": {"steps": [{"set_weight": 50}, {"pause": {"duration": "3s"}}, {"set_weight": 100}]}},
+        strategy={
+            "canary": {
+                "steps": [{"set_weight": 50}, {"pause": {"duration": "3s"}}, {"set_weight": 100}],
+                "background_analysis": False,  # nothing sends it traffic: no evidence to wait for
+            }
+        },
         hooks={"before_allow_traffic": ["echo before $GREENFLAG_VERSION >> hooks.txt"]},
     )
     spec = yaml.safe_load(path.read_text())

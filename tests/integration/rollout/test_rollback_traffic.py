@@ -138,6 +138,12 @@ async def test_after_the_rollback_decision_no_request_reaches_the_canary(tmp_pat
     print("rollback trace (seconds after the decision):", *trace, sep="\n  ")
 
     # the client: every answer from v2 belongs to a request sent before the decision
+    before = sum(1 for at, v in load.sent if v == "v2" and at <= decision.time)
+    routed = sorted({n for at, _, n in samples if at >= decision.time})
+    print(f"client: v2 answered {before} requests sent before the decision, "
+          f"{sum(1 for at, v in load.sent if v == 'v2' and at > decision.time)} sent after; v1 answered "
+          f"{sum(1 for at, v in load.sent if v == 'v1' and at > decision.time)} sent after; router's v2 count "
+          f"(answered + in flight) from the decision on: {routed}")  # fmt: skip
     late = [(round(at - decision.time, 3), v) for at, v in load.sent if v == "v2" and at > decision.time]
     assert late == [], f"requests sent after the rollback decision reached the canary: {late[:10]}"
     after = [v for at, v in load.sent if at > decision.time]

@@ -33,6 +33,8 @@ router:
     blue: {backends["blue"].url}
     green: {backends["green"].url}
   weights: {{blue: 100, green: 0}}
+platform:
+  command: "web --port {{port}}"
 strategy:
   blue_green: {{}}
 """

@@ -17,6 +17,7 @@ def make(tmp_path: Path, **strategy: Any) -> tuple[Controller, FakeRouter, FakeP
         {
             "service": "svc",
             "platform": {"command": "app --port {port}"},
+            "analysis": {"defaults": False},  # the loop, not the judgement (the fakes report no traffic)
             "strategy": strategy or {"canary": {"steps": [{"set_weight": 10}, {"pause": {"duration": "10s"}}]}},
             "state_dir": str(tmp_path),
         }

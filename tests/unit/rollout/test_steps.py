@@ -209,7 +209,7 @@ CASES: list[Case] = [
         want_actions=[],
     ),
     Case(
-        name="analysis step passes",
+        name="an analysis step with nothing to measure passes",
         strategy={"canary": {"steps": [{"analysis": {"duration": "5s"}}]}},
         stage="step:0",
         fields={"analysis_started_at": T0},
@@ -344,7 +344,7 @@ def test_decide_table(
     want_phase: Phase,
     want_actions: list[Any] | None,
 ) -> None:
-    spec = make_spec(strategy)
+    spec = make_spec(strategy, analysis={"defaults": False})  # the stages and steps; judgement: tests below
     status = at_stage(spec, stage, **fields)
     before = Status.from_json(status.to_json())
     new, actions = decide(spec, status, obs, T0 + dt)
@@ -454,6 +454,10 @@ def test_inconclusive_pauses_until_resumed() -> None:
     assert new.phase is Phase.PAUSED
     resumed = Observations(launched=UP.launched, commands=("resume",))
     new, _ = decide(spec, new, resumed, T0 + 12)
+    assert (new.phase, new.hold, new.stage) == (Phase.PROGRESSING, None, "step:1"), "analysed again, afresh"
+    assert new.analysis["step:1"] == {"started_at": T0 + 12, "metrics": {}} and new.analysis_started_at == T0 + 12
+    ok = (measurement(Verdict.SUCCESSFUL, 0.0), measurement(Verdict.SUCCESSFUL, 50.0, "latency"))
+    new, _ = decide(spec, new, measured("step:1", *ok), T0 + 17)
     assert (new.phase, new.hold, new.stage) == (Phase.HEALTHY, None, "done")
 
 
@@ -483,7 +487,8 @@ def test_blue_green_is_a_two_step_plan_with_analysis_and_manual_promotion() -> N
     assert kinds == ["AnalysisStep", "PauseStep", "SetWeightStep"]
     assert analysis_active(spec, status)
     new, _ = decide(spec, status, UP, T0)
-    new, _ = decide(spec, new, UP, T0 + 5)
+    ok = (measurement(Verdict.SUCCESSFUL, 0.0), measurement(Verdict.SUCCESSFUL, 50.0, "latency"))
+    new, _ = decide(spec, new, measured("step:0", *ok), T0 + 5)
     assert (new.stage, new.phase, new.weights) == ("step:1", Phase.PAUSED, {"v1": 100})
     new, actions = decide(spec, new, Observations(launched=UP.launched, commands=("promote",)), T0 + 6)
     assert (new.phase, new.weights) == (Phase.HEALTHY, {"v2": 100})
