@@ -74,6 +74,7 @@ CORE = [
     "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
     "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
 ]  # fmt: skip
+CORE += ["rollout.checklist"]
 
 
 def check(src: Path, package: str = "greenflag") -> tuple[ImportGraph, list[str]]:

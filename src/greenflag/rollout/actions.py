@@ -11,12 +11,14 @@ __all__ = [
     "Invalidate",
     "LaunchVersion",
     "Notify",
+    "RunChecklist",
     "RunGuard",
     "RunHook",
     "RunMigration",
     "SetBackends",
     "SetHeaderRoute",
     "SetWeights",
+    "StopChecklist",
     "StopHook",
     "StopVersion",
     "WaitReady",
@@ -99,6 +101,16 @@ class Invalidate:
     key: str  # cdn_promote | cdn_rollback: every configured purge and CloudFront invalidation, once more is harmless
 
 
+@dataclass(frozen=True)
+class RunChecklist:
+    """Run the readiness checklist once for this rollout (asked each tick while it runs; starting is idempotent)."""
+
+
+@dataclass(frozen=True)
+class StopChecklist:
+    reason: str  # the rollout rolls back while the checklist runs: cancel it, journal it cancelled
+
+
 DataAction = RunMigration | RunGuard | Invalidate
 DATA_ACTIONS = (RunMigration, RunGuard, Invalidate)  # carried out by greenflag.data (see data/runner.py)
 
@@ -113,4 +125,6 @@ Action = (
     | StopVersion
     | Notify
     | DataAction
+    | RunChecklist
+    | StopChecklist
 )

@@ -4,7 +4,7 @@ All progress lives in the journal; the controller's memory holds only caches (pr
 tasks, what the router was last told). A restarted controller re-applies the journaled router state on its
 first tick and carries on. Drive it in-process:
 
-    controller = Controller(spec, router=router, platform=platform, store=store)  # probes=make_probe
+    controller = Controller(spec, router=router, platform=platform, store=store)  # probes=, checklist=
     controller.start("v2")           # or controller.attach() to resume the current rollout
     status = await controller.run()  # until promoted or rolled back (and scaled down)
 """
@@ -24,7 +24,18 @@ from greenflag.health.base import Probe
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
 from greenflag.platform.base import ExitReporter, Instance, Platform
-from greenflag.rollout.actions import DATA_ACTIONS, Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
+from greenflag.rollout.actions import (
+    DATA_ACTIONS,
+    Action,
+    LaunchVersion,
+    Notify,
+    RunChecklist,
+    RunHook,
+    StopChecklist,
+    StopHook,
+    StopVersion,
+)
+from greenflag.rollout.checkrunner import ChecklistFn, ChecklistRunner
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
@@ -66,6 +77,7 @@ class Controller:
         tick_s: float = 0.2,
         on_status: Callable[[Status], Awaitable[None] | None] | None = None,
         probes: Callable[[ProbeSpec], Probe] = make_probe,
+        checklist: ChecklistFn | None = None,
     ) -> None:
         check_analysis(spec)
         self.spec = spec
@@ -80,6 +92,7 @@ class Controller:
         self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
         self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
+        self.checklist = ChecklistRunner(spec, store, checklist)  # readiness.required_before: promote
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._read: dict[str, int] | None = None  # the weights last read back from the router
@@ -150,6 +163,7 @@ class Controller:
                 await asyncio.wait_for(task, 5.0)
         await self.hooks.aclose()
         await self.data.aclose()
+        await self.checklist.aclose()
         self.analysis.close()
 
     # -- one tick -------------------------------------------------------------------------------------------
@@ -205,6 +219,7 @@ class Controller:
             analysis_run=run,
             hooks=self.hooks.states(status),
             data_steps=self.data.states(status),
+            checklist=self.checklist.observe(status),
             commands=commands,
             exits=exits,
         )
@@ -265,6 +280,10 @@ class Controller:
                 self._spawn(self._notify(status, action))
             elif isinstance(action, DATA_ACTIONS):
                 await self.data.act(status, action, self._instances)
+            elif isinstance(action, RunChecklist):
+                self.checklist.start(status)
+            elif isinstance(action, StopChecklist):
+                await self.checklist.stop(status, action.reason)
 
     def router_state(self, status: Status) -> _RouterState:
         """What the router should hold for `status`: backends (name → URL), weights, header route."""

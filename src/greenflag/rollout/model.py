@@ -17,6 +17,8 @@ from greenflag.platform.base import InstanceExit
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CheckOutcome",
+    "ChecklistRun",
     "Event",
     "HookOutcome",
     "HookState",
@@ -97,6 +99,40 @@ class Event:
 class HookState:
     outcome: HookOutcome
     detail: str = ""  # "exit 1", "timed out after 5s", ...
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check of the readiness checklist, as the rollout sees it (greenflag.readiness's CheckResult, shortened)."""
+
+    check: str  # tls, dns, waf, headers, monitoring, backups, health, check (a user check)
+    target: str  # the host, URL or name (or the item's label)
+    status: str  # pass, warn, fail, error, skip
+    required: bool
+    findings: tuple[str, ...] = ()  # the findings' ids
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("pass", "warn", "skip")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "target": self.target, "status": self.status, "required": self.required,
+                "findings": list(self.findings)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckOutcome:
+        findings = tuple(str(f) for f in data.get("findings", ()))
+        return cls(str(data["check"]), str(data["target"]), str(data["status"]), bool(data["required"]), findings)
+
+
+@dataclass(frozen=True)
+class ChecklistRun:
+    """The readiness checklist of one rollout, as the controller observed it: started (`again` when a controller
+    that stopped had started it before, so it runs anew), then ok / failed with every check's outcome."""
+
+    state: HookState
+    checks: tuple[CheckOutcome, ...] = ()
+    again: bool = False
 
 
 @dataclass
@@ -253,3 +289,4 @@ class Observations:
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
     exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
+    checklist: ChecklistRun | None = None  # the readiness checklist (readiness.required_before: promote)

@@ -6,7 +6,15 @@ from greenflag.rollout.model import Status
 from greenflag.rollout.presets import canary_steps
 from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Spec, Step
 
-__all__ = ["analysis_active", "analysis_run_key", "data_stages", "plan", "promotion_needs_evidence", "rollout_steps"]
+__all__ = [
+    "analysis_active",
+    "analysis_run_key",
+    "data_stages",
+    "plan",
+    "promotion_needs_evidence",
+    "readiness_at",
+    "rollout_steps",
+]
 __pure__ = True
 
 
@@ -54,8 +62,22 @@ def data_stages(spec: Spec, status: Status, where: str) -> list[str]:
     return out
 
 
+def readiness_at(spec: Spec, status: Status) -> int | None:
+    """Where the `readiness` stage (rollout/checklist.py) sits among the traffic steps: before the first step that
+    gives the version all of the traffic (blue-green's switch, a canary's 100 % step), else after the last step;
+    None without `readiness.required_before: promote`, and for the initial deployment (nothing to fall back to)."""
+    if spec.readiness.required_before != "promote" or status.initial:
+        return None
+    steps = rollout_steps(spec, status)
+    full = (i for i, step in enumerate(steps) if isinstance(step, SetWeightStep) and step.set_weight == 100)
+    return next(full, len(steps))
+
+
 def plan(spec: Spec, status: Status) -> list[str]:
     steps = [f"step:{i}" for i in range(len(rollout_steps(spec, status)))]
+    checklist = readiness_at(spec, status)
+    if checklist is not None:
+        steps.insert(checklist, "readiness")
     if status.aborted:
         return [*data_stages(spec, status, "rollback"), "on_rollback", "scale_down_canary", "done"]
     return [
@@ -86,7 +108,7 @@ def analysis_run_key(spec: Spec, status: Status) -> str | None:
         if isinstance(step, AnalysisStep):
             return status.stage
     background = spec.strategy.canary is not None and spec.strategy.canary.background_analysis
-    traffic_stages = status.stage.startswith("step:") or status.stage == "after_allow_traffic"
+    traffic_stages = status.stage.startswith("step:") or status.stage in ("readiness", "after_allow_traffic")
     traffic_stages = traffic_stages or (status.stage == "promote" and promotion_needs_evidence(spec, status))
     if background and traffic_stages and status.weights.get(status.version, 0) > 0:
         return "background"

@@ -10,7 +10,9 @@ and, once something fails (analysis Failed/Error, health gate, hook, migration o
 
     [cdn, migrate down] → on_rollback → scale_down_canary → done
 
-The bracketed data stages (only when `migrations:` or `cdn:` are configured) are decided in datastages.py.
+The bracketed data stages (only when `migrations:` or `cdn:` are configured) are decided in datastages.py; with
+`readiness.required_before: promote`, a `readiness` stage before the version gets all of the traffic, in
+checklist.py.
 
 Rollback sends 100 % to stable in the same tick the failure is seen.
 """
@@ -21,6 +23,7 @@ import copy
 from collections.abc import Callable
 
 from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
+from greenflag.rollout.checklist import CHECKLIST_STAGES, jump_to_checklist, observe_checklist, stop_checklist
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
 from greenflag.rollout.datastages import DATA_STAGES, observe_data
 from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
@@ -123,6 +126,8 @@ def _stage_step(ctx: Ctx) -> bool:
     s = ctx.s
     step = rollout_steps(ctx.spec, s)[s.step]
     if s.promote_full:
+        if jump_to_checklist(ctx):
+            return False  # the required readiness checklist first; then the loop comes back here
         ctx.set_weights(100)
         ctx.event("promote_full", f"promoted to 100 % {s.version}, skipping the remaining steps")
         s.stage = "after_allow_traffic"
@@ -224,6 +229,7 @@ _STAGES: dict[str, Callable[[Ctx], bool]] = {
     "scale_down": _stage_scale_down,
     "scale_down_canary": _stage_scale_down_canary,
     **DATA_STAGES,
+    **CHECKLIST_STAGES,
 }
 
 
@@ -324,6 +330,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     ctx = Ctx(spec, copy.deepcopy(status), observations, now)
     _observe(ctx)
     observe_data(ctx)
+    observe_checklist(ctx)
     _commands(ctx)
     _watch(ctx)
     _retire(ctx)
@@ -337,6 +344,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
         elif ctx.s.stage == before:
             break
     _stop_hooks(ctx)
+    stop_checklist(ctx)
     _sync_run(ctx)
     if ctx.s != status:
         ctx.s.updated_at = now

@@ -1,0 +1,157 @@
+"""The checklist runner against the real journal (SQLite in a temporary directory) and an injected checklist:
+once per rollout, journaled before it runs; a restarted controller reads a finished result and runs an interrupted
+one again; a rollback cancels it; a checklist that hangs or raises is a failed gate; bad input is refused first."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenflag.errors import ConfigError
+from greenflag.readiness.base import CheckResult, Finding, Severity
+from greenflag.readiness.base import Status as CheckStatus
+from greenflag.rollout.checkrunner import ChecklistRunner
+from greenflag.rollout.model import HookOutcome, Status
+from greenflag.rollout.steps import new_status
+from greenflag.rollout.store import Store
+from greenflag.spec import Spec
+
+
+def make_spec(tmp_path: Path, **readiness: Any) -> Spec:
+    section = {"required_before": "promote", "checks": [{"name": "gate", "exec": ["true"], "timeout": "2s"}],
+               **readiness}  # fmt: skip
+    return Spec.model_validate(
+        {
+            "service": "svc",
+            "platform": {"command": "app {port}"},
+            "strategy": {"canary": {"steps": [{"set_weight": 50}]}},
+            "state_dir": str(tmp_path),
+            "readiness": section,
+        }
+    )
+
+
+class Checklist:
+    """A checklist that counts its runs and, with `hold`, waits until released."""
+
+    def __init__(self, results: list[CheckResult], hold: bool = False) -> None:
+        self.results, self.runs = results, 0
+        self.release = asyncio.Event()
+        self.started = asyncio.Event()
+        if not hold:
+            self.release.set()
+
+    async def __call__(self, spec: Spec) -> list[CheckResult]:
+        self.runs += 1
+        self.started.set()
+        await self.release.wait()
+        return self.results
+
+
+FAILING = [CheckResult("check", "gate", CheckStatus.FAIL, (Finding("check.failed", Severity.HIGH, "exit 1"),))]
+
+
+def status_of(spec: Spec) -> Status:
+    return new_status(spec, 7, "v2", "v1", 1.0)
+
+
+async def finished(runner: ChecklistRunner, status: Status) -> None:
+    async def wait() -> None:
+        while (run := runner.observe(status)) is None or run.state.outcome is HookOutcome.STARTED:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(wait(), 5)
+
+
+async def test_it_runs_once_and_journals_every_check(tmp_path: Path) -> None:
+    spec, store = make_spec(tmp_path), Store(tmp_path / "state.db")
+    checklist = Checklist(FAILING, hold=True)
+    runner = ChecklistRunner(spec, store, checklist)
+    status = status_of(spec)
+    assert runner.observe(status) is None
+    runner.start(status)
+    await checklist.started.wait()
+    assert runner.observe(status).state.outcome is HookOutcome.STARTED  # type: ignore[union-attr]
+    assert [r.outcome for r in store.hook_runs(7)] == [HookOutcome.STARTED]  # journaled before it ran
+    runner.start(status)  # asked again each tick: not run twice
+    checklist.release.set()
+    await finished(runner, status)
+    run = runner.observe(status)
+    assert run is not None and run.state.outcome is HookOutcome.FAILED
+    assert run.state.detail == "0 of 1 checks passed; required, not passed: check gate (fail: check.failed)"
+    assert [(c.check, c.target, c.findings) for c in run.checks] == [("check", "gate", ("check.failed",))]
+    output = json.loads(store.hook_runs(7)[0].output)
+    assert output["results"][0]["findings"][0]["id"] == "check.failed"  # the full result, as check all --json
+    # a restarted controller (a new runner on the same journal) reads the result and never runs it again
+    again = Checklist(FAILING)
+    fresh = ChecklistRunner(spec, Store(tmp_path / "state.db"), again)
+    fresh.start(status)
+    assert fresh.observe(status) == run and again.runs == 0 and checklist.runs == 1
+
+
+async def test_an_interrupted_checklist_runs_again_when_the_rollout_asks(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    status = status_of(spec)
+    store = Store(tmp_path / "state.db")
+    store.hook_started(7, "readiness", "readiness checklist")  # a controller journaled it, then died
+    checklist = Checklist([CheckResult("check", "gate", CheckStatus.PASS)])
+    runner = ChecklistRunner(spec, store, checklist)
+    seen = runner.observe(status)
+    assert seen is not None and seen.state.outcome is HookOutcome.STARTED and not seen.again
+    runner.start(status)
+    assert runner.observe(status).again  # type: ignore[union-attr]
+    await finished(runner, status)
+    run = runner.observe(status)
+    assert run is not None and run.state.outcome is HookOutcome.OK and checklist.runs == 1
+
+
+async def test_a_rollback_cancels_a_running_checklist(tmp_path: Path) -> None:
+    spec, store = make_spec(tmp_path), Store(tmp_path / "state.db")
+    checklist = Checklist(FAILING, hold=True)
+    runner = ChecklistRunner(spec, store, checklist)
+    status = status_of(spec)
+    runner.start(status)
+    await checklist.started.wait()
+    await runner.stop(status, "the rollout of v2 is rolling back: aborted by request")
+    run = runner.observe(status)
+    assert run is not None and run.state.outcome is HookOutcome.CANCELLED
+    assert run.state.detail == "stopped, because the rollout of v2 is rolling back: aborted by request"
+    runner.start(status)
+    assert checklist.runs == 1  # cancelled is final
+    await runner.aclose()
+
+
+async def test_a_checklist_that_hangs_or_raises_is_a_failed_gate(tmp_path: Path) -> None:
+    spec, store = make_spec(tmp_path), Store(tmp_path / "state.db")
+    hanging = ChecklistRunner(spec, store, Checklist([], hold=True))
+    hanging.limit_s = 0.05  # (the real limit: the slowest check's timeout + 11 s)
+    status = status_of(spec)
+    hanging.start(status)
+    await finished(hanging, status)
+    assert hanging.observe(status).state.detail == "the checklist did not finish within 0.05s"  # type: ignore[union-attr]
+
+    async def broken(spec: Spec) -> list[CheckResult]:
+        raise RuntimeError("no route to the checks")
+
+    other = new_status(spec, 8, "v3", "v1", 1.0)
+    runner = ChecklistRunner(spec, store, broken)
+    runner.start(other)
+    await finished(runner, other)
+    run = runner.observe(other)
+    assert run is not None and run.state.outcome is HookOutcome.FAILED
+    assert run.state.detail == "the checklist could not run: RuntimeError: no route to the checks"
+    assert ChecklistRunner(spec, store).limit_s == 2.0 + 1.0 + 10.0
+
+
+def test_bad_input_is_refused_before_any_rollout(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    with pytest.raises(ConfigError, match=r"readiness\.required_before: promote, but readiness lists no check"):
+        ChecklistRunner(make_spec(tmp_path, checks=[]), store)
+    with pytest.raises(ConfigError, match=r"readiness.resolve\[0\]"):
+        ChecklistRunner(make_spec(tmp_path, resolve=["not-an-entry"]), store)
+    # without required_before nothing is checked here (`greenflag check all` reports its own errors)
+    ChecklistRunner(make_spec(tmp_path, required_before=None, checks=[]), store)
