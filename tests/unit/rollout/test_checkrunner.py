@@ -155,3 +155,76 @@ def test_bad_input_is_refused_before_any_rollout(tmp_path: Path) -> None:
         ChecklistRunner(make_spec(tmp_path, resolve=["not-an-entry"]), store)
     # without required_before nothing is checked here (`greenflag check all` reports its own errors)
     ChecklistRunner(make_spec(tmp_path, required_before=None, checks=[]), store)
+
+
+# -- through the controller: a controller that stops mid-checklist, and one that stops after it finished ----------
+def controller(tmp_path: Path, checklist: Checklist, platform: Any = None) -> Any:
+    from greenflag.rollout.controller import Controller
+    from greenflag.testing import FakeClock, FakePlatform, FakeProbe, FakeRouter
+
+    spec = Spec.model_validate(
+        {
+            "service": "svc",
+            "platform": {"command": "app --port {port}"},
+            "analysis": {"defaults": False},
+            "strategy": {"canary": {"steps": [{"set_weight": 50}, {"set_weight": 100}]}},
+            "readiness": {"required_before": "promote", "checks": [{"name": "gate", "exec": ["true"]}]},
+            "state_dir": str(tmp_path),
+        }
+    )
+    probe = FakeProbe()
+    store = Store(tmp_path / "state.db")
+    return Controller(spec, router=FakeRouter(), platform=platform or FakePlatform(), store=store, clock=FakeClock(),
+                      probes=lambda _: probe, checklist=checklist)  # fmt: skip
+
+
+async def tick_until(ctl: Any, condition: Any, limit: int = 200) -> Status:
+    for _ in range(limit):
+        status = await ctl.tick()
+        if condition(status):
+            return status  # type: ignore[no-any-return]
+        await asyncio.sleep(0)  # let the checklist task run (the fake clock never yields)
+    raise AssertionError(f"not reached in {limit} ticks: {status.stage} {[e.message for e in status.events]}")
+
+
+PASS = [CheckResult("check", "gate", CheckStatus.PASS)]
+
+
+async def test_a_restarted_controller_runs_an_interrupted_checklist_again_and_never_a_finished_one(
+    tmp_path: Path,
+) -> None:
+    from greenflag.testing import FakePlatform
+
+    platform = FakePlatform()
+    held = Checklist(PASS, hold=True)
+    first = controller(tmp_path, held, platform)
+    first.start("v1")
+    await tick_until(first, lambda s: s.done)  # the initial deployment runs no checklist
+    assert held.runs == 0
+    first.start("v2")
+    status = await tick_until(first, lambda s: s.stage == "readiness" and held.started.is_set())
+    assert status.weights == {"v1": 50, "v2": 50}
+    await first.aclose()  # the controller stops while the checklist runs: journaled started, never finished
+
+    quick = Checklist(PASS)
+    second = controller(tmp_path, quick, platform)
+    second.attach()
+    await tick_until(second, lambda s: s.stage == "readiness" and quick.runs == 1)
+    await asyncio.wait_for(quick.release.wait(), 1)
+    for _ in range(100):  # the result is journaled; this controller stops before it acts on it
+        if second.checklist.observe(second.status).state.outcome is HookOutcome.OK:
+            break
+        await asyncio.sleep(0)
+    await second.aclose()
+
+    never = Checklist(PASS)
+    third = controller(tmp_path, never, platform)
+    third.attach()
+    final = await tick_until(third, lambda s: s.done)
+    assert final.promoted and never.runs == 0 and (held.runs, quick.runs) == (1, 1)
+    messages = [e.message for e in final.events if e.kind == "readiness"]
+    assert messages == [
+        "readiness checklist started",
+        "readiness checklist started again: the controller that started it stopped before it finished",
+        "readiness checklist passed: 1 of 1 checks passed",
+    ]
