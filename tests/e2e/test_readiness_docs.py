@@ -69,8 +69,13 @@ def test_shell_examples_run_with_their_exit_codes(app: DemoAppProcess, tmp_path:
 def test_yaml_examples_load_and_the_checklist_passes(app: DemoAppProcess, tmp_path: Path) -> None:
     examples = [yaml.safe_load(block) for block in blocks("yaml")]
     corpus = [e for e in examples if "attacks" in e]
-    checklists = [e for e in examples if "readiness" in e]
-    assert corpus and checklists and len(corpus) + len(checklists) == len(examples)
+    specs = [e for e in examples if "service" in e]  # a whole greenflag.yaml: its rollout runs in the docs harness
+    checklists = [e for e in examples if "readiness" in e and "service" not in e]
+    assert corpus and checklists and len(corpus) + len(checklists) + len(specs) == len(examples)
+    for index, item in enumerate(specs):
+        path = tmp_path / f"spec{index}.yaml"
+        path.write_text(yaml.safe_dump(item))
+        assert load_spec(path).readiness.required_before == "promote"
     for index, item in enumerate(corpus):
         path = tmp_path / f"corpus{index}.yaml"
         path.write_text(yaml.safe_dump(item))

@@ -111,3 +111,37 @@ def test_the_checklist_gates_promotion(env: tuple[Path, Path, str]) -> None:
     held = next(e for e in after if e["kind"] == "router")["message"]  # the read-back after the rollback's weights
     assert held in ("router holds v3 100 (read back)", "router holds v3 100, v4 0 (read back)")
     assert not events(fourth, "promoted") and b'"v3"' in http_get(router + "/version")[1]
+
+    # a new rollout (retry) runs the checklist anew: the gate is open again, v4 is promoted
+    (tmp / "fail-required").unlink()
+    retried = subprocess.run(greenflag_cmd("rollout", "retry", "-f", str(env[1]), "--wait", "--json"), cwd=tmp,
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    final = json.loads(retried.stdout)
+    assert retried.returncode == 0 and (final["stable"], final["version"]) == ("v4", "v4"), retried.stderr
+    assert final["data_steps"]["readiness"]["outcome"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("readiness", "message"),
+    [
+        ({"checks": []}, "readiness.required_before: promote, but readiness lists no check to run"),
+        ({"ca_file": "no-such-ca.pem", "health": [{"url": "http://127.0.0.1:9/"}]}, "readiness.ca_file: no-such-ca"),
+    ],
+)
+def test_a_checklist_that_cannot_run_stops_up_before_anything_starts(
+    tmp_path: Path, readiness: dict[str, Any], message: str
+) -> None:
+    spec = {
+        "service": "bad",
+        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
+        "platform": {"command": "app --port {port}"},
+        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+        "readiness": {"required_before": "promote", **readiness},
+    }
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    done = subprocess.run(greenflag_cmd("up", "-f", str(path)), cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / ".greenflag" / "up.json").exists()
