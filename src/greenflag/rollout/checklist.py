@@ -11,7 +11,7 @@ canary's first 100 % step — or, when no step sets 100 %, after the last step. 
   (rollout/checkrunner.py). A restarted controller does not run a finished checklist again; one it finds
   started, never finished (the controller stopped meanwhile), it runs again — the checks only read.
 - A required check that fails or errors rolls back, like a failed analysis: traffic back to stable in the same
-  tick, the `rollback` event naming each failed required check and its findings' ids (`trigger: readiness`,
+  tick, the `rollback` event naming each failed required check and its findings' ids (`trigger: readiness checklist`,
   `value`: the failed checks). Why rollback and not pause: a failed readiness check is a verdict, like a Failed
   analysis or a failed CodeDeploy lifecycle hook, and Argo Rollouts aborts a blue-green rollout whose
   pre-promotion analysis fails; a release waiting for a human is what `pause` steps are for.
@@ -45,6 +45,7 @@ __all__ = [
 __pure__ = True
 
 KEY = "readiness"  # the stage, and its key in Status.data_steps
+TRIGGER = "readiness checklist"  # (`readiness` alone is the readiness gate of health probes)
 LIMIT = "every required check passes (readiness.required_before: promote)"
 AGAIN = "again: the controller that started it stopped before it finished"
 
@@ -119,7 +120,7 @@ def _stage_readiness(ctx: Ctx) -> bool:
         value: object = [check.to_json() for check in failing]
     else:  # it could not run at all (or was cancelled): the journaled detail says why
         message, value = f"the readiness checklist {state.outcome} before promotion: {state.detail}", state.detail
-    fail(ctx, message, trigger="readiness", value=value, limit=LIMIT)
+    fail(ctx, message, trigger=TRIGGER, value=value, limit=LIMIT)
     return False
 
 

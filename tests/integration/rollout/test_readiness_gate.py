@@ -100,7 +100,7 @@ def test_the_checklist_gates_promotion(env: tuple[Path, Path, str]) -> None:
     code, fourth = rollout(env, "v4")
     assert code == 3 and (fourth["phase"], fourth["stable"]) == ("RolledBack", "v3")
     rollback = events(fourth, "rollback")[0]
-    assert rollback["trigger"] == "readiness" and rollback["message"] == (
+    assert rollback["trigger"] == "readiness checklist" and rollback["message"] == (
         "rolling back v4: the readiness checklist failed before promotion: check release-gate (fail: check.failed)"
     )
     assert rollback["value"] == [

@@ -111,7 +111,7 @@ def test_a_failed_required_check_rolls_back_in_the_same_tick_naming_each_check_a
     rollback = next(e for e in s.events if e.kind == "rollback")
     failed = "check migrations (fail: check.failed); tls 127.0.0.1:8443 (error: tls.unreachable, tls.timeout)"
     assert rollback.message == f"rolling back v2: the readiness checklist failed before promotion: {failed}"
-    assert rollback.trigger == "readiness" and rollback.limit.startswith("every required check passes")
+    assert rollback.trigger == "readiness checklist" and rollback.limit.startswith("every required check passes")
     assert rollback.value == [
         {"check": "check", "target": "migrations", "status": "fail", "required": True, "findings": ["check.failed"]},
         {"check": "tls", "target": "127.0.0.1:8443", "status": "error", "required": True,
