@@ -184,6 +184,7 @@ async def tick_until(ctl: Any, condition: Any, limit: int = 200) -> Status:
         if condition(status):
             return status  # type: ignore[no-any-return]
         await asyncio.sleep(0)  # let the checklist task run (the fake clock never yields)
+        ctl.clock.advance(0.2)  # one tick of the controller's clock
     raise AssertionError(f"not reached in {limit} ticks: {status.stage} {[e.message for e in status.events]}")
 
 
@@ -206,11 +207,11 @@ async def test_a_restarted_controller_runs_an_interrupted_checklist_again_and_ne
     assert status.weights == {"v1": 50, "v2": 50}
     await first.aclose()  # the controller stops while the checklist runs: journaled started, never finished
 
-    quick = Checklist(PASS)
+    quick = Checklist(PASS, hold=True)
     second = controller(tmp_path, quick, platform)
     second.attach()
-    await tick_until(second, lambda s: s.stage == "readiness" and quick.runs == 1)
-    await asyncio.wait_for(quick.release.wait(), 1)
+    await tick_until(second, lambda s: quick.started.is_set() and "again" in s.events[-1].message)
+    quick.release.set()
     for _ in range(100):  # the result is journaled; this controller stops before it acts on it
         if second.checklist.observe(second.status).state.outcome is HookOutcome.OK:
             break
@@ -228,3 +229,19 @@ async def test_a_restarted_controller_runs_an_interrupted_checklist_again_and_ne
         "readiness checklist started again: the controller that started it stopped before it finished",
         "readiness checklist passed: 1 of 1 checks passed",
     ]
+
+
+async def test_an_abort_while_the_checklist_runs_stops_it(tmp_path: Path) -> None:
+    held = Checklist(FAILING, hold=True)
+    ctl = controller(tmp_path, held)
+    ctl.start("v1")
+    await tick_until(ctl, lambda s: s.done)
+    status = ctl.start("v2")
+    await tick_until(ctl, lambda s: s.stage == "readiness" and held.started.is_set())
+    ctl.store.post_command(status.rollout_id, "abort")
+    final = await tick_until(ctl, lambda s: s.done)
+    assert final.phase.value == "RolledBack" and final.stable == "v1"
+    stopped = final.data_steps["readiness"]
+    assert stopped.outcome is HookOutcome.CANCELLED and "rolling back: aborted by request" in stopped.detail
+    assert held.runs == 1 and not held.release.is_set()  # never finished: cancelled, its result never used
+    await ctl.aclose()
