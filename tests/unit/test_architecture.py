@@ -74,7 +74,7 @@ CORE = [
     "rollout.runs", "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
     "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
 ]  # fmt: skip
-CORE += ["rollout.checklist"]
+CORE += ["rollout.checklist", "dr.sqlite.walframes"]
 
 
 def check(src: Path, package: str = "greenflag") -> tuple[ImportGraph, list[str]]:

@@ -15,7 +15,8 @@ from greenflag.spec import Duration
 __all__ = ["DrillSpec", "load_drill_spec", "objectives_of"]
 
 Kind = Literal["postgres", "sqlite"]
-METHODS: dict[str, tuple[str, ...]] = {"postgres": ("stream", "archive", "pgbackrest"), "sqlite": ("backup",)}
+METHODS: dict[str, tuple[str, ...]] = {"postgres": ("stream", "archive", "pgbackrest"), "sqlite": ("backup", "wal")}
+INTERVALS = {"backup": 1.0, "wal": 0.1}  # sqlite: the default protection.interval of each method
 
 
 class Model(BaseModel):
@@ -34,10 +35,10 @@ class HeartbeatSpec(Model):
 
 
 class ProtectionSpec(Model):
-    method: str | None = None  # postgres: stream (default) | archive | pgbackrest; sqlite: backup
+    method: str | None = None  # postgres: stream (default) | archive | pgbackrest; sqlite: backup (default) | wal
     synchronous: bool = True  # stream: commits wait for pg_receivewal's flush
     archive_timeout: Duration = Field(60.0, gt=0)  # archive, pgbackrest: force a WAL segment switch this often
-    interval: Duration = Field(1.0, gt=0)  # sqlite: online backup every interval
+    interval: Duration | None = Field(None, gt=0)  # sqlite: a backup (1s) or a WAL shipment (100ms) every interval
 
 
 class FaultSpec(Model):
@@ -83,6 +84,10 @@ class DrillSpec(Model):
 
     def method(self, kind: str) -> str:
         return self.protection.method or METHODS[kind][0]
+
+    def interval(self) -> float:
+        """sqlite: seconds between online backups (method backup) or WAL shipments (method wal)."""
+        return self.protection.interval or INTERVALS[self.method("sqlite")]
 
 
 def objectives_of(spec: DrillSpec, kind: str) -> Objectives:
