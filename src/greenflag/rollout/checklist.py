@@ -87,14 +87,14 @@ def observe_checklist(ctx: Ctx) -> None:
     if run is None:
         return
     known = s.data_steps.get(KEY)
-    state = HookState(run.state.outcome, AGAIN if run.again and run.state.outcome is HookOutcome.STARTED else
-                      run.state.detail)  # fmt: skip
+    again = run.again and run.state.outcome is HookOutcome.STARTED
+    state = HookState(HookOutcome.STARTED, AGAIN) if again else run.state
     if known == state or (known is not None and known.outcome is not HookOutcome.STARTED):
         return
     s.data_steps[KEY] = state
     outcome = state.outcome
     if outcome is HookOutcome.STARTED:
-        ctx.event("readiness", "readiness checklist started" + (f" {AGAIN}" if run.again else ""))
+        ctx.event("readiness", "readiness checklist started" + (f" {AGAIN}" if again else ""))
     elif outcome is HookOutcome.OK:
         ctx.event("readiness", f"readiness checklist passed: {state.detail}")
         optional = _failed(run, required=False)
