@@ -46,6 +46,10 @@ SETUP: dict[str, list[str]] = {
     "greenflag.cli.router": SPLIT[:3],
     "greenflag.cli.up": [SPEC],
     "greenflag.cli.rollout": [SPEC],
+    "greenflag.cli.drill": [
+        "printf 'objectives: {rto: 15m, rpo: 5m}\\nheartbeat: {rate: 100, duration: 2s}\\n' > drill.yaml",
+        "python3 -c 'import sqlite3; sqlite3.connect(\"app.db\").execute(\"CREATE TABLE t (x)\")'",
+    ],
 }
 DEFAULT_SETUP = [DEMO_APP, SPEC]
 # --help examples that do not run here, each with the reason.
@@ -71,6 +75,8 @@ def help_examples(module_name: str) -> list[str]:
         if name.endswith("EPILOG") and isinstance(value, str):
             for command in parse_shell(value, 1):
                 text = command.code.strip() + (" &" if command.background else "")
+                if command.expected_rc:  # an example shown failing on purpose: `echo $?   # 5` right after it
+                    text += f"\necho $?   # {command.expected_rc}"
                 if text.startswith("greenflag ") and text not in out:
                     out.append(text)
     return out

@@ -259,3 +259,24 @@ def test_a_page_runs_end_to_end_and_its_example_is_compared(tmp_path: Path) -> N
         "docs/x.md:16: key 'latency_ms' is in the output but not in the documented example",
         "docs/x.md:16: key 'target' is in the output but not in the documented example",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("objectives: {rto: 15m}\nprotection: {method: stream}\n", None),
+        ("kind: sqlite\nprotection: {method: wal, interval: 100ms}\n", None),
+        ("protection: {method: wal}\n", None),  # no kind: valid for sqlite
+        ("kind: postgres\nprotection: {method: wal}\n", "'wal' is not a postgres protection"),
+        ("objectives: {rto: soon}\n", "objectives.rto"),
+        ("heartbeat: {rate: 100}\nfleet: 3\n", "neither a greenflag.yaml"),
+    ],
+)
+def test_a_drill_yaml_is_validated_with_the_drill_loader(tmp_path: Path, text: str, problem: str | None) -> None:
+    from tests.docs.validate import validate_yaml
+
+    problems = validate_yaml(text, tmp_path, None)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0], problems

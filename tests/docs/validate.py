@@ -1,6 +1,7 @@
 """Validate a YAML block with the loaders greenflag itself uses: a greenflag.yaml (or a fragment of one, completed
 with the smallest spec around it) through `load_spec` and the rollout's analysis checks, a journeys file through
-the YAML journeys loader. A block that is neither cannot be classified."""
+the YAML journeys loader, a drill.yaml through `greenflag drill`'s loader (for its `kind`, else for either kind of
+drill). A block that is none of these cannot be classified."""
 
 from __future__ import annotations
 
@@ -25,6 +26,32 @@ def _spec_keys() -> set[str]:
     from greenflag.spec import Spec
 
     return set(Spec.model_fields)
+
+
+def _drill_keys() -> set[str]:
+    from greenflag.dr.config import DrillSpec
+
+    return set(DrillSpec.model_fields)
+
+
+def _validate_drill(data: dict[str, Any], sandbox: Path, written: Path | None) -> None:
+    """A drill.yaml is valid when `greenflag drill KIND -f` accepts it, KIND its `kind` or else either kind."""
+    from greenflag.dr.config import load_drill_spec
+    from greenflag.errors import GreenflagError
+
+    path = written or sandbox / ".doc-test" / f"drill-{next(_counter)}.yaml"
+    if written is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    kinds = [data["kind"]] if data.get("kind") in ("postgres", "sqlite") else ["postgres", "sqlite"]
+    errors: list[GreenflagError] = []
+    for kind in kinds:
+        try:
+            load_drill_spec(path, kind)
+            return
+        except GreenflagError as exc:
+            errors.append(exc)
+    raise errors[0]
 
 
 def _complete(fragment: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +92,11 @@ def validate_yaml(text: str, sandbox: Path, written: Path | None) -> list[str]:
             else:
                 path = written
             check_analysis(load_spec(path))
+        elif keys <= _drill_keys():
+            _validate_drill(data, sandbox, written)
         else:
-            return [f"YAML with keys {sorted(keys)} is neither a greenflag.yaml (fragment) nor a journeys file: "
+            return [f"YAML with keys {sorted(keys)} is neither a greenflag.yaml (fragment), a "
+                    "journeys file nor a drill.yaml: "
                     "annotate it (doc-test: skip — why)"]  # fmt: skip
     except GreenflagError as exc:
         return [f"invalid: {exc}"]

@@ -1,13 +1,12 @@
-"""docs/drills.md is executed: its shell examples (the same as `--help`'s), its drill.yaml, its Python faults
-example; its key table, JSON example and lists of findings and events are checked against the code."""
+"""docs/drills.md beyond what the docs harness runs (tests/docs: its commands, drill.yaml, the JSON example's keys,
+the Python faults example): `--help`'s examples are the page's, the summary example has a real summary's lines,
+the key table covers every drill.yaml key, and every finding and timeline event of the code is documented."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import shlex
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,9 @@ import pytest
 from pydantic import BaseModel
 
 from greenflag.dr.config import DrillSpec, load_drill_spec
-from greenflag.dr.model import EventName
+from greenflag.dr.model import Event, EventName, Objectives
+from greenflag.dr.records import summary
+from greenflag.dr.score import score
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -30,16 +31,10 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", DOC, flags=re.DOTALL)
 
 
-def doc_commands() -> list[tuple[str, int]]:
-    """Every `greenflag …` line of the shell blocks, with the exit code its comment promises (default 0)."""
-    out = []
-    for block in blocks("sh"):
-        for line in block.splitlines():
-            if line.startswith("greenflag "):
-                command, _, comment = line.partition("#")
-                code = int(m.group(1)) if (m := re.search(r"exits (\d+)", comment)) else 0
-                out.append((command.strip(), code))
-    return out
+def doc_commands() -> list[str]:
+    """Every `greenflag …` line of the shell blocks, without its comment."""
+    return [line.partition("#")[0].strip() for block in blocks("sh") for line in block.splitlines()
+            if line.startswith("greenflag ")]  # fmt: skip
 
 
 def help_examples(kind: str) -> list[str]:
@@ -51,30 +46,29 @@ def help_examples(kind: str) -> list[str]:
 
 
 def test_help_examples_are_the_documented_ones() -> None:
-    documented = {command for command, _ in doc_commands()}
+    documented = set(doc_commands())
     for kind in ("postgres", "sqlite"):
         examples = help_examples(kind)
         assert examples and set(examples) <= documented, examples
 
 
-def test_documented_commands_run(tmp_path: Path) -> None:
-    (tmp_path / "drill.yaml").write_text(blocks("yaml")[0])
-    with sqlite3.connect(tmp_path / "app.db") as conn:  # the app.db the example drills on
-        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER)")
-        conn.executemany("INSERT INTO orders (total) VALUES (?)", [(i,) for i in range(100)])
-    ran = 0
-    for command, expected in doc_commands():
-        if "--dsn" in command:
-            continue  # needs a cluster to kill: tests/integration/dr/test_drill_postgres.py drills one with --dsn
-        argv = shlex.split(command)
-        out = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-        assert out.returncode == expected, (command, out.stdout[-2000:], out.stderr[-2000:])
-        assert "Traceback" not in out.stderr
-        ran += 1
-    assert ran >= 5
-    records = sorted((tmp_path / ".greenflag" / "drills").glob("*.json"))
-    assert len(records) == ran  # every drill left a record, the failed one included
-    assert (tmp_path / "drill-junit.xml").exists()
+def test_the_summary_example_has_the_lines_of_a_real_summary() -> None:
+    # the page's commands run under the docs harness (tests/docs); what they print is timing, so the text example
+    # is checked here: a recorded drill's summary has the documented lines, labels and layout, in that order
+    data = json.loads(RECORDED.read_text())
+    o = data["objectives"]
+    timeline = [Event.from_json(e) for e in data["timeline"]]
+    result = score(data["kind"], timeline, Objectives(o["rto_s"], o["rpo_s"], o["max_writes_lost"]),
+                   protection=data["protection"])  # fmt: skip
+    real = summary(result, data["records"]).splitlines()
+    (example,) = blocks("text")
+    documented = example.strip("\n").splitlines()
+
+    def shape(line: str) -> str:  # the words, with the measured numbers and file names as placeholders
+        return " ".join(re.sub(r"\S*\d\S*", "#", line).split())
+
+    assert [shape(line) for line in documented] == [shape(line) for line in real]
+    assert [len(line) - len(line.lstrip()) for line in documented] == [len(line) - len(line.lstrip()) for line in real]
 
 
 def leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -114,9 +108,3 @@ def test_every_finding_and_event_is_documented() -> None:
     assert findings and all(f"`{f}`" in DOC for f in findings), [f for f in findings if f"`{f}`" not in DOC]
     events = {e.value for e in EventName} | set(re.findall(r'tl\.add\("([a-z_]+)"', source))
     assert all(f"`{e}`" in DOC for e in events), [e for e in events if f"`{e}`" not in DOC]
-
-
-def test_python_faults_example_runs(tmp_path: Path) -> None:
-    (code,) = blocks("python")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr

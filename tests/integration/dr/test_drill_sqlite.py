@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.parse
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -130,3 +134,78 @@ def test_cli_method_wal_and_a_bad_method(tmp_path: Path) -> None:
         timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "'wall' is not a sqlite protection; expected one of backup, wal" in bad.stderr
+
+
+def _archive(work: Path) -> tuple[int, int]:
+    """(generations with a base backup, WAL files shipped in all of them) of a WAL drill's archive, as it is now."""
+    gens = [g for g in (work / "archive").glob("gen-*") if (g / "base.db").is_file()]
+    return len(gens), sum(len(list(g.glob("wal-*.wal"))) for g in gens)
+
+
+def _wait(what: str, ready: Callable[[], bool], drill: subprocess.Popen[str], deadline_s: float = 30.0) -> None:
+    end = time.monotonic() + deadline_s
+    while not ready():
+        assert drill.poll() is None, f"the drill ended before {what}: {drill.communicate()}"
+        assert time.monotonic() < end, f"no {what} within {deadline_s:g}s"
+        time.sleep(0.01)
+
+
+def test_wal_drill_follows_the_checkpoints_of_a_service_writing_beside_it(tmp_path: Path, service_db: Path) -> None:
+    """`--method wal` through the CLI while a second connection — the service's own — checkpoints the live log
+    under the heartbeat's writes: each RESTART checkpoint makes SQLite write the log again from its start (shipped
+    as a new log of the same base, or a new base when the new log overtook the unshipped frames), a TRUNCATE one
+    empties it (always a new base: what the old log held past the last shipment cannot be proven). The restore
+    from the newest base holds every write committed before the archive took in the last checkpoint."""
+    work = tmp_path / "work"
+    (tmp_path / "drill.yaml").write_text(
+        "kind: sqlite\nprotection: {method: wal, interval: 50ms}\nheartbeat: {rate: 200, duration: 8s}\n"
+    )
+    drill = subprocess.Popen(
+        [sys.executable, "-m", "greenflag", "drill", "sqlite", "-f", str(tmp_path / "drill.yaml"), "--db",
+         str(service_db), "--workdir", str(work), "--json", "-q", "--records", str(tmp_path / "records")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait("base backup", lambda: _archive(work)[0] == 1, drill)
+        live = work / "primary.db"  # the working copy the heartbeat writes; mode=rw: never created again by us
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(live))}?mode=rw", uri=True, isolation_level=None,
+                               timeout=10.0)  # fmt: skip
+        seen = 0
+        try:
+            for mode in ("RESTART", "RESTART", "TRUNCATE", "RESTART"):
+                before, rows = _archive(work), seen
+
+                def written(rows: int = rows) -> bool:  # frames in the log to checkpoint, written after the last one
+                    return int(conn.execute("SELECT count(*) FROM greenflag_heartbeat").fetchone()[0]) >= rows + 30
+
+                _wait("heartbeat writes", written, drill)
+                busy, _, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                assert busy == 0, mode  # the writer holds its lock only per insert; the busy timeout waits it out
+                seen = int(conn.execute("SELECT count(*) FROM greenflag_heartbeat").fetchone()[0])
+                if mode == "TRUNCATE":
+                    assert Path(f"{live}-wal").stat().st_size == 0
+                    _wait("a new base after TRUNCATE", lambda before=before: _archive(work)[0] > before[0], drill)
+                else:  # the next insert restarts the log: shipped as a new log, or under a new base
+                    _wait(f"the log after {mode}", lambda before=before: _archive(work) > before, drill)
+        finally:
+            conn.close()
+        out, err = drill.communicate(timeout=90)
+    finally:
+        if drill.poll() is None:
+            drill.kill()
+            drill.wait()
+    assert "Traceback" not in err, err
+    data = json.loads(out)
+    assert drill.returncode == 0, data["findings"]
+    shipped = event(data, "protection_stopped")["detail"]["wal"]
+    generations, logs = _archive(work)
+    assert shipped["generations"] == generations >= 2 and shipped["logs"] == logs >= 4, shipped
+    assert shipped["breaks"]  # why each new base was taken (the TRUNCATE's, at least)
+    replayed = event(data, "restore_files")["detail"]
+    assert replayed["generation"] == f"gen-{generations:06d}" and replayed["logs_replayed"] >= 1  # the newest base
+    verified = event(data, "data_verified")["detail"]
+    assert (verified["fixture"], verified["integrity"], verified["tables_checked"]) == ("ok", "ok", 2)
+    assert verified["unexpected_rows"] == 0
+    assert data["writes_recovered"] >= seen  # every write the archive had taken in before the fault came back
+    if data["writes_lost"]:
+        assert verified["lost_first_seq"] == data["writes_recovered"] + 1  # only the newest writes: no gap
