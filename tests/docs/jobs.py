@@ -46,9 +46,10 @@ SETUP: dict[str, list[str]] = {
     "greenflag.cli.router": SPLIT[:3],
     "greenflag.cli.up": [SPEC],
     "greenflag.cli.rollout": [SPEC],
+    "greenflag.cli.check.all": [DEMO_APP, "cp examples/readiness.yaml greenflag.yaml"],
     "greenflag.cli.drill": [
         "printf 'objectives: {rto: 15m, rpo: 5m}\\nheartbeat: {rate: 100, duration: 2s}\\n' > drill.yaml",
-        "python3 -c 'import sqlite3; sqlite3.connect(\"app.db\").execute(\"CREATE TABLE t (x)\")'",
+        'python3 -c \'import sqlite3; sqlite3.connect("app.db").execute("CREATE TABLE t (x)")\'',
     ],
 }
 DEFAULT_SETUP = [DEMO_APP, SPEC]

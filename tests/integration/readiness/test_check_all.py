@@ -23,6 +23,9 @@ from greenflag.readiness.base import Status
 from greenflag.readiness.checklist import checklist_ok, run_checklist
 from tests.support import free_port, greenflag_cmd, http_get, start_process, wait_until
 
+# every spec names how to start a version
+PLATFORM = {"command": "greenflag demo-app --port {port} --version {version}"}
+
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the prometheus Debian package")
 
 RULES = {
@@ -86,7 +89,12 @@ def prometheus(app: DemoAppProcess, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def write_spec(tmp_path: Path, readiness: dict[str, object]) -> Path:
-    spec = {"service": "demo", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, "readiness": readiness}
+    spec = {
+        "service": "demo",
+        "platform": PLATFORM,
+        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+        "readiness": readiness,
+    }
     path = tmp_path / "greenflag.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
