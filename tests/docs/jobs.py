@@ -37,6 +37,16 @@ SPLIT = [
     "greenflag router serve -f greenflag.yaml --weight blue=50 --weight green=50 &",
     "greenflag load run http://127.0.0.1:8100/ --rate 200 --duration 2m --quiet &",
 ]
+# A TLS server on 127.0.0.1:8443 with a certificate for localhost and 127.0.0.1 from a CA in
+# ca.pem: for the examples of `check tls` and `check headers`
+TLS_SERVER = [
+    "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=docs-ca -days 90 2>/dev/null",
+    "openssl req -newkey rsa:2048 -nodes -keyout key.pem -out req.csr -subj /CN=localhost 2>/dev/null",
+    "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext.cnf",
+    "openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 90 -extfile ext.cnf",
+    "openssl s_server -accept 127.0.0.1:8443 -cert cert.pem -key key.pem -www -quiet &",
+]
+PUBLIC = "names a public host: the harness runs only against 127.0.0.1"
 # What the examples of each command module assume is running (DEFAULT_SETUP for a module not named here).
 SETUP: dict[str, list[str]] = {
     "greenflag.cli.probe": [DEMO_APP],
@@ -46,6 +56,8 @@ SETUP: dict[str, list[str]] = {
     "greenflag.cli.router": SPLIT[:3],
     "greenflag.cli.up": [SPEC],
     "greenflag.cli.rollout": [SPEC],
+    "greenflag.cli.check.tls": TLS_SERVER,
+    "greenflag.cli.check.headers": [DEMO_APP, *TLS_SERVER],
     "greenflag.cli.check.all": [DEMO_APP, "cp examples/readiness.yaml greenflag.yaml"],
     "greenflag.cli.drill": [
         "printf 'objectives: {rto: 15m, rpo: 5m}\\nheartbeat: {rate: 100, duration: 2s}\\n' > drill.yaml",
@@ -58,6 +70,20 @@ SKIP = {
     "greenflag demo": "the whole story takes minutes; tests/e2e/test_demo.py runs `greenflag demo --quick`",
     "greenflag demo --quick --out out/demo": "about a minute, too long for the docs suite; tests/e2e/test_demo.py "
     "runs `greenflag demo --quick`",
+    "greenflag check tls example.com": PUBLIC,
+    "greenflag check tls shop.example.com --resolve shop.example.com:443:127.0.0.1 --ca-file ca.pem": "port 443 "
+    "(root's) and a public name; tests/integration/readiness/test_check_tls.py checks --resolve on 127.0.0.1",
+    "greenflag check dns www.example.com": PUBLIC,
+    "greenflag check dns www.example.com --resolver 1.1.1.1 --resolver 8.8.8.8 --json": PUBLIC,
+    "greenflag check dns www.example.test --nameserver 127.0.0.1:5301 --nameserver 127.0.0.2:5301": "needs two "
+    "authoritative servers for the zone: tests/integration/readiness/test_check_dns.py starts them and runs this",
+    "greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 --ca-file ca.pem "
+    "--block-status 403,406 --budget 500 --rate 20 --json": "port 443 (root's) and a public name; "
+    "tests/integration/readiness/test_check_waf_bounds.py checks --resolve on 127.0.0.1",
+    "greenflag check headers https://shop.example.com/": PUBLIC,
+    "greenflag check headers https://shop.example.com/ --resolve shop.example.com:443:127.0.0.1 --resolve "
+    "shop.example.com:80:127.0.0.1 --ca-file ca.pem --min-grade A --json": "ports 443 and 80 (root's) and a public "
+    "name; tests/integration/readiness/test_check_headers.py grades a site with --resolve and --ca-file on 127.0.0.1",
 }
 
 

@@ -19,11 +19,13 @@ EPILOG = """\
 Examples:
 
   greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200
+  echo $?   # 4 when nothing in front of the service blocks the attacks
 
   greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 \\
       --ca-file ca.pem --block-status 403,406 --budget 500 --rate 20 --json
 
   greenflag check waf http://127.0.0.1:8080/ --class sqli --class xss --placeholder query --min-grade B
+  echo $?   # 4: grade F
 
 Every request goes to URL's host only (payloads that name other addresses are strings; redirects are not
 followed), at most --budget requests, at --rate per second, --concurrency at a time.
