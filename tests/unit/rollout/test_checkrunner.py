@@ -158,7 +158,10 @@ def test_bad_input_is_refused_before_any_rollout(tmp_path: Path) -> None:
 
 
 # -- through the controller: a controller that stops mid-checklist, and one that stops after it finished ----------
-def controller(tmp_path: Path, checklist: Checklist, platform: Any = None) -> Any:
+CANARY = {"canary": {"steps": [{"set_weight": 50}, {"set_weight": 100}]}}
+
+
+def controller(tmp_path: Path, checklist: Checklist, platform: Any = None, strategy: Any = None) -> Any:
     from greenflag.rollout.controller import Controller
     from greenflag.testing import FakeClock, FakePlatform, FakeProbe, FakeRouter
 
@@ -167,7 +170,7 @@ def controller(tmp_path: Path, checklist: Checklist, platform: Any = None) -> An
             "service": "svc",
             "platform": {"command": "app --port {port}"},
             "analysis": {"defaults": False},
-            "strategy": {"canary": {"steps": [{"set_weight": 50}, {"set_weight": 100}]}},
+            "strategy": strategy or CANARY,
             "readiness": {"required_before": "promote", "checks": [{"name": "gate", "exec": ["true"]}]},
             "state_dir": str(tmp_path),
         }
@@ -244,4 +247,39 @@ async def test_an_abort_while_the_checklist_runs_stops_it(tmp_path: Path) -> Non
     stopped = final.data_steps["readiness"]
     assert stopped.outcome is HookOutcome.CANCELLED and "rolling back: aborted by request" in stopped.detail
     assert held.runs == 1 and not held.release.is_set()  # never finished: cancelled, its result never used
+    await ctl.aclose()
+
+
+async def test_blue_green_runs_it_before_the_switch_and_a_failure_never_gives_the_preview_traffic(
+    tmp_path: Path,
+) -> None:
+    held = Checklist(FAILING, hold=True)
+    ctl = controller(tmp_path, held, strategy={"blue_green": {}})
+    ctl.start("v1")
+    await tick_until(ctl, lambda s: s.done)
+    assert held.runs == 0
+    ctl.start("v2")
+    status = await tick_until(ctl, lambda s: s.stage == "readiness" and held.started.is_set())
+    assert status.weights.get("v2", 0) == 0 and ctl.router.weights == {"v1": 100, "v2": 0}  # the preview: no users
+    held.release.set()
+    final = await tick_until(ctl, lambda s: s.done)
+    assert (final.phase.value, final.stable) == ("RolledBack", "v1")
+    rollback = next(e for e in final.events if e.kind == "rollback")
+    assert rollback.trigger == "readiness checklist" and "check gate (fail: check.failed)" in rollback.message
+    assert all(weights.get("v2", 0) == 0 for weights in ctl.router.applied)  # never switched, not even for a tick
+    await ctl.aclose()
+
+
+async def test_blue_green_switches_once_the_checklist_passed(tmp_path: Path) -> None:
+    ok = Checklist(PASS)
+    ctl = controller(tmp_path, ok, strategy={"blue_green": {}})
+    ctl.start("v1")
+    await tick_until(ctl, lambda s: s.done)
+    ctl.start("v2")
+    final = await tick_until(ctl, lambda s: s.done)
+    assert final.promoted and final.stable == "v2" and ok.runs == 1
+    kinds = [e.kind for e in final.events]
+    assert kinds.index("readiness") < kinds.index("promoted")
+    switched = next(i for i, w in enumerate(ctl.router.applied) if w.get("v2") == 100)
+    assert ctl.router.applied[switched - 1].get("v2", 0) == 0  # straight from the preview to all of the traffic
     await ctl.aclose()
