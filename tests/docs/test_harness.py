@@ -280,3 +280,12 @@ def test_a_drill_yaml_is_validated_with_the_drill_loader(tmp_path: Path, text: s
         assert problems == []
     else:
         assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_help_example_shown_failing_keeps_its_exit_code() -> None:
+    from tests.docs.jobs import help_examples
+
+    examples = help_examples("greenflag.cli.drill")
+    assert "greenflag drill postgres --duration 1s --rto 1ms\necho $?   # 5" in examples
+    (command,) = [c for c in parse_shell("\n".join(examples), 1) if "--rto 1ms" in c.code]
+    assert command.expected_rc == 5
