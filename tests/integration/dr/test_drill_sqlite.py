@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +210,39 @@ def test_wal_drill_follows_the_checkpoints_of_a_service_writing_beside_it(tmp_pa
     assert data["writes_recovered"] >= seen  # every write the archive had taken in before the fault came back
     if data["writes_lost"]:
         assert verified["lost_first_seq"] == data["writes_recovered"] + 1  # only the newest writes: no gap
+
+
+def test_the_readiness_backups_check_reads_the_records_real_drills_write(tmp_path: Path) -> None:
+    """The audit trail end to end: `check all`'s backups check reads what `greenflag drill` recorded — a passing WAL
+    drill passes it, a newer failed drill fails it naming that record, and another kind of drill is not one."""
+    records = tmp_path / "records"
+
+    def check(kind: str) -> tuple[int, dict[str, Any]]:
+        spec = {
+            "service": "shop",
+            "platform": {"command": "greenflag demo-app --port {port} --version {version}"},
+            "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+            "readiness": {"backups": [{"drills": {"directory": str(records), "kind": kind, "max_age": "1d"}}]},
+        }
+        path = tmp_path / "greenflag.yaml"
+        path.write_text(json.dumps(spec))  # JSON is YAML
+        done = subprocess.run([sys.executable, "-m", "greenflag", "check", "all", "-f", str(path), "--json"],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert "Traceback" not in done.stderr, done.stderr
+        return done.returncode, json.loads(done.stdout)
+
+    passed = run_drill("sqlite", "--method", "wal", "--duration", "1s", records=records)
+    assert passed.returncode == 0, passed.data["findings"]
+    code, report = check("sqlite")
+    assert code == 0 and report["ok"] and report["checks"][0]["status"] == "pass", report
+    last = report["checks"][0]["evidence"]["last_drill"]
+    assert last["ok"] is True and Path(passed.data["records"]["json"]).name in json.dumps(last)
+
+    failed = run_drill("sqlite", "--method", "wal", "--duration", "1s", "--rto", "0s", records=records)
+    assert failed.returncode == 5
+    code, report = check("sqlite")
+    (finding,) = [f for f in report["findings"] if f["id"] == "backups.drill_failed"]
+    assert code == 4 and Path(failed.data["records"]["json"]).name in finding["message"], report
+
+    code, report = check("postgres")  # only sqlite drills are recorded there
+    assert code == 4 and [f["id"] for f in report["findings"]] == ["backups.no_drill"], report
