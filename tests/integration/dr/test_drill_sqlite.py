@@ -122,6 +122,8 @@ def test_wal_shipping_restores_the_base_and_the_shipped_log(tmp_path: Path, serv
         assert verified["lost_first_seq"] == verified["writes_recovered"] + 1
     replayed = event(data, "restore_files")["detail"]
     shipped = event(data, "protection_stopped")["detail"]["wal"]
+    checked = event(data, "wal_checked")["detail"]  # the archive was checked for gaps before the replay
+    assert checked["missing"] == [] and checked["logs"] == shipped["logs"] and checked["where"].endswith("gen-000001")
     assert replayed["generation"] == "gen-000001" and replayed["logs_replayed"] == shipped["logs"] >= 1
     assert replayed["frames_replayed"] == shipped["frames"] > 0  # every shipped frame was replayed by SQLite
     assert shipped["transactions"] >= data["writes_recovered"]  # each heartbeat is one shipped transaction

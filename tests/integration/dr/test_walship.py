@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from greenflag.dr.sqlite.walframes import FRAME_HEADER, HEADER, parse_header
-from greenflag.dr.sqlite.walship import WalShipper, restore_wal
+from greenflag.dr.sqlite.walship import WalShipper, archive_chain, restore_wal
 
 
 def open_db(tmp_path: Path, autocheckpoint: int = 1000) -> tuple[Path, sqlite3.Connection]:
@@ -130,3 +130,45 @@ def test_a_lost_log_is_not_shipped(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="gone"):
         shipper.poll()
     assert shipper.stats.transactions == 0
+
+
+def shipped_across_restarts(tmp_path: Path) -> tuple[WalShipper, list[int], list[Path]]:
+    """A generation of several shipped logs (a restart every ~20 frames, every one followed); its logs, in order."""
+    path, conn = open_db(tmp_path, autocheckpoint=20)
+    shipper = WalShipper(path, tmp_path / "archive")
+    shipper.start()
+    seq = 1
+    for _ in range(40):
+        seq = write(conn, seq, 2)
+        shipper.poll()
+    conn.close()
+    assert shipper.stats.generations == 1 and shipper.stats.logs >= 4, shipper.stats
+    assert shipper.gen is not None
+    return shipper, list(range(1, seq)), sorted(shipper.gen.glob("wal-*.wal"))
+
+
+def test_a_log_missing_from_the_archive_stops_the_restore_at_the_gap(tmp_path: Path) -> None:
+    shipper, written, logs = shipped_across_restarts(tmp_path)
+    assert archive_chain(shipper.archive).missing == []
+    logs[2].unlink()  # lost from the archive: the logs after it start from pages that never got its frames
+    chain = archive_chain(shipper.archive)
+    assert [log for log, _ in chain.logs] == logs[:2]
+    assert chain.missing == [f"the log between {logs[1].name} and {logs[3].name}"]
+    rows, detail = restored(tmp_path, shipper)
+    assert detail["logs_replayed"] == 2 and rows == written[: len(rows)] and len(rows) < len(written)  # a prefix
+
+
+def test_a_damaged_log_is_replayed_up_to_the_damage_and_no_further(tmp_path: Path) -> None:
+    shipper, written, logs = shipped_across_restarts(tmp_path)
+    data = bytearray(logs[1].read_bytes())
+    page = parse_header(bytes(data[:HEADER])).page_size
+    data[HEADER + FRAME_HEADER + page + FRAME_HEADER + 100] ^= 0xFF  # a bit flipped in the second frame's page
+    logs[1].write_bytes(bytes(data))
+    chain = archive_chain(shipper.archive)
+    assert [log for log, _ in chain.logs] == logs[:2]  # the damaged log is the last one replayed
+    frames = (len(data) - HEADER) // (FRAME_HEADER + page)
+    replayed = chain.logs[1][1]  # its frames through the last commit before the damage (a transaction is whole)
+    assert replayed < 2 and chain.missing == [f"{logs[1].name} from frame {replayed + 1} on (checksum)"], frames
+    rows, detail = restored(tmp_path, shipper)
+    assert detail["frames_replayed"] == chain.logs[0][1] + replayed  # nothing of the logs after the damage
+    assert rows == written[: len(rows)] and len(rows) < len(written)  # a prefix of what was written: no hole

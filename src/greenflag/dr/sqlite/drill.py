@@ -35,7 +35,7 @@ from greenflag.dr.ledger import Ledger
 from greenflag.dr.model import DrillResult, Event, EventName
 from greenflag.dr.proc import StepError
 from greenflag.dr.score import compare_ledger, score
-from greenflag.dr.sqlite.walship import WalShipper, online_backup, restore_wal
+from greenflag.dr.sqlite.walship import WalShipper, archive_chain, online_backup, restore_wal
 from greenflag.dr.sqlite.writer import SCHEMA
 from greenflag.dr.timeline import Timeline
 from greenflag.errors import UsageError
@@ -239,6 +239,8 @@ class _Drill:
         tl.add(E.RESTORE_STARTED, target=str(self.restored))
         if self.shipper is not None:  # the newest base, then every shipped log replayed by SQLite
             try:
+                chain = await asyncio.to_thread(archive_chain, self.shipper.archive)
+                tl.add(E.WAL_CHECKED, where=str(chain.gen), logs=len(chain.logs), missing=chain.missing)
                 replayed = await asyncio.to_thread(restore_wal, self.shipper.archive, self.restored)
             except (OSError, ValueError, sqlite3.Error) as exc:
                 raise StepError("restore", f"cannot restore from {self.shipper.archive}: {exc}") from None

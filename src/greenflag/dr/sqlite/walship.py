@@ -13,7 +13,9 @@ log's remaining frames are shipped first when they are provably intact — the n
 has not reached them, and a frame of another log (or the old end of the file) follows them; otherwise, and when
 the log was truncated, frames may have gone unshipped, so a new generation starts with a new base backup (never a
 silent gap). A restore uses the newest generation: copy `base.db`, then for each log in order copy it next to the
-database as `-wal`, open it (SQLite recovers the committed frames with valid checksums) and checkpoint.
+database as `-wal`, open it (SQLite recovers the committed frames with valid checksums) and checkpoint — up to the
+first gap in the archive (a log missing between two, or one that does not check out whole: `archive_chain`), where
+the restore stops, as PostgreSQL's does, instead of replaying later logs onto pages that miss the frames between.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from greenflag.dr.sqlite.walframes import (
     scan,
 )
 
-__all__ = ["ShipStats", "WalShipper", "online_backup", "restore_wal"]
+__all__ = ["Chain", "ShipStats", "WalShipper", "archive_chain", "online_backup", "restore_wal"]
 
 
 def _ro(path: Path) -> sqlite3.Connection:
@@ -211,20 +213,51 @@ class WalShipper:
         return shipped + self._ship(new, self._rest())
 
 
-def restore_wal(archive: Path, target: Path) -> dict[str, Any]:
-    """Restore the newest generation into `target` (which must not exist): the base, then each shipped log
-    replayed by SQLite in order. What was replayed, for the timeline."""
+@dataclass(frozen=True)
+class Chain:
+    """The newest generation of an archive: the logs to replay onto its base, in order, up to the first gap."""
+
+    gen: Path
+    logs: list[tuple[Path, int]]  # each log and its committed frames to replay
+    missing: list[str]  # what is missing after them (empty: the whole generation checks out)
+
+
+def archive_chain(archive: Path) -> Chain:
+    """Check the newest generation's logs: each must be the very next restart of the one before (no log missing in
+    between) and hold only whole committed frames (what the shipper writes); the replay stops at the first that is
+    not, as PostgreSQL's recovery stops at a missing segment — logs past a hole would be replayed onto pages that
+    never got the frames in between."""
     generations = sorted(p for p in archive.glob("gen-*") if (p / "base.db").is_file())
     if not generations:
         raise FileNotFoundError(f"{archive}: no base backup")
     gen = generations[-1]
-    shutil.copyfile(gen / "base.db", target)
-    logs, frames = 0, 0
+    logs: list[tuple[Path, int]] = []
+    previous: Header | None = None
     for log in sorted(gen.glob("wal-*.wal")):
         data = log.read_bytes()
-        header = parse_header(data)
+        try:
+            header = parse_header(data[:HEADER])
+        except WalFormatError as exc:
+            return Chain(gen, logs, [f"{log.name} (unreadable: {exc})"])
+        if previous is not None and not next_restart(previous, header):
+            return Chain(gen, logs, [f"the log between {logs[-1][0].name} and {log.name}"])
         found = scan(header, data[HEADER:])
-        if not found.committed:
+        whole = HEADER + found.committed * (FRAME_HEADER + header.page_size) == len(data)
+        logs.append((log, found.committed))
+        if not whole:
+            return Chain(gen, logs, [f"{log.name} from frame {found.committed + 1} on ({found.stop})"])
+        previous = header
+    return Chain(gen, logs, [])
+
+
+def restore_wal(archive: Path, target: Path) -> dict[str, Any]:
+    """Restore the newest generation into `target` (which must not exist): the base, then each shipped log of its
+    chain (archive_chain) replayed by SQLite in order. What was replayed, for the timeline."""
+    chain = archive_chain(archive)
+    shutil.copyfile(chain.gen / "base.db", target)
+    logs, frames = 0, 0
+    for log, committed in chain.logs:
+        if not committed:
             continue
         shutil.copyfile(log, Path(f"{target}-wal"))
         conn = sqlite3.connect(target, timeout=10.0)
@@ -232,6 +265,6 @@ def restore_wal(archive: Path, target: Path) -> dict[str, Any]:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             conn.close()
-        logs, frames = logs + 1, frames + found.committed
-    return {"generation": gen.name, "logs_replayed": logs, "frames_replayed": frames,
-            "base_bytes": (gen / "base.db").stat().st_size}  # fmt: skip
+        logs, frames = logs + 1, frames + committed
+    return {"generation": chain.gen.name, "logs_replayed": logs, "frames_replayed": frames,
+            "base_bytes": (chain.gen / "base.db").stat().st_size}  # fmt: skip
