@@ -42,7 +42,7 @@ class ProtectionSpec(Model):
 
 
 class FaultSpec(Model):
-    remove_wal_segment: bool = False  # sabotage: delete one archived WAL segment before restoring
+    remove_wal_segment: bool = False  # sabotage: delete one archived WAL segment (sqlite wal: log) before restoring
 
 
 class PostgresSpec(Model):
@@ -115,8 +115,8 @@ def _check(spec: DrillSpec, kind: str, source: str, lines: dict[Any, int]) -> No
             ("protection", "method"),
             f"{method!r} is not a {kind} protection; expected one of " + ", ".join(METHODS[kind]),
         )
-    if spec.fault.remove_wal_segment and kind != "postgres":
-        fail(("fault", "remove_wal_segment"), "only PostgreSQL drills have WAL segments")
+    if spec.fault.remove_wal_segment and kind == "sqlite" and spec.method(kind) != "wal":
+        fail(("fault", "remove_wal_segment"), "only an SQLite drill with protection.method: wal has a log to remove")
 
 
 def load_drill_spec(path: str | Path | None, kind: str, overrides: dict[str, Any] | None = None) -> DrillSpec:

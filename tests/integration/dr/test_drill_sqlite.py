@@ -124,7 +124,8 @@ def test_wal_shipping_restores_the_base_and_the_shipped_log(tmp_path: Path, serv
     shipped = event(data, "protection_stopped")["detail"]["wal"]
     checked = event(data, "wal_checked")["detail"]  # the archive was checked for gaps before the replay
     assert checked["missing"] == [] and checked["logs"] == shipped["logs"] and checked["where"].endswith("gen-000001")
-    assert replayed["generation"] == "gen-000001" and replayed["logs_replayed"] == shipped["logs"] >= 1
+    assert event(data, "wal_switched")["detail"]["busy"] is False  # the RESTART checkpoint mid-load
+    assert replayed["generation"] == "gen-000001" and replayed["logs_replayed"] == shipped["logs"] >= 2  # followed
     assert replayed["frames_replayed"] == shipped["frames"] > 0  # every shipped frame was replayed by SQLite
     assert shipped["transactions"] >= data["writes_recovered"]  # each heartbeat is one shipped transaction
 
@@ -248,3 +249,23 @@ def test_the_readiness_backups_check_reads_the_records_real_drills_write(tmp_pat
 
     code, report = check("postgres")  # only sqlite drills are recorded there
     assert code == 4 and [f["id"] for f in report["findings"]] == ["backups.no_drill"], report
+
+
+def test_a_shipped_log_lost_from_the_archive_fails_the_drill_with_the_gap(tmp_path: Path) -> None:
+    drill_yaml = tmp_path / "drill.yaml"
+    drill_yaml.write_text("kind: sqlite\nprotection: {method: wal, interval: 50ms}\nheartbeat: {duration: 2s}\n"
+                          "fault: {remove_wal_segment: true}\n")  # fmt: skip
+    run = run_drill("sqlite", "-f", str(drill_yaml), records=tmp_path)
+    data = run.data
+    assert run.returncode == 5, data["findings"]
+    removed = event(data, "wal_segment_removed")["detail"]
+    assert removed["segment"] == "wal-000001.wal"  # the log closed by the checkpoint mid-load
+    checked = event(data, "wal_checked")["detail"]
+    assert checked["missing"] == ["the log the base backup goes with, before wal-000002.wal"] and checked["logs"] == 0
+    (gap,) = [f for f in data["findings"] if f["id"] == "dr.wal.gap"]
+    assert gap["severity"] == "critical" and "before wal-000002.wal" in gap["message"]
+    # the restore stopped at the gap: the base alone, whole and consistent, and only the writes after it lost
+    verified = event(data, "data_verified")["detail"]
+    assert (verified["integrity"], verified["fixture"], verified["unexpected_rows"]) == ("ok", "ok", 0)
+    assert event(data, "restore_files")["detail"]["logs_replayed"] == 0 and data["writes_lost"] > 0
+    assert verified["lost_first_seq"] == data["writes_recovered"] + 1  # a prefix: no write after a hole came back

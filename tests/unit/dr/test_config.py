@@ -53,7 +53,7 @@ def test_file_values_and_command_line_overrides(tmp_path: Path) -> None:
         ("kind: sqlite\n", "postgres", r"drill.yaml:1: kind: this file describes a sqlite drill"),
         ("postgres:\n  wal_segment_size_mb: 3\n", "postgres", r"wal_segment_size_mb: expected a power of two"),
         ("heartbeat:\n  rate: 0\n", "postgres", r"drill.yaml:2: heartbeat.rate: Input should be greater than 0"),
-        ("fault:\n  remove_wal_segment: true\n", "sqlite", r"fault.remove_wal_segment: only PostgreSQL"),
+        ("fault:\n  remove_wal_segment: true\n", "sqlite", r"fault.remove_wal_segment: only an SQLite drill with"),
         ("- a\n- b\n", "postgres", r"expected a mapping"),
     ],
 )

@@ -145,7 +145,12 @@ class _Drill:
         self.agent = asyncio.create_task(self.protect())
         tl.add(E.PROTECTION_READY, method=self.method, interval_s=self.interval)
         self.step = "heartbeat load"
-        await self.load(spec.heartbeat.duration)
+        if self.shipper is not None:  # the log restarted mid-load, as checkpoints do: the restore follows two logs
+            await self.load(spec.heartbeat.duration / 2)
+            await asyncio.to_thread(self.restart_log)
+            await self.load(spec.heartbeat.duration / 2)
+        else:
+            await self.load(spec.heartbeat.duration)
         self.step = "fault"
         await self.fault()
         self.step = "restore"
@@ -206,6 +211,26 @@ class _Drill:
         if self.proc.returncode is not None:
             raise StepError("heartbeat", f"the writer exited (status {self.proc.returncode}) before the fault")
 
+    def restart_log(self) -> None:
+        """A RESTART checkpoint of the working copy, as the service's own checkpoints make: the writer's next commit
+        starts the log again from its beginning (new salts), so the shipper has to follow a restart."""
+        conn = sqlite3.connect(_uri(self.primary, "rw"), uri=True, timeout=10.0)
+        try:
+            busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            conn.close()
+        self.tl.add(E.WAL_SWITCHED, why="mid-load: a RESTART checkpoint; the next commit starts the log again",
+                    frames=int(frames), busy=bool(busy))  # fmt: skip
+
+    def sabotage(self, archive: Path) -> None:
+        """`fault.remove_wal_segment`: delete the newest generation's first shipped log (the one closed mid-load)."""
+        chain = archive_chain(archive)
+        logs = sorted(chain.gen.glob("wal-*.wal"))
+        if len(logs) < 2:
+            raise StepError("fault.remove_wal_segment", f"no closed log to remove in {chain.gen} (one log shipped)")
+        logs[0].unlink()
+        self.tl.add("wal_segment_removed", segment=logs[0].name, where=str(chain.gen), why="fault.remove_wal_segment")
+
     async def fault(self) -> None:
         assert self.proc is not None
         self.tl.add(E.FAULT_INJECTED, fault="SIGKILL of the writer and loss of the database file", pid=self.proc.pid)
@@ -238,6 +263,8 @@ class _Drill:
         tl = self.tl
         tl.add(E.RESTORE_STARTED, target=str(self.restored))
         if self.shipper is not None:  # the newest base, then every shipped log replayed by SQLite
+            if self.spec.fault.remove_wal_segment:
+                self.sabotage(self.shipper.archive)
             try:
                 chain = await asyncio.to_thread(archive_chain, self.shipper.archive)
                 tl.add(E.WAL_CHECKED, where=str(chain.gen), logs=len(chain.logs), missing=chain.missing)

@@ -40,6 +40,8 @@ from greenflag.dr.sqlite.walframes import (
     scan,
 )
 
+BASE_LOG = "base.wal-header"  # in a generation: the header of the log current when its base was taken
+
 __all__ = ["Chain", "ShipStats", "WalShipper", "archive_chain", "online_backup", "restore_wal"]
 
 
@@ -130,6 +132,8 @@ class WalShipper:
             raise OSError(f"{self.wal}: the log was restarted during each of 20 base backups")
         self.segment = None
         self.seen_size = 0
+        if after is not None:  # the log the base goes with: the restore checks that its chain starts there
+            (self.gen / BASE_LOG).write_bytes(after.raw)
         self._follow(after)
 
     def _follow(self, header: Header | None) -> None:
@@ -233,6 +237,8 @@ def archive_chain(archive: Path) -> Chain:
     gen = generations[-1]
     logs: list[tuple[Path, int]] = []
     previous: Header | None = None
+    first = gen / BASE_LOG  # the header of the log that was current at the base backup (none: no log yet)
+    expected = parse_header(first.read_bytes()) if first.is_file() else None
     for log in sorted(gen.glob("wal-*.wal")):
         data = log.read_bytes()
         try:
@@ -241,6 +247,8 @@ def archive_chain(archive: Path) -> Chain:
             return Chain(gen, logs, [f"{log.name} (unreadable: {exc})"])
         if previous is not None and not next_restart(previous, header):
             return Chain(gen, logs, [f"the log between {logs[-1][0].name} and {log.name}"])
+        if previous is None and expected is not None and header != expected:
+            return Chain(gen, logs, [f"the log the base backup goes with, before {log.name}"])
         found = scan(header, data[HEADER:])
         whole = HEADER + found.committed * (FRAME_HEADER + header.page_size) == len(data)
         logs.append((log, found.committed))
