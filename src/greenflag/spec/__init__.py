@@ -2,8 +2,9 @@
 
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
 `base` (Model, Duration, Size), `router` (one model per router kind; `RouterSpec` is the embedded router's),
-`platform`, `health`, `strategy` (steps, canary, blue-green, presets), `analysis`, `hooks` (hooks and
-notifications), `load`, `readiness` (the checklist), and `release` (`Spec`, the whole file). Loading a file, with
+`platform` (one model per kind, with `platform_base` and `platform_kube`), `health`, `strategy` (steps, canary,
+blue-green, presets), `analysis`, `hooks` (hooks and notifications), `load`, `readiness` (the checklist), and
+`release` (`Spec`, the whole file). Loading a file, with
 errors naming file, line and key path, is `greenflag.config.load_spec`.
 """
 
@@ -14,7 +15,15 @@ from greenflag.spec.base import VERSION_PATTERN, Duration, Model, Size, check_ve
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
-from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.platform import (
+    AnyPlatformSpec,
+    CommandPlatformSpec,
+    KubernetesPlatformSpec,
+    PlatformBase,
+    PlatformSpec,
+    SlotSpec,
+    SlotsPlatformSpec,
+)
 from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.release import Spec
 from greenflag.spec.router import (
@@ -45,9 +54,11 @@ __all__ = [
     "AnalysisBody",
     "AnalysisSpec",
     "AnalysisStep",
+    "AnyPlatformSpec",
     "AnyRouterSpec",
     "BlueGreenSpec",
     "CanarySpec",
+    "CommandPlatformSpec",
     "CompareSpec",
     "Duration",
     "HAProxyRouterSpec",
@@ -55,6 +66,7 @@ __all__ = [
     "HookCommand",
     "HookList",
     "HooksSpec",
+    "KubernetesPlatformSpec",
     "KubernetesRouterSpec",
     "LoadSpec",
     "MetricSpec",
@@ -63,6 +75,7 @@ __all__ = [
     "NotificationSpec",
     "PauseBody",
     "PauseStep",
+    "PlatformBase",
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
@@ -71,6 +84,8 @@ __all__ = [
     "RouterSpec",
     "SetWeightStep",
     "Size",
+    "SlotSpec",
+    "SlotsPlatformSpec",
     "Spec",
     "Step",
     "StrategySpec",
