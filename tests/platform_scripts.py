@@ -4,7 +4,8 @@ start and stop `greenflag demo-app` processes on 127.0.0.1.
 - **A fleet of slots** (`Fleet`): each slot is a long-lived demo-app on a fixed loopback port. `deploy.sh`
   re-deploys a slot in place (stops what the slot ran, starts the version, waits until it is ready); `stop.sh`
   stops it. A version named `bad…` does not install (exit 3, `fatal: … does not install` on stderr); a file
-  `VERSION.args` in the directory adds demo-app options (faults such as `--error-rate 0.3`).
+  `VERSION.args` in the directory adds demo-app options (faults such as `--error-rate 0.3`), `VERSION.sleep` makes
+  its deploy take that long first (its pid in `run/deploying.pid`).
 - **Launch, stop and status commands** (`Orchestrator`): `launch.sh` starts a demo-app on a free port and prints
   `{"id": "task/INSTANCE-PID", "url": …}`; `stop.sh` stops one by id; `status.sh` lists the live ones as JSON.
 
@@ -43,6 +44,9 @@ args() { [ -f "$here/$1.args" ] && cat "$here/$1.args"; return 0; }
 
 _DEPLOY = _COMMON + r"""
 echo "deploy $GREENFLAG_SLOT $GREENFLAG_VERSION (previous: ${GREENFLAG_PREVIOUS_VERSION:-none})" >> "$here/activity"
+if [ -f "$here/$GREENFLAG_VERSION.sleep" ]; then
+    echo $$ > "$run/deploying.pid"; sleep "$(cat "$here/$GREENFLAG_VERSION.sleep")"
+fi
 case "$GREENFLAG_VERSION" in
     bad*) echo "installing $GREENFLAG_VERSION on $GREENFLAG_SLOT"; echo "fatal: $GREENFLAG_VERSION does not install" >&2
           exit 3 ;;

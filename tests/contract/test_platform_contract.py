@@ -22,13 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from greenflag.platform.base import ExitReporter, Instance, Platform
+from greenflag.platform.base import ExitReporter, Instance, InstanceExit, Platform
 from greenflag.platform.command import CommandPlatform
 from greenflag.platform.process import ProcessPlatform
 from greenflag.platform.slots import SlotsPlatform
 from greenflag.rollout.store import Store
 from greenflag.spec import CommandPlatformSpec, PlatformSpec, SlotsPlatformSpec
 from greenflag.testing import FakePlatform
+
 # from tests.contract.kube_subject import kubernetes
 from tests.platform_scripts import Fleet, Orchestrator
 
@@ -199,7 +200,7 @@ async def test_a_launch_that_fails_reports_the_cause(subject: Subject) -> None:
     platform = subject.platform
     assert isinstance(platform, ExitReporter), "a platform whose starts can fail reports them through exits()"
     deadline = time.monotonic() + 60
-    reported = []
+    reported: list[InstanceExit] = []
     while not reported:
         await platform.launch(BAD)
         assert [i for i in await platform.instances() if i.version == BAD] == []

@@ -24,6 +24,7 @@ from greenflag.spec.platform_base import (
     ArgvCommand,
     PlatformBase,
     check_placeholders,
+    key_error,
 )
 from greenflag.spec.platform_kube import KubernetesPlatformSpec
 
@@ -147,7 +148,8 @@ class SlotsPlatformSpec(PlatformBase):
     @model_validator(mode="after")
     def _one_instance(self) -> SlotsPlatformSpec:
         if self.instances != 1:
-            raise ValueError("instances: a slot is one instance (its address); put a fleet behind one address")
+            message = "a slot is one instance (its address): put a slot's hosts behind one address"
+            raise key_error(type(self).__name__, "instances", message, self.instances)
         return self
 
     def summary(self) -> str:

@@ -12,11 +12,12 @@ import re
 import shlex
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Model
 
-__all__ = ["PLACEHOLDERS", "ArgvCommand", "PlatformBase", "check_placeholders", "split_command"]
+__all__ = ["PLACEHOLDERS", "ArgvCommand", "PlatformBase", "check_placeholders", "key_error", "split_command"]
 
 # Every placeholder a platform command can name, and the environment variable that also carries its value.
 PLACEHOLDERS = {
@@ -53,6 +54,14 @@ def check_placeholders(argv: list[str], known: tuple[str, ...]) -> list[str]:
         names = ", ".join(f"{{{name}}}" for name in known)
         raise ValueError(f"unknown placeholder {', '.join(f'{{{n}}}' for n in unknown)}; known: {names}")
     return argv
+
+
+def key_error(model: str, key: str, message: str, value: Any = None) -> ValidationError:
+    """A validation error located at `key` (the loader reports it as `platform.KEY: message`)."""
+    error = InitErrorDetails(
+        type=PydanticCustomError("platform_key", "{message}", {"message": message}), loc=(key,), input=value
+    )
+    return ValidationError.from_exception_data(model, [error])
 
 
 class PlatformBase(Model):

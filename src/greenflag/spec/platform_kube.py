@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from greenflag.spec.base import Duration
-from greenflag.spec.platform_base import PlatformBase, check_placeholders
+from greenflag.spec.platform_base import PlatformBase, check_placeholders, key_error
 
 __all__ = ["KUBE_PLACEHOLDERS", "KubernetesPlatformSpec", "label_problem"]
 
@@ -110,12 +110,15 @@ class KubernetesPlatformSpec(PlatformBase):
 
     @model_validator(mode="after")
     def _consistent(self) -> KubernetesPlatformSpec:
+        name = type(self).__name__
         if (self.image is None) == (self.template is None):
-            raise ValueError("give exactly one of image (with port) or template (a Deployment manifest)")
+            key = "image" if self.image is not None else "template"
+            raise key_error(name, key, "give exactly one of image (with port) or template (a Deployment manifest)")
         if self.container_port() is None:
-            raise ValueError("port: required: the port the container listens on")
+            raise key_error(name, "port", "required: the port the container listens on")
         if self.instances != 1:
-            raise ValueError("instances: a version is one Deployment; set replicas for more pods")
+            message = "a version is one Deployment: set replicas for more pods"
+            raise key_error(name, "instances", message, self.instances)
         return self
 
     def container_port(self) -> int | None:
