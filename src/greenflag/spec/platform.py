@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from greenflag.spec.base import Duration, Model
+from greenflag.units import parse_duration
 from greenflag.spec.platform_base import (
     PLACEHOLDERS,
     ArgvCommand,
@@ -105,6 +106,25 @@ class SlotSpec(Model):
         return value
 
 
+def _start_after(data: Any, key: str, default: float) -> Any:
+    """Without start_timeout: the command's own timeout and 5 minutes for the readiness gate."""
+    if isinstance(data, dict) and "start_timeout" not in data:
+        try:
+            timeout = parse_duration(data[key]) if key in data else default
+        except (TypeError, ValueError):
+            return data  # the key's own error is reported
+        return {**data, "start_timeout": timeout + 300.0}
+    return data
+
+
+def _room(spec: PlatformBase, timeout: float, key: str) -> None:
+    """start_timeout (the whole start: command and readiness gate) must leave the command its own timeout."""
+    if spec.start_timeout <= timeout:
+        message = (f"{spec.start_timeout:g}s is not longer than {key} ({timeout:g}s): the release would roll back "
+                   "before the command could finish; give it the command's time and the readiness gate's")  # fmt: skip
+        raise key_error(type(spec).__name__, "start_timeout", message, spec.start_timeout)
+
+
 def _slot_shorthand(value: Any) -> Any:
     return {"address": value} if isinstance(value, str) else value
 
@@ -118,7 +138,13 @@ class SlotsPlatformSpec(PlatformBase):
     stop: ArgvCommand | None = None
     deploy_timeout: Duration = 600.0
     stop_timeout: Duration = 120.0
+    start_timeout: Duration = 900.0  # the deploy and the readiness gate, together (default: deploy_timeout + 5m)
     cwd: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_default(cls, data: Any) -> Any:
+        return _start_after(data, "deploy_timeout", 600.0)
 
     @field_validator("slots", mode="before")
     @classmethod
@@ -150,6 +176,7 @@ class SlotsPlatformSpec(PlatformBase):
         if self.instances != 1:
             message = "a slot is one instance (its address): put a slot's hosts behind one address"
             raise key_error(type(self).__name__, "instances", message, self.instances)
+        _room(self, self.deploy_timeout, "deploy_timeout")
         return self
 
     def summary(self) -> str:
@@ -167,7 +194,13 @@ class CommandPlatformSpec(PlatformBase):
     stop_timeout: Duration = 120.0
     status_timeout: Duration = 30.0
     status_interval: Duration = 10.0  # how often `status` is asked which instances exist
+    start_timeout: Duration = 600.0  # the launches and the readiness gate, together (default: launch_timeout + 5m)
     cwd: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_default(cls, data: Any) -> Any:
+        return _start_after(data, "launch_timeout", 300.0)
 
     @field_validator("launch")
     @classmethod
@@ -183,6 +216,11 @@ class CommandPlatformSpec(PlatformBase):
     @classmethod
     def _status(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else check_placeholders(value, ("service",))
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> CommandPlatformSpec:
+        _room(self, self.launch_timeout, "launch_timeout")
+        return self
 
     def summary(self) -> str:
         return f"{shlex.join(self.launch)} × {self.instances}"

@@ -64,6 +64,7 @@ class KubernetesPlatformSpec(PlatformBase):
     kubeconfig: str | None = None  # default: $KUBECONFIG or ~/.kube/config; in a pod: its service account
     context: str | None = None
     timeout: Duration = 10.0  # one API call
+    start_timeout: Duration = 600.0  # until the Deployment is available and the readiness gate passes
 
     @field_validator("namespace")
     @classmethod

@@ -150,3 +150,10 @@ def test_kubernetes_template_gives_the_port(tmp_path: Path) -> None:
 def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, platform: str, expected: str) -> None:
     text = problems(tmp_path, platform)
     assert expected in text, text
+
+
+def test_start_timeout_leaves_the_command_its_own_time(tmp_path: Path) -> None:
+    spec = load(tmp_path, "  kind: slots\n  slots: {blue: http://h:1, green: http://h:2}\n  deploy: d\n")
+    assert (spec.platform.start_timeout, spec.platform.deploy_timeout) == (900.0, 600.0)  # type: ignore[union-attr]
+    text = problems(tmp_path, "  kind: command\n  launch: l\n  stop: s\n  launch_timeout: 5m\n  start_timeout: 1m\n")
+    assert ":8: platform.start_timeout: 60s is not longer than launch_timeout (300s)" in text, text
