@@ -140,12 +140,13 @@ def spawn_job(
     for stale in (files.rc, files.rc.with_name(files.rc.name + ".tmp")):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
-    with open(files.out, "wb") as out, open(files.err, "wb") as err:
+    with open(files.err, "wb") as err, contextlib.ExitStack() as stack:
+        out = err if merge else stack.enter_context(open(files.out, "wb"))
         try:
             return subprocess.Popen(
                 ["/bin/sh", "-c", _WRAPPER, str(files.rc), *argv],
                 stdin=subprocess.DEVNULL,
-                stdout=err if merge else out,
+                stdout=out,
                 stderr=err,
                 env=env,
                 cwd=cwd,

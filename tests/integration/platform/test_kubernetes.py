@@ -1,0 +1,191 @@
+"""The kubernetes platform against a FAKE Kubernetes API server on 127.0.0.1 (tests/kube_api.py with the Deployments
+of tests/kube_deployments.py) — a fake, because no cluster can run here. The fake checks every object greenflag
+writes against the real schema's shape (an unknown field, a wrong type, a selector that does not match the pod
+labels: 422), needs the kubeconfig's bearer token, and emulates the Deployment controller's status reports. What it
+cannot prove: that the pods start, pass their probes and answer at the Service's address."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenflag.platform.base import Instance
+from greenflag.platform.kubernetes import READY_ANNOTATION, KubernetesPlatform, make_kubernetes_platform
+from greenflag.spec import KubernetesPlatformSpec
+from tests.kube_api import FakeKubeApi
+from tests.support import wait_until_async
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKubeApi]:
+    fake = FakeKubeApi(deployment_delay=0.05)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def kubeconfig(server: FakeKubeApi, tmp_path: Path) -> Path:
+    server.objects.clear()
+    server.requests.clear()
+    server.deployments = "on"
+    return server.kubeconfig(tmp_path / "kubeconfig")
+
+
+def spec(kubeconfig: Path, **keys: Any) -> KubernetesPlatformSpec:
+    base: dict[str, Any] = {"kind": "kubernetes", "namespace": "shop", "kubeconfig": str(kubeconfig)}
+    if "template" not in keys:
+        base.update(image="registry.example.com/shop/web:{version}", port=8080)
+    return KubernetesPlatformSpec.model_validate({**base, **keys})
+
+
+@pytest.fixture
+async def platform(kubeconfig: Path) -> AsyncIterator[KubernetesPlatform]:
+    p = make_kubernetes_platform("web", spec(kubeconfig, replicas=2, labels={"team": "shop"}, stop_grace="20s",
+                                              env={"LOG_LEVEL": "debug"}))  # fmt: skip
+    yield p
+    await p.aclose()
+
+
+async def ready(p: KubernetesPlatform, version: str) -> Instance:
+    async def up() -> bool:
+        return bool(await p.launch(version))
+
+    await wait_until_async(up, timeout=10, interval=0.05, what=f"{version} available")
+    (instance,) = await p.launch(version)
+    return instance
+
+
+def writes(server: FakeKubeApi) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in server.requests if r.method != "GET"]
+
+
+async def test_a_version_is_a_deployment_and_a_service_of_its_own(platform: KubernetesPlatform,
+                                                                   server: FakeKubeApi) -> None:  # fmt: skip
+    assert await platform.launch("v2") == [], "not available yet"
+    instance = await ready(platform, "v2")
+    assert (instance.id, instance.url, instance.version) == ("web-v2", "http://web-v2.shop.svc:80", "v2")
+    labels = {"team": "shop", "app.kubernetes.io/managed-by": "greenflag", "app.kubernetes.io/name": "web",
+              "version": "v2"}  # fmt: skip
+    deployment = server.get("deployments", "shop", "web-v2")
+    assert deployment["metadata"]["labels"] == labels
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "web", "version": "v2"}}
+    assert deployment["spec"]["replicas"] == 2
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["labels"] == labels
+    assert pod["spec"]["terminationGracePeriodSeconds"] == 20
+    assert pod["spec"]["containers"] == [{"name": "app", "image": "registry.example.com/shop/web:v2",
+                                          "ports": [{"containerPort": 8080}],
+                                          "env": [{"name": "LOG_LEVEL", "value": "debug"}]}]  # fmt: skip
+    service = server.get("services", "shop", "web-v2")
+    assert service["spec"] == {"selector": {"app.kubernetes.io/name": "web", "version": "v2"},
+                               "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}  # fmt: skip
+    assert deployment["metadata"]["annotations"] == {READY_ANNOTATION: "true"}
+    assert writes(server) == [
+        ("POST", "/apis/apps/v1/namespaces/shop/deployments"), ("POST", "/api/v1/namespaces/shop/services"),
+        ("PATCH", "/apis/apps/v1/namespaces/shop/deployments/web-v2"),
+    ]  # fmt: skip
+
+
+async def test_a_template_keeps_your_fields_and_gets_greenflags_labels(kubeconfig: Path, server: FakeKubeApi) -> None:
+    template = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ignored", "labels": {"tier": "web"}},
+        "spec": {"minReadySeconds": 5, "template": {"metadata": {"labels": {"tier": "web"}}, "spec": {
+            "serviceAccountName": "{service}",
+            "containers": [{"name": "web", "image": "ghcr.io/acme/{service}:{version}", "args": ["--release={version}"],
+                            "ports": [{"containerPort": 9090, "name": "http"}],
+                            "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 9090}}}]}}},
+    }  # fmt: skip
+    p = make_kubernetes_platform("web", spec(kubeconfig, template=template, name="{service}-{version}-canary"))
+    await ready(p, "2.4.1-rc.1")
+    obj = server.get("deployments", "shop", "web-2-4-1-rc-1-canary")
+    container = obj["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["args"]) == ("ghcr.io/acme/web:2.4.1-rc.1", ["--release=2.4.1-rc.1"])
+    assert obj["spec"]["minReadySeconds"] == 5 and obj["spec"]["template"]["spec"]["serviceAccountName"] == "web"
+    assert obj["metadata"]["labels"]["tier"] == "web" and obj["metadata"]["labels"]["version"] == "2.4.1-rc.1"
+    assert server.get("services", "shop", "web-2-4-1-rc-1-canary")["spec"]["ports"][0]["targetPort"] == 9090
+    await p.aclose()
+
+
+async def test_a_rollout_that_fails_is_reported_with_kubernetes_reason_and_deleted(
+    kubeconfig: Path, server: FakeKubeApi
+) -> None:
+    p = make_kubernetes_platform("web", spec(kubeconfig))
+
+    async def reported() -> bool:
+        await p.launch("bad-7")
+        exits.extend(p.exits())
+        return bool(exits)
+
+    exits: list[Any] = []
+    await wait_until_async(reported, timeout=10, interval=0.05, what="the failed rollout reported")
+    assert exits[0].describe() == (
+        'Deployment shop/web-bad-7 did not become available: ProgressDeadlineExceeded: ReplicaSet "web-bad-7-5d8f7c9b4"'
+        " has timed out progressing.; no output"
+    )
+    assert ("deployments", "shop", "web-bad-7") not in server.objects, "deleted: a relaunch starts afresh"
+    await p.aclose()
+
+
+async def test_once_ready_a_version_keeps_its_place_while_available(platform: KubernetesPlatform,
+                                                                    server: FakeKubeApi) -> None:  # fmt: skip
+    await ready(platform, "v1")
+    server.deployments = "partial"  # one pod of two is being rescheduled: Available stays True
+    await _restatus(server, "web-v1")
+    assert [i.id for i in await platform.instances()] == ["web-v1"]
+    with server._lock:  # the Deployment loses its minimum availability
+        current = server.objects[("deployments", "shop", "web-v1")]
+        current["status"]["conditions"][0]["status"] = "False"
+    assert await platform.instances() == []
+
+
+async def _restatus(server: FakeKubeApi, name: str) -> None:
+    from tests.kube_deployments import _rollout
+
+    _rollout(server, "shop", name)
+    await asyncio.sleep(0)
+
+
+async def test_stop_deletes_only_that_version_and_is_idempotent(platform: KubernetesPlatform,
+                                                                server: FakeKubeApi) -> None:  # fmt: skip
+    await ready(platform, "v1")
+    await ready(platform, "v2")
+    await platform.stop("v1", grace_s=5)
+    assert ("deployments", "shop", "web-v1") not in server.objects and ("services", "shop", "web-v1") not in server.objects
+    assert [i.id for i in await platform.instances()] == ["web-v2"]
+    before = len(writes(server))
+    await platform.stop("v1", grace_s=5)
+    assert len(writes(server)) == before
+
+
+@pytest.mark.parametrize(
+    ("keys", "version", "message"),
+    [({}, "v2-", "is not a label value"), ({}, "a" * 64, "is not a label value"),
+     ({"name": "{version}"}, "2.4", "not a Kubernetes Service name"),
+     ({"name": "web-{version}-" + "x" * 60}, "v1", "not a Kubernetes Service name")],
+    ids=["trailing dash", "64 characters", "starts with a digit", "too long"],
+)  # fmt: skip
+async def test_a_version_kubernetes_cannot_name_is_refused_before_any_write(
+    kubeconfig: Path, server: FakeKubeApi, keys: dict[str, Any], version: str, message: str
+) -> None:
+    p = make_kubernetes_platform("web", spec(kubeconfig, **keys))
+    with pytest.raises(ValueError, match=message):
+        await p.launch(version)
+    assert writes(server) == []
+    await p.aclose()
+
+
+async def test_a_name_two_versions_share_is_refused(kubeconfig: Path, server: FakeKubeApi) -> None:
+    p = make_kubernetes_platform("web", spec(kubeconfig, name="{service}-current"))
+    await ready(p, "v1")
+    with pytest.raises(ValueError, match="exists for version 'v1', not 'v2'"):
+        await p.launch("v2")
+    await p.stop("v2", grace_s=1)
+    assert ("deployments", "shop", "web-current") in server.objects, "v1's Deployment is never touched by v2"
+    await p.aclose()
