@@ -7,18 +7,20 @@ named "blue" and "green" (blue at 100 %).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
 from greenflag.rollout.runtime import InProcessRouter
-from greenflag.spec import RouterSpec
+from greenflag.spec import AlbRouterSpec, RouterSpec
 from greenflag.testing import FakeRouter
 from greenflag.traffic.base import BackendManager, BackendWindow, HeaderRouting, Router, RouterStats
 from greenflag.traffic.embedded.driver import EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from greenflag.traffic.registry import make_router
+from tests.aws import build_alb
+from tests.servers import AWS_TEST_ENV, moto_server
 from tests.support import free_port
 
 pytestmark = pytest.mark.timeout(60)
@@ -66,9 +68,48 @@ IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[R
 }
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """moto's AWS server on 127.0.0.1 (never real AWS), one per module; fake credentials."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in AWS_TEST_ENV.items():
+            patch.setenv(key, value)
+        with moto_server() as endpoint:
+            yield endpoint
+
+
+@contextlib.asynccontextmanager
+async def alb(request: pytest.FixtureRequest) -> AsyncIterator[Router]:
+    """An ALB in moto: the production listener's default action and a test listener (the header route)."""
+    world = build_alb(request.getfixturevalue("moto_endpoint"))
+    spec = AlbRouterSpec.model_validate(world.router_keys(test_listener_arn=world.test_listener))
+    router = make_router(spec)
+    await router.apply({"blue": 100})
+    yield router
+    await router.aclose()
+
+
+@contextlib.asynccontextmanager
+async def alb_rule(request: pytest.FixtureRequest) -> AsyncIterator[Router]:
+    """An ALB in moto steered on one listener rule (rule_arn) instead of the default action; no test listener."""
+    world = build_alb(request.getfixturevalue("moto_endpoint"))
+    router = make_router(AlbRouterSpec.model_validate(world.router_keys(rule_arn=world.rule)))
+    await router.apply({"blue": 100})
+    yield router
+    await router.aclose()
+
+
+# Drivers whose servers are module fixtures: the factory gets the test's request.
+WITH_SERVERS: dict[str, Callable[[pytest.FixtureRequest], contextlib.AbstractAsyncContextManager[Router]]] = {
+    "alb": alb,
+    "alb_rule": alb_rule,
+}
+
+
+@pytest.fixture(params=sorted({*IMPLEMENTATIONS, *WITH_SERVERS}))
 async def router(request: pytest.FixtureRequest) -> AsyncIterator[Router]:
-    async with IMPLEMENTATIONS[request.param]() as r:
+    factory = IMPLEMENTATIONS.get(request.param)
+    async with factory() if factory is not None else WITH_SERVERS[request.param](request) as r:
         yield r
 
 

@@ -170,7 +170,7 @@ async def _set_weights(client: Any, weights: dict[str, int]) -> dict[str, int] |
         await client.apply(weights)
         observed: dict[str, int] | None = await client.observe()
         return observed
-    except ConnectionError as exc:
+    except (ConnectionError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     finally:
         await client.aclose()
