@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.alarms import AlarmPoll
 from greenflag.analysis.verdicts import Measurement
 
 __all__ = [
@@ -214,3 +215,5 @@ class Observations:
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
+    alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
+    drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic

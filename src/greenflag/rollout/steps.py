@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.alarms import alarm_trigger
 from greenflag.analysis.verdicts import Verdict
 from greenflag.rollout.actions import (
     Action,
@@ -32,6 +33,7 @@ from greenflag.rollout.actions import (
     StopVersion,
     WaitReady,
 )
+from greenflag.rollout.drain import drain_wait
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
 from greenflag.rollout.phases import PhaseEvent, transition
 from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, rollout_steps
@@ -245,10 +247,17 @@ def _stage_promote(ctx: _Ctx) -> bool:
     return True
 
 
+def _draining(ctx: _Ctx, delay: float, version: str | None) -> bool:
+    waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now)
+    if note is not None:
+        ctx.event("draining", note)
+    return waiting
+
+
 def _stage_scale_down(ctx: _Ctx) -> bool:
     s, bg = ctx.s, ctx.spec.strategy.blue_green
     delay = bg.scale_down_delay if bg is not None else 0.0
-    if ctx.now - s.stage_started_at < delay:
+    if _draining(ctx, delay, s.previous if s.previous != s.version else None):
         return False
     s.backends = [s.version]
     ctx.actions.append(SetBackends((s.version,)))
@@ -260,7 +269,7 @@ def _stage_scale_down(ctx: _Ctx) -> bool:
 
 def _stage_scale_down_canary(ctx: _Ctx) -> bool:
     s = ctx.s
-    if ctx.now - s.stage_started_at < _abort_delay(ctx.spec):
+    if _draining(ctx, _abort_delay(ctx.spec), s.version):
         return False
     s.backends = [s.stable] if s.stable else []
     ctx.actions.append(SetBackends(tuple(s.backends)))
@@ -367,6 +376,13 @@ def _watch(ctx: _Ctx) -> None:
             ctx.notify("rollout_paused", f"{s.service}: rollout of {s.version} paused: {v.message}")
 
 
+def _alarms(ctx: _Ctx) -> None:
+    """CloudWatch alarms (analysis.alarms): a listed alarm in ALARM rolls back from any stage of a rollout in flight."""
+    if ctx.spec.analysis.alarms is not None and ctx.obs.alarms is not None and (
+            found := alarm_trigger(ctx.spec.analysis.alarms, ctx.obs.alarms)) is not None:  # fmt: skip
+        fail(ctx, found.message, trigger=found.trigger, value=found.value, limit=found.limit)
+
+
 def _sync_run(ctx: _Ctx) -> None:
     """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
     s = ctx.s
@@ -385,6 +401,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     _observe(ctx)
     _commands(ctx)
     _watch(ctx)
+    _alarms(ctx)
     for _ in range(4 * len(plan(spec, ctx.s)) + 8):
         if ctx.s.stage == "done" or ctx.s.hold is not None:
             break

@@ -9,7 +9,7 @@ errors naming file, line and key path, is `greenflag.config.load_spec`.
 
 from __future__ import annotations
 
-from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
+from greenflag.spec.analysis import AlarmsSpec, AnalysisSpec, CompareSpec, MetricSpec
 from greenflag.spec.base import Duration, Model, Size
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
@@ -40,6 +40,7 @@ from greenflag.spec.strategy import (
 )
 
 __all__ = [
+    "AlarmsSpec",
     "AlbRouterSpec",
     "AnalysisBody",
     "AnalysisSpec",

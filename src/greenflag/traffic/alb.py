@@ -190,13 +190,24 @@ class AlbRouter:
             await self._follow(by_arn)
 
     # -- target health and drain -------------------------------------------------------------------------------
-    async def backend_health(self) -> dict[str, BackendHealth]:
+    async def backend_health(self, backends: dict[str, str] | None = None) -> dict[str, BackendHealth]:
+        """Per backend: its registered target's state (found by address), or every target of its slot."""
         registered = await self._registered()
+        wanted: dict[str, tuple[str | None, str | None]] = {}
+        if backends is None:
+            wanted = {name: (slot, self.addresses.get(name)) for name, slot in self.names.items()}
+        for name, url in (backends or {}).items():
+            address: str | None = _address(name, url)
+            slot = next((s for s, ts in registered.items() if any(t.address == address for t in ts)), None)
+            if slot is None and name in self.slots:
+                slot, address = name, None
+            wanted[name] = (slot, address)
         out = {}
-        for name, slot in self.names.items():
-            targets = registered[slot]
-            if name in self.addresses:
-                targets = [t for t in targets if t.address == self.addresses[name]]
+        for name, (slot, address) in wanted.items():
+            if slot is None:
+                out[name] = BackendHealth(name, False, "not a registered target of router.target_groups")
+                continue
+            targets = [t for t in registered[slot] if address is None or t.address == address]
             healthy = sum(t.state == "healthy" for t in targets)
             bad = [f"{t.address} {t.state}" + (f" ({t.reason})" if t.reason else "") for t in targets if
                    t.state != "healthy"]  # fmt: skip

@@ -111,4 +111,7 @@ class BackendHealth:
 class HealthReporter(Protocol):
     """Optional capability: routers with their own health checks; a version is ready only when they agree."""
 
-    async def backend_health(self) -> dict[str, BackendHealth]: ...
+    async def backend_health(self, backends: dict[str, str] | None = None) -> dict[str, BackendHealth]:
+        """Name → health for `backends` (name → URL, found by address: they need not be the router's yet), or for
+        the backends the router holds."""
+        ...
