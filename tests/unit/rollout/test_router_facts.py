@@ -81,3 +81,16 @@ async def test_a_version_is_ready_only_when_the_router_says_so(tmp_path: Path) -
     router.healthy.add("v2")
     final = await controller.run()
     assert final.phase is Phase.HEALTHY and final.stable == "v2"
+
+
+async def test_a_version_the_router_never_finds_healthy_fails_its_start_timeout(tmp_path: Path) -> None:
+    router = DrainingRouter(drain=0.0)
+    router.healthy = {"v1"}
+    controller, platform, clock = make(tmp_path, router)
+    controller.start("v1")
+    await controller.run()
+    controller.start("v2")
+    final = await controller.run()  # the FakeClock's sleeps move time past platform.start_timeout
+    rollback = next(e for e in final.events if e.kind == "rollback")
+    assert (final.phase, rollback.trigger, rollback.value) == (Phase.ROLLED_BACK, "readiness", "not ready")
+    assert router.weights == {"v1": 100} and platform.stopped == ["v2"]
