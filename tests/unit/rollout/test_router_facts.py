@@ -86,7 +86,7 @@ async def test_a_version_is_ready_only_when_the_router_says_so(tmp_path: Path) -
 async def test_a_version_the_router_never_finds_healthy_fails_its_start_timeout(tmp_path: Path) -> None:
     router = DrainingRouter(drain=0.0)
     router.healthy = {"v1"}
-    controller, platform, clock = make(tmp_path, router)
+    controller, platform, _ = make(tmp_path, router)
     controller.start("v1")
     await controller.run()
     controller.start("v2")

@@ -26,3 +26,15 @@ def test_bad_analysis_specs_are_config_errors_naming_the_key(change: dict[str, A
         spec = Spec.model_validate({**spec.model_dump(), "analysis": {"metrics": change["metrics"]}})
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_analysis(spec)
+
+
+def test_a_canary_split_on_a_service_selector_is_refused() -> None:
+    router = {"kind": "kubernetes", "namespace": "shop", "service": "web"}
+    steps = [{"set_weight": 100}, {"set_weight": 10}]
+    split = Spec.model_validate({"service": "s", "router": router, "strategy": {"canary": {"steps": steps}}})
+    with pytest.raises(ConfigError, match=r"strategy\.canary\.steps\[1\]: set_weight 10: router\.service switches"):
+        check_analysis(split)
+    check_analysis(Spec.model_validate({"service": "s", "router": router, "strategy": {"blue_green": {}}}))
+    route = {**router, "service": None, "httproute": "web"}
+    check_analysis(Spec.model_validate({"service": "s", "router": route,
+                                        "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
