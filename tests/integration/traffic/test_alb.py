@@ -13,13 +13,18 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from greenflag.spec import AlbRouterSpec
+from greenflag.rollout.controller import Controller
+from greenflag.rollout.model import Phase
+from greenflag.rollout.store import Store
+from greenflag.spec import AlbRouterSpec, Spec
+from greenflag.testing import FakeClock, FakePlatform, FakeProbe
 from greenflag.traffic.alb import AlbError, AlbRouter, AlbTestListenerRouter, make_alb_router
 from greenflag.traffic.alb_actions import NO_BACKEND_BODY
 from greenflag.traffic.alb_api import ActionOwner, ElbApi
@@ -191,3 +196,53 @@ def test_router_set_weights_and_status_on_kind_alb(world: AlbWorld, tmp_path: Pa
     wrong = cli("status", "-f", str(spec), cwd=tmp_path)
     assert wrong.returncode == 2 and "router.listener_arn: expected an ALB listener ARN" in wrong.stderr, wrong.stderr
     assert wrong.stderr.strip().count("\n") == 0
+
+
+class SlotPlatform(FakePlatform):
+    """A FakePlatform whose versions run at fixed addresses (as if deployed into the target groups' targets)."""
+
+    def __init__(self, addresses: dict[str, str]) -> None:
+        super().__init__()
+        self.addresses = addresses
+
+    async def launch(self, version: str) -> list[Any]:
+        instances = await super().launch(version)
+        self.running[version] = [replace(i, url=f"http://{self.addresses[version]}") for i in instances]
+        return list(self.running[version])
+
+
+async def test_a_canary_through_the_alb(world: AlbWorld, tmp_path: Path) -> None:
+    """The controller steers the ALB: the test listener carries the canary before it takes production traffic,
+    production follows the steps, and the old version is stopped after the target groups' deregistration delay."""
+    world.register("blue", "10.0.1.7:8080")
+    world.register("green", "10.0.1.5:8080")
+    world.set_drain("blue", 30)
+    world.set_drain("green", 30)
+    spec = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path),
+                                "router": world.router_keys(test_listener_arn=world.test_listener),
+                                "strategy": {"canary": {"steps": [{"set_weight": 10}, {"pause": {}}]}}})  # fmt: skip
+    platform, clock, probe = SlotPlatform({"v1": "10.0.1.7:8080", "v2": "10.0.1.5:8080"}), FakeClock(), FakeProbe()
+    router = make_alb_router(spec.router)  # type: ignore[arg-type]
+    controller = Controller(spec, router=router, platform=platform, store=Store(tmp_path / "state.db"), clock=clock,
+                            probes=lambda _: probe)  # fmt: skip
+    controller.start("v1")
+    assert (await controller.run()).stable == "v1"
+    assert weights(world.default_actions(), world) == {"blue": 100, "green": 0}
+    status = controller.start("v2")
+    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
+        clock.advance(0.2)
+    assert weights(world.default_actions(), world) == {"blue": 90, "green": 10}
+    assert weights(world.default_actions(world.test_listener), world) == {"blue": 0, "green": 100}  # the test route
+    controller.store.post_command(status.rollout_id, "promote")
+    promoted_at, deadline = None, clock.monotonic() + 120
+    while "v1" not in platform.stopped:
+        status = await controller.tick()
+        assert status is not None
+        if status.phase is Phase.HEALTHY and promoted_at is None:
+            promoted_at = clock.monotonic()
+            assert weights(world.default_actions(), world) == {"blue": 0, "green": 100}
+            assert weights(world.default_actions(world.test_listener), world) == {"blue": 0, "green": 100}
+        clock.advance(1.0)
+        assert clock.monotonic() < deadline, "v1 was never stopped"
+    assert promoted_at is not None and clock.monotonic() - promoted_at >= 30  # the deregistration delay
+    await router.aclose()

@@ -19,7 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
-from greenflag.spec import KubernetesRouterSpec
+from greenflag.rollout.controller import Controller
+from greenflag.rollout.model import Phase
+from greenflag.rollout.store import Store
+from greenflag.spec import KubernetesRouterSpec, Spec
+from greenflag.testing import FakeClock, FakePlatform, FakeProbe
 from greenflag.traffic.kubernetes import (
     KubeError,
     KubernetesRouteRouter,
@@ -28,6 +32,7 @@ from greenflag.traffic.kubernetes import (
 )
 from greenflag.traffic.kubernetes_api import KubeApi, object_path
 from greenflag.traffic.kubernetes_objects import NO_BACKEND_VALUE
+from greenflag.traffic.registry import make_router
 from tests.kube_api import FakeKubeApi, httproute, service
 
 pytestmark = pytest.mark.timeout(60)
@@ -205,3 +210,33 @@ def test_router_set_weights_and_status_on_kind_kubernetes(kubeconfig: Path, tmp_
     gone = cli("set-weights", "green=100", "-f", str(spec_file), cwd=tmp_path)
     assert gone.returncode == 2 and '404 Not Found: httproutes "missing" not found' in gone.stderr, gone.stderr
     assert gone.stderr.strip().count("\n") == 0
+
+
+async def test_a_blue_green_rollout_switches_the_selector(kubeconfig: Path, fake: FakeKubeApi, tmp_path: Path) -> None:
+    """The controller steers the Service: a version's name is its label value; a rollback switches it back."""
+    spec_ = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path),
+                                 "router": {"kind": "kubernetes", "namespace": "shop", "service": "web-blue",
+                                            "kubeconfig": str(kubeconfig)},
+                                 "strategy": {"blue_green": {"auto_promote": False}}})  # fmt: skip
+    router, platform, clock, probe = make_router(spec_.router), FakePlatform(), FakeClock(), FakeProbe()
+    controller = Controller(spec_, router=router, platform=platform, store=Store(tmp_path / "state.db"), clock=clock,
+                            probes=lambda _: probe)  # fmt: skip
+
+    def selected() -> str:
+        return str(fake.get("services", "shop", "web-blue")["spec"]["selector"]["version"])
+
+    controller.start("v1")
+    assert (await controller.run()).stable == "v1" and selected() == "v1"
+    status = controller.start("v2")
+    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
+        clock.advance(0.2)
+    assert selected() == "v1"  # waiting to be promoted: the stable version keeps the traffic
+    controller.store.post_command(status.rollout_id, "promote")
+    assert (await controller.run()).stable == "v2" and selected() == "v2"
+    controller.start("v3")
+    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
+        clock.advance(0.2)
+    controller.store.post_command(status.rollout_id, "abort")
+    final = await controller.run()
+    assert (final.phase, final.stable, selected()) == (Phase.ROLLED_BACK, "v2", "v2")
+    await router.aclose()
