@@ -33,12 +33,13 @@ class Measured:
     max_rss_mb: float
 
 
-def run_pinned(cmd: list[str], core: int | None, timeout: float = 600) -> Measured:
-    """Run `cmd` (pinned with taskset when `core` is given) and return its CPU time from rusage."""
+def run_pinned(cmd: list[str], core: int | None, timeout: float = 600, env: dict[str, str] | None = None) -> Measured:
+    """Run `cmd` (pinned with taskset when `core` is given; `env` added to the environment) and return its CPU
+    time from rusage."""
     full = (["taskset", "-c", str(core)] if core is not None and shutil.which("taskset") else []) + cmd
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

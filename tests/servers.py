@@ -1,9 +1,12 @@
-"""Real servers on 127.0.0.1 that more than one test module needs: moto's AWS API server, Prometheus, and a
-static HTTP server that answers fixed bodies (JSON, Prometheus text) in a thread."""
+"""Real servers on 127.0.0.1 that more than one test module needs: moto's AWS API server, Prometheus, a static HTTP
+server that answers fixed bodies (JSON, Prometheus text) in a thread, and HAProxy and nginx (the Debian packages)
+configured the way `greenflag router haproxy-config` / `nginx-config` print them."""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,9 +14,18 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import free_port
+from tests.support import free_port, start_process
 
-__all__ = ["AWS_TEST_ENV", "moto_server", "prometheus_command", "serve_static"]
+__all__ = [
+    "AWS_TEST_ENV",
+    "haproxy_server",
+    "moto_server",
+    "nginx_for",
+    "nginx_server",
+    "nginx_spec",
+    "prometheus_command",
+    "serve_static",
+]
 
 AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -78,3 +90,93 @@ def serve_static(pages: Mapping[str, tuple[str, bytes]]) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def _binary(name: str) -> str:
+    import pytest
+
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if path is None:
+        pytest.skip(f"needs the {name} Debian package")
+    return path
+
+
+@contextlib.contextmanager
+def haproxy_server(config: str, directory: Path, listen_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """HAProxy (foreground, `-db`) running `config` from `directory`; ready once its frontend accepts."""
+    import socket
+
+    path = directory / "haproxy.cfg"
+    path.write_text(config)
+    check = subprocess.run([_binary("haproxy"), "-c", "-q", "-f", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    def accepting() -> bool:
+        with socket.create_connection(("127.0.0.1", listen_port), timeout=0.5):
+            return True
+
+    with start_process([_binary("haproxy"), "-db", "-f", str(path)], ready=accepting, cwd=directory) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def nginx_server(config: str, prefix: Path, status_url: str) -> Iterator[list[str]]:
+    """nginx (master + workers, in the foreground) running `config` from `prefix`; ready once `status_url` answers.
+    Yields the command prefix that reaches this instance (`nginx -p PREFIX -c CONF`), to which `-t` or `-s reload`
+    are added. The config names its own pid and error_log files (several nginx run side by side)."""
+    path = prefix / "nginx.conf"
+    path.write_text(config)
+    base = [_binary("nginx"), "-p", str(prefix), "-c", str(path)]
+    check = subprocess.run([*base, "-t", "-q"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    with start_process([*base, "-g", "daemon off;"], ready_url=status_url):
+        yield base
+
+
+def nginx_spec(prefix: Path, servers: dict[str, str], **keys: object) -> tuple[dict[str, object], int]:
+    """The `router:` section of a `kind: nginx` spec whose nginx runs from `prefix` (reload and test commands
+    reach that instance, the status location on its own port), and the port clients use."""
+    listen, status = free_port(), free_port()
+    base = [_binary("nginx"), "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
+    router: dict[str, object] = {
+        "kind": "nginx",
+        "upstream_file": str(prefix / "app-upstream.conf"),
+        "upstream": "app",
+        "servers": servers,
+        "status_url": f"http://127.0.0.1:{status}/greenflag/status",
+        "access_log": str(prefix / "access.log"),
+        "pid_file": str(prefix / "nginx.pid"),
+        "listen": f"127.0.0.1:{listen}",
+        "reload": [*base, "-s", "reload"],
+        "test": [*base, "-t", "-q"],
+        **keys,
+    }
+    return router, listen
+
+
+@contextlib.contextmanager
+def nginx_for(spec_file: Path, prefix: Path, *, via_cli: bool = False) -> Iterator[None]:
+    """nginx configured for the spec in `spec_file` as `greenflag router nginx-config` (and `--upstream`) print it:
+    through the command itself with `via_cli`, else by the same functions in this process (faster)."""
+    from greenflag.config import load_spec
+    from greenflag.spec import NginxRouterSpec
+    from greenflag.traffic.nginx import NginxRouter
+    from greenflag.traffic.nginx_conf import render_upstream
+    from greenflag.traffic.nginx_config import render_nginx_config
+    from tests.support import greenflag_cmd
+
+    router = load_spec(spec_file).router
+    assert isinstance(router, NginxRouterSpec) and router.listen is not None
+    files = {"pid": str(prefix / "nginx.pid"), "error_log": str(prefix / "error.log")}
+    if via_cli:
+        common = ["router", "nginx-config", "-f", str(spec_file)]
+        options = ["--workers", "1", "--pid", files["pid"], "--error-log", files["error_log"]]
+        config = subprocess.run(greenflag_cmd(*common, *options), capture_output=True, text=True, check=True).stdout
+        upstream = subprocess.run(greenflag_cmd(*common, "--upstream"), capture_output=True, text=True, check=True)
+        first = upstream.stdout
+    else:
+        config = render_nginx_config(router, listen=router.listen, workers="1", **files)
+        first = render_upstream(NginxRouter(router).initial_state())
+    Path(router.upstream_file).write_text(first)
+    with nginx_server(config, prefix, router.status_url):
+        yield

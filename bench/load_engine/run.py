@@ -4,7 +4,13 @@ nginx (Debian package) is pinned to core 0, every generator to core 1; 64 keep-a
 runs RUNS times for DURATION seconds, interleaved, and the medians are compared. CPU-seconds come from the
 generator process's rusage, so a busy machine changes the wall-clock rate more than the per-CPU figure.
 
-    python3 bench/load_engine/run.py [--duration 20] [--runs 3] [--connections 64]
+    python3 bench/load_engine/run.py [--duration 20] [--runs 3] [--connections 64] [--series]
+    python3 bench/load_engine/run.py --quick                      # 5 s runs, 3 of each: a regression check
+    python3 bench/load_engine/run.py --quick --baseline-src /tmp/base/src   # and an older tree, interleaved
+
+--series adds greenflag with `--out` and `--html` (the per-second time series) beside plain greenflag.
+`--baseline-src DIR` adds "greenflag@base": the same command with PYTHONPATH=DIR (e.g. `git archive <commit> src
+| tar -x -C /tmp/base`), run in the same interleaved rounds, so a change is compared with its parent side by side.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,12 +37,15 @@ class U(FastHttpUser):
 """
 
 
-def greenflag(url: str, conns: int, duration: int) -> tuple[float, float]:
+def greenflag(
+    url: str, conns: int, duration: int, src: str | None = None, *, series: bool = False
+) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "s.json"
         cmd = [sys.executable, "-m", "greenflag", "load", "run", url, "--vus", str(conns)]
         cmd += ["--duration", f"{duration}s", "--quiet", "--summary-json", str(out)]
-        measured = run_pinned(cmd, core=1)
+        cmd += ["--out", str(Path(tmp) / "series.jsonl"), "--html", str(Path(tmp) / "r.html")] if series else []
+        measured = run_pinned(cmd, core=1, env=None if src is None else {"PYTHONPATH": src})
         reqs = json.loads(out.read_text())["metrics"]["http_reqs"]["count"]
     return reqs, measured.cpu_s
 
@@ -77,8 +87,18 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--series", action="store_true", help="also greenflag with --out and --html (the time series)")
+    parser.add_argument("--quick", action="store_true", help="5 s runs, 3 of each (overrides --duration/--runs)")
+    parser.add_argument("--baseline-src", help="also run greenflag from this source tree (PYTHONPATH), interleaved")
     args = parser.parse_args()
-    tools = {"greenflag": greenflag, "wrk": wrk}
+    if args.quick:
+        args.duration, args.runs = 5, 3
+    tools: dict[str, Callable[[str, int, int], tuple[float, float]]] = {"greenflag": greenflag, "wrk": wrk}
+    if args.series:
+        tools["gf --out"] = lambda url, conns, duration: greenflag(url, conns, duration, series=True)
+    if args.baseline_src:
+        base = str(Path(args.baseline_src).resolve())
+        tools["greenflag@base"] = lambda url, conns, duration: greenflag(url, conns, duration, base)
     if shutil.which("k6"):
         tools["k6"] = k6
     # find_spec, not import: locust monkey-patches the process with gevent when imported (it reaps our children)
@@ -100,6 +120,13 @@ def main() -> None:
         if name != "greenflag":
             line += f"  (greenflag = {per_cpu['greenflag'] / per_cpu[name]:.2f}x {name})"
         print(line)
+    if "greenflag@base" in per_cpu:
+        pairs = zip(results["greenflag"], results["greenflag@base"], strict=True)
+        runs = [(r / c) / (rb / cb) for (r, c), (rb, cb) in pairs]
+        print(
+            f"  greenflag vs greenflag@base per CPU-s: {per_cpu['greenflag'] / per_cpu['greenflag@base']:.3f}x "
+            f"(runs: {', '.join(f'{x:.3f}' for x in runs)})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The exception hierarchy and the exit codes every command maps to (DESIGN.md §4)."""
+"""The exception hierarchy and the exit codes every command maps to (README.md, "Exit codes")."""
 
 from __future__ import annotations
 

@@ -120,23 +120,44 @@ class FakeProbe:
 
 
 class FakePlatform:
-    """A Platform whose instances exist only in memory (no processes). `dead` versions report no instances;
-    `fail_launch` makes launching a version raise (like a command that cannot start)."""
+    """A Platform (with ExitReporter) whose instances exist only in memory (no processes). `dead` versions report no
+    instances; `fail_launch` makes launching a version raise (like a command that cannot start); `exit_at_once`
+    (version → (exit code, output)) makes its instances exit as soon as they are launched, and `crash(version, …)`
+    ends running ones — both reported by `exits()`."""
 
     def __init__(self, instances_per_version: int = 1) -> None:
-        from greenflag.platform.base import Instance
+        from greenflag.platform.base import Instance, InstanceExit
 
         self._make = Instance
+        self._exit = InstanceExit
         self.count = instances_per_version
         self.running: dict[str, list[Any]] = {}
         self.dead: set[str] = set()
         self.fail_launch: set[str] = set()
+        self.exit_at_once: dict[str, tuple[int, str]] = {}
         self.launched: list[str] = []
         self.stopped: list[str] = []
+        self._exits: list[Any] = []
+
+    def crash(self, version: str, returncode: int = 1, output: str = "") -> None:
+        for instance in self.running.pop(version, []):
+            self._exits.append(self._exit(version, instance.id, returncode, output))
+
+    def exits(self) -> list[Any]:
+        exits, self._exits = self._exits, []
+        return exits
 
     async def launch(self, version: str) -> list[Any]:
+        from greenflag.spec import check_version
+
+        check_version(version)
         if version in self.fail_launch:
             raise RuntimeError(f"fake platform: cannot launch {version}")
+        if version in self.exit_at_once:
+            self.launched.append(version)
+            code, output = self.exit_at_once[version]
+            self._exits += [self._exit(version, f"{version}-{i}", code, output) for i in range(self.count)]
+            return []
         if version not in self.running:
             self.launched.append(version)
             self.running[version] = [

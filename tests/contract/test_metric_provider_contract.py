@@ -16,6 +16,7 @@ import json
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,11 +24,12 @@ import pytest
 
 from greenflag.analysis.providers.base import MetricProvider, Observation
 from greenflag.analysis.providers.registry import create_provider
-from greenflag.spec import MetricSpec, RouterSpec
+from greenflag.spec import HAProxyRouterSpec, MetricSpec, RouterSpec
 from greenflag.testing import FakeProvider
 from greenflag.traffic.embedded.server import EmbeddedRouter
+from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
-from tests.servers import AWS_TEST_ENV, moto_server, prometheus_command, serve_static
+from tests.servers import AWS_TEST_ENV, haproxy_server, moto_server, prometheus_command, serve_static
 from tests.support import free_port, http_get, start_process, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -184,12 +186,53 @@ async def http_json(request: pytest.FixtureRequest) -> AsyncIterator[Source]:
     )
 
 
+@pytest.fixture(scope="module")
+def haproxy_static(static: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real HAProxy whose two servers both forward to the data set's static server; yields (socket, frontend)."""
+    directory = tmp_path_factory.mktemp("haproxy")
+    (directory / "routes.map").write_text("blue s_blue\ngreen s_green\n")
+    spec = HAProxyRouterSpec(
+        kind="haproxy",
+        socket=str(directory / "admin.sock"),
+        backend="app",
+        servers={"blue": "s_blue", "green": "s_green"},
+        route_map=str(directory / "routes.map"),
+    )
+    port = free_port()
+    upstream = static.removeprefix("http://")
+    addresses = {"blue": upstream, "green": upstream}
+    config = render_haproxy_config(spec, listen=f"127.0.0.1:{port}", addresses=addresses, check_path="/metrics")
+    with haproxy_server(config, directory, port):
+        yield spec.socket, f"http://127.0.0.1:{port}"
+
+
+@contextlib.asynccontextmanager
+async def haproxy(request: pytest.FixtureRequest) -> AsyncIterator[Source]:
+    """HAProxy's own counters (`show stat`) after 3 requests through it to blue and 5 to green (by route header)."""
+    socket, frontend = request.getfixturevalue("haproxy_static")
+    options = {"backend": "app", "servers": {"blue": "s_blue", "green": "s_green"}}
+    provider = create_provider(metric("haproxy", "requests", address=socket, options=options))
+    for backend in EXPECTED:  # the provider's first look: its windows start here
+        assert (await provider.query("requests", backend=backend, window_s=WINDOW_S)).value == 0
+    async with aiohttp.ClientSession() as session:
+        for backend, count in EXPECTED.items():
+            for _ in range(count):
+                async with session.get(frontend + "/metrics", headers={"X-Greenflag-Route": backend}) as r:
+                    assert r.status == 200
+                    await r.read()
+    down = create_provider(
+        metric("haproxy", "requests", address=str(Path(socket).parent / "none.sock"), options=options)
+    )
+    yield Source(provider, "requests", down)
+
+
 IMPLEMENTATIONS: dict[str, Factory] = {
     "fake": fake,
     "router": router,
     "prometheus": prometheus,
     "cloudwatch": cloudwatch,
     "http_json": http_json,
+    "haproxy": haproxy,
 }
 
 

@@ -96,3 +96,10 @@ async def test_a_stopped_version_launches_again(platform: Platform) -> None:
     await platform.stop("v1", grace_s=2.0)
     again = await platform.launch("v1")
     assert len(again) == INSTANCES and ids(await platform.instances()) == ids(again)
+
+
+@pytest.mark.parametrize("version", ["v4 --error-rate 1", "$(touch pwned)", "a;b", "", "../v1"])
+async def test_a_version_that_is_not_a_version_name_is_refused(platform: Platform, version: str) -> None:
+    with pytest.raises(ValueError, match="not a version name"):
+        await platform.launch(version)
+    assert await platform.instances() == []

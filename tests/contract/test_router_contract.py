@@ -9,23 +9,29 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from greenflag.config import load_spec
 from greenflag.rollout.runtime import InProcessRouter
-from greenflag.spec import AlbRouterSpec, KubernetesRouterSpec, RouterSpec
+from greenflag.spec import AlbRouterSpec, HAProxyRouterSpec, KubernetesRouterSpec, RouterSpec
 from greenflag.testing import FakeRouter
 from greenflag.traffic.base import BackendManager, BackendWindow, HeaderRouting, Router, RouterStats
 from greenflag.traffic.embedded.driver import EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
+from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
 from tests.aws import build_alb
 from tests.kube_api import FakeKubeApi, httproute, service
-from tests.servers import AWS_TEST_ENV, moto_server
+from tests.servers import AWS_TEST_ENV, haproxy_server, moto_server, nginx_for, nginx_spec
 from tests.support import free_port
+
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,11 +71,55 @@ async def in_process() -> AsyncIterator[Router]:
         await server.stop(grace=0.5)
 
 
+@contextlib.asynccontextmanager
+async def haproxy() -> AsyncIterator[Router]:
+    """A real HAProxy on 127.0.0.1 (the config `greenflag router haproxy-config` prints), steered through its
+    Runtime API on a unix socket; its servers point at ports nothing listens on (the contract sends no traffic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "routes.map").write_text("")
+        spec = HAProxyRouterSpec(
+            kind="haproxy",
+            socket=str(directory / "admin.sock"),
+            backend="app",
+            servers={"blue": "s_blue", "green": "s_green"},
+            route_map=str(directory / "routes.map"),
+        )
+        port = free_port()
+        addresses = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
+        config = render_haproxy_config(spec, listen=f"127.0.0.1:{port}", addresses=addresses)
+        with haproxy_server(config, directory, port):
+            router = make_router(spec)
+            await router.apply({"blue": 100})
+            yield router
+            await router.aclose()
+
+
+@contextlib.asynccontextmanager
+async def nginx() -> AsyncIterator[Router]:
+    """A real nginx on 127.0.0.1 configured by `greenflag router nginx-config`, steered by rewriting its upstream
+    file, testing and reloading it; its servers point at ports nothing listens on (the contract sends no traffic)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp)
+        servers = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
+        router_keys, _ = nginx_spec(prefix, servers)
+        spec_file = prefix / "greenflag.yaml"
+        spec = {"service": "s", "platform": PLATFORM, "router": router_keys, "strategy": CANARY}
+        spec_file.write_text(yaml.safe_dump(spec))
+        with nginx_for(spec_file, prefix):
+            router = make_router(load_spec(spec_file).router)
+            yield router
+            await router.aclose()
+
+
 IMPLEMENTATIONS: dict[str, Callable[[], contextlib.AbstractAsyncContextManager[Router]]] = {
     "fake": fake,
     "embedded": embedded,
     "in_process": in_process,
+    "haproxy": haproxy,
+    "nginx": nginx,
 }
+CANARY = {"canary": {"steps": [{"set_weight": 10}]}}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +172,7 @@ async def _kube(request: pytest.FixtureRequest, mode: str, cluster: bool) -> Asy
     attached to a Gateway, created through the API; the router steers them; they are deleted at the end."""
     if cluster:
         if not os.environ.get(CLUSTER_ENV):
-            pytest.skip(f"needs a real cluster: set {CLUSTER_ENV} to its kubeconfig (see docs/routers-cloud.md)")
+            pytest.skip(f"needs a real cluster: set {CLUSTER_ENV} to its kubeconfig (see docs/routers.md, Kubernetes)")
         kubeconfig, namespace = os.environ[CLUSTER_ENV], os.environ.get("GREENFLAG_TEST_K8S_NAMESPACE", "default")
         gateway = os.environ.get("GREENFLAG_TEST_K8S_GATEWAY", "greenflag-test")
     else:
@@ -202,14 +252,16 @@ async def test_apply_then_observe_reads_back(router: Router) -> None:
         assert _named(await router.observe()) == weights
 
 
-async def test_a_backend_not_named_gets_zero(router: Router) -> None:
-    """Nothing keeps traffic by omission: every apply sets every backend's weight, read back."""
+async def test_apply_names_every_backend_absent_is_zero(router: Router) -> None:
+    """A weight change replaces the router's weights: a backend it does not name gets 0 (never keeps its old
+    share), so a rollback to {stable: 100} takes every request from the canary at once."""
     _splits(router)
-    await router.apply({"blue": 50, "green": 50})
-    assert _named(await router.observe()) == {"blue": 50, "green": 50}
+    await router.apply({"blue": 100, "green": 50})
+    assert _named(await router.observe()) == {"blue": 100, "green": 50}
     await router.apply({"blue": 100})
-    observed = await router.observe()
-    assert observed is not None and (observed.get("blue"), observed.get("green")) == (100, 0), observed
+    assert _named(await router.observe()) == {"blue": 100, "green": 0}
+    await router.apply({"green": 7})
+    assert _named(await router.observe()) == {"blue": 0, "green": 7}
 
 
 async def test_apply_is_idempotent(router: Router) -> None:
@@ -228,10 +280,24 @@ async def test_reset_to_stable_sends_everything_there(router: Router) -> None:
     assert _named(await router.observe()) == {"blue": 100, "green": 0}
     await router.reset("blue")  # idempotent
     assert _named(await router.observe()) == {"blue": 100, "green": 0}
-    if isinstance(router, EmbeddedRouterClient):
-        assert await router.header_route() is None
-    elif isinstance(router, FakeRouter):
+    if isinstance(router, FakeRouter):
         assert router.header_route is None
+    elif hasattr(router, "header_route"):
+        assert await router.header_route() is None
+
+
+async def test_header_route_pins_and_unpins(router: Router) -> None:
+    if isinstance(router, FakeRouter):
+        await router.set_header_route("green")
+        assert router.header_route == "green"
+        return
+    if not isinstance(router, HeaderRouting) or not hasattr(router, "header_route"):
+        pytest.skip("driver has no HeaderRouting capability, or no way to read the route back")
+    await router.set_header_route("green")
+    assert await router.header_route() == "green"  # type: ignore[attr-defined]
+    await router.set_header_route(None)
+    assert await router.header_route() is None  # type: ignore[attr-defined]
+    assert _named(await router.observe()) == {"blue": 100, "green": 0}  # weights untouched
 
 
 async def test_backend_manager_replaces_the_set(router: Router) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.support import greenflag_cmd
@@ -12,7 +13,10 @@ from tests.support import greenflag_cmd
 def test_demo_quick_tells_the_whole_story(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     proc = subprocess.run(
-        greenflag_cmd("demo", "--quick", "--out", str(out), "--vus", "30"),
+        greenflag_cmd(
+            "demo", "--quick", "--out", str(out), "--vus", "30",
+            "--html", str(out / "report.html"), "--junit", str(out / "junit.xml"),
+        ),
         capture_output=True,
         text=True,
         timeout=240,
@@ -30,6 +34,19 @@ def test_demo_quick_tells_the_whole_story(tmp_path: Path) -> None:
     assert blue_green["http_req_failed"]["fails"] == 0
     assert summary["load"]["canary"]["metrics"]["http_reqs"]["count"] > 100
     assert "the story holds" in proc.stdout
+    # the report and the JUnit of the whole story: both load runs' series, the three rollouts, v3's rollback
+    html = (out / "report.html").read_text()
+    model = json.loads(html.split('id="gf-data">', 1)[1].split("</script>", 1)[0])
+    assert [(r["version"], r["phase"]) for r in model["rollouts"]] == [
+        ("v1", "Healthy"), ("v2", "Healthy"), ("v3", "RolledBack"),
+    ]  # fmt: skip
+    assert model["rollouts"][-1]["rollback"]["trigger"] == "error_rate"
+    series = [json.loads(line) for name in ("load-blue-green.jsonl", "load-canary.jsonl")
+              for line in (out / name).read_text().splitlines()]  # fmt: skip
+    assert len(model["load"]["points"]) == len(series)
+    cases = ET.parse(out / "junit.xml").getroot().iter("testcase")
+    failed = sorted(c.get("name", "") for c in cases if c.find("failure") is not None)
+    assert "rollout of v3" in failed and "rollout of v2" not in failed and "rollout of v1" not in failed
     # nothing left running: every instance the demo launched was stopped
     database = (out / "state" / "demo.db").resolve()
     assert database.exists()  # the versions' shared database, named on their command lines

@@ -1,7 +1,8 @@
-"""docs/routers-cloud.md and the alarms section of docs/analysis.md are executed: every YAML example loads (and each
-`router:` example builds its driver), the ALB commands run against moto's AWS server on 127.0.0.1 (the doc's ARNs
-replaced by the load balancer built there), the Kubernetes ones against the fake API server of tests/kube_api.py
-with the doc's HTTPRoute manifest, and the real-cluster instructions name the variables the contract suite reads."""
+"""The AWS ALB and Kubernetes sections of docs/routers.md and the alarms section of docs/analysis.md are executed:
+every YAML example loads (and each `router:` example builds its driver), the ALB commands run against moto's AWS
+server on 127.0.0.1 (the doc's ARNs replaced by the load balancer built there), the Kubernetes ones against the fake
+API server of tests/kube_api.py with the doc's HTTPRoute manifest, and the real-cluster instructions name the
+variables the contract suite reads."""
 
 from __future__ import annotations
 
@@ -25,15 +26,23 @@ from tests.kube_api import FakeKubeApi, service
 from tests.servers import AWS_TEST_ENV, moto_server
 from tests.support import ROOT, greenflag_cmd
 
-DOC = ROOT / "docs" / "routers-cloud.md"
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+
+DOC = ROOT / "docs" / "routers.md"
 ANALYSIS = ROOT / "docs" / "analysis.md"
-HEAD = {"service": "shop", "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}
+HEAD = {"service": "shop", "platform": PLATFORM, "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def blocks(kind: str, doc: Path = DOC) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", doc.read_text(), flags=re.S)
+def cloud_sections() -> str:
+    text = DOC.read_text()
+    return text[text.index("## AWS ALB"):text.index("## What was measured")]
+
+
+def blocks(kind: str, doc: Path | None = None) -> list[str]:
+    text = cloud_sections() if doc is None else doc.read_text()
+    return re.findall(rf"```{kind}\n(.*?)```", text, flags=re.S)
 
 
 def routers() -> list[dict[str, Any]]:

@@ -65,3 +65,43 @@ def test_spec_errors_name_file_line_and_key_path(tmp_path: Path) -> None:
     assert f"{path}:17: strategy.canary.steps[2].set_weight:" in text
     assert "strategy.canary.steps[3]: a step is one of" in text
     assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('command: "greenflag demo-app --port {port} --version {version}"',
+             """command: "sh -c 'exec app --port {port}" """),
+            ":5: platform.command: \"sh -c 'exec app --port {port}\": no closing quotation",
+        ),
+        (('command: "greenflag demo-app --port {port} --version {version}"', "instances: 2"),
+         ":3: platform.command: required key is missing"),
+        (('command: "greenflag demo-app --port {port} --version {version}"', 'command: "app --port {prot}"'),
+         ":5: platform.command: unknown placeholder {prot}; known: {port}, {version}, {service}, {instance}"),
+        (('command: "greenflag demo-app --port {port} --version {version}"', 'command: "app --version {version}"'),
+         ":5: platform.command: must contain {port}"),
+        (("    steps:\n      - set_weight: 10\n      - analysis: {duration: 30s}\n      - set_weight: 50\n"
+          "      - pause: {duration: 30s}\n      - set_weight: 100\n", "    steps: []\n"),
+         ":13: strategy.canary.steps: needs at least one step"),
+    ],
+    ids=["unbalanced quote", "no command", "unknown placeholder", "no {port}", "no steps"],
+)  # fmt: skip
+def test_a_spec_that_cannot_run_fails_at_load_time(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    path = tmp_path / "greenflag.yaml"
+    old, new = change
+    assert old in SPEC
+    path.write_text(SPEC.replace(old, new))
+    with pytest.raises(ConfigError) as info:
+        load_spec(path)
+    assert f"{path}{expected}" in str(info.value), str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_a_spec_without_a_platform_names_the_section(tmp_path: Path) -> None:
+    """No platform section: an error, not a silent deployment of the reference service."""
+    path = tmp_path / "greenflag.yaml"
+    start, end = SPEC.index("platform:"), SPEC.index("health:")
+    path.write_text(SPEC[:start] + SPEC[end:])
+    with pytest.raises(ConfigError, match=r"platform: required key is missing"):
+        load_spec(path)

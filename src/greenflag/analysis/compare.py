@@ -14,7 +14,7 @@ probability at most alpha — however often we look. The integral is a regulariz
   rate ≤ p0 the likelihood ratio is a supermartingale, so the alpha bound covers canaries up to stable + margin/4
   (a clean stable: up to 0.25 % errors) — without the tolerance, 0.2 % errors next to a clean stable were
   failed in ~5 % of 20 s analyses, though far below the margin;
-- *absolute* (stable has no traffic): p0 is the limit (the seed's 1 %), margin the same.
+- *absolute* (stable has no traffic): p0 is the limit (an error rate of 1 %), margin the same.
 
 Failed when log LR ≥ log(1/alpha); Successful when it falls to log(β/(1 − alpha)) (no sign of a regression of
 at least the margin); Running in between, with "≈ N more requests needed".

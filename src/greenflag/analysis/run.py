@@ -23,7 +23,15 @@ from greenflag.analysis.defaults import (
     builtin_metrics,
 )
 from greenflag.analysis.providers.base import MetricProvider, Observation
-from greenflag.analysis.verdicts import Measurement, Verdict, measure, metric_verdict, run_verdict
+from greenflag.analysis.verdicts import (
+    Measurement,
+    MetricCounts,
+    Verdict,
+    has_evidence,
+    measure,
+    metric_verdict,
+    run_verdict,
+)
 from greenflag.clock import Clock
 from greenflag.errors import ConfigError
 from greenflag.spec import AnalysisSpec, MetricSpec
@@ -129,18 +137,39 @@ class AnalysisRun:
     def verdict(self) -> Verdict:
         return run_verdict(self.metric_verdicts().values())
 
+    def _undecided(self) -> list[_Track]:
+        """Running metrics without evidence (`has_evidence`): no decision to show when the run's time is up."""
+        out = []
+        for track in self._tracks.values():
+            counts = MetricCounts()
+            for m in track.measurements:
+                counts = counts.add(m)
+            last = track.measurements[-1] if track.measurements else None
+            if track.verdict is Verdict.RUNNING and not has_evidence(track.spec, counts, last):
+                out.append(track)
+        return out
+
     def final_verdict(self) -> Verdict:
-        """The verdict when the run's time is up: metrics still running (no limit crossed) count as Successful."""
+        """The verdict when the run's time is up: metrics still running count as Successful only with evidence (their
+        latest measurement Successful, or their count complete); otherwise the run is Inconclusive."""
         verdict = self.verdict
-        return Verdict.SUCCESSFUL if verdict is Verdict.RUNNING else verdict
+        if verdict is not Verdict.RUNNING:
+            return verdict
+        return Verdict.INCONCLUSIVE if self._undecided() else Verdict.SUCCESSFUL
 
     def reason(self) -> str | None:
-        """Why the run is not Successful: the deciding measurement's message (names metric, value and limit)."""
+        """Why the run is not Successful: the deciding measurement's message (names metric, value and limit), or
+        for an Inconclusive end, what each undecided metric last said (e.g. "≈40 more clean requests needed")."""
         verdict = self.verdict
         for track in self._tracks.values():
             if track.verdict is verdict and verdict not in (Verdict.SUCCESSFUL, Verdict.RUNNING):
                 bad = [m for m in track.measurements if m.verdict is verdict]
                 return (bad or track.measurements)[-1].message
+        if verdict is Verdict.RUNNING and (undecided := self._undecided()):
+            said = [
+                t.measurements[-1].message if t.measurements else f"{t.spec.name}: no measurement" for t in undecided
+            ]
+            return "not enough evidence: " + "; ".join(said)
         return None
 
     def next_due(self) -> float:
@@ -151,7 +180,8 @@ class AnalysisRun:
     # --- I/O ------------------------------------------------------------------------------------------------
 
     def observe_gate(self, name: str, ok: bool, detail: str = "") -> Measurement:
-        """Record a health gate's state; a failed gate fails the run (the seed's third rule)."""
+        """Record a health gate's state; a failed gate fails the run (as an error rate above 1 % or a p95 above 3 s
+        does)."""
         metric = f"health.{name}"
         if metric not in self._tracks:
             spec = MetricSpec(name=metric, provider="router", query="gate", consecutive_error_limit=0)
@@ -232,7 +262,11 @@ class AnalysisRun:
         else:
             self._looks += 1
             judgement = judge_latency(canary, stable, cfg, look=self._looks, p95_limit_ms=DEFAULT_P95_LIMIT_MS)
-        return Measurement(name, now, judgement.value, judgement.verdict, judgement.message, _describe(judgement))
+        counted = canary.requests if name == BUILTIN_ERROR_RATE else sum(c for _, c in canary.latency_buckets)
+        evidence = {"requests": counted, "errors": canary.errors, "more_needed": judgement.more_needed or 0}
+        return Measurement(
+            name, now, judgement.value, judgement.verdict, judgement.message, _describe(judgement), evidence
+        )
 
 
 def _describe(j: Judgement) -> str:

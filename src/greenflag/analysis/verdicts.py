@@ -6,6 +6,8 @@
   after `count` measurements.
 - A run takes the worst metric verdict: Failed > Error > Inconclusive > Running > Successful. Failed and Error
   roll back; Inconclusive pauses for a human.
+- When a run's time is up, a metric still Running counts only if it has evidence (`has_evidence`: its count is
+  complete, or its latest measurement was Successful); without it the run ends Inconclusive, never passed.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "Verdict",
     "counts_verdict",
     "format_value",
+    "has_evidence",
     "measure",
     "metric_verdict",
     "run_verdict",
@@ -74,9 +77,11 @@ class Measurement:
     verdict: Verdict
     message: str = ""
     condition: str = ""
+    # how much evidence a statistical measurement had: canary requests (and errors) seen, requests still needed
+    evidence: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "metric": self.metric,
             "at": self.at,
             "value": _jsonable(self.value),
@@ -84,6 +89,9 @@ class Measurement:
             "message": self.message,
             "condition": self.condition,
         }
+        if self.evidence is not None:
+            out["evidence"] = dict(self.evidence)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:
@@ -94,6 +102,7 @@ class Measurement:
             verdict=Verdict(data["verdict"]),
             message=str(data.get("message", "")),
             condition=str(data.get("condition", "")),
+            evidence={str(k): int(v) for k, v in data["evidence"].items()} if data.get("evidence") else None,
         )
 
 
@@ -188,6 +197,16 @@ def counts_verdict(metric_spec: MetricSpec, c: MetricCounts) -> Verdict:
     if metric_spec.count is not None and c.count >= metric_spec.count:
         return Verdict.SUCCESSFUL
     return Verdict.RUNNING
+
+
+def has_evidence(metric_spec: MetricSpec, counts: MetricCounts, last: Measurement | None) -> bool:
+    """Whether a metric decided anything by the time its analysis ends: its `count` is complete, or its latest
+    measurement was Successful. No measurement, a statistical test still Running ("N more requests needed"), or an
+    Error / Inconclusive measurement within its limits is not evidence: such an analysis ends Inconclusive."""
+    verdict = counts_verdict(metric_spec, counts)
+    if verdict is not Verdict.RUNNING:
+        return verdict is Verdict.SUCCESSFUL
+    return last is not None and last.verdict is Verdict.SUCCESSFUL
 
 
 def metric_verdict(metric_spec: MetricSpec, measurements: Sequence[Measurement]) -> Verdict:

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "greenflag.cli.ops",
     "greenflag.cli.runbook",
     "greenflag.cli.drill",
+    "greenflag.cli.report",
+    "greenflag.cli.dashboard",
 )
 
 

@@ -19,11 +19,12 @@ Examples:
 
   greenflag analysis run -f greenflag.yaml --canary green --stable blue --duration 60s
 
-  greenflag analysis run -f greenflag.yaml --canary green --json > analysis.json   # CI: exit 0 pass, 3 fail
+  greenflag analysis run -f greenflag.yaml --canary green --duration 60s --json > analysis.json   # CI: exit 0 or 3
 
-Metrics come from greenflag.yaml's `analysis:` section; with `analysis.defaults: true` (the default) the seed's
-rules are built in and judged against the stable backend: error rate (> 1 %, or worse than stable + margin,
-sequential probability ratio test) and latency (p95 > 3 s, or slower than stable + margin, Mann-Whitney at 98 %).
+Metrics come from greenflag.yaml's `analysis:` section; with `analysis.defaults: true` (the default) the built-in
+rules judge the canary against the stable backend: its error rate (above 1 %, or worse than the stable's + a
+margin: a sequential probability ratio test) and its latency (p95 above 3 s, or slower than the stable + a
+margin: Mann-Whitney at 98 %).
 The run ends at the first Failed, Error or Inconclusive verdict, when every metric with a `count` is complete,
 or after --duration. Exit codes: 0 Successful; 3 Failed, Error or Inconclusive; 2 bad input.
 """
@@ -108,7 +109,8 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per measurement, then a summary."),
     ) -> None:
-        """Run the analysis against live sources; exit 0 on Successful, 3 on Failed or Error."""
+        """Run the analysis against live sources; exit 0 on Successful, 3 on Failed, Error or Inconclusive (a metric
+        still undecided when the run ends: not enough evidence is not a pass)."""
         limit = option_duration("--duration", duration) if duration is not None else None
         code, data = asyncio.run(_run(file, canary, stable, limit, as_json))
         if as_json:

@@ -8,10 +8,16 @@ from greenflag.errors import UsageError
 
 __all__ = ["register"]
 
-EPILOG = (
-    "Example: greenflag demo-app --port 0 --version v2 --error-rate 0.05 --latency-ms 200  "
-    "(prints 'listening on http://127.0.0.1:PORT'; ready when /healthz/ready answers 200)"
-)
+EPILOG = """\
+Examples:
+
+  greenflag demo-app --port 8080 --version v1
+
+  greenflag demo-app --port 0 --version v2 --error-rate 0.05 --latency-ms 200
+
+The second is a bad release (5 % errors, +200 ms) on a free port. It prints 'listening on
+http://127.0.0.1:PORT' once the port is bound, and is ready when /healthz/ready answers 200.
+"""
 
 
 def register(app: typer.Typer) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from greenflag.cli.common import option_duration, parse_option
+from greenflag.cli.outputs import DASHBOARD_OPT, DASHBOARD_PORT_OPT, HTML_OPT, JUNIT_OPT, close_outputs, open_outputs
 from greenflag.errors import ExitCode, UsageError
 
 __all__ = ["register"]
@@ -20,12 +23,49 @@ Examples:
 
   greenflag load run http://127.0.0.1:8080/api/items --rate 500 --duration 1m \\
       --threshold 'http_req_duration: p(95)<2000' --threshold 'http_req_failed: rate<0.01' \\
-      --summary-json out/summary.json
+      --summary-json out/summary.json --out out/series.jsonl --html out/report.html --junit out/junit.xml
 
-  greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m
+  greenflag load run journeys.py --host http://127.0.0.1:8080 --vus 100 --duration 5m -e USERS=data/users.csv
 
-Exit codes: 0 all thresholds held · 2 bad option or script · 99 a threshold was crossed (as k6).
+When the duration is over no new iteration starts; running ones get --graceful-stop (30s) to finish and are
+counted, the rest are counted as interrupted. Exit codes: 0 all thresholds held · 2 bad option or script (before
+any traffic) · 99 a threshold was crossed (as k6).
 """
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
+
+
+def _env(values: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not _ENV_NAME.fullmatch(key):
+            hint = " (-e is --env, as in k6; the executor is --executor NAME)" if not sep else ""
+            raise UsageError(f"--env {value!r}: expected KEY=VALUE with KEY a name such as BASE_URL{hint}")
+        out.append((key, rest))
+    return out
+
+
+def _method(value: str) -> str:
+    if not _METHOD.fullmatch(value):
+        raise UsageError(f"--method {value!r}: expected an HTTP method such as GET, POST or PUT")
+    return value.upper()
+
+
+def check_writable(option: str, path: Path) -> None:
+    """Before any traffic: `path` can be written (its directory is created). An existing file is left as it is."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        existed = path.exists()
+        with path.open("a"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _headers(values: list[str]) -> list[tuple[str, str]]:
@@ -61,7 +101,6 @@ def run_command(
     executor: str | None = typer.Option(
         None,
         "--executor",
-        "-e",
         help="constant-vus, ramping-vus, constant-arrival-rate, ramping-arrival-rate, shared-iterations, "
         "per-vu-iterations. Default: from the other options.",
     ),
@@ -76,12 +115,28 @@ def run_command(
     ),
     summary_json: Path | None = typer.Option(None, "--summary-json", help="Write the summary JSON here."),
     host: str | None = typer.Option(None, "--host", help="Scenario files: base URL for relative paths."),
-    graceful_stop: str = typer.Option("10s", "--graceful-stop", help="Time for running iterations at the end."),
+    graceful_stop: str | None = typer.Option(
+        None,
+        "--graceful-stop",
+        help="Time running iterations get to finish when the duration is over; then they are interrupted "
+        "(counted). [30s, or the scenario's gracefulStop]",
+    ),
+    env: list[str] = typer.Option(
+        [], "--env", "-e", help="KEY=VALUE in the scenario's environment (os.environ), repeatable (as k6's -e)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress line."),
+    out: Path | None = typer.Option(None, "--out", help="Write the time series here (JSON lines, one per interval)."),
+    out_interval: str = typer.Option("1s", "--out-interval", help="Time-series interval: 1s, 10s, 1m."),
+    html: Path | None = HTML_OPT,
+    junit: Path | None = JUNIT_OPT,
+    dashboard: bool = DASHBOARD_OPT,
+    dashboard_port: int = DASHBOARD_PORT_OPT,
 ) -> None:
     """Run a load test and print a k6-like summary. Thresholds set the exit code (99 when crossed)."""
     from greenflag.load.run import LoadRequest, run_request
 
+    if summary_json is not None:
+        check_writable("--summary-json", summary_json)
     request = LoadRequest(
         target=target,
         vus=vus,
@@ -91,18 +146,35 @@ def run_command(
         executor=executor,
         stages=tuple(parse_option("--stage", s, _parse_stage) for s in stage),
         iterations=iterations,
-        method=method.upper(),
+        method=_method(method),
         headers=_headers(header),
         body=_body(body),
         timeout=option_duration("--timeout", timeout),
         thresholds=list(threshold),
         host=host,
-        graceful_stop=option_duration("--graceful-stop", graceful_stop),
+        graceful_stop=None if graceful_stop is None else option_duration("--graceful-stop", graceful_stop),
+        env=_env(env),
         progress=not quiet,
     )
-    result = run_request(request)
+    outputs = open_outputs(
+        f"greenflag load run {target}", out=out, out_interval=out_interval, html=html, junit=junit,
+        dashboard=dashboard, dashboard_port=dashboard_port,
+    )  # fmt: skip
+    if outputs is not None:
+        request.sink_factories = outputs.sink_factories()
+    try:
+        result = run_request(request)
+    except BaseException:
+        if outputs is not None and outputs.live is not None:
+            outputs.live.stop()  # bad input or a crash: no summary to show
+        raise
     if summary_json is not None:
         _write_json(summary_json, result.summary)
+    for warning in result.summary.get("warnings", []):
+        typer.echo(f"greenflag: warning: {warning['id']}: {warning['message']}", err=True)
+    if outputs is not None:
+        outputs.add_summary(result.summary)
+        close_outputs(outputs, "greenflag load run")
     if not result.ok:
         crossed = [f"{o.threshold.key}: {o.threshold.source}" for o in result.outcomes if not o.ok]
         typer.echo(f"greenflag: thresholds crossed: {'; '.join(crossed)}", err=True)
@@ -116,11 +188,16 @@ def _parse_stage(text: str) -> Any:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Written whole or not at all (a temporary file renamed over it), so a failure keeps the previous file."""
+    text = json.dumps(data, indent=2) + "\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=2) + "\n")
+        temporary.write_text(text)
+        temporary.replace(path)
     except OSError as exc:
-        raise UsageError(f"--summary-json {path}: cannot write: {exc.strerror}") from None
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"--summary-json {path}: cannot write: {exc.strerror or exc}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -15,13 +15,13 @@ __all__ = ["parse_statuses", "register"]
 EPILOG = """\
 Examples:
 
-  greenflag probe http://127.0.0.1:8080/healthz
+  greenflag probe http://127.0.0.1:8080/healthz/ready
 
-  greenflag probe http://127.0.0.1:8080/healthz --expect-status 200 --json-field status=ok --max-latency 200ms
+  greenflag probe http://127.0.0.1:8080/healthz/ready --expect-status 200 --json-field status=ready --max-latency 200ms
 
-  greenflag probe tcp://127.0.0.1:5432 --timeout 2s --json
+  greenflag probe tcp://127.0.0.1:8080 --timeout 2s --json
 
-  greenflag probe --exec 'pg_isready -h 127.0.0.1'
+  greenflag probe --exec 'curl -fsS http://127.0.0.1:8080/healthz/live' --timeout 3s
 
 Exit codes: 0 the probe passed, 4 it failed, 2 bad input.
 """

@@ -14,26 +14,35 @@ from typing import Any
 
 import typer
 
+from greenflag.cli.outputs import DASHBOARD_OPT, DASHBOARD_PORT_OPT, HTML_OPT, JUNIT_OPT, close_outputs, open_outputs
 from greenflag.errors import ExitCode, UsageError
 
 __all__ = ["register"]
 
 FILE_OPT = typer.Option(Path("greenflag.yaml"), "-f", "--file", help="The release spec (greenflag.yaml).")
-JSON_OPT = typer.Option(False, "--json", help="Print JSON (fields per DESIGN.md §4).")
+JSON_OPT = typer.Option(False, "--json", help="Print the rollout's status as JSON (keys: docs/rollouts.md).")
 WAIT_OPT = typer.Option(False, "--wait", help="Follow to the end: exit 0 when promoted, 3 when rolled back.")
 
 EPILOG = """\
 Examples:
 
-  greenflag up -f greenflag.yaml &                        # router + supervisor + controller
-  greenflag rollout start -f greenflag.yaml --version v2 --wait
+  greenflag up -f greenflag.yaml &                                # router + supervisor + controller
+  greenflag rollout start -f greenflag.yaml --version v1 --wait --html out/v1.html --junit out/v1.xml
+  greenflag rollout start -f greenflag.yaml --version v2          # a canary (judged on its traffic)
   greenflag rollout status --json
-  greenflag rollout promote --full        greenflag rollout abort
-  greenflag rollout watch                 greenflag rollout history
+  greenflag rollout promote --full                                # skip the remaining steps: 100 % now
+  greenflag rollout watch                                         # a live view, until it is done
+  greenflag rollout start -f greenflag.yaml --version v3
+  greenflag rollout abort                                         # roll back to v2 now
+  greenflag rollout history
 
 Without a running `greenflag up`, `start --wait` and `resume --wait` run the controller in this process
 (against an external router); state is in .greenflag/state.db either way. Exit codes: 0 promoted / done,
 2 usage or config error, 3 rolled back.
+
+One spec, no surprises: a rollout runs with the spec `greenflag up` was started with. `start`, `undo` and
+`retry -f FILE` exit 2 naming the keys when FILE differs from it (restart `up` with FILE to use it); a
+rollout in progress is continued only with the spec it started with.
 """
 
 
@@ -66,13 +75,32 @@ class _Target:
             self._store = Store.for_state_dir(self.spec.state_dir)
         return self._store
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, read_router: bool = False) -> dict[str, Any]:
+        """The latest rollout's status; through `up`, or from the journal (and, with `read_router`, the weights
+        read back from the router now)."""
         if self.api is not None:
             result: dict[str, Any] = self.api.call("GET", "/api/status")
             return result
         from greenflag.rollout.ops import status_json
 
-        return status_json(self.store.latest(self.spec.service))
+        return status_json(self.store.latest(self.spec.service), self._read_router() if read_router else None)
+
+    def _read_router(self) -> dict[str, int] | None:
+        """The router's weights (its `observe()`), or None when it cannot be reached within 2 s."""
+        from greenflag.traffic.registry import make_router
+
+        async def read() -> dict[str, int] | None:
+            base = self.spec.source.parent if self.spec.source is not None else None
+            router = make_router(self.spec.router, base_dir=base)
+            try:
+                return await asyncio.wait_for(router.observe(), 2.0)
+            finally:
+                await router.aclose()
+
+        try:
+            return asyncio.run(read())
+        except Exception:  # not reachable: the journal's last read-back is shown (weights_source: journal)
+            return None
 
     def history(self, limit: int) -> list[dict[str, Any]]:
         if self.api is not None:
@@ -103,31 +131,36 @@ def _finish(status: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"{status['service']}: {status['version']} promoted; stable is {status['stable']}")
 
 
-def _follow_api(target: _Target, rollout_id: int | None, as_json: bool) -> None:
+def _follow_api(target: _Target, rollout_id: int | None, as_json: bool, outputs: Any = None) -> None:
     seen = 0
     while True:
         status = target.status()
         if rollout_id is None:
             rollout_id = status.get("rollout_id")
         if status.get("rollout_id") == rollout_id:
+            if outputs is not None:
+                outputs.on_status(status)
             events = status.get("events", [])
             if not as_json:
                 for event in events[seen:]:
                     _print_event(event)
             seen = len(events)
             if status.get("stage") == "done":
+                close_outputs(outputs, "greenflag rollout")
                 _finish(status, as_json)
                 return
         time.sleep(0.3)
 
 
-def _run_here(target: _Target, version: str | None, as_json: bool) -> None:
+def _run_here(target: _Target, version: str | None, as_json: bool, outputs: Any = None) -> None:
     from greenflag.rollout.model import Status
     from greenflag.rollout.runtime import run_rollout
 
     printed: set[tuple[float, str]] = set()
 
     def show(status: Status) -> None:
+        if outputs is not None:
+            outputs.on_status(status.to_json())
         for event in status.events:
             key = (event.time, event.message)
             if key not in printed:
@@ -136,14 +169,22 @@ def _run_here(target: _Target, version: str | None, as_json: bool) -> None:
                     _print_event(event.to_json())
 
     final = asyncio.run(run_rollout(target.spec, version, on_status=show))
+    close_outputs(outputs, "greenflag rollout")
     _finish(final.to_json(), as_json)
 
 
-def _start(target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool) -> None:
+def _start(
+    target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool, outputs: Any = None
+) -> None:
+    if outputs is not None and not wait:
+        raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
     if target.api is not None:
-        status = target.api.call("POST", "/api/rollouts", body)
+        from greenflag.rollout.controller import spec_json
+
+        # up refuses (exit 2, naming the keys) when this file is not the spec it runs
+        status = target.api.call("POST", "/api/rollouts", {**body, "spec": spec_json(target.spec)})
         if wait:
-            _follow_api(target, status["rollout_id"], as_json)
+            _follow_api(target, status["rollout_id"], as_json, outputs)
         else:
             typer.echo(json.dumps(status, indent=2) if as_json else f"rollout of {status['version']} started")
         return
@@ -152,18 +193,38 @@ def _start(target: _Target, body: dict[str, Any], version: str | None, wait: boo
             f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
             "rollout in this process"
         )
-    _run_here(target, version, as_json)
+    _run_here(target, version, as_json, outputs)
 
 
 def start(
-    version: str = typer.Option(..., "--version", help="The version to roll out (the platform's {version})."),
+    version: str = typer.Option(
+        ..., "--version", help="The version to roll out: [A-Za-z0-9][A-Za-z0-9._-]{0,63} (the platform's {version})."
+    ),
     file: Path = FILE_OPT,
     wait: bool = WAIT_OPT,
     as_json: bool = JSON_OPT,
+    html: Path | None = HTML_OPT,
+    junit: Path | None = JUNIT_OPT,
+    dashboard: bool = DASHBOARD_OPT,
+    dashboard_port: int = DASHBOARD_PORT_OPT,
 ) -> None:
-    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment."""
+    """Roll out VERSION (canary or blue-green, per the spec). The first rollout is the initial deployment.
+
+    VERSION is a version name: a letter or digit, then up to 63 letters, digits, '.', '_' or '-'
+    ([A-Za-z0-9][A-Za-z0-9._-]{0,63}); anything else exits 2. The platform gets it as {version} in the
+    already-split command and as GREENFLAG_VERSION in the environment."""
+    from greenflag.spec import check_version
+
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise UsageError(f"--version: {exc}") from None
     target = _Target(file)
-    _start(target, {"version": version}, version, wait, as_json)
+    title = f"greenflag rollout {target.spec.service} {version}"
+    if (html or junit or dashboard) and not wait:
+        raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
+    outputs = open_outputs(title, html=html, junit=junit, dashboard=dashboard, dashboard_port=dashboard_port)
+    _start(target, {"version": version}, version, wait, as_json, outputs)
 
 
 def undo(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT) -> None:
@@ -185,7 +246,10 @@ def retry(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT
 
 
 def resume(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT) -> None:
-    """Resume a paused rollout; without `up`, with --wait, continue the journaled rollout in this process."""
+    """Resume a paused rollout; without `up`, with --wait, continue the journaled rollout in this process.
+
+    After an Inconclusive analysis (not enough evidence; analysis.on_inconclusive: pause) resume analyses again:
+    a fresh run with the step's full duration. `rollout promote` accepts the result instead."""
     target = _Target(file)
     latest = target.status()
     if latest.get("phase") == "Paused":
@@ -214,7 +278,8 @@ def promote(
     full: bool = typer.Option(False, "--full", help="Skip all remaining steps: 100 % now."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Skip the current pause or analysis step (or, with --full, every remaining step)."""
+    """Skip the current pause or analysis step (or, with --full, every remaining step). On a rollout paused by an
+    Inconclusive analysis, accept it and move on."""
     _command("promote_full" if full else "promote", file, as_json)
 
 
@@ -224,10 +289,14 @@ def abort(file: Path = FILE_OPT, as_json: bool = JSON_OPT) -> None:
 
 
 def status(file: Path = FILE_OPT, as_json: bool = JSON_OPT) -> None:
-    """Show the current (or last) rollout: phase, versions, weights, step and recent events."""
+    """Show the current (or last) rollout: phase, versions, weights, step and recent events.
+
+    The weights shown are the ones the router holds, read back from it (`weights_source`: router, or journal
+    when only the controller's last read-back is at hand); `intended_weights` are what the rollout asks for,
+    and `weights_differ` / `weights_note` say when the two differ."""
     from greenflag.rollout.view import render_status
 
-    data = _Target(file).status()
+    data = _Target(file).status(read_router=True)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:

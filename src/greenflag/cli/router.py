@@ -185,9 +185,10 @@ async def _status(client: Any, window_s: float) -> dict[str, Any]:
             out["backends"] = await client.backends()
         if isinstance(client, RouterStats):
             windows = await client.stats(window_s)
-            out["stats"] = {
+            out["stats"] = {  # a router that counts only from its first look (HAProxy) has no window yet
                 name: {"requests": w.requests, "error_rate": w.error_rate, "p95_ms": w.p95_ms, "responses": w.responses}
                 for name, w in windows.items()
+                if w.window_s > 0
             }
         return out
     except ConnectionError as exc:
@@ -216,8 +217,11 @@ def _print_status(status: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from greenflag.cli import router_config
+
     router_app = typer.Typer(help="The embedded traffic router, and steering any router kind.", no_args_is_help=True)
     app.add_typer(router_app, name="router")
+    router_config.register(router_app)
 
     @router_app.command("serve", epilog=SERVE_EPILOG)
     def serve(
@@ -261,7 +265,8 @@ def register(app: typer.Typer) -> None:
         admin: str | None = ADMIN_URL_OPT,
         token_file: Path | None = TOKEN_OPT,
     ) -> None:
-        """Set traffic weights on the router (atomic; in-flight requests finish where they started)."""
+        """Set traffic weights on the router (atomic; backends not named get 0; in-flight requests finish where they
+        started). Prints the weights read back from the router."""
         parsed = {k: parse_option(f"weight {k}", v, _int_weight) for k, v in (parse_kv("weight", w) for w in weights)}
         observed = _run(_set_weights(_client(file, admin, token_file), parsed))
         typer.echo("weights: " + " ".join(f"{k}={v}" for k, v in sorted((observed or parsed).items())))

@@ -16,18 +16,22 @@ Examples:
   greenflag up -f greenflag.yaml                 # foreground (a terminal or a systemd unit)
   greenflag rollout start -f greenflag.yaml --version v2 --wait    # from another terminal
 
-Traffic: router.listen; router admin API: router.admin; the rollout API address is written to
+Traffic: router.listen; router admin API: router.admin (its GET /metrics has the router's and the
+controller's Prometheus series); the rollout API address is written to
 {state_dir}/up.json. All use the bearer token in router.admin_token_file (created on first start).
 SIGTERM/Ctrl-C stops the instances too, unless --keep-instances; after a crash the next `up`
-re-adopts the running instances and resumes the rollout from the journal.
+re-adopts the running instances and resumes the rollout from the journal (only with the spec that
+rollout started with). An address it cannot listen on (router.listen, router.admin, --api) exits 2
+with one line naming the key.
 """
 
 
 async def _serve(file: Path, api: str, keep_instances: bool) -> None:
     from greenflag.config import load_spec
+    from greenflag.ops.controller_metrics import controller_collector
     from greenflag.rollout.up import Up
 
-    up = Up(load_spec(file), api=api, keep_instances=keep_instances)
+    up = Up(load_spec(file), api=api, keep_instances=keep_instances, collectors=[controller_collector])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,7 +5,8 @@
    load cannot starve the router.
 3. Blue-green to v2: the switch is atomic and drain-aware; the users' own count of failed requests across it is
    `switch_failed_requests` (the story needs 0).
-4. Canary of a faulty v3 (5 % errors): 10 % of traffic, analysis against the seed's rules, automated rollback.
+4. Canary of a faulty v3 (5 % errors): 10 % of traffic, analysis by the built-in rules (error rate > 1 %, p95 > 3 s,
+   failed health gate), automated rollback.
    `rollback_seconds` runs from the first failing response v3 served to v3's weight being 0.
 """
 
@@ -39,6 +40,7 @@ class DemoOptions:
     out: Path = Path("out/demo")
     quick: bool = False
     vus: int = 50
+    outputs: Any = None  # greenflag.report.outputs.Outputs: --html, --junit, --dashboard (fed the series and statuses)
 
 
 @dataclass
@@ -77,7 +79,8 @@ def _spec(state_dir: Path, version_args: str, strategy: dict[str, Any], timings:
             "liveness": {"http": "/healthz/live", "interval": "1s", "failure_threshold": 3},
         },
         "strategy": strategy,
-        "analysis": {"interval": "500ms", "window": "10s"},
+        # unattended: an analysis that ends without enough evidence rolls back instead of waiting for a human
+        "analysis": {"interval": "500ms", "window": "10s", "on_inconclusive": "rollback"},
         "state_dir": str(state_dir),
     }
     return parse_model(Spec, data, "greenflag demo")
@@ -101,20 +104,40 @@ def _canary(timings: Timings) -> dict[str, Any]:
 class LoadProcess:
     """`greenflag load run` of the demo journeys in its own process; stopped with SIGINT (summary kept)."""
 
-    def __init__(self, host: str, vus: int, summary: Path) -> None:
+    def __init__(self, host: str, vus: int, summary: Path, outputs: Any = None) -> None:
         self.summary = summary
+        self.outputs = outputs
+        self.series = summary.with_suffix(".jsonl")
         cmd = [sys.executable, "-m", "greenflag", "load", "run", str(JOURNEYS), "--host", host, "--vus", str(vus)]
         cmd += ["--duration", "30m", "--quiet", "--graceful-stop", "5s", "--summary-json", str(summary)]
+        cmd += ["--out", str(self.series)] if outputs is not None else []
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self._follow = asyncio.ensure_future(self._lines()) if outputs is not None else None
+
+    async def _lines(self) -> None:
+        """The run's time series, a line at a time as it is written, to the report and the dashboard."""
+        from greenflag.web.follow import SeriesTail
+
+        tail = SeriesTail(self.series)
+        while True:
+            for line in tail.read():
+                self.outputs.add_line(line)
+            if self.proc.poll() is not None:
+                return
+            await asyncio.sleep(0.5)
 
     async def stop(self) -> dict[str, Any]:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         code = await asyncio.to_thread(self.proc.wait, 60)
+        if self._follow is not None:
+            await self._follow
         err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
         if not self.summary.exists():
             raise RuntimeError(f"the load process exited with {code} and wrote no summary: {err[-500:]}")
         result: dict[str, Any] = json.loads(self.summary.read_text())
+        if self.outputs is not None:
+            self.outputs.add_summary(result)
         return result
 
     def kill(self) -> None:
@@ -171,25 +194,35 @@ class Story:
     def driver(self) -> InProcessRouter:
         return InProcessRouter(self.router)
 
+    def on_status(self, status: Status) -> None:
+        if self.options.outputs is not None:
+            self.options.outputs.on_status(status.to_json())
+
     def spec(self, version_args: str, strategy: dict[str, Any]) -> Spec:
         return _spec(self.state_dir, version_args, strategy, self.timings)
 
     async def deploy_v1(self) -> None:
         self.view.say(f"embedded router listening on {self.router.url}")
         self.view.say("deploying v1 (initial deployment: launch, readiness gate, 100 %)")
-        status = await run_rollout(self.spec("", _blue_green(self.timings)), "v1", router=self.driver)
+        status = await run_rollout(
+            self.spec("", _blue_green(self.timings)), "v1", router=self.driver, on_status=self.on_status
+        )
         _require(status, Phase.HEALTHY, "v1", "the initial deployment of v1")
         self.view.say(
             f"v1 serves 100 % — {self.options.vus} users start browsing, writing to us, calling the API, streaming"
         )
 
     async def blue_green(self) -> None:
-        self.load = LoadProcess(self.router.url, self.options.vus, self.options.out / "load-blue-green.json")
+        self.load = LoadProcess(
+            self.router.url, self.options.vus, self.options.out / "load-blue-green.json", self.options.outputs
+        )
         await _wait_for_traffic(self.router, "v1", 50, timeout=30)
         await asyncio.sleep(self.timings.steady_s)
         self.view.say("blue-green: launching v2 beside v1, then switching all traffic at once")
         t0 = time.monotonic()
-        status = await run_rollout(self.spec("", _blue_green(self.timings)), "v2", router=self.driver)
+        status = await run_rollout(
+            self.spec("", _blue_green(self.timings)), "v2", router=self.driver, on_status=self.on_status
+        )
         _require(status, Phase.HEALTHY, "v2", "the blue-green release of v2")
         self.result["blue_green_seconds"] = round(time.monotonic() - t0, 2)
         await asyncio.sleep(self.timings.steady_s)
@@ -205,12 +238,16 @@ class Story:
 
     async def faulty_canary(self) -> None:
         self.view.say("canary: v3 (which answers 5 % of requests with 500) gets 10 % of traffic")
-        self.load = LoadProcess(self.router.url, self.options.vus, self.options.out / "load-canary.json")
+        self.load = LoadProcess(
+            self.router.url, self.options.vus, self.options.out / "load-canary.json", self.options.outputs
+        )
         await _wait_for_traffic(self.router, "v2", 50, timeout=30)
         fault = FaultClock()
         stop_watch = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_fault(self.router, "v3", fault, stop_watch))
-        status = await run_rollout(self.spec("--error-rate 0.05", _canary(self.timings)), "v3", router=self.driver)
+        status = await run_rollout(
+            self.spec("--error-rate 0.05", _canary(self.timings)), "v3", router=self.driver, on_status=self.on_status
+        )
         stop_watch.set()
         await watcher
         summary = await self.load.stop()

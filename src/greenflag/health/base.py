@@ -1,4 +1,4 @@
-"""The Probe seam (DESIGN.md §3)."""
+"""The Probe seam: `check(target) -> ProbeResult`, never raising (docs/health.md)."""
 
 from __future__ import annotations
 

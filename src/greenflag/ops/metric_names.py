@@ -5,8 +5,9 @@ series renamed here is renamed everywhere. Three sources:
 
 - `router`: the embedded router's admin endpoint `GET /metrics` (bearer token), read from its stats at scrape
   time (`greenflag.traffic.embedded.metrics`; a test scrapes a real router and compares it with this table).
-- `controller`: the rollout controller's own `/metrics` — the contract it will export (phase, step, weights,
-  analysis verdicts, rollbacks, threshold states). Until it does, these panels and alerts stay empty/inactive.
+- `controller`: the rollout controller in `greenflag up`, served on the same router admin `GET /metrics` beside
+  the router's series (phase, step, weights, analysis verdicts, rollbacks, threshold states), read from the journal
+  at scrape time (`greenflag.ops.controller_metrics`; a test scrapes a real `greenflag up` during a rollout).
 - `textfile`: files for node_exporter's textfile collector (`--collector.textfile.directory`), written
   atomically by greenflag commands given `--prom-file PATH` (a `.prom` file in that directory): backup freshness
   and restore drills (`greenflag check all`, `greenflag drill postgres|sqlite`) and certificate expiry
@@ -96,7 +97,7 @@ class Metric:
 
 
 ROUTER_ENDPOINT = "router admin GET /metrics"
-CONTROLLER_ENDPOINT = "rollout controller /metrics (planned)"
+CONTROLLER_ENDPOINT = "greenflag up: router admin GET /metrics"
 
 # The router's latency histogram buckets, in seconds (upper bounds; +Inf beside them).
 ROUTER_HISTOGRAM_BOUNDS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -125,7 +126,7 @@ ROUTER_IN_FLIGHT = Metric(
     "greenflag_router_in_flight", "gauge", "Requests in flight", ("backend",), "router", ROUTER_ENDPOINT
 )
 
-# --- the rollout controller (exported by its /metrics; planned) --------------------------------------------------
+# --- the rollout controller (greenflag up, on the router admin's /metrics) ---------------------------------------
 ROLLOUT_INFO = Metric(
     "greenflag_rollout_info", "gauge", "1 for the current (or last) rollout of a service",
     ("service", "version", "stable", "strategy"), "controller", CONTROLLER_ENDPOINT,

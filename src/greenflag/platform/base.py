@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Instance", "InstanceRecord", "Platform"]
+__all__ = ["ExitReporter", "Instance", "InstanceExit", "InstanceRecord", "Platform"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,34 @@ class Platform(Protocol):
         ...
 
     async def instances(self) -> list[Instance]: ...
+
+
+@dataclass(frozen=True)
+class InstanceExit:
+    """An instance that was found gone without being stopped: its exit status and the end of its output."""
+
+    version: str
+    instance: str  # e.g. "v2-0"
+    returncode: int | None  # None: unknown (a process a previous controller started); < 0: killed by that signal
+    output: str = ""  # its last lines of output (stdout and stderr)
+
+    def describe(self) -> str:
+        """One line: `v2-0 exited with code 3; last output: config.yaml: no such file`."""
+        code = self.returncode
+        if code is None:
+            how = "exited (status unknown)"
+        elif code < 0:
+            how = f"was killed by signal {-code}"
+        else:
+            how = f"exited with code {code}"
+        tail = " / ".join(line.strip() for line in self.output.splitlines() if line.strip())
+        return f"{self.instance} {how}" + (f"; last output: {tail}" if tail else "; no output")
+
+
+@runtime_checkable
+class ExitReporter(Protocol):
+    """Optional capability: platforms that see their instances exit report each exit once."""
+
+    def exits(self) -> list[InstanceExit]:
+        """The exits seen since the last call (each reported once)."""
+        ...

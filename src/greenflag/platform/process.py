@@ -1,8 +1,10 @@
 """The `process` platform: each version's instances run as local processes on free loopback ports.
 
-The command template gets `{port}` and `{version}`. Instances are journaled (pid, port) so a restarted
-controller re-adopts live processes instead of starting duplicates; they run in their own session, so they
-outlive a controller killed with SIGKILL. Stopping is SIGTERM to the process group, SIGKILL after the grace.
+The command template gets `{port}`, `{version}`, `{service}` and `{instance}`, substituted into the already-split
+argument list (and, in a `sh -c` script, only through the environment: `platform/template.py`). Versions must be
+version names (`greenflag.spec.check_version`), so no value adds an argument. Instances are journaled (pid, port)
+so a restarted controller re-adopts live processes instead of starting duplicates; they run in their own session,
+so they outlive a controller killed with SIGKILL. Stopping is SIGTERM to the process group, SIGKILL after the grace.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Protocol
 
 from greenflag.errors import ConfigError
-from greenflag.platform.base import Instance, InstanceRecord
-from greenflag.spec import PlatformSpec
+from greenflag.platform.base import Instance, InstanceExit, InstanceRecord
+from greenflag.platform.template import command_argv, command_env
+from greenflag.spec import PlatformSpec, check_version
 
 __all__ = ["InstanceJournal", "ProcessPlatform", "pid_alive"]
 
@@ -68,6 +70,8 @@ class ProcessPlatform:
         self.journal = journal
         self.log_dir = log_dir
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_offsets: dict[str, int] = {}  # where each instance's output starts in its (appended) log
+        self._exits: list[InstanceExit] = []
 
     def _alive(self, record: InstanceRecord) -> bool:
         child = self._children.get(record.id)
@@ -85,15 +89,16 @@ class ProcessPlatform:
 
     def _spawn(self, version: str, index: int) -> InstanceRecord:
         port = _free_port()
-        text = self.spec.command.replace("{port}", str(port)).replace("{version}", version)
+        instance_id = f"{version}-{index}"
+        values = {"port": str(port), "version": version, "service": self.service, "instance": instance_id}
         try:
-            argv = shlex.split(text)
+            argv = command_argv(self.spec.command, values)
         except ValueError as exc:
             raise ConfigError(f"platform.command: {exc}") from None
-        instance_id = f"{version}-{index}"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.spec.env, "GREENFLAG_VERSION": version, "PORT": str(port)}
-        with open(self.log_dir / f"{self.service}-{instance_id}.log", "ab") as log:
+        env = {**os.environ, **self.spec.env, **command_env(values)}
+        with open(self._log_path(instance_id), "ab") as log:
+            self._log_offsets[instance_id] = log.tell()
             try:
                 child = subprocess.Popen(
                     argv,
@@ -114,7 +119,9 @@ class ProcessPlatform:
         return record
 
     async def launch(self, version: str) -> list[Instance]:
-        """Start the version's instances; live ones (also from a previous controller) are kept."""
+        """Start the version's instances; live ones (also from a previous controller) are kept. ValueError for a
+        version that is not a version name."""
+        check_version(version)
         live = {r.id: r for r in self._records(version) if self._alive(r)}
         out = []
         for index in range(self.spec.instances):
@@ -123,20 +130,42 @@ class ProcessPlatform:
         return out
 
     async def instances(self) -> list[Instance]:
-        """The live instances of every version (dead ones are forgotten)."""
+        """The live instances of every version. Dead ones are forgotten, and reported once by `exits()`."""
         out = []
         for record in self._records():
             if self._alive(record):
                 out.append(self._instance(record))
             else:
-                self._reap(record.id)
+                code = self._reap(record.id)
                 self.journal.drop_instance(record.id)
+                self._exits.append(InstanceExit(record.version, record.id, code, self._output_tail(record.id)))
         return out
 
-    def _reap(self, instance_id: str) -> None:
+    def exits(self) -> list[InstanceExit]:
+        """Instances found gone (not stopped) since the last call: exit code and last lines of output."""
+        exits, self._exits = self._exits, []
+        return exits
+
+    def _log_path(self, instance_id: str) -> Path:
+        return self.log_dir / f"{self.service}-{instance_id}.log"
+
+    def _output_tail(self, instance_id: str, lines: int = 3, limit: int = 600) -> str:
+        """The last lines this instance wrote (its own run's, when this platform started it)."""
+        try:
+            with open(self._log_path(instance_id), "rb") as fh:
+                start = self._log_offsets.get(instance_id, 0)
+                size = fh.seek(0, os.SEEK_END)
+                fh.seek(max(start, size - 8192))
+                text = fh.read().decode(errors="replace")
+        except OSError:
+            return ""
+        kept = [line[:200] for line in text.splitlines() if line.strip()][-lines:]
+        return "\n".join(kept)[-limit:]
+
+    def _reap(self, instance_id: str) -> int | None:
+        """Forget the child process of `instance_id`; its exit status when it was our child and has ended."""
         child = self._children.pop(instance_id, None)
-        if child is not None:
-            child.poll()
+        return child.poll() if child is not None else None
 
     async def stop(self, version: str, *, grace_s: float) -> None:
         """SIGTERM every instance of `version` (its process group), SIGKILL after `grace_s`. Idempotent."""

@@ -12,6 +12,7 @@ __all__ = [
     "SetBackends",
     "SetHeaderRoute",
     "SetWeights",
+    "StopHook",
     "StopVersion",
     "WaitReady",
 ]
@@ -56,6 +57,12 @@ class RunHook:
 
 
 @dataclass(frozen=True)
+class StopHook:
+    key: str  # a forward hook still running when the rollout rolls back: stop its process group, journal it
+    reason: str
+
+
+@dataclass(frozen=True)
 class StopVersion:
     version: str
     grace_s: float
@@ -67,4 +74,6 @@ class Notify:
     message: str
 
 
-Action = LaunchVersion | WaitReady | SetBackends | SetWeights | SetHeaderRoute | RunHook | StopVersion | Notify
+Action = (
+    LaunchVersion | WaitReady | SetBackends | SetWeights | SetHeaderRoute | RunHook | StopHook | StopVersion | Notify
+)

@@ -1,28 +1,32 @@
 """`greenflag up`'s rollout API (aiohttp, bearer token) and the CLI's client for it.
 
-GET  /api/status              → the latest rollout's status (JSON as `rollout status --json`)
+GET  /api/status              → the latest rollout's status (JSON as `rollout status --json`; weights read back)
 GET  /api/history?limit=N     → {"rollouts": [status, ...]} newest first
-POST /api/rollouts            {"version": "v2"} | {"undo": true} | {"retry": true} → status (409 if busy)
+POST /api/rollouts            {"version": "v2"} | {"undo": true} | {"retry": true}, and optionally "spec": the caller's
+                              spec as JSON (refused, 400, naming the keys that differ from up's) → status (409 if busy)
 POST /api/commands            {"kind": "promote" | "promote_full" | "abort" | "resume"} → status
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from greenflag.errors import GreenflagError, UsageError
-from greenflag.rollout.controller import Controller
+from greenflag.rollout.controller import Controller, spec_json
 from greenflag.rollout.ops import post_command, retry_version, status_json, undo_version
+from greenflag.spec import differences
 
 __all__ = ["ApiClient", "make_api_app"]
 
 
-def make_api_app(controller: Controller, token: str) -> Any:
+def make_api_app(controller: Controller, token: str, collectors: Sequence[Any] = ()) -> Any:
+    """up's API app; with `collectors` (prometheus-client collectors) it also serves `GET /metrics`."""
     from aiohttp import web
 
     Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,7 +45,11 @@ def make_api_app(controller: Controller, token: str) -> Any:
     store, service = controller.store, controller.spec.service
 
     async def get_status(request: web.Request) -> web.Response:
-        return web.json_response(status_json(store.latest(service)))
+        try:  # the weights the router holds now, not the intended ones
+            read_back = await asyncio.wait_for(controller.router.observe(), 2.0)
+        except Exception:  # the journal's last read-back is shown instead (weights_source: journal)
+            read_back = None
+        return web.json_response(status_json(store.latest(service), read_back))
 
     async def get_history(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", "20"))
@@ -49,6 +57,15 @@ def make_api_app(controller: Controller, token: str) -> Any:
 
     async def post_rollouts(request: web.Request) -> web.Response:
         body = await _json(request)
+        given = body.get("spec")
+        if given is not None:  # the caller's spec must be the one this `up` runs (never silently another)
+            changed = differences(spec_json(controller.spec), given)
+            if changed:
+                shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+                raise UsageError(
+                    f"the spec differs from the one `greenflag up` runs ({controller.spec.source}) in {shown}; "
+                    "restart `greenflag up` with this file to use it, or start the rollout with that file"
+                )
         if body.get("undo"):
             version = undo_version(store, service)
         elif body.get("retry"):
@@ -66,7 +83,23 @@ def make_api_app(controller: Controller, token: str) -> Any:
     app.router.add_get("/api/history", get_history)
     app.router.add_post("/api/rollouts", post_rollouts)
     app.router.add_post("/api/commands", post_commands)
+    if collectors:
+        app.router.add_get("/metrics", _metrics_handler(collectors))
     return app
+
+
+def _metrics_handler(collectors: Sequence[Any]) -> Any:
+    """GET /metrics: the Prometheus exposition of `collectors`."""
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+    async def get_metrics(request: web.Request) -> web.Response:
+        registry = CollectorRegistry(auto_describe=False)
+        for collector in collectors:
+            registry.register(collector)
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return get_metrics
 
 
 async def _json(request: Any) -> dict[str, Any]:

@@ -22,25 +22,37 @@ from greenflag.errors import UsageError
 from greenflag.health.base import Probe
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import Instance, Platform
-from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopVersion
+from greenflag.platform.base import ExitReporter, Instance, Platform
+from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
 from greenflag.rollout.alarm_watch import AlarmWatch
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
 from greenflag.rollout.router_facts import RouterFacts
-from greenflag.rollout.steps import decide, new_status, plan
+from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.validate import check_analysis
-from greenflag.spec import ProbeSpec, Spec
+from greenflag.spec import ProbeSpec, Spec, check_version, differences
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
 
-__all__ = ["Controller"]
+__all__ = ["Controller", "spec_json"]
 
 log = logging.getLogger(__name__)
 
 _RouterState = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, int], ...], str | None]
+READ_BACK_S = 1.0  # between changes, the router's weights are read back this often
+
+
+def spec_json(spec: Spec) -> dict[str, Any]:
+    """The spec as JSON, as journaled with each rollout and compared between `up` and the CLI."""
+    data: dict[str, Any] = spec.model_dump(mode="json")
+    return data
+
+
+def _keys(paths: list[str], limit: int = 8) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
 class Controller:
@@ -72,24 +84,45 @@ class Controller:
         self.facts = RouterFacts(router, spec, self.clock)  # drain time, the router's own health checks
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
+        self._read: dict[str, int] | None = None  # the weights last read back from the router
+        self._read_due = 0.0
         self._instances: list[Instance] = []
         self._launch_errors: dict[str, str] = {}
+        self._starting: set[str] = set()  # serving versions relaunched by supervision, not yet ready again
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self, version: str) -> Status:
         """Journal a new rollout of `version` (refused while another is in progress)."""
-        if not version or version != version.strip():
-            raise UsageError(f"--version {version!r}: expected a non-empty version name")
+        try:
+            check_version(version)
+        except ValueError as exc:
+            raise UsageError(f"--version: {exc}") from None
         now = self.clock.now().timestamp()
-        self.status = self.store.create(
-            self.spec.service, version, lambda rid, stable: new_status(self.spec, rid, version, stable, now)
-        )
+
+        def make(rollout_id: int, latest: Status | None) -> tuple[Status, Status | None]:
+            previous, retiring = None, None
+            if latest is not None and not latest.done:  # promoted, still scaling down: hand its old version over
+                previous, retiring = hand_over(self.spec, latest, rollout_id, now)
+            stable = latest.stable if latest is not None else None
+            return new_status(self.spec, rollout_id, version, stable, now, retiring), previous
+
+        self.status = self.store.create(self.spec.service, version, make, spec=spec_json(self.spec))
         self._reset_caches()
         return self.status
 
     def attach(self) -> Status | None:
-        """Pick up the service's latest rollout from the journal (to resume it, or to supervise its result)."""
-        self.status = self.store.latest(self.spec.service)
+        """Pick up the service's latest rollout from the journal (to resume it, or to supervise its result). A rollout
+        in flight keeps the spec it started with: a different spec is refused (UsageError naming the keys)."""
+        latest = self.store.latest(self.spec.service)
+        if latest is not None and not latest.done:
+            journaled = self.store.rollout_spec(latest.rollout_id)
+            changed = differences(journaled, spec_json(self.spec)) if journaled is not None else []
+            if changed:
+                raise UsageError(
+                    f"{self.spec.source or 'the spec'}: the rollout of {latest.version} in progress started with "
+                    f"another spec (it differs in {_keys(changed)}); finish it with the spec it started with"
+                )
+        self.status = latest
         return self.status
 
     def _reset_caches(self) -> None:
@@ -135,6 +168,7 @@ class Controller:
         observations = await self._observe(status, tuple(kind for _, kind in commands))
         new, actions = decide(self.spec, status, observations, self.clock.now().timestamp())
         await self._act(new, actions)
+        new = note_router(new, await self._read_back(), self.clock.now().timestamp())
         if new != status or commands:
             self.store.save(new, [command_id for command_id, _ in commands])
         if self.status is current:  # not replaced meanwhile by start() (the `up` API runs concurrently)
@@ -147,6 +181,7 @@ class Controller:
 
     async def _observe(self, status: Status, commands: tuple[str, ...]) -> Observations:
         self._instances = await self.platform.instances()
+        exits = tuple(self.platform.exits()) if isinstance(self.platform, ExitReporter) else ()
         counts = self._instance_counts()
         launched = frozenset(v for v, n in counts.items() if n >= self.spec.platform.instances)
         mono = self.clock.monotonic()
@@ -172,6 +207,7 @@ class Controller:
             analysis_run=run,
             hooks=self.hooks.states(status),
             commands=commands,
+            exits=exits,
             alarms=await self.alarms.poll(status),
             drain_s=await self.facts.drain_s(),
         )
@@ -182,14 +218,24 @@ class Controller:
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
-        """After a rollout: restart the serving version when its liveness gate fails."""
+        """After a rollout: restart the serving version when its liveness gate fails. A relaunched version is
+        judged by its readiness gate until that passes (an instance still starting is not failing liveness)."""
+        if stable in self._starting:
+            if (await self._gate("readiness", stable, mono)).passing:
+                self._starting.discard(stable)
+                self.gates.forget(stable)
+            return
         gate = await self._gate("liveness", stable, mono)
         if gate.failing:
             log.warning("%s failed liveness (%s): restarting it", stable, gate.describe())
-            self.gates.forget(stable)
             await self.platform.stop(stable, grace_s=self.spec.platform.stop_grace)
             await self.platform.launch(stable)
+            self._relaunched(stable)
             self._instances = await self.platform.instances()
+
+    def _relaunched(self, version: str) -> None:
+        self.gates.forget(version)
+        self._starting.add(version)
 
     def _backends_of(self, version: str) -> dict[str, str]:
         """The router's backend names of `version`'s instances → their URLs (as `router_state` names them)."""
@@ -205,6 +251,7 @@ class Controller:
         stable = status.stable
         if status.done and stable is not None and not any(i.version == stable for i in self._instances):
             actions = [LaunchVersion(stable), *actions]  # supervise: the serving version must run
+            self._relaunched(stable)
         for action in actions:
             if isinstance(action, LaunchVersion):
                 try:
@@ -220,6 +267,8 @@ class Controller:
                 self.gates.forget(action.version)
             elif isinstance(action, RunHook):
                 self.hooks.start(status, action)
+            elif isinstance(action, StopHook):
+                await self.hooks.stop(status, action.key, action.reason)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
 
@@ -243,16 +292,27 @@ class Controller:
             header = next((n for n in backends if n.startswith(f"{header}-")), header)
         return tuple(sorted(backends.items())), tuple(sorted(weights.items())), header
 
+    def full_weights(self, desired: _RouterState) -> dict[str, int]:
+        """The weights to apply: every backend named, absent = 0 (the desired backends; for a router whose backends
+        greenflag does not manage, also every backend it was last seen to hold)."""
+        backends, weights, _ = desired
+        intended = dict(weights)
+        names = set(dict(backends)) if backends else set(intended)
+        if not isinstance(self.router, BackendManager):
+            names |= set(self._read or {}) | set(intended)
+        return {name: intended.get(name, 0) for name in sorted(names)}
+
     async def reconcile_router(self, status: Status) -> None:
-        """Make the router hold the journaled state (idempotent; retried next tick on failure)."""
+        """Make the router hold the journaled state (idempotent; retried next tick on failure). Every weight change
+        names every backend (absent = 0), and is read back on the same tick (`_read_back`)."""
         desired = self.router_state(status)
         if desired == self._applied:
             return
-        backends, weights, header = desired
+        backends, _, header = desired
         try:
             if isinstance(self.router, BackendManager):
                 await self.router.set_backends(dict(backends))
-            await self.router.apply({name: w for name, w in weights if name in dict(backends) or not backends})
+            await self.router.apply(self.full_weights(desired))
             if isinstance(self.router, HeaderRouting):
                 await self.router.set_header_route(header)
         except Exception as exc:  # router trouble is retried on the next tick
@@ -260,6 +320,29 @@ class Controller:
             self._applied = None
             return
         self._applied = desired
+        self._read_due = 0.0  # read it back now
+
+    async def _read_back(self) -> dict[str, int] | None:
+        """The weights the router holds (its `observe()`), read after every change and at least once a second.
+        When they differ from what was applied the router is told again on the next tick."""
+        mono = self.clock.monotonic()
+        if mono < self._read_due:
+            return None
+        self._read_due = mono + READ_BACK_S
+        try:
+            observed = await self.router.observe()
+        except Exception as exc:  # an unreachable router is retried; the status keeps the last read-back
+            log.warning("router read-back failed: %s", exc)
+            return None
+        if observed is None:
+            return None
+        self._read = dict(observed)
+        if self._applied is not None:
+            want = {n: w for n, w in self.full_weights(self._applied).items() if w}
+            if {n: w for n, w in observed.items() if w} != want:
+                log.warning("router holds %s, not the applied %s: applying again", observed, want)
+                self._applied = None
+        return self._read
 
     async def _notify(self, status: Status, action: Notify) -> None:
         payload = {

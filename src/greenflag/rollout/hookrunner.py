@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from greenflag.rollout.actions import RunHook
-from greenflag.rollout.hooks import HookFiles, spawn_hook, wait_hook
+from greenflag.rollout.hooks import HookFiles, read_output, spawn_hook, stop_group, wait_hook
 from greenflag.rollout.model import HookOutcome, HookState, Status
 from greenflag.rollout.store import HookRun, Store
 from greenflag.spec import Spec
@@ -88,6 +88,24 @@ class HookRunner:
             self._finish(rollout_id, run.key, run.pid, run.started, timeout)
         )
         return HookState(HookOutcome.STARTED)
+
+    async def stop(self, status: Status, key: str, reason: str) -> None:
+        """Stop a running hook's process group and journal it `cancelled` (its result is no longer waited for)."""
+        task = self._tasks.pop((status.rollout_id, key), None)
+        if task is not None and not task.done():
+            task.cancel()
+        run = next((r for r in self.store.hook_runs(status.rollout_id) if r.key == key), None)
+        if run is None or run.outcome is not HookOutcome.STARTED:
+            return
+        done = (
+            "it had not started"
+            if run.pid is None
+            else await stop_group(run.pid, str(self._files(status.rollout_id, key).rc))
+        )
+        detail = f"stopped: {done}, because {reason}"
+        self.store.hook_finished(
+            status.rollout_id, key, HookOutcome.CANCELLED, detail, read_output(self._files(status.rollout_id, key))
+        )
 
     async def aclose(self) -> None:
         for task in self._tasks.values():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from greenflag.platform.process import pid_alive
 
-__all__ = ["HookFiles", "HookResult", "run_command", "spawn_hook", "wait_hook"]
+__all__ = ["HookFiles", "HookResult", "read_output", "run_command", "spawn_hook", "stop_group", "wait_hook"]
 
 MAX_OUTPUT = 64 * 1024
 
@@ -69,7 +69,8 @@ def spawn_hook(command: str, files: HookFiles, *, env: dict[str, str] | None = N
     return proc.pid
 
 
-def _read_output(files: HookFiles) -> str:
+def read_output(files: HookFiles) -> str:
+    """The last 64 KiB of a hook's output."""
     try:
         with open(files.log, "rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -105,7 +106,7 @@ async def wait_hook(
         if time.time() - started_at > timeout_s:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            return HookResult(False, None, _read_output(files), time.time() - started_at, timed_out=True)
+            return HookResult(False, None, read_output(files), time.time() - started_at, timed_out=True)
         await asyncio.sleep(0.05)
     returncode = _read_rc(files)
     for _ in range(20):  # gone without a status yet: give the file system a moment
@@ -116,7 +117,36 @@ async def wait_hook(
     if child:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-    return HookResult(returncode == 0, returncode, _read_output(files), time.time() - started_at)
+    return HookResult(returncode == 0, returncode, read_output(files), time.time() - started_at)
+
+
+async def stop_group(pid: int, marker: str, *, grace_s: float = 2.0) -> str:
+    """Stop a hook's process group (the hook and everything it started): SIGTERM, SIGKILL after `grace_s`.
+    Returns what was done, for the journal."""
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    if not pid_alive(pid, marker) and not group_alive():
+        return f"process group {pid} had already ended"
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while group_alive() and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        await asyncio.sleep(0.05)
+    if not group_alive():
+        return f"process group {pid} stopped with SIGTERM"
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    return f"process group {pid} killed with SIGKILL after {grace_s:g}s"
 
 
 async def run_command(

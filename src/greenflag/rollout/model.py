@@ -14,6 +14,7 @@ from typing import Any
 
 from greenflag.analysis.alarms import AlarmPoll
 from greenflag.analysis.verdicts import Measurement
+from greenflag.platform.base import InstanceExit
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -25,6 +26,7 @@ __all__ = [
     "Phase",
     "Status",
     "iso",
+    "version_weights",
 ]
 __pure__ = True
 
@@ -44,6 +46,19 @@ class HookOutcome(enum.StrEnum):
     OK = "ok"
     FAILED = "failed"  # non-zero exit or timeout
     INTERRUPTED = "interrupted"  # started, then the controller died: never re-run (see docs/rollouts.md)
+    CANCELLED = "cancelled"  # still running when the rollout rolled back: its process group was stopped
+
+
+TIME_FIELDS = (
+    "created_at",
+    "updated_at",
+    "stage_started_at",
+    "pause_started_at",
+    "analysis_started_at",
+    "completed_at",
+    "router_weights_at",
+    "launch_started_at",
+)
 
 
 def iso(epoch: float | None) -> str | None:
@@ -97,10 +112,14 @@ class Status:
     previous: str | None = None  # the stable version before this rollout promoted (for undo)
     phase: Phase = Phase.PROGRESSING
     stage: str = "before_install"  # position in the plan (see steps.plan)
-    step: int = 0  # index of the current canary step (DESIGN.md's `step`)
-    weights: dict[str, int] = field(default_factory=dict)
+    step: int = 0  # index of the current traffic step (`step` in `rollout status --json`)
+    weights: dict[str, int] = field(default_factory=dict)  # what the rollout intends (per version)
     header_route: str | None = None
+    router_weights: dict[str, int] | None = None  # read back from the router (per backend), last change
+    router_weights_at: float | None = None  # when that read-back was taken
     backends: list[str] = field(default_factory=list)  # versions the router should know
+    # versions a previous rollout was still scaling down when this one started: version → when to stop it
+    retiring: dict[str, float] = field(default_factory=dict)
     initial: bool = False  # no stable version when it started: launch, health gate, 100 %
     hold: str | None = None  # why progress is held besides a pause step (e.g. an inconclusive analysis)
     aborted: bool = False
@@ -109,6 +128,9 @@ class Status:
     created_at: float = 0.0
     updated_at: float = 0.0
     stage_started_at: float = 0.0
+    launch_started_at: float | None = None  # first launch of the version: start_timeout runs from here
+    start_exits: int = 0  # exits of the version's instances before it was ready (platform.max_restarts)
+    last_exit: str | None = None  # the last one: instance, exit code, last lines of output
     pause_started_at: float | None = None
     analysis_started_at: float | None = None
     completed_at: float | None = None
@@ -148,20 +170,9 @@ class Status:
         data["hooks"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.hooks.items()}
         data["measurements"] = [m.to_dict() for m in self.measurements]
         data["events"] = [e.to_json() for e in self.events]
-        for key in ("created_at", "updated_at", "stage_started_at", "pause_started_at", "analysis_started_at"):
+        for key in TIME_FIELDS:
             data[key] = iso(getattr(self, key))
-        data["completed_at"] = iso(self.completed_at)
-        data["epochs"] = {
-            key: getattr(self, key)
-            for key in (
-                "created_at",
-                "updated_at",
-                "stage_started_at",
-                "pause_started_at",
-                "analysis_started_at",
-                "completed_at",
-            )
-        }
+        data["epochs"] = {key: getattr(self, key) for key in TIME_FIELDS}
         return data
 
     @classmethod
@@ -182,7 +193,10 @@ class Status:
             step=int(data["step"]),
             weights={str(k): int(v) for k, v in data["weights"].items()},
             header_route=data["header_route"],
+            router_weights=_int_map(data.get("router_weights")),
+            router_weights_at=epochs.get("router_weights_at"),
             backends=list(data["backends"]),
+            retiring={str(k): float(v) for k, v in data.get("retiring", {}).items()},
             initial=bool(data["initial"]),
             hold=data["hold"],
             aborted=bool(data["aborted"]),
@@ -191,6 +205,9 @@ class Status:
             created_at=epochs["created_at"],
             updated_at=epochs["updated_at"],
             stage_started_at=epochs["stage_started_at"],
+            launch_started_at=epochs.get("launch_started_at"),
+            start_exits=int(data.get("start_exits", 0)),
+            last_exit=data.get("last_exit"),
             pause_started_at=epochs["pause_started_at"],
             analysis_started_at=epochs["analysis_started_at"],
             completed_at=epochs["completed_at"],
@@ -201,6 +218,20 @@ class Status:
             notified=list(data["notified"]),
             events=[Event.from_json(e) for e in data["events"]],
         )
+
+
+def _int_map(value: Any) -> dict[str, int] | None:
+    return None if value is None else {str(k): int(v) for k, v in value.items()}
+
+
+def version_weights(weights: dict[str, int], versions: list[str]) -> dict[str, int]:
+    """Router weights per backend (`v2-0`, `v2-1` for a version's instances) summed per version."""
+    out: dict[str, int] = {}
+    for name, weight in weights.items():
+        base, _, index = name.rpartition("-")
+        version = base if name not in versions and base in versions and index.isdigit() else name
+        out[version] = out.get(version, 0) + weight
+    return out
 
 
 @dataclass(frozen=True)
@@ -214,6 +245,7 @@ class Observations:
     analysis_run: str | None = None  # the run they belong to (measurements of another run are ignored)
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
+    exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
     alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
     drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic

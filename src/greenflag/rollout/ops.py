@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from greenflag.errors import UsageError
-from greenflag.rollout.model import Phase, Status
+from greenflag.rollout.model import Phase, Status, version_weights
 from greenflag.rollout.store import Store
 
 __all__ = ["COMMANDS", "post_command", "retry_version", "status_json", "undo_version"]
@@ -47,8 +47,33 @@ def retry_version(store: Store, service: str) -> str:
     return latest.version
 
 
-def status_json(status: Status | None) -> dict[str, Any]:
-    """`rollout status --json` (DESIGN.md §4: phase, stable, canary, weights, step, events, …)."""
+def status_json(status: Status | None, read_back: dict[str, int] | None = None) -> dict[str, Any]:
+    """`rollout status --json`: phase, stable, canary, weights, step, events, … (docs/rollouts.md).
+
+    `weights` are the ones the router holds: `read_back` (read from the router just now), else the controller's
+    last read-back from the journal, else (never read back) the intended ones — `weights_source` says which
+    (`router`, `journal`, `intended`). `intended_weights` are what the rollout asks for; when the two differ,
+    `weights_differ` is true and `weights_note` says so."""
     if status is None:
         return {"phase": None, "stable": None, "canary": None, "weights": {}, "step": None, "events": []}
-    return status.to_json()
+    data = status.to_json()
+    versions = sorted({status.version, *([status.stable] if status.stable else []), *status.backends})
+    if read_back is not None:
+        held, source = version_weights(read_back, versions), "router"
+    elif status.router_weights is not None:
+        held, source = version_weights(status.router_weights, versions), "journal"
+    else:
+        held, source = dict(status.weights), "intended"
+    intended = dict(status.weights)
+    data.update(weights=held, intended_weights=intended, weights_source=source)
+    if source == "journal":
+        data["weights_read_at"] = data["router_weights_at"]
+    differ = {k: v for k, v in held.items() if v} != {k: v for k, v in intended.items() if v}
+    data["weights_differ"] = differ
+    if differ:
+        data["weights_note"] = f"the router holds {_show(held)} but the rollout intends {_show(intended)}"
+    return data
+
+
+def _show(weights: dict[str, int]) -> str:
+    return ", ".join(f"{name} {weight}" for name, weight in sorted(weights.items())) or "nothing"

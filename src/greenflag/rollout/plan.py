@@ -6,7 +6,7 @@ from greenflag.rollout.model import Status
 from greenflag.rollout.presets import canary_steps
 from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Spec, Step
 
-__all__ = ["analysis_active", "analysis_run_key", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "analysis_run_key", "plan", "promotion_needs_evidence", "rollout_steps"]
 __pure__ = True
 
 
@@ -60,9 +60,22 @@ def analysis_run_key(spec: Spec, status: Status) -> str | None:
             return status.stage
     background = spec.strategy.canary is not None and spec.strategy.canary.background_analysis
     traffic_stages = status.stage.startswith("step:") or status.stage == "after_allow_traffic"
+    traffic_stages = traffic_stages or (status.stage == "promote" and promotion_needs_evidence(spec, status))
     if background and traffic_stages and status.weights.get(status.version, 0) > 0:
         return "background"
     return None
+
+
+def promotion_needs_evidence(spec: Spec, status: Status) -> bool:
+    """Whether promotion waits for the background analysis to decide: a canary plan without analysis steps (those
+    need their own evidence), background analysis on, something to judge; never the initial deployment or
+    `promote --full`."""
+    canary = spec.strategy.canary
+    if status.initial or status.promote_full or canary is None or not canary.background_analysis:
+        return False
+    if not (spec.analysis.defaults or spec.analysis.metrics):
+        return False
+    return not any(isinstance(step, AnalysisStep) for step in rollout_steps(spec, status))
 
 
 def analysis_active(spec: Spec, status: Status) -> bool:

@@ -20,19 +20,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from greenflag.analysis.defaults import builtin_metrics
-from greenflag.analysis.verdicts import Measurement, MetricCounts, Verdict, counts_verdict, run_verdict
+from greenflag.analysis.verdicts import Measurement, MetricCounts, Verdict, counts_verdict, has_evidence, run_verdict
 from greenflag.rollout.model import Status
 from greenflag.rollout.plan import rollout_steps
 from greenflag.spec import AnalysisStep, MetricSpec, Spec
 
 __all__ = [
     "RunVerdict",
+    "Undecided",
     "counts_of",
     "record",
     "run_complete",
     "run_filter",
     "run_metrics",
     "start_run",
+    "undecided",
     "verdict_of",
 ]
 __pure__ = True
@@ -136,6 +138,31 @@ def verdict_of(spec: Spec, status: Status) -> RunVerdict:
             bad = rec.get("last_bad") or rec.get("last")
             return RunVerdict(v, metric.name, Measurement.from_dict(bad) if bad else None)
     return RunVerdict(worst)
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A metric of a run that had no decision when the run had to end (`has_evidence` is false)."""
+
+    metric: str
+    said: str  # its last measurement's message ("≈40 more clean requests needed"), or that there was none
+    evidence: dict[str, int]  # canary requests, errors, more_needed (built-in rules) or {"measurements": n}
+
+
+def undecided(spec: Spec, status: Status, run: str) -> list[Undecided]:
+    """The metrics of `run` without evidence from its journaled counts (empty: the run may pass)."""
+    recs: dict[str, Any] = status.analysis.get(run, {}).get("metrics", {})
+    out = []
+    for metric in run_metrics(spec, status, run):
+        rec = recs.get(metric.name, {})
+        last = Measurement.from_dict(rec["last"]) if rec.get("last") else None
+        if has_evidence(metric, counts_of(rec), last):
+            continue
+        said = last.message if last is not None and last.message else f"{metric.name}: no measurement"
+        evidence = dict(last.evidence) if last is not None and last.evidence else {}
+        evidence.setdefault("measurements", int(rec.get("measured", 0)))
+        out.append(Undecided(metric.name, said, evidence))
+    return out
 
 
 def run_complete(spec: Spec, status: Status) -> bool:

@@ -17,39 +17,30 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from greenflag.analysis.alarms import alarm_trigger
-from greenflag.analysis.verdicts import Verdict
-from greenflag.rollout.actions import (
-    Action,
-    LaunchVersion,
-    Notify,
-    RunHook,
-    SetBackends,
-    SetHeaderRoute,
-    SetWeights,
-    StopVersion,
-    WaitReady,
-)
+from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
+from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
 from greenflag.rollout.drain import drain_wait
+from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
+from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
 from greenflag.rollout.phases import PhaseEvent, transition
 from greenflag.rollout.plan import analysis_active, analysis_run_key, plan, rollout_steps
-from greenflag.rollout.runs import record, run_complete, run_metrics, start_run, verdict_of
+from greenflag.rollout.runs import record, run_complete, run_metrics, start_run
 from greenflag.spec import AnalysisBody, PauseBody, PauseStep, SetWeightStep, Spec
 
-__all__ = ["analysis_active", "decide", "new_status", "plan", "rollout_steps"]
+__all__ = ["analysis_active", "decide", "hand_over", "new_status", "note_router", "plan", "rollout_steps"]
 __pure__ = True
 
 HOOKS_FORWARD = ("before_install", "after_install", "after_allow_test_traffic", "before_allow_traffic")
-MAX_EVENTS = 200
 MAX_MEASUREMENTS = 20
 
 
-def new_status(spec: Spec, rollout_id: int, version: str, stable: str | None, now: float) -> Status:
-    """The status of a rollout that has just been asked for."""
+def new_status(
+    spec: Spec, rollout_id: int, version: str, stable: str | None, now: float, retiring: dict[str, float] | None = None
+) -> Status:
+    """The status of a rollout that has just been asked for (`retiring`: versions to stop, from `hand_over`)."""
     status = Status(
         rollout_id=rollout_id,
         service=spec.service,
@@ -65,70 +56,43 @@ def new_status(spec: Spec, rollout_id: int, version: str, stable: str | None, no
     )
     kind = "initial deployment" if stable is None else f"{status.strategy} from {stable}"
     status.events.append(Event(now, "started", f"rollout of {version} started ({kind})"))
+    status.retiring = {v: at for v, at in (retiring or {}).items() if v not in (version, stable)}
+    for old, at in sorted(status.retiring.items()):
+        status.events.append(
+            Event(now, "retiring", f"{old} (scaling down after the last rollout) stops in {max(0.0, at - now):.1f}s")
+        )
     return status
 
 
-@dataclass
-class _Ctx:
-    spec: Spec
-    s: Status
-    obs: Observations
-    now: float
-    actions: list[Action] = field(default_factory=list)
-    skip_step: bool = False
-
-    def event(self, kind: str, message: str, **trigger: Any) -> None:
-        self.s.events.append(Event(self.now, kind, message, **trigger))
-        del self.s.events[:-MAX_EVENTS]
-
-    def notify(self, event: str, message: str) -> None:
-        if event not in self.s.notified:
-            self.s.notified.append(event)
-            self.actions.append(Notify(event, message))
-
-    def set_weights(self, canary_weight: int) -> None:
-        s = self.s
-        weights = {s.version: canary_weight}
-        if s.stable is not None and s.stable != s.version:
-            weights[s.stable] = 100 - canary_weight
-        s.weights = weights
-        self.actions.append(SetWeights(tuple(sorted(weights.items()))))
-
-    def advance(self) -> None:
-        stages = plan(self.spec, self.s)
-        self.s.stage = stages[stages.index(self.s.stage) + 1]
-        self.s.stage_started_at = self.now
-        if self.s.stage.startswith("step:"):
-            self.s.step = int(self.s.stage[5:])
-        elif self.s.stage in ("after_allow_traffic", "promote"):
-            self.s.step = len(rollout_steps(self.spec, self.s))
+def hand_over(spec: Spec, previous: Status, rollout_id: int, now: float) -> tuple[Status, dict[str, float]]:
+    """A new rollout starts while `previous` is promoted but still in its scale-down delay: the version it would stop
+    (and any it was still retiring) passes to the new rollout — stopped when the delay ends, at the latest when the
+    new rollout scales down — and `previous` is done. Returns (previous, now done; the versions to retire)."""
+    retiring = dict(previous.retiring)
+    if previous.previous is not None and previous.previous != previous.version:
+        bg = spec.strategy.blue_green
+        delay = bg.scale_down_delay if bg is not None and previous.stage == "scale_down" else 0.0
+        retiring[previous.previous] = previous.stage_started_at + delay
+    done = copy.deepcopy(previous)
+    done.stage, done.retiring, done.updated_at = "done", {}, now
+    names = ", ".join(sorted(retiring)) or "nothing"
+    done.events.append(Event(now, "handed_over", f"rollout {rollout_id} started; it stops {names} (scale-down delay)"))
+    return done, retiring
 
 
-def _abort_delay(spec: Spec) -> float:
-    strategy = spec.strategy.canary or spec.strategy.blue_green
-    assert strategy is not None
-    return strategy.abort_scale_down_delay
-
-
-def fail(ctx: _Ctx, message: str, *, trigger: str, value: Any = None, limit: str | None = None) -> None:
-    """Roll back: 100 % to stable (or nothing, for a first deployment) now; hooks and scale-down follow."""
+def _retire(ctx: Ctx, *, all_now: bool = False) -> None:
+    """Stop the versions a previous rollout left scaling down, when their time has come (or all, now)."""
     s = ctx.s
-    if s.aborted or s.terminal:
-        return
-    s.aborted = True
-    s.abort_reason = message
-    s.hold = None
-    s.pause_started_at = s.analysis_started_at = None
-    s.phase = transition(s.phase, PhaseEvent.ABORT)
-    s.stage, s.stage_started_at = "on_rollback", ctx.now
-    s.weights = {s.stable: 100} if s.stable else {}
-    s.header_route = None
-    ctx.actions += [SetWeights(tuple(sorted(s.weights.items()))), SetHeaderRoute(None)]
-    ctx.event("rollback", f"rolling back {s.version}: {message}", trigger=trigger, value=value, limit=limit)
-    ctx.notify("rollout_aborted", f"{s.service}: rollout of {s.version} aborted: {message}")
+    for version, at in sorted(s.retiring.items()):
+        if version in (s.version, s.stable):
+            del s.retiring[version]
+        elif all_now or ctx.now >= at:
+            del s.retiring[version]
+            ctx.actions.append(StopVersion(version, ctx.spec.platform.stop_grace))
+            ctx.event("scaled_down", f"stopped {version} (its scale-down delay from the previous rollout ended)")
 
 
-def _hooks_finished(ctx: _Ctx, lifecycle: str) -> bool:
+def _hooks_finished(ctx: Ctx, lifecycle: str) -> bool:
     fatal = lifecycle != "on_rollback"
     for i, hook in enumerate(getattr(ctx.spec.hooks, lifecycle)):
         key = f"{lifecycle}[{i}]"
@@ -145,36 +109,7 @@ def _hooks_finished(ctx: _Ctx, lifecycle: str) -> bool:
     return True
 
 
-def _stage_launch(ctx: _Ctx) -> bool:
-    if ctx.s.version in ctx.obs.launched:
-        return True
-    problem = ctx.obs.liveness_failures.get(ctx.s.version)
-    if problem is not None:  # the platform could not start it
-        fail(ctx, f"cannot launch {ctx.s.version}: {problem}", trigger="launch", value=problem, limit="started")
-        return False
-    ctx.actions.append(LaunchVersion(ctx.s.version))
-    return False
-
-
-def _stage_ready(ctx: _Ctx) -> bool:
-    s, spec = ctx.s, ctx.spec
-    ready = ctx.obs.ready.get(s.version)
-    if ready:
-        ctx.event("ready", f"{s.version} passed its readiness gate")
-        return True
-    if ready is False:
-        fail(ctx, f"{s.version} failed its readiness gate", trigger="readiness", value="failed", limit="ready")
-    elif s.version not in ctx.obs.launched:
-        fail(ctx, f"{s.version}: instances exited before ready", trigger="instances", value="exited", limit="running")
-    elif ctx.now - s.stage_started_at > spec.platform.start_timeout:
-        limit = f"start_timeout {spec.platform.start_timeout:g}s"
-        fail(ctx, f"{s.version} not ready in time", trigger="readiness", value="not ready", limit=limit)
-    else:
-        ctx.actions.append(WaitReady(s.version))
-    return False
-
-
-def _stage_test_traffic(ctx: _Ctx) -> bool:
+def _stage_test_traffic(ctx: Ctx) -> bool:
     s = ctx.s
     s.backends = sorted({s.version, *([s.stable] if s.stable else [])})
     s.header_route = s.version
@@ -183,7 +118,7 @@ def _stage_test_traffic(ctx: _Ctx) -> bool:
     return True
 
 
-def _stage_step(ctx: _Ctx) -> bool:
+def _stage_step(ctx: Ctx) -> bool:
     s = ctx.s
     step = rollout_steps(ctx.spec, s)[s.step]
     if s.promote_full:
@@ -204,7 +139,7 @@ def _stage_step(ctx: _Ctx) -> bool:
     return _analysis(ctx, step.analysis)
 
 
-def _pause(ctx: _Ctx, body: PauseBody) -> bool:
+def _pause(ctx: Ctx, body: PauseBody) -> bool:
     s = ctx.s
     if s.pause_started_at is None:
         s.pause_started_at = ctx.now
@@ -220,7 +155,7 @@ def _pause(ctx: _Ctx, body: PauseBody) -> bool:
     return True
 
 
-def _analysis(ctx: _Ctx, body: AnalysisBody) -> bool:
+def _analysis(ctx: Ctx, body: AnalysisBody) -> bool:
     s = ctx.s
     if s.analysis_started_at is None:
         s.analysis_started_at = ctx.now
@@ -229,13 +164,16 @@ def _analysis(ctx: _Ctx, body: AnalysisBody) -> bool:
     complete = body.duration is None and s.analysis_run == s.stage and run_complete(ctx.spec, s)
     if not (ctx.now >= s.analysis_started_at + duration or complete or ctx.skip_step):
         return False
+    if not step_evidence(ctx, ctx.now - s.analysis_started_at):
+        return False  # Inconclusive: held (pause) or rolled back, per analysis.on_inconclusive
     s.analysis_started_at = None
-    ctx.event("analysis", f"step {s.step}: analysis passed")
     return True
 
 
-def _stage_promote(ctx: _Ctx) -> bool:
+def _stage_promote(ctx: Ctx) -> bool:
     s = ctx.s
+    if not promotion_evidence(ctx):
+        return False
     s.previous, s.stable = s.stable, s.version
     s.weights = {s.version: 100}
     s.header_route = None
@@ -247,14 +185,14 @@ def _stage_promote(ctx: _Ctx) -> bool:
     return True
 
 
-def _draining(ctx: _Ctx, delay: float, version: str | None) -> bool:
+def _draining(ctx: Ctx, delay: float, version: str | None) -> bool:
     waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now)
     if note is not None:
         ctx.event("draining", note)
     return waiting
 
 
-def _stage_scale_down(ctx: _Ctx) -> bool:
+def _stage_scale_down(ctx: Ctx) -> bool:
     s, bg = ctx.s, ctx.spec.strategy.blue_green
     delay = bg.scale_down_delay if bg is not None else 0.0
     if _draining(ctx, delay, s.previous if s.previous != s.version else None):
@@ -264,17 +202,19 @@ def _stage_scale_down(ctx: _Ctx) -> bool:
     if s.previous is not None and s.previous != s.version:
         ctx.actions.append(StopVersion(s.previous, ctx.spec.platform.stop_grace))
         ctx.event("scaled_down", f"stopped {s.previous}")
+    _retire(ctx, all_now=True)
     return True
 
 
-def _stage_scale_down_canary(ctx: _Ctx) -> bool:
+def _stage_scale_down_canary(ctx: Ctx) -> bool:
     s = ctx.s
-    if _draining(ctx, _abort_delay(ctx.spec), s.version):
+    if _draining(ctx, abort_delay(ctx.spec), s.version):
         return False
     s.backends = [s.stable] if s.stable else []
     ctx.actions.append(SetBackends(tuple(s.backends)))
     if s.version != s.stable:
         ctx.actions.append(StopVersion(s.version, ctx.spec.platform.stop_grace))
+    _retire(ctx, all_now=True)
     s.phase = transition(s.phase, PhaseEvent.ROLLED_BACK)
     s.completed_at = ctx.now
     ctx.event("rolled_back", f"rolled back: {s.stable or 'no version'} serves, {s.version} stopped")
@@ -282,9 +222,9 @@ def _stage_scale_down_canary(ctx: _Ctx) -> bool:
     return True
 
 
-_STAGES: dict[str, Callable[[_Ctx], bool]] = {
-    "launch": _stage_launch,
-    "ready": _stage_ready,
+_STAGES: dict[str, Callable[[Ctx], bool]] = {
+    "launch": stage_launch,
+    "ready": stage_ready,
     "test_traffic": _stage_test_traffic,
     "promote": _stage_promote,
     "scale_down": _stage_scale_down,
@@ -292,7 +232,7 @@ _STAGES: dict[str, Callable[[_Ctx], bool]] = {
 }
 
 
-def _run_stage(ctx: _Ctx) -> bool:
+def _run_stage(ctx: Ctx) -> bool:
     stage = ctx.s.stage
     if stage.startswith("step:"):
         return _stage_step(ctx)
@@ -301,8 +241,9 @@ def _run_stage(ctx: _Ctx) -> bool:
     return _hooks_finished(ctx, stage)
 
 
-def _observe(ctx: _Ctx) -> None:
+def _observe(ctx: Ctx) -> None:
     s = ctx.s
+    note_exits(ctx)
     for key, state in ctx.obs.hooks.items():
         if s.hooks.get(key) != state:
             s.hooks[key] = state
@@ -316,7 +257,7 @@ def _observe(ctx: _Ctx) -> None:
             s.measurements = [*s.measurements, m][-MAX_MEASUREMENTS:]
 
 
-def _commands(ctx: _Ctx) -> None:
+def _commands(ctx: Ctx) -> None:
     s = ctx.s
     for command in ctx.obs.commands:
         if s.terminal or s.aborted:
@@ -329,12 +270,12 @@ def _commands(ctx: _Ctx) -> None:
         elif command in ("promote", "resume"):
             ctx.event("command", f"{command} requested")
             if s.hold is not None:
-                _release_hold(ctx)
+                release_hold(ctx, accept=command == "promote")
             elif command == "promote" or _indefinite_pause(ctx):
                 ctx.skip_step = True
 
 
-def _indefinite_pause(ctx: _Ctx) -> bool:
+def _indefinite_pause(ctx: Ctx) -> bool:
     """At a `pause: {}` step (one that waits for promote/resume)."""
     s = ctx.s
     if not s.stage.startswith("step:") or s.pause_started_at is None:
@@ -343,47 +284,42 @@ def _indefinite_pause(ctx: _Ctx) -> bool:
     return isinstance(step, PauseStep) and step.pause.duration is None
 
 
-def _release_hold(ctx: _Ctx) -> None:
-    """Resume after an inconclusive analysis: the run starts afresh (new counts, new canary window)."""
+def _stop_hooks(ctx: Ctx) -> None:
+    """Once rolling back, a forward hook still running is stopped (asked again each tick until journaled)."""
     s = ctx.s
-    s.hold = None
-    if s.analysis_run is not None:
-        s.analysis.pop(s.analysis_run, None)
-        start_run(s, s.analysis_run, ctx.now)
-    s.phase = transition(s.phase, PhaseEvent.RESUME)
+    if not s.aborted:
+        return
+    for key, state in sorted(s.hooks.items()):
+        if state.outcome is HookOutcome.STARTED and not key.startswith("on_rollback"):
+            ctx.actions.append(StopHook(key, f"the rollout of {s.version} is rolling back: {s.abort_reason}"))
 
 
-def _watch(ctx: _Ctx) -> None:
+def _watch(ctx: Ctx) -> None:
     """Failures that roll back from any stage once the version is launched: instances, liveness, analysis."""
     s, obs = ctx.s, ctx.obs
     stages = plan(ctx.spec, s)
     if s.aborted or s.terminal or stages.index(s.stage) <= stages.index("ready"):
         return
     if s.version not in obs.launched:
-        fail(ctx, f"{s.version}: instances are not running", trigger="instances", value="exited", limit="running")
+        exited = next((e for e in obs.exits if e.version == s.version), None)
+        cause = exited.describe() if exited is not None else "instances are not running"
+        value = exited.returncode if exited is not None else "exited"
+        fail(ctx, f"{s.version}: {cause}", trigger="instances", value=value, limit="running")
     elif s.version in obs.liveness_failures:
         detail = obs.liveness_failures[s.version]
         fail(ctx, f"{s.version} failed liveness: {detail}", trigger="liveness", value=detail, limit="live")
     else:
-        v = verdict_of(ctx.spec, s)
-        if v.verdict.rolls_back:
-            message = f"analysis {v.verdict}: {v.message}"
-            fail(ctx, message, trigger=v.metric or "analysis", value=v.value, limit=v.limit)
-        elif v.verdict is Verdict.INCONCLUSIVE and s.hold is None:
-            s.hold = "inconclusive"
-            s.phase = transition(s.phase, PhaseEvent.PAUSE)
-            ctx.event("paused", f"{v.message}: paused until resumed", trigger=v.metric, value=v.value, limit=v.limit)
-            ctx.notify("rollout_paused", f"{s.service}: rollout of {s.version} paused: {v.message}")
+        judge_run(ctx)
 
 
-def _alarms(ctx: _Ctx) -> None:
+def _alarms(ctx: Ctx) -> None:
     """CloudWatch alarms (analysis.alarms): a listed alarm in ALARM rolls back from any stage of a rollout in flight."""
     if ctx.spec.analysis.alarms is not None and ctx.obs.alarms is not None and (
             found := alarm_trigger(ctx.spec.analysis.alarms, ctx.obs.alarms)) is not None:  # fmt: skip
         fail(ctx, found.message, trigger=found.trigger, value=found.value, limit=found.limit)
 
 
-def _sync_run(ctx: _Ctx) -> None:
+def _sync_run(ctx: Ctx) -> None:
     """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
     s = ctx.s
     run = analysis_run_key(ctx.spec, s)
@@ -397,10 +333,11 @@ def _sync_run(ctx: _Ctx) -> None:
 
 def decide(spec: Spec, status: Status, observations: Observations, now: float) -> tuple[Status, list[Action]]:
     """One control decision. Returns a new status (the input is not changed) and the actions to apply."""
-    ctx = _Ctx(spec, copy.deepcopy(status), observations, now)
+    ctx = Ctx(spec, copy.deepcopy(status), observations, now)
     _observe(ctx)
     _commands(ctx)
     _watch(ctx)
+    _retire(ctx)
     _alarms(ctx)
     for _ in range(4 * len(plan(spec, ctx.s)) + 8):
         if ctx.s.stage == "done" or ctx.s.hold is not None:
@@ -411,7 +348,21 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
             ctx.advance()
         elif ctx.s.stage == before:
             break
+    _stop_hooks(ctx)
     _sync_run(ctx)
     if ctx.s != status:
         ctx.s.updated_at = now
     return ctx.s, ctx.actions
+
+
+def note_router(status: Status, observed: dict[str, int] | None, at: float) -> Status:
+    """Journal the weights read back from the router (a new status when they changed, with a `router` event
+    at the time they were read: the trace of what the data plane really held)."""
+    if observed is None or observed == status.router_weights:
+        return status
+    new = copy.deepcopy(status)
+    new.router_weights, new.router_weights_at = dict(observed), at
+    shown = ", ".join(f"{name} {weight}" for name, weight in sorted(observed.items())) or "no backends"
+    new.events.append(Event(at, "router", f"router holds {shown} (read back)"))
+    del new.events[:-MAX_EVENTS]
+    return new

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY, service TEXT NOT NULL, version TEXT NOT NULL, url TEXT NOT NULL, pid INTEGER NOT NULL,
     port INTEGER NOT NULL, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rollout_specs (rollout INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
 MAX_OUTPUT = 64 * 1024
@@ -102,8 +103,10 @@ class Store:
         latest = self.latest(service)
         return None if latest is None else latest.stable
 
-    def create(self, service: str, version: str, make: Any) -> Status:
-        """Create the next rollout atomically; `make(rollout_id, stable) -> Status`. Refuses if one is in flight."""
+    def create(self, service: str, version: str, make: Any, spec: dict[str, Any] | None = None) -> Status:
+        """Create the next rollout atomically. Refuses if one is in flight. `make(rollout_id, latest)` returns the new
+        status, or (new status, the latest one updated) — written in the same transaction, e.g. a promoted rollout
+        still scaling down that hands its old version to the new one. `spec` (the spec as JSON) is journaled."""
         with self._tx():
             latest = self.latest(service)
             if latest is not None and not latest.terminal:
@@ -116,9 +119,21 @@ class Store:
                 (service, version, time.time()),
             )
             rollout_id = int(cur.lastrowid or 0)
-            status: Status = make(rollout_id, None if latest is None else latest.stable)
+            made = make(rollout_id, latest)
+            status: Status
+            previous: Status | None
+            status, previous = made if isinstance(made, tuple) else (made, None)
             self._write(status)
+            if previous is not None:
+                self._write(previous)
+            if spec is not None:
+                self._db.execute("INSERT INTO rollout_specs VALUES (?, ?)", (rollout_id, json.dumps(spec)))
         return status
+
+    def rollout_spec(self, rollout_id: int) -> dict[str, Any] | None:
+        """The spec a rollout was started with (as JSON), when it was journaled."""
+        row = self._db.execute("SELECT spec FROM rollout_specs WHERE rollout=?", (rollout_id,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def save(self, status: Status, consumed_commands: list[int] | None = None) -> None:
         """Atomically journal the status (and mark the commands it acted on as consumed)."""

@@ -18,11 +18,12 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from greenflag.errors import UsageError
+from greenflag.errors import ConfigError, UsageError
 from greenflag.rollout.api import make_api_app
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Status
@@ -36,9 +37,20 @@ __all__ = ["Up"]
 
 
 class Up:
-    def __init__(self, spec: Spec, *, api: str = "127.0.0.1:0", keep_instances: bool = False, tick_s: float = 0.2):
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        api: str = "127.0.0.1:0",
+        keep_instances: bool = False,
+        tick_s: float = 0.2,
+        collectors: Sequence[Callable[[Up], Any]] = (),
+    ):
         self.spec = resolve_paths(spec)
-        self.api_address = parse_host_port(api)
+        try:
+            self.api_address = parse_host_port(api)
+        except ValueError as exc:
+            raise UsageError(f"--api: {exc}") from None
         self.keep_instances = keep_instances
         self.tick_s = tick_s
         self.lock = ControllerLock(self.spec.state_dir)
@@ -47,6 +59,9 @@ class Up:
         self.controller: Controller | None = None
         self._runner: Any = None
         self.api_url = ""
+        self.collectors = list(collectors)  # factories of more series for the router admin's /metrics
+        self.last_tick: float | None = None  # wall-clock time the controller last completed a tick
+        self._wrote_info = False
 
     @property
     def router_url(self) -> str:
@@ -59,15 +74,28 @@ class Up:
         """The embedded router's admin API (None for the other router kinds)."""
         return None if self.router is None else self.router.admin_url
 
-    async def start(self) -> None:
-        from aiohttp import web
+    def _check_addresses(self) -> None:
+        """ConfigError (exit 2, one line naming the key) when an address `up` listens on cannot be bound."""
+        where = f"{self.spec.source}: " if self.spec.source is not None else ""
+        router = self.spec.router  # another kind's addresses are its own router's to bind
+        keys: list[tuple[str, str]] = []
+        if isinstance(router, RouterSpec):
+            keys = [("router.listen", router.listen), ("router.admin", router.admin)]
+        for key, value in keys:
+            try:
+                address = parse_host_port(value)
+                probe = socket.create_server(address, reuse_port=False)
+            except ValueError as exc:
+                raise ConfigError(f"{where}{key}: {exc}") from None
+            except OSError as exc:
+                reason = (exc.strerror or str(exc)).lower()
+                raise ConfigError(f"{where}{key}: cannot listen on {value}: {reason}") from None
+            probe.close()
 
-        from greenflag.platform.registry import make_platform
-        from greenflag.traffic.embedded.admin_token import load_or_create_token
+    async def _start_router(self, token: str) -> None:
+        """The embedded router in this process, or the driver of the configured router kind (never replaced)."""
         from greenflag.traffic.embedded.server import EmbeddedRouter
 
-        self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
-        token = load_or_create_token(token_path(self.spec))
         router_spec = self.spec.router
         if isinstance(router_spec, RouterSpec):  # greenflag's own router, in this process
             empty = router_spec.model_copy(update={"backends": {}, "weights": {}})
@@ -75,24 +103,47 @@ class Up:
                 self.router = EmbeddedRouter(empty, admin_token=token, admin_token_file=token_path(self.spec))
             except ValueError as exc:  # e.g. the admin API beyond loopback with a weak token: one line, exit 2
                 raise UsageError(str(exc)) from None
-            await self.router.start()
-            self.driver = InProcessRouter(self.router)
-        else:  # HAProxy, nginx...: steered through its driver, never replaced by the embedded router
-            from greenflag.traffic.registry import make_router
-
-            base = self.spec.source.parent if self.spec.source is not None else None
             try:
-                self.driver = make_router(router_spec, base_dir=base)
-            except ValueError as exc:
-                raise UsageError(f"router: {exc}") from None
-            await check_router(self.driver, self.spec)
+                await self.router.start()
+            except OSError as exc:  # taken between the check and now
+                raise ConfigError(f"router: cannot listen: {(exc.strerror or str(exc)).lower()}") from None
+            self.driver = InProcessRouter(self.router)
+            return
+        from greenflag.traffic.registry import make_router  # HAProxy, nginx...: steered through its driver
+
+        base = self.spec.source.parent if self.spec.source is not None else None
+        try:
+            self.driver = make_router(router_spec, base_dir=base)
+        except ValueError as exc:
+            raise UsageError(f"router: {exc}") from None
+        await check_router(self.driver, self.spec)
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        from greenflag.platform.registry import make_platform
+        from greenflag.traffic.embedded.admin_token import load_or_create_token
+
+        self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
+        self._check_addresses()
+        token = load_or_create_token(token_path(self.spec))
+        await self._start_router(token)
+        assert self.driver is not None
         store = Store.for_state_dir(self.spec.state_dir)
         platform = make_platform(self.spec, store)
         self.controller = Controller(self.spec, router=self.driver, platform=platform, store=store, tick_s=self.tick_s)
         self.controller.attach()
-        self._runner = web.AppRunner(make_api_app(self.controller, token), access_log=None)
+        collectors = [make(self) for make in self.collectors]
+        if self.router is not None:  # one scrape target: the embedded router's admin /metrics
+            self.router.metric_collectors.extend(collectors)
+            collectors = []
+        self._runner = web.AppRunner(make_api_app(self.controller, token, collectors), access_log=None)
         await self._runner.setup()
-        sock = socket.create_server(self.api_address)
+        try:
+            sock = socket.create_server(self.api_address)
+        except OSError as exc:
+            host, port = self.api_address
+            raise UsageError(f"--api {host}:{port}: cannot listen: {(exc.strerror or str(exc)).lower()}") from None
         sock.setblocking(False)
         host, port = sock.getsockname()[:2]
         self.api_url = f"http://{host}:{port}"
@@ -102,6 +153,7 @@ class Up:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         tmp.replace(path)
+        self._wrote_info = True
 
     async def run(self, stop: asyncio.Event) -> None:
         controller = self.controller
@@ -111,6 +163,7 @@ class Up:
             began = loop.time()
             try:
                 await controller.tick()
+                self.last_tick = time.time()
             except Exception:  # the supervisor keeps running; the error is logged
                 import logging
 
@@ -150,8 +203,10 @@ class Up:
             await asyncio.sleep(self.tick_s / 2)
 
     async def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            (Path(self.spec.state_dir) / "up.json").unlink()
+        if self._wrote_info:  # never another `up`'s (e.g. after failing to take the lock)
+            with contextlib.suppress(OSError):
+                (Path(self.spec.state_dir) / "up.json").unlink()
+            self._wrote_info = False
         if self._runner is not None:
             await self._runner.cleanup()
         if self.controller is not None:

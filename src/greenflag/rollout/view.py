@@ -26,7 +26,12 @@ def status_table(data: dict[str, Any]) -> Any:
     table.add_row("phase", str(data["phase"]))
     table.add_row("stable", str(data.get("stable") or "-"))
     table.add_row("canary", str(data.get("canary") or "-"))
-    table.add_row("weights", _weights(data.get("weights", {})))
+    source = {"router": "read back from the router", "journal": "last read back from the router"}
+    note = source.get(str(data.get("weights_source")), "intended: not read back from the router yet")
+    table.add_row("weights", f"{_weights(data.get('weights', {}))}  ({note})")
+    if data.get("weights_differ"):
+        intended = _weights(data.get("intended_weights", {}))
+        table.add_row("intended", f"{intended}  (differs: {data.get('weights_note')})")
     table.add_row("step", f"{data.get('step')} ({data.get('stage')})")
     if data.get("abort_reason"):
         table.add_row("rolled back", str(data["abort_reason"]))

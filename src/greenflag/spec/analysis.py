@@ -13,7 +13,7 @@ __all__ = ["AlarmsSpec", "AnalysisSpec", "CompareSpec", "MetricSpec"]
 
 class MetricSpec(Model):
     name: str
-    provider: Literal["router", "prometheus", "http_json", "cloudwatch"] = "router"
+    provider: Literal["router", "prometheus", "http_json", "cloudwatch", "haproxy"] = "router"
     query: str
     interval: Duration | None = None  # default: analysis.interval
     count: int | None = Field(None, ge=1)
@@ -74,7 +74,10 @@ class AlarmsSpec(Model):
 class AnalysisSpec(Model):
     interval: Duration = 1.0
     window: Duration = 10.0
-    defaults: bool = True  # the seed's rules: error_rate > 0.01, p95 > 3s, failed health gate
+    defaults: bool = True  # the built-in rules: error_rate > 0.01, p95 > 3s, failed health gate
     metrics: list[MetricSpec] = Field(default_factory=list)
     compare: CompareSpec = Field(default_factory=CompareSpec)
+    # an analysis that ends without enough evidence (or whose metrics are Inconclusive): pause for a human (Argo's
+    # rule), roll back, or promote anyway
+    on_inconclusive: Literal["pause", "rollback", "promote"] = "pause"
     alarms: AlarmsSpec | None = None  # CloudWatch alarms that roll a rollout back

@@ -24,7 +24,7 @@ class Spec(Model):
 
     service: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     router: AnyRouterSpec = Field(default_factory=RouterSpec)
-    platform: PlatformSpec = Field(default_factory=PlatformSpec)
+    platform: PlatformSpec  # required: platform.command says how to start the service
     health: HealthSpec = Field(default_factory=HealthSpec)
     strategy: StrategySpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Model, Size
+from greenflag.units import parse_host_port
 
 __all__ = [
     "AVAILABLE_KINDS",
@@ -47,6 +48,7 @@ AVAILABLE_KINDS = frozenset({"embedded", "haproxy", "nginx", "alb", "kubernetes"
 
 _SLOT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # greenflag backend names (versions and slots) share one syntax
 _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$")  # HAProxy backend/server and nginx upstream names
+_PATH = re.compile(r"[A-Za-z0-9_./@+-]+")  # paths that go into haproxy.cfg or a Runtime API command
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 
 SlotName = Annotated[str, Field(pattern=_SLOT)]
@@ -117,6 +119,12 @@ class RouterSpec(RouterBase):
     # Backends the admin API may add beyond loopback and those configured at start (never link-local/metadata).
     allow_backends: list[Annotated[str, BeforeValidator(_network)]] = Field(default_factory=list)
 
+    @field_validator("listen", "admin")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_host_port(value)  # ValueError: "… is not HOST:PORT with a port from 0 to 65535"
+        return value
+
     def public_url(self) -> str | None:
         return f"http://{self.listen}"
 
@@ -141,7 +149,7 @@ def _servers(value: dict[str, str], what: str) -> dict[str, str]:
     if not value:
         raise ValueError(f"name at least one {what}, e.g. {{blue: ..., green: ...}}")
     for name in value:
-        if not re.match(_SLOT, name):
+        if not re.fullmatch(_SLOT, name):
             raise ValueError(f"{name!r}: backend names are letters, digits, '.', '_' or '-' (at most 64)")
     if len(set(value.values())) != len(value):
         raise ValueError(f"two backends name the same {what}")
@@ -163,14 +171,21 @@ class HAProxyRouterSpec(RouterBase):
     @field_validator("socket")
     @classmethod
     def _socket(cls, value: str) -> str:
-        if not (value.startswith("/") or value.startswith(".") or _HOST_PORT.match(value)):
+        if not (value.startswith(("/", ".")) and _PATH.fullmatch(value)) and not _HOST_PORT.fullmatch(value):
             raise ValueError("expected a unix socket path (/run/haproxy/admin.sock) or HOST:PORT")
+        return value
+
+    @field_validator("route_map")
+    @classmethod
+    def _map_path(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("/") and _PATH.fullmatch(value)):
+            raise ValueError("expected an absolute path of letters, digits and / . _ - (it goes into haproxy.cfg)")
         return value
 
     @field_validator("backend")
     @classmethod
     def _backend(cls, value: str) -> str:
-        if not _IDENT.match(value):
+        if not _IDENT.fullmatch(value):
             raise ValueError("expected an HAProxy backend name (letters, digits, '_', '.', ':', '-')")
         return value
 
@@ -178,7 +193,7 @@ class HAProxyRouterSpec(RouterBase):
     @classmethod
     def _server_names(cls, value: dict[str, str]) -> dict[str, str]:
         for server in value.values():
-            if not _IDENT.match(server):
+            if not _IDENT.fullmatch(server):
                 raise ValueError(f"{server!r}: expected an HAProxy server name (letters, digits, '_', '.', ':', '-')")
         return _servers(value, "server")
 
@@ -204,6 +219,7 @@ class NginxRouterSpec(RouterBase):
     reload: Command = Field(default_factory=lambda: ["nginx", "-s", "reload"])
     test: Command = Field(default_factory=lambda: ["nginx", "-t"])
     access_log: str | None = None  # the JSON access log greenflag reads per-backend stats from
+    pid_file: str | None = None  # nginx's pid file (same host): a reload counts once the old workers stop accepting
     keepalive: int = Field(16, ge=0, le=10_000)  # idle upstream connections each worker keeps (0: none)
     listen: str | None = None
     timeout: Duration = 10.0  # test + reload + confirmation
@@ -212,14 +228,14 @@ class NginxRouterSpec(RouterBase):
     @classmethod
     def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
         for address in value.values():
-            if not _HOST_PORT.match(address):
+            if not _HOST_PORT.fullmatch(address):
                 raise ValueError(f"{address!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
         return _servers(value, "address")
 
     @field_validator("status_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^http://[^/\s]+(/\S*)?$", value):
+        if not re.fullmatch(r"^http://[^/\s]+(/\S*)?$", value):
             raise ValueError("expected an http:// URL, e.g. http://127.0.0.1:8080/greenflag/status")
         return value
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from greenflag.spec.base import Duration, Model
 
@@ -86,6 +86,16 @@ class CanarySpec(Model):
     preset: PresetName | None = None
     background_analysis: bool = True
     abort_scale_down_delay: Duration = 5.0
+
+    @field_validator("steps")
+    @classmethod
+    def _some_steps(cls, steps: list[Step] | None) -> list[Step] | None:
+        if steps is not None and not steps:
+            raise ValueError(
+                "needs at least one step, e.g. [{set_weight: 10}, {analysis: {duration: 30s}}, "
+                "{set_weight: 100}] (or a preset)"
+            )
+        return steps
 
     @model_validator(mode="after")
     def _steps_or_preset(self) -> CanarySpec:

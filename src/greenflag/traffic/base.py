@@ -1,4 +1,4 @@
-"""The Router seam (DESIGN.md §3). One module per router implements it; `greenflag.testing.FakeRouter` fakes it."""
+"""The Router seam (docs/router.md). One module per router implements it; `greenflag.testing.FakeRouter` fakes it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ Weights = dict[str, int]
 @runtime_checkable
 class Router(Protocol):
     async def apply(self, weights: Weights) -> None:
-        """Set traffic weights (integers, normalised by the router). Idempotent and atomic."""
+        """Set traffic weights (integers, normalised by the router). Idempotent and atomic. The weights replace
+        the router's: every backend the router knows and `weights` does not name gets 0 (a rollback to
+        `{stable: 100}` leaves nothing on the canary)."""
         ...
 
     async def observe(self) -> Weights | None:

@@ -49,6 +49,7 @@ def write_spec(tmp_path: Path, name: str, router: EmbeddedRouter) -> Path:
     spec: dict[str, Any] = {
         "service": "web",
         "router": {"admin": router.admin_url.removeprefix("http://"), "admin_token_file": str(token)},
+        "platform": {"command": "web --port {port}"},  # required in every spec; not used by `analysis run`
         "strategy": {"canary": {"steps": [{"set_weight": 20}]}},
         "analysis": {"interval": "1s"},
     }

@@ -53,6 +53,7 @@ def spec_file(tmp_path: Path, metric: dict[str, Any]) -> Path:
     spec = {
         "service": "web",
         "router": {"admin_token_file": str(tmp_path / "missing-token")},
+        "platform": {"command": "web --port {port}"},
         "strategy": {"canary": {"steps": [{"set_weight": 10}]}},
         "analysis": {"defaults": False, "interval": "200ms", "metrics": [metric]},
     }

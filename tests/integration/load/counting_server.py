@@ -1,22 +1,46 @@
-"""A real HTTP/1.1 server on 127.0.0.1 for load-engine tests: counts every request it answers, can stall all
-responses for a window of time, and can serve TLS. Runs its own event loop in a thread."""
+"""A real HTTP/1.1 server on 127.0.0.1 for load-engine tests: counts every request it receives (`received`, when
+its head has arrived, with the wall-clock time in `received_at`) and answers (`count`), can hold every response
+(`delay`, a slow endpoint) or stall all responses for a window of time, and can serve TLS. It is strict: each
+request head is checked against the HTTP/1.1 grammar (RFC 9112 request line in origin form, token header names,
+header values without control characters); `request_lines` keeps every request line, `malformed` the heads that
+broke the grammar (answered 400). Runs its own event loop in a thread."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["CountingServer", "counting_server"]
+__all__ = ["CountingServer", "counting_server", "well_formed"]
+
+_REQUEST_LINE = re.compile(
+    rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+ /(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})* HTTP/1\.1"
+)
+_FIELD = re.compile(
+    rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[ \t]*(?:[\x21-\x7e\x80-\xff]+(?:[ \t]+[\x21-\x7e\x80-\xff]+)*)?[ \t]*"
+)
+
+
+def well_formed(head: bytes) -> bool:
+    """A request head (without the final CRLF CRLF) that follows the HTTP/1.1 grammar, in origin form."""
+    request_line, *fields = head.split(b"\r\n")
+    return bool(_REQUEST_LINE.fullmatch(request_line)) and all(_FIELD.fullmatch(field) for field in fields)
 
 
 class CountingServer:
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.ssl_context = ssl_context
-        self.count = 0
+        self.count = 0  # responses written
+        self.received = 0  # request heads read
+        self.received_at: list[float] = []  # time.time() of each request head read
+        self.delay = 0.0  # hold every response this long (a slow endpoint)
+        self.reading = 0  # connections waiting for a request head (0 once every client is gone or answered)
+        self.request_lines: list[bytes] = []
+        self.malformed: list[bytes] = []
         self.port = 0
         self.stall_from = float("inf")  # perf_counter instants
         self.stall_until = 0.0
@@ -33,6 +57,20 @@ class CountingServer:
     def url(self) -> str:
         scheme = "https" if self.ssl_context else "http"
         return f"{scheme}://127.0.0.1:{self.port}/"
+
+    def reset(self) -> None:
+        """Back to a fresh server between the tests of a module (one server per module): connections still open
+        are closed, counts and settings start over."""
+        asyncio.run_coroutine_threadsafe(self._drop_connections(), self._loop).result(5)
+        self.count = self.received = 0
+        self.received_at = []
+        self.request_lines = []
+        self.malformed = []
+        self.delay = 0.0
+        self.stall_from, self.stall_until = float("inf"), 0.0
+        self.stall_after_requests = None
+        self.status = 200
+        self.close_silently = False
 
     def stall(self, seconds: float, after_requests: int) -> None:
         """Once `after_requests` requests were answered, hold every response for `seconds` (a stall window
@@ -52,7 +90,19 @@ class CountingServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head_request = await reader.readuntil(b"\r\n\r\n")
+                self.reading += 1
+                try:
+                    head_request = await reader.readuntil(b"\r\n\r\n")
+                finally:
+                    self.reading -= 1
+                self.received += 1
+                self.received_at.append(time.time())
+                self.request_lines.append(head_request.split(b"\r\n", 1)[0])
+                if not well_formed(head_request[:-4]):
+                    self.malformed.append(head_request)
+                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    await writer.drain()
+                    break
                 length = 0
                 for line in head_request.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
@@ -65,6 +115,8 @@ class CountingServer:
                     self.stall_from, self.stall_until = now, now + self.stall_seconds
                 if self.stall_from <= now < self.stall_until:
                     await asyncio.sleep(self.stall_until - now)
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 body = b"counted\n"
                 head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (
                     self.status,
@@ -77,6 +129,8 @@ class CountingServer:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, ssl.SSLError):
             pass
+        except asyncio.CancelledError:  # the server stops (see stop): end quietly
+            pass
         finally:
             writer.close()
 
@@ -85,10 +139,18 @@ class CountingServer:
         self._ready.wait(10)
         return self
 
+    async def _drop_connections(self) -> None:
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:  # connections still held open (a slow endpoint, keep-alive)
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        self.reading = 0
+
     def stop(self) -> None:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
+            await self._drop_connections()
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)

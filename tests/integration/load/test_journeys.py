@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import select
 import subprocess
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -170,6 +173,61 @@ async def test_sse_metrics_in_the_summary_and_thresholds(demo_url: str, tmp_path
         assert metrics[trend]["count"] > 0, trend
     assert summary["ok"] and set(summary["thresholds"]) == {"sse_time_to_first_event", "sse_events"}
     assert summary["by_step"]["live"]["step_duration"]["count"] == 4
+
+
+@contextlib.asynccontextmanager
+async def byte_counting_relay(upstream: str) -> AsyncIterator[tuple[str, list[int]]]:
+    """A TCP relay on 127.0.0.1 in front of `upstream` (http://host:port) that counts the bytes it passes on to
+    the client: the ground truth for `data_received`. Yields (relay URL, [bytes to clients])."""
+    parts = urlsplit(upstream)
+    to_clients = [0]
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, counted: bool) -> None:
+        try:
+            while data := await src.read(65536):
+                if counted:
+                    to_clients[0] += len(data)
+                dst.write(data)
+                await dst.drain()
+        except ConnectionError:
+            pass
+        finally:
+            dst.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port)
+        await asyncio.gather(pipe(reader, up_writer, False), pipe(up_reader, writer, True))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", to_clients
+    finally:
+        server.close()
+
+
+async def test_sse_data_received_counts_every_event(demo_url: str, tmp_path: Path) -> None:
+    """data_received counts every byte of the stream (the response head, every event, the chunked framing),
+    exactly what a relay in front of the reference service passed on; not only the response head."""
+    script = write_script(
+        tmp_path,
+        """
+        from greenflag import User, task
+
+        class Watcher(User):
+            @task
+            async def watch(self):
+                async with self.http.sse("/events?limit=20", name="events", reconnect=False) as stream:
+                    events = [event async for event in stream]
+                self.check(events, "20 events", lambda got: len(got) == 20)
+        """,
+    )
+    async with byte_counting_relay(demo_url) as (relay_url, to_clients):
+        summary = await run_script(script, relay_url, vus=1, iterations=2, executor="shared-iterations")
+    assert summary["checks"]["20 events"] == {"passes": 2, "fails": 0}
+    received = summary["metrics"]["data_received"]["count"]
+    event_bytes = 2 * 20 * len(b"id: 10\nevent: tick\ndata: {}\n\n")  # a lower bound: each event's fixed part
+    assert received == to_clients[0]
+    assert received > event_bytes
 
 
 async def test_task_that_raises_is_counted_and_the_run_goes_on(demo_url: str, tmp_path: Path) -> None:

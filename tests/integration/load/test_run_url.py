@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,15 @@ def run_load(args: list[str], tmp_path: Path, env: dict[str, str] | None = None)
 def test_request_count_equals_what_the_server_answered(tmp_path: Path) -> None:
     with counting_server() as server:
         code, summary, out = run_load([server.url, "--vus", "8", "--duration", "2s"], tmp_path)
-        served = server.count
+        served, received = server.count, server.received
     assert code == 0, out
     counted = summary["metrics"]["http_reqs"]["count"]
     assert counted > 100
-    # the server may have answered requests whose responses were still in flight when the run stopped
-    assert counted <= served <= counted + 8
+    # the requests in flight when the duration ended finished within the graceful stop and were counted
+    assert counted == served == received
     assert summary["metrics"]["http_req_failed"]["rate"] == 0.0
     assert summary["metrics"]["vus_max"]["value"] == 8
+    assert summary["warnings"] == [] and summary["latency_lower_bound"] is False
     for key in ("min", "avg", "med", "p90", "p95", "p99", "max"):
         assert summary["metrics"]["http_req_duration"][key] >= 0
     assert summary["tool"] == "greenflag" and summary["ok"] is True
@@ -52,12 +54,27 @@ def test_a_server_closing_idle_keep_alive_connections_costs_no_failed_requests(
     with counting_server() as server:
         server.close_silently = True
         code, summary, out = run_load([server.url, *model], tmp_path)
-        served = server.count
+        served, received = server.count, server.received
     assert code == 0, out
     assert summary["metrics"]["http_req_failed"]["fails"] == 0, summary["errors"]
     counted = summary["metrics"]["http_reqs"]["count"]
     assert counted > 100
-    assert counted <= served <= counted + 8
+    assert counted == served == received
+
+
+@pytest.mark.parametrize("model", [["--vus", "6"], ["--rate", "40", "--vus", "4"]])
+def test_a_slow_endpoint_is_counted_to_the_last_request(model: list[str], tmp_path: Path) -> None:
+    """Every response takes 0.3 s, so every VU has a request in flight when the duration ends: the graceful
+    stop lets them finish, greenflag counts them, and the server received exactly that many."""
+    with counting_server() as server:
+        server.delay = 0.3
+        code, summary, out = run_load([server.url, *model, "--duration", "1s"], tmp_path)
+        served, received = server.count, server.received
+    assert code == 0, out
+    assert summary["metrics"]["http_reqs"]["count"] == served == received > 0
+    assert summary["metrics"]["interrupted_iterations"]["count"] == 0
+    assert summary["executor"]["graceful_stop_s"] == 30.0
+    assert ", graceful stop 30s\n" in out  # the plan line
 
 
 @pytest.mark.parametrize("method", ["HEAD", "POST"])
@@ -104,14 +121,32 @@ def test_a_server_stall_shows_in_latency_from_the_schedule(tmp_path: Path) -> No
 
 
 def test_dropped_iterations_are_counted_when_max_vus_are_busy(tmp_path: Path) -> None:
+    """VUs run out: the summary says so as prominently as a crossed threshold (a ✗ line at the top, a stderr
+    line, `warnings` and `latency_lower_bound` in the JSON), and that latency from the schedule is then a lower
+    bound. The exit code stays 0: only a threshold (dropped_iterations: count==0) makes it fail."""
+    summary_path = tmp_path / "summary.json"
     with counting_server() as server:
         server.stall(1.5, after_requests=50)
-        code, summary, out = run_load(
-            [server.url, "--rate", "100", "--duration", "2.5s", "--vus", "2", "--max-vus", "5"], tmp_path
+        args = [server.url, "--rate", "100", "--duration", "2.5s", "--vus", "2", "--max-vus", "5"]
+        proc = subprocess.run(
+            greenflag_cmd("load", "run", *args, "--summary-json", str(summary_path), "--quiet"),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-    assert code == 0, out
-    assert summary["metrics"]["dropped_iterations"]["count"] > 50
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(summary_path.read_text())
+    dropped = summary["metrics"]["dropped_iterations"]["count"]
+    assert dropped > 50
     assert summary["metrics"]["vus_max"]["value"] == 5
+    assert summary["latency_lower_bound"] is True
+    [warning] = summary["warnings"]
+    assert warning["id"] == "dropped_iterations" and warning["count"] == dropped
+    assert "lower bound" in warning["message"]
+    head = proc.stdout.split("  METRICS")[0]
+    assert f"    ✗ dropped_iterations: {dropped} iterations dropped: all 5 VUs were busy" in head
+    assert re.search(rf"✗ dropped_iterations\.+: {dropped}\n", proc.stdout), proc.stdout  # the metric line too
+    assert proc.stderr.splitlines() == [f"greenflag: warning: dropped_iterations: {warning['message']}"]
 
 
 def test_crossed_threshold_exits_99_and_reports_it(tmp_path: Path) -> None:
@@ -174,6 +209,10 @@ def test_tls_with_a_local_ca_and_a_wrong_host(tmp_path: Path) -> None:
         assert code == 0, out
         assert summary["metrics"]["http_reqs"]["count"] == 10
         assert summary["metrics"]["http_req_tls_handshaking"]["max"] > 0
+        # -e sets the environment greenflag runs the scenario in, so it can point the CA store elsewhere too
+        code, summary, out = run_load([server.url, "--iterations", "2", "-e", f"SSL_CERT_FILE={ca_file}"], tmp_path)
+        assert code == 0, out
+        assert summary["errors"] == {} and summary["metrics"]["http_reqs"]["count"] == 2
         wrong = server.url.replace("127.0.0.1", "localhost")
         code, summary, out = run_load([wrong, "--vus", "1", "--iterations", "3"], tmp_path, env)
         assert code == 0, out
@@ -226,3 +265,39 @@ def test_sigint_stops_gracefully_and_still_writes_the_summary(tmp_path: Path) ->
     assert data["aborted"] == "stopped by SIGINT"
     assert data["duration_s"] < 30
     assert data["metrics"]["http_reqs"]["count"] > 200
+
+
+def test_a_second_sigint_ends_the_graceful_stop_at_once(tmp_path: Path) -> None:
+    """Responses take a minute, the graceful stop is 40 s: the first SIGINT starts the graceful stop, another
+    one interrupts the iterations still running (counted) and the summary is written."""
+    import signal
+
+    from tests.support import wait_until
+
+    summary = tmp_path / "summary.json"
+    with counting_server() as server:
+        server.delay = 60.0
+        cmd = greenflag_cmd(
+            "load", "run", server.url, "--vus", "2", "--duration", "60s", "--graceful-stop", "40s", "--quiet",
+            "--summary-json", str(summary),
+        )  # fmt: skip
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_until(lambda: server.received >= 2, timeout=30, what="both requests to arrive")
+
+            def interrupted() -> bool:
+                proc.send_signal(signal.SIGINT)  # signals do not queue: send until one lands in the graceful stop
+                return proc.poll() is not None
+
+            wait_until(interrupted, timeout=20, interval=0.5, what="greenflag to exit on a second SIGINT")
+            out, _ = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        received = server.received
+    assert proc.returncode == 0, out
+    data = json.loads(summary.read_text())
+    assert data["aborted"] == "stopped by SIGINT"
+    assert data["metrics"]["interrupted_iterations"]["count"] == 2
+    assert data["metrics"]["http_reqs"]["count"] == received == 2

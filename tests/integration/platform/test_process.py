@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from greenflag.platform.process import ProcessPlatform, pid_alive
 from greenflag.rollout.store import Store
 from greenflag.spec import PlatformSpec
@@ -99,3 +101,50 @@ async def test_the_serving_version_is_restarted_when_its_liveness_fails(tmp_path
     (tmp_path / "alive.txt").write_text("ok")
     await controller.aclose()
     await p.stop_all(grace_s=5)
+
+
+# -- no value becomes an argument or code ------------------------------------------------------------------------
+
+# A shell template of the kind users write, with {version} inside the script and a command substitution of its own.
+SHELL_TEMPLATE = (
+    'sh -c \'echo "version=[{version}] port={port} service={service} instance={instance}" > seen-{instance}.txt; '
+    f"exec {sys.executable} -m http.server {{port}} --bind 127.0.0.1'"
+)
+
+
+@pytest.mark.parametrize("version", ["v4 --error-rate 1", "$(touch pwned)", "v1;touch pwned", "`touch pwned`"])
+async def test_a_version_that_is_not_a_version_name_is_not_launched(tmp_path: Path, version: str) -> None:
+    p = platform(tmp_path, SHELL_TEMPLATE, cwd=str(tmp_path))
+    with pytest.raises(ValueError, match="not a version name"):
+        await p.launch(version)
+    assert await p.instances() == [] and not (tmp_path / "pwned").exists()
+    assert list(tmp_path.glob("seen-*")) == []
+
+
+async def test_a_sh_c_template_gets_its_values_through_the_environment(tmp_path: Path) -> None:
+    p = platform(tmp_path, SHELL_TEMPLATE, cwd=str(tmp_path))
+    (instance,) = await p.launch("v2.1-rc_1")
+    try:
+        wait_until(lambda: http_get(instance.url + "/")[0] == 200, timeout=20, what="instance serves")
+        port = instance.url.rsplit(":", 1)[1]
+        seen = (tmp_path / "seen-v2.1-rc_1-0.txt").read_text().strip()
+        assert seen == f"version=[v2.1-rc_1] port={port} service=svc instance=v2.1-rc_1-0"
+        cmdline = Path(f"/proc/{instance.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"v2.1-rc_1" not in b" ".join(cmdline[:3]), "the value is never pasted into the script"
+    finally:
+        await p.stop_all(grace_s=2)
+
+
+def test_even_a_hostile_value_that_reached_a_shell_template_runs_no_code(tmp_path: Path) -> None:
+    """The template layer alone (below version validation): `$(…)`, backticks and `;` in a value stay data."""
+    import os
+    import subprocess
+
+    from greenflag.platform.template import command_argv, command_env
+
+    values = {"port": "1", "version": "$(touch pwned) `touch pwned2`; touch pwned3", "service": "s", "instance": "i"}
+    argv = command_argv("sh -c 'printf %s \"{version}\" > out.txt; echo {version} >> out.txt'", values)
+    subprocess.run(argv, env={**os.environ, **command_env(values)}, cwd=tmp_path, check=True, timeout=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"], "nothing but the output was created"
+    lines = (tmp_path / "out.txt").read_text().splitlines()
+    assert lines == [values["version"] + values["version"]]  # printf without newline, then echo's line

@@ -19,6 +19,8 @@ from greenflag.testing import FakeClock, FakePlatform, FakeProbe, FakeRouter
 from tests.servers import AWS_TEST_ENV, moto_server
 from tests.support import free_port
 
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+
 pytestmark = pytest.mark.timeout(120)
 TICK = 0.2
 
@@ -57,7 +59,7 @@ def alarms(endpoint: str) -> list[str]:
 
 def make(tmp_path: Path, endpoint: str, names: list[str], **alarm_keys: Any) -> tuple[Controller, FakeRouter]:
     spec = Spec.model_validate({
-        "service": "shop", "state_dir": str(tmp_path),
+        "service": "shop", "state_dir": str(tmp_path), "platform": PLATFORM,
         "strategy": {"canary": {"steps": [{"set_weight": 10}, {"pause": {"duration": "20s"}}, {"set_weight": 50}]}},
         "analysis": {"defaults": False, "alarms": {"names": names, "region": "eu-west-1", "endpoint_url": endpoint,
                                                     "interval": TICK, "timeout": 2, **alarm_keys}},
@@ -72,13 +74,14 @@ async def to_the_pause(controller: Controller, router: FakeRouter) -> Status:
     controller.start("v1")
     await controller.run()
     controller.start("v2")
-    while True:
+    for _ in range(500):
         status = await controller.tick()
         assert status is not None and not status.aborted, status.events[-1]
         if status.phase is Phase.PAUSED:
             assert router.weights == {"v1": 90, "v2": 10}
             return status
         controller.clock.advance(TICK)  # type: ignore[attr-defined]
+    raise AssertionError("not paused after 500 ticks")
 
 
 async def ticks_to_rollback(controller: Controller, limit: int = 3) -> tuple[int, Status]:

@@ -76,6 +76,8 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
         assert "v1 promoted" in first.stdout
         assert b'"v1"' in http_get(router + "/version")[1]
 
+        check_refusals(tmp_path, path)
+
         started = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v2")
         assert started.returncode == 0, started.stderr
         busy = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v3")
@@ -121,10 +123,39 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
     assert up.returncode == 0, out.decode()[-2000:]
 
 
+def check_refusals(tmp_path: Path, path: Path) -> None:
+    """With `up` running: bad versions, another spec and a second `up` are refused (exit 2, one line), and leave
+    no trace (nothing journaled, up's address file kept)."""
+    for bad in ("v4 --error-rate 1", "$(touch pwned)", "v2;touch pwned"):  # refused before anything starts
+        refused = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", bad)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("greenflag: error: --version: ")
+    assert not (tmp_path / "pwned").exists()
+    history = json.loads(gf(tmp_path, "rollout", "history", "-f", str(path), "--json").stdout)
+    assert [h["version"] for h in history] == ["v1"], "no rollout was journaled for them"
+
+    other = yaml.safe_load(path.read_text())  # another spec for the same state directory: refused, keys named
+    other["strategy"]["canary"]["steps"][0]["set_weight"] = 10
+    other["analysis"] = {"interval": "2s"}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    differ = gf(tmp_path, "rollout", "start", "-f", str(tmp_path / "other.yaml"), "--version", "v2")
+    assert differ.returncode == 2, differ.stdout + differ.stderr
+    assert differ.stderr.count("\n") == 1, differ.stderr
+    assert "analysis.interval" in differ.stderr and "strategy.canary.steps[0].set_weight" in differ.stderr
+    second_up = gf(tmp_path, "up", "-f", str(path))  # a second `up` is refused and leaves the first one's file
+    assert second_up.returncode == 2 and "already running" in second_up.stderr
+    assert (tmp_path / ".greenflag" / "up.json").exists()
+
+
 def test_in_process_controller_with_an_external_router_resumes_after_kill_9(tmp_path: Path) -> None:
     path = write_spec(
         tmp_path,
-        strategy={"canary": {"steps": [{"set_weight": 50}, {"pause": {"duration": "3s"}}, {"set_weight": 100}]}},
+        strategy={
+            "canary": {
+                "steps": [{"set_weight": 50}, {"pause": {"duration": "3s"}}, {"set_weight": 100}],
+                "background_analysis": False,  # nothing sends it traffic: no evidence to wait for
+            }
+        },
         hooks={"before_allow_traffic": ["echo before $GREENFLAG_VERSION >> hooks.txt"]},
     )
     spec = yaml.safe_load(path.read_text())
@@ -177,3 +208,24 @@ def stop_instances(path: Path) -> None:
     spec = resolve_paths(load_spec(path))
     platform = make_platform(spec, Store.for_state_dir(spec.state_dir))
     asyncio.run(platform.stop_all(grace_s=5))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("key", ["listen", "admin"])
+def test_up_refuses_an_address_it_cannot_listen_on_naming_the_key(tmp_path: Path, key: str) -> None:
+    import socket
+
+    path = write_spec(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    spec["router"][key] = "127.0.0.1:99999"
+    path.write_text(yaml.safe_dump(spec))
+    bad = gf(tmp_path, "up", "-f", str(path), timeout=30)
+    assert bad.returncode == 2 and bad.stderr.count("\n") <= 2, bad.stderr
+    assert f"router.{key}: '127.0.0.1:99999' is not HOST:PORT" in bad.stderr and "Traceback" not in bad.stderr
+    with socket.create_server(("127.0.0.1", 0)) as busy:  # a port another server holds
+        port = busy.getsockname()[1]
+        spec["router"][key] = f"127.0.0.1:{port}"
+        path.write_text(yaml.safe_dump(spec))
+        taken = gf(tmp_path, "up", "-f", str(path), timeout=30)
+    assert taken.returncode == 2, taken.stdout + taken.stderr
+    assert taken.stderr.count("\n") == 1 and "Traceback" not in taken.stderr, taken.stderr
+    assert f"router.{key}: cannot listen on 127.0.0.1:{port}: address already in use" in taken.stderr

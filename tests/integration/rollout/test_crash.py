@@ -54,6 +54,7 @@ def write_spec(tmp: Path) -> Path:
                     {"set_weight": 100},
                 ],
                 "abort_scale_down_delay": "1s",
+                "background_analysis": False,  # no traffic here: crash safety, not judgement, is under test
             }
         },
         "analysis": {"interval": "200ms", "window": "3s"},

@@ -45,6 +45,7 @@ async def test_http_json_metric_is_measured_and_judged(metrics_url: str, version
     spec = Spec.model_validate(
         {
             "service": "s",
+            "platform": {"command": "app --port {port}"},
             "strategy": {"canary": {"steps": [{"analysis": {"duration": "10s"}}]}},
             "analysis": {"metrics": [metric], "defaults": False},
         }

@@ -104,10 +104,11 @@ async def served_version(env: Env) -> str:
         return str((await response.json())["version"])
 
 
-# 4 s of analysis: the built-in sequential test decides once the canary has served 20 requests (min_samples)
+# 8 s of analysis at 50 % of ~50 req/s: the built-in sequential test needs about 95 clean canary requests to decide
+# "not worse" (and a step that ends undecided is Inconclusive, not passed); a faulty canary fails much sooner
 CANARY = {
     "canary": {
-        "steps": [{"set_weight": 30}, {"analysis": {"duration": "4s"}}, {"set_weight": 60}, {"set_weight": 100}],
+        "steps": [{"set_weight": 50}, {"analysis": {"duration": "8s"}}, {"set_weight": 70}, {"set_weight": 100}],
         "abort_scale_down_delay": "300ms",
     }
 }
@@ -154,7 +155,8 @@ async def test_faulty_canary_rolls_back_and_runs_on_rollback_hooks(tmp_path: Pat
         await wait_until_async(lambda: _has(env, "rollout_aborted", "v2"), timeout=10, what="webhook")
 
 
-BLUE_GREEN = {"blue_green": {"pre_promotion_analysis": {"duration": "1500ms"}, "scale_down_delay": "300ms"}}
+# the preview gets ~50 req/s of test traffic: 3 s is enough evidence for the built-in tests to decide
+BLUE_GREEN = {"blue_green": {"pre_promotion_analysis": {"duration": "3s"}, "scale_down_delay": "300ms"}}
 
 
 async def test_blue_green_with_pre_promotion_analysis(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@ listener, what it reads back, the test listener, backends found by their registe
 deregistration delay, and `greenflag router set-weights | status` on `kind: alb`.
 
 moto checks the API calls and keeps the load balancer as data: it sends no traffic through the weights, reports
-every registered target `healthy` and deregisters at once (see docs/routers-cloud.md, "What the tests cannot
+every registered target `healthy` and deregisters at once (see docs/routers.md, "What the ALB tests cannot
 prove")."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from greenflag.rollout.controller import Controller
-from greenflag.rollout.model import Phase
+from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.store import Store
 from greenflag.spec import AlbRouterSpec, Spec
 from greenflag.testing import FakeClock, FakePlatform, FakeProbe
@@ -31,6 +31,8 @@ from greenflag.traffic.alb_api import ActionOwner, ElbApi
 from greenflag.traffic.base import DrainTimes, HeaderRouting, HealthReporter
 from tests.aws import AlbWorld, build_alb, elbv2
 from tests.servers import AWS_TEST_ENV, moto_server
+
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -178,7 +180,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_router_set_weights_and_status_on_kind_alb(world: AlbWorld, tmp_path: Path) -> None:
     spec = tmp_path / "greenflag.yaml"
-    spec.write_text(yaml.safe_dump({"service": "shop", "router": world.router_keys(),
+    spec.write_text(yaml.safe_dump({"service": "shop", "router": world.router_keys(), "platform": PLATFORM,
                                     "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
     world.register("green", "10.0.1.5:8080")
     done = cli("set-weights", "green=100", "-f", str(spec), cwd=tmp_path)
@@ -191,7 +193,7 @@ def test_router_set_weights_and_status_on_kind_alb(world: AlbWorld, tmp_path: Pa
     bad = cli("set-weights", "green=1000", "-f", str(spec), cwd=tmp_path)
     assert bad.returncode == 2 and "0-999" in bad.stderr and bad.stderr.strip().count("\n") == 0, bad.stderr
     keys = world.router_keys(listener_arn=world.listener.replace("listener/", "listner/"))
-    spec.write_text(yaml.safe_dump({"service": "shop", "router": keys,
+    spec.write_text(yaml.safe_dump({"service": "shop", "router": keys, "platform": PLATFORM,
                                     "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
     wrong = cli("status", "-f", str(spec), cwd=tmp_path)
     assert wrong.returncode == 2 and "router.listener_arn: expected an ALB listener ARN" in wrong.stderr, wrong.stderr
@@ -218,7 +220,8 @@ async def test_a_canary_through_the_alb(world: AlbWorld, tmp_path: Path) -> None
     world.register("green", "10.0.1.5:8080")
     world.set_drain("blue", 30)
     world.set_drain("green", 30)
-    spec = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path),
+    spec = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path), "platform": PLATFORM,
+                                "analysis": {"defaults": False},
                                 "router": world.router_keys(test_listener_arn=world.test_listener),
                                 "strategy": {"canary": {"steps": [{"set_weight": 10}, {"pause": {}}]}}})  # fmt: skip
     platform, clock, probe = SlotPlatform({"v1": "10.0.1.7:8080", "v2": "10.0.1.5:8080"}), FakeClock(), FakeProbe()
@@ -229,8 +232,7 @@ async def test_a_canary_through_the_alb(world: AlbWorld, tmp_path: Path) -> None
     assert (await controller.run()).stable == "v1"
     assert weights(world.default_actions(), world) == {"blue": 100, "green": 0}
     status = controller.start("v2")
-    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
-        clock.advance(0.2)
+    status = await until_paused(controller, clock)
     assert weights(world.default_actions(), world) == {"blue": 90, "green": 10}
     assert weights(world.default_actions(world.test_listener), world) == {"blue": 0, "green": 100}  # the test route
     controller.store.post_command(status.rollout_id, "promote")
@@ -246,3 +248,14 @@ async def test_a_canary_through_the_alb(world: AlbWorld, tmp_path: Path) -> None
         assert clock.monotonic() < deadline, "v1 was never stopped"
     assert promoted_at is not None and clock.monotonic() - promoted_at >= 30  # the deregistration delay
     await router.aclose()
+
+
+async def until_paused(controller: Controller, clock: FakeClock, ticks: int = 500) -> Status:
+    """Tick (0.2 s of fake time each) until the rollout pauses; bounded."""
+    for _ in range(ticks):
+        status = await controller.tick()
+        assert status is not None and not status.aborted, status and status.events[-1]
+        if status.phase is Phase.PAUSED:
+            return status
+        clock.advance(0.2)
+    raise AssertionError(f"not paused after {ticks} ticks")

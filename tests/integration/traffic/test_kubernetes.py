@@ -2,7 +2,7 @@
 the fake implements the endpoints the drivers call (GET/PATCH/PUT/POST/DELETE of HTTPRoutes and Services, JSON merge
 patch), answers a stale resourceVersion with 409, checks every object written against its kind's schema shape,
 requires the kubeconfig's bearer token, and emulates a gateway controller writing the route's status. The same
-Router contract suite runs against a real cluster when GREENFLAG_TEST_KUBECONFIG is set (docs/routers-cloud.md).
+Router contract suite runs against a real cluster when GREENFLAG_TEST_KUBECONFIG is set (docs/routers.md).
 What the fake cannot prove: that a real gateway routes by these weights, or how fast it applies them."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from greenflag.rollout.controller import Controller
-from greenflag.rollout.model import Phase
+from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.store import Store
 from greenflag.spec import KubernetesRouterSpec, Spec
 from greenflag.testing import FakeClock, FakePlatform, FakeProbe
@@ -34,6 +34,8 @@ from greenflag.traffic.kubernetes_api import KubeApi, object_path
 from greenflag.traffic.kubernetes_objects import NO_BACKEND_VALUE
 from greenflag.traffic.registry import make_router
 from tests.kube_api import FakeKubeApi, httproute, service
+
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -195,7 +197,7 @@ def test_router_set_weights_and_status_on_kind_kubernetes(kubeconfig: Path, tmp_
     spec_file = tmp_path / "greenflag.yaml"
     router = {"kind": "kubernetes", "namespace": "shop", "httproute": "web", "kubeconfig": kubeconfig.name,
               "backends": {"blue": "web-blue", "green": "web-green"}}  # fmt: skip
-    spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router,
+    spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router, "platform": PLATFORM,
                                          "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
     done = cli("set-weights", "blue=90", "green=10", "-f", str(spec_file), cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == "weights: blue=90 green=10", done.stderr
@@ -205,7 +207,7 @@ def test_router_set_weights_and_status_on_kind_kubernetes(kubeconfig: Path, tmp_
     assert shown["weights"] == {"blue": 90, "green": 10}
     assert shown["backends"]["green"] == {"service": "web-green", "weight": 10, "state": "accepted by gateway shop/web"}
     router["httproute"] = "missing"
-    spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router,
+    spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router, "platform": PLATFORM,
                                          "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
     gone = cli("set-weights", "green=100", "-f", str(spec_file), cwd=tmp_path)
     assert gone.returncode == 2 and '404 Not Found: httproutes "missing" not found' in gone.stderr, gone.stderr
@@ -214,7 +216,8 @@ def test_router_set_weights_and_status_on_kind_kubernetes(kubeconfig: Path, tmp_
 
 async def test_a_blue_green_rollout_switches_the_selector(kubeconfig: Path, fake: FakeKubeApi, tmp_path: Path) -> None:
     """The controller steers the Service: a version's name is its label value; a rollback switches it back."""
-    spec_ = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path),
+    spec_ = Spec.model_validate({"service": "shop", "state_dir": str(tmp_path), "platform": PLATFORM,
+                                 "analysis": {"defaults": False},
                                  "router": {"kind": "kubernetes", "namespace": "shop", "service": "web-blue",
                                             "kubeconfig": str(kubeconfig)},
                                  "strategy": {"blue_green": {"auto_promote": False}}})  # fmt: skip
@@ -228,15 +231,24 @@ async def test_a_blue_green_rollout_switches_the_selector(kubeconfig: Path, fake
     controller.start("v1")
     assert (await controller.run()).stable == "v1" and selected() == "v1"
     status = controller.start("v2")
-    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
-        clock.advance(0.2)
+    status = await until_paused(controller, clock)
     assert selected() == "v1"  # waiting to be promoted: the stable version keeps the traffic
     controller.store.post_command(status.rollout_id, "promote")
     assert (await controller.run()).stable == "v2" and selected() == "v2"
     controller.start("v3")
-    while (status := await controller.tick()).phase is not Phase.PAUSED:  # type: ignore[union-attr]
-        clock.advance(0.2)
+    status = await until_paused(controller, clock)
     controller.store.post_command(status.rollout_id, "abort")
     final = await controller.run()
     assert (final.phase, final.stable, selected()) == (Phase.ROLLED_BACK, "v2", "v2")
     await router.aclose()
+
+
+async def until_paused(controller: Controller, clock: FakeClock, ticks: int = 500) -> Status:
+    """Tick (0.2 s of fake time each) until the rollout pauses; bounded."""
+    for _ in range(ticks):
+        status = await controller.tick()
+        assert status is not None and not status.aborted, status and status.events[-1]
+        if status.phase is Phase.PAUSED:
+            return status
+        clock.advance(0.2)
+    raise AssertionError(f"not paused after {ticks} ticks")

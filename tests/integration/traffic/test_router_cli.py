@@ -33,6 +33,8 @@ router:
     blue: {backends["blue"].url}
     green: {backends["green"].url}
   weights: {{blue: 100, green: 0}}
+platform:
+  command: "web --port {{port}}"
 strategy:
   blue_green: {{}}
 """
@@ -87,3 +89,29 @@ def test_unreachable_admin_is_a_clear_error(tmp_path: Path) -> None:
     token.write_text("x\n")
     done = run("router", "status", "--admin", f"http://127.0.0.1:{free_port()}", "--admin-token-file", str(token))
     assert done.returncode == 2 and "unreachable" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("router", "args", "needle"),
+    [
+        ("{kind: haproxy, socket: SOCK, backend: app, servers: {blue: s_blue}, listen: 'LISTEN'}",
+         ("router", "serve"), "router.kind is 'haproxy': `router serve` runs only the embedded router"),
+        ("{kind: haproxy, socket: SOCK, backend: app, servers: {blue: s_blue}, listen: 'LISTEN'}",
+         ("up",), "router (haproxy): cannot reach the router"),
+        ("{kind: alb, region: eu-west-1, listener_arn: a, target_groups: {blue: a}}",
+         ("up",), "router.kind: 'alb' is not available yet"),
+        ("{kind: kubernetes, namespace: shop, httproute: web}",
+         ("router", "status"), "router.kind: 'kubernetes' is not available yet"),
+    ],
+)  # fmt: skip
+def test_a_kind_that_is_not_embedded_never_starts_the_embedded_router(
+    router: str, args: tuple[str, ...], needle: str, tmp_path: Path
+) -> None:
+    listen = f"127.0.0.1:{free_port()}"
+    spec = tmp_path / "greenflag.yaml"
+    router = router.replace("SOCK", str(tmp_path / "none.sock")).replace("LISTEN", listen)
+    spec.write_text(f"service: shop\nrouter: {router}\nstrategy: {{canary: {{steps: [{{set_weight: 10}}]}}}}\n")
+    done = run(*args, "-f", str(spec))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert needle in done.stderr and "Traceback" not in done.stderr
+    assert "listening" not in done.stdout  # nothing was served in the other router's place

@@ -65,10 +65,11 @@ def test_the_spec_refuses_what_cloudwatch_would() -> None:
 
 def test_a_bad_alarms_section_names_its_key(tmp_path: Path) -> None:
     path = tmp_path / "greenflag.yaml"
-    path.write_text("service: s\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
+    path.write_text("service: s\nplatform: {command: 'app --port {port}'}\n"
+                    "strategy: {canary: {steps: [{set_weight: 10}]}}\n"
                     "analysis:\n  alarms: {names: [a, a], on_insufficient_data: alarm}\n")  # fmt: skip
     with pytest.raises(ConfigError) as info:
         load_spec(path)
-    problems = [p.removeprefix(f"{path}:4: ") for p in info.value.problems]
+    problems = [p.removeprefix(f"{path}:5: ") for p in info.value.problems]
     assert any(p.startswith("analysis.alarms.names: ") and "listed twice" in p for p in problems), problems
     assert any(p.startswith("analysis.alarms.on_insufficient_data: ") for p in problems), problems

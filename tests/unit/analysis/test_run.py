@@ -207,3 +207,23 @@ async def test_router_provider_queries_and_errors() -> None:
     assert "unknown query" in str((await provider.query("bogus", backend="v1", window_s=10)).error)
     stats.data["v3"] = (0, 0, 0.0)
     assert "no requests" in str((await provider.query("error_rate", backend="v3", window_s=10)).error)
+
+
+async def test_a_run_that_ends_without_evidence_is_inconclusive_not_successful() -> None:
+    """A canary with too little traffic: the built-in tests never decide; at the end of the run that is
+    Inconclusive, and the reason says how much evidence there was."""
+    clock = FakeClock()
+    stats = Stats()
+    session = AnalysisRun(analysis(), {"router": RouterProvider(stats)}, "v2", "v1", clock)
+    for _ in range(10):
+        stats.add("v1", 90, 0, 100.0)
+        stats.add("v2", 1, 0, 100.0)  # 1 request/s: 10 in all, min_samples is 20
+        clock.advance(1.0)
+        await session.tick()
+    assert session.verdict is Verdict.RUNNING
+    assert session.final_verdict() is Verdict.INCONCLUSIVE
+    reason = session.reason() or ""
+    assert reason.startswith("not enough evidence: error_rate: canary has 10 requests; 10 more needed"), reason
+    last = [m for m in session.measurements if m.metric == "error_rate"][-1]
+    assert last.evidence == {"requests": 10, "errors": 0, "more_needed": 10}
+    assert summary(session)["verdict"] == "Inconclusive"

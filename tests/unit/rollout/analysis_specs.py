@@ -20,7 +20,12 @@ STEPS = [{"set_weight": 10}, {"pause": {"duration": "5s"}}, {"analysis": {"durat
 
 
 def make_spec(steps: list[Any] = STEPS, **analysis: Any) -> Spec:
-    data = {"service": "svc", "strategy": {"canary": {"steps": steps}}, "analysis": {"metrics": USER, **analysis}}
+    data = {
+        "service": "svc",
+        "platform": {"command": "app --port {port}"},
+        "strategy": {"canary": {"steps": steps}},
+        "analysis": {"metrics": USER, **analysis},
+    }
     return Spec.model_validate(data)
 
 

@@ -13,6 +13,8 @@ from greenflag.spec import Spec
 from greenflag.testing import FakeClock, FakePlatform, FakeProbe, FakeRouter
 from greenflag.traffic.base import BackendHealth, DrainTimes, HealthReporter
 
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+
 
 class DrainingRouter(FakeRouter):
     """A FakeRouter whose backends drain for `drain` seconds and whose health checks pass for `healthy` names."""
@@ -33,7 +35,8 @@ class DrainingRouter(FakeRouter):
 
 
 def make(tmp_path: Path, router: FakeRouter, **strategy: Any) -> tuple[Controller, FakePlatform, FakeClock]:
-    spec = Spec.model_validate({"service": "svc", "state_dir": str(tmp_path),
+    spec = Spec.model_validate({"service": "svc", "state_dir": str(tmp_path), "platform": PLATFORM,
+                                "analysis": {"defaults": False},
                                 "strategy": strategy or {"canary": {"steps": [{"set_weight": 50}]}}})  # fmt: skip
     platform, clock, probe = FakePlatform(), FakeClock(), FakeProbe()
     controller = Controller(spec, router=router, platform=platform, store=Store(tmp_path / "state.db"), clock=clock,
@@ -50,9 +53,12 @@ async def test_the_old_version_is_stopped_only_after_the_drain_time(tmp_path: Pa
     await controller.run()
     controller.start("v2")
     status = await controller.tick()
-    while status is not None and status.phase is not Phase.HEALTHY:
+    for _ in range(200):
+        if status is not None and status.phase is Phase.HEALTHY:
+            break
         status = await controller.tick()
         clock.advance(0.2)
+    assert status is not None and status.phase is Phase.HEALTHY, status and status.events[-1]
     promoted = clock.monotonic()
     while "v1" not in platform.stopped:
         status = await controller.tick()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenflag.analysis.verdicts import Verdict
+from greenflag.analysis.verdicts import Measurement, Verdict
 from greenflag.rollout.model import Observations
 from greenflag.rollout.runs import run_metrics, verdict_of
 from greenflag.rollout.steps import decide
@@ -17,15 +17,15 @@ def test_runs_follow_the_steps_and_background_resumes_with_its_window() -> None:
     status, _ = decide(spec, status, UP, T0 + 5)
     assert (status.stage, status.analysis_run) == ("step:2", "step:2")
     assert [m.name for m in run_metrics(spec, status)] == ["error_rate", "latency", "a"], "the step's filter"
-    status, _ = decide(spec, status, UP, T0 + 10)
+    passed = tuple(Measurement(n, T0 + 9, 0.0, Verdict.SUCCESSFUL, f"{n} ok") for n in ("error_rate", "latency", "a"))
+    status, _ = decide(spec, status, Observations(launched=UP.launched, measurements=passed, analysis_run="step:2"),
+                       T0 + 10)  # fmt: skip
     assert (status.stage, status.analysis_run) == ("step:4", "background")
     assert status.analysis["background"]["started_at"] == T0, "background analysis keeps its canary window"
     assert set(status.analysis) == {"background", "step:2"}
 
 
 def test_the_step_filter_ignores_other_metrics_and_defaults_false_drops_the_builtins() -> None:
-    from greenflag.analysis.verdicts import Measurement
-
     spec = make_spec(defaults=False)
     status, _ = decide(spec, walk(spec), UP, T0 + 5)
     assert [m.name for m in run_metrics(spec, status)] == ["a"]

@@ -34,7 +34,7 @@ T0 = 1_000_000.0
 def make_spec(strategy: dict[str, Any] | None = None, **extra: Any) -> Spec:
     strategy = strategy or {"canary": {"steps": [{"set_weight": 10}, {"pause": {"duration": "10s"}}]}}
     data: dict[str, Any] = {"service": "svc", "strategy": strategy, **extra}
-    data.setdefault("platform", {"start_timeout": "30s", "stop_grace": "1s"})
+    data.setdefault("platform", {"command": "app --port {port}", "start_timeout": "30s", "stop_grace": "1s"})
     return Spec.model_validate(data)
 
 
@@ -209,7 +209,7 @@ CASES: list[Case] = [
         want_actions=[],
     ),
     Case(
-        name="analysis step passes",
+        name="an analysis step with nothing to measure passes",
         strategy={"canary": {"steps": [{"analysis": {"duration": "5s"}}]}},
         stage="step:0",
         fields={"analysis_started_at": T0},
@@ -344,7 +344,7 @@ def test_decide_table(
     want_phase: Phase,
     want_actions: list[Any] | None,
 ) -> None:
-    spec = make_spec(strategy)
+    spec = make_spec(strategy, analysis={"defaults": False})  # the stages and steps; judgement: tests below
     status = at_stage(spec, stage, **fields)
     before = Status.from_json(status.to_json())
     new, actions = decide(spec, status, obs, T0 + dt)
@@ -454,6 +454,10 @@ def test_inconclusive_pauses_until_resumed() -> None:
     assert new.phase is Phase.PAUSED
     resumed = Observations(launched=UP.launched, commands=("resume",))
     new, _ = decide(spec, new, resumed, T0 + 12)
+    assert (new.phase, new.hold, new.stage) == (Phase.PROGRESSING, None, "step:1"), "analysed again, afresh"
+    assert new.analysis["step:1"] == {"started_at": T0 + 12, "metrics": {}} and new.analysis_started_at == T0 + 12
+    ok = (measurement(Verdict.SUCCESSFUL, 0.0), measurement(Verdict.SUCCESSFUL, 50.0, "latency"))
+    new, _ = decide(spec, new, measured("step:1", *ok), T0 + 17)
     assert (new.phase, new.hold, new.stage) == (Phase.HEALTHY, None, "done")
 
 
@@ -483,7 +487,8 @@ def test_blue_green_is_a_two_step_plan_with_analysis_and_manual_promotion() -> N
     assert kinds == ["AnalysisStep", "PauseStep", "SetWeightStep"]
     assert analysis_active(spec, status)
     new, _ = decide(spec, status, UP, T0)
-    new, _ = decide(spec, new, UP, T0 + 5)
+    ok = (measurement(Verdict.SUCCESSFUL, 0.0), measurement(Verdict.SUCCESSFUL, 50.0, "latency"))
+    new, _ = decide(spec, new, measured("step:0", *ok), T0 + 5)
     assert (new.stage, new.phase, new.weights) == ("step:1", Phase.PAUSED, {"v1": 100})
     new, actions = decide(spec, new, Observations(launched=UP.launched, commands=("promote",)), T0 + 6)
     assert (new.phase, new.weights) == (Phase.HEALTHY, {"v2": 100})
@@ -532,3 +537,47 @@ def test_schema_version_is_checked() -> None:
     data["schema"] = 99
     with pytest.raises(ValueError, match="schema 99"):
         Status.from_json(data)
+
+
+def test_rolling_back_stops_a_forward_hook_still_running_until_it_is_journaled() -> None:
+    from greenflag.rollout.actions import StopHook
+
+    spec = run_hooks_spec()
+    status = at_stage(spec, "before_allow_traffic")
+    running = {"before_allow_traffic[0]": HookState(HookOutcome.STARTED)}
+    obs = Observations(launched=UP.launched, hooks=running, commands=("abort",))
+    new, actions = decide(spec, status, obs, T0)
+    stops = [a for a in actions if isinstance(a, StopHook)]
+    assert [s.key for s in stops] == ["before_allow_traffic[0]"] and "aborted by request" in stops[0].reason
+    new, actions = decide(spec, new, Observations(launched=UP.launched, hooks=running), T0 + 1)
+    assert StopHook("before_allow_traffic[0]", stops[0].reason) in actions, "asked again while still running"
+    cancelled = {"before_allow_traffic[0]": HookState(HookOutcome.CANCELLED, "stopped")}
+    new, actions = decide(spec, new, Observations(launched=UP.launched, hooks=cancelled), T0 + 2)
+    assert not any(isinstance(a, StopHook) for a in actions)
+    assert any(e.kind == "hook" and "cancelled: stopped" in e.message for e in new.events)
+
+
+def test_a_new_rollout_takes_over_the_scale_down_of_the_previous_one() -> None:
+    from greenflag.rollout.steps import hand_over
+
+    spec = make_spec({"blue_green": {"scale_down_delay": "30s"}})
+    previous = at_stage(spec, "scale_down", phase=Phase.HEALTHY, stable="v2", previous="v1", stage_started_at=T0)
+    previous.version = "v2"
+    done, retiring = hand_over(spec, previous, 2, T0 + 5)
+    assert (done.stage, retiring) == ("done", {"v1": T0 + 30})
+    assert done.events[-1].kind == "handed_over" and previous.stage == "scale_down", "the input is not changed"
+    status = new_status(spec, 2, "v3", "v2", T0 + 5, retiring)
+    assert status.retiring == {"v1": T0 + 30}
+    status.stage = "step:0"
+    _, actions = decide(spec, status, Observations(launched=frozenset({"v1", "v2", "v3"})), T0 + 10)
+    assert StopVersion("v1", 1.0) not in actions, "not before its delay ends"
+    new, actions = decide(spec, status, Observations(launched=frozenset({"v1", "v2", "v3"})), T0 + 30)
+    assert StopVersion("v1", 1.0) in actions and new.retiring == {}
+    assert new_status(spec, 3, "v1", "v2", T0, {"v1": T0 + 30}).retiring == {}, "rolling back to it keeps it"
+
+
+def test_the_new_rollouts_own_scale_down_stops_what_it_was_retiring_at_the_latest() -> None:
+    spec = make_spec()
+    status = at_stage(spec, "scale_down_canary", aborted=True, phase=Phase.DEGRADED, retiring={"v0": T0 + 999})
+    new, actions = decide(spec, status, UP, T0 + 5)
+    assert new.stage == "done" and StopVersion("v0", 1.0) in actions and new.retiring == {}

@@ -13,11 +13,15 @@ from greenflag.rollout.steps import new_status
 from greenflag.rollout.store import Store
 from greenflag.spec import Spec
 
-SPEC = Spec.model_validate({"service": "svc", "strategy": {"canary": {"preset": "AllAtOnce"}}})
+SPEC = Spec.model_validate(
+    {"service": "svc", "platform": {"command": "app --port {port}"}, "strategy": {"canary": {"preset": "AllAtOnce"}}}
+)
 
 
 def start(store: Store, version: str):  # type: ignore[no-untyped-def]
-    return store.create("svc", version, lambda rid, stable: new_status(SPEC, rid, version, stable, 1.0))
+    return store.create(
+        "svc", version, lambda rid, latest: new_status(SPEC, rid, version, latest and latest.stable, 1.0)
+    )
 
 
 def test_create_refuses_a_second_rollout_in_flight(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ from greenflag.rollout.validate import check_analysis
 from greenflag.spec import Spec
 from tests.unit.rollout.analysis_specs import STEPS, make_spec
 
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+
 
 @pytest.mark.parametrize(
     ("change", "message"),
@@ -31,10 +33,11 @@ def test_bad_analysis_specs_are_config_errors_naming_the_key(change: dict[str, A
 def test_a_canary_split_on_a_service_selector_is_refused() -> None:
     router = {"kind": "kubernetes", "namespace": "shop", "service": "web"}
     steps = [{"set_weight": 100}, {"set_weight": 10}]
-    split = Spec.model_validate({"service": "s", "router": router, "strategy": {"canary": {"steps": steps}}})
+    base = {"service": "s", "platform": PLATFORM}
+    split = Spec.model_validate({**base, "router": router, "strategy": {"canary": {"steps": steps}}})
     with pytest.raises(ConfigError, match=r"strategy\.canary\.steps\[1\]: set_weight 10: router\.service switches"):
         check_analysis(split)
-    check_analysis(Spec.model_validate({"service": "s", "router": router, "strategy": {"blue_green": {}}}))
+    check_analysis(Spec.model_validate({**base, "router": router, "strategy": {"blue_green": {}}}))
     route = {**router, "service": None, "httproute": "web"}
-    check_analysis(Spec.model_validate({"service": "s", "router": route,
-                                        "strategy": {"canary": {"steps": [{"set_weight": 10}]}}}))  # fmt: skip
+    canary = {"canary": {"steps": [{"set_weight": 10}]}}
+    check_analysis(Spec.model_validate({**base, "router": route, "strategy": canary}))

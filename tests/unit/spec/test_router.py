@@ -11,7 +11,7 @@ from greenflag.config import load_spec
 from greenflag.errors import ConfigError
 from greenflag.spec import AlbRouterSpec, HAProxyRouterSpec, KubernetesRouterSpec, NginxRouterSpec, RouterSpec
 
-HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
+HEAD = "service: shop\nplatform: {command: 'app --port {port}'}\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
 HAPROXY = "{kind: haproxy, socket: /run/haproxy/admin.sock, backend: app, servers: {blue: s_blue, green: s_green}}"
 NGINX = (
     "{kind: nginx, upstream_file: /etc/nginx/conf.d/app-upstream.conf, upstream: app, "
@@ -31,7 +31,7 @@ def problems(tmp_path: Path, router: str) -> list[str]:
         load(tmp_path, router)
     assert info.value.exit_code == 2
     path = tmp_path / "greenflag.yaml"
-    return [p.removeprefix(f"{path}:3: ") for p in info.value.problems]
+    return [p.removeprefix(f"{path}:4: ") for p in info.value.problems]
 
 
 def test_kind_absent_is_embedded_and_every_embedded_key_still_works(tmp_path: Path) -> None:
@@ -95,6 +95,9 @@ def test_haproxy_without_its_keys_is_refused_not_run_as_embedded(tmp_path: Path)
         (HAPROXY.replace("s_green", "'s green'"), "router.servers: 's green': expected an HAProxy"),
         (HAPROXY.replace("{blue: s_blue, green: s_green}", "{}"), "router.servers: name at least one server"),
         (HAPROXY.replace("/run/haproxy/admin.sock", "localhost"), "router.socket: expected a unix socket path"),
+        (HAPROXY.replace("/run/haproxy/admin.sock", "'/run/a b.sock'"), "router.socket: expected a unix socket path"),
+        (HAPROXY.replace("}}", '}, route_map: "/etc/r.map\\nglobal"}'), "router.route_map: expected an absolute"),
+        (HAPROXY.replace("}}", "}, route_map: 'r.map'}"), "router.route_map: expected an absolute path"),
         (HAPROXY.replace("}}", "}, weights: {red: 1}}"), "router.weights.red: not one of servers (blue, green)"),
         (NGINX.replace('"10.0.0.6:8080"', '"10.0.0.6"'), "router.servers: '10.0.0.6': expected HOST:PORT"),
         (NGINX.replace("upstream: app", "upstream: 'app; include /etc/passwd'"), "router.upstream: String should"),
@@ -114,6 +117,14 @@ def test_commands_are_split_once_at_load_and_never_run_by_a_shell(tmp_path: Path
     assert router.reload == ["nginx", "-s", "reload", "-p", "/srv/my nginx/", ";", "rm", "-rf", "x"]
     listed = load(tmp_path, NGINX.replace('"nginx -s reload"', "[systemctl, reload, nginx]"))
     assert isinstance(listed, NginxRouterSpec) and listed.reload == ["systemctl", "reload", "nginx"]
+
+
+def test_the_embedded_router_refuses_to_run_in_place_of_another_kind(tmp_path: Path) -> None:
+    from greenflag.traffic.embedded.server import EmbeddedRouter
+
+    haproxy = load(tmp_path, HAPROXY)
+    with pytest.raises(ValueError, match=r"router\.kind is 'haproxy': the embedded router needs kind embedded"):
+        EmbeddedRouter(haproxy)  # type: ignore[arg-type]
 
 
 ALB = ("{kind: alb, region: eu-west-1, listener_arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/"

@@ -23,6 +23,7 @@ PROVIDERS: dict[str, str] = {
     "prometheus": "greenflag.analysis.providers.prometheus:create",
     "http_json": "greenflag.analysis.providers.http_json:create",
     "cloudwatch": "greenflag.analysis.providers.cloudwatch:create",
+    "haproxy": "greenflag.analysis.providers.haproxy:create",
 }
 
 

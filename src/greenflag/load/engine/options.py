@@ -1,16 +1,114 @@
-"""Executor plans from command-line options or a script's k6-style `options` (pure; errors name the option)."""
+"""Executor plans from command-line options or a script's k6-style `options` (pure; errors name the option).
+
+A script's options are checked key by key against `OPTION_TYPES` before anything else: a value of the wrong
+type or out of range is an `OptionError` naming the key and what it expects, never a traceback later on.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from greenflag.load.engine import schedules as sch
 from greenflag.units import parse_duration
 
-__all__ = ["PlanOptions", "build_plan", "from_mapping", "parse_stage"]
+__all__ = ["OPTION_KEYS", "OPTION_TYPES", "OptionError", "PlanOptions", "build_plan", "from_mapping", "parse_stage"]
 __pure__ = True
+
+
+class OptionError(ValueError):
+    """A script option with a value of the wrong type or out of range; `key` is its path (`vus`, `stages[1].target`)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _integer(minimum: int) -> Callable[[str, Any], int]:
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise OptionError(key, f"expected an integer ≥ {minimum}, got {_shown(value)}")
+        return value
+
+    return check
+
+
+def _number(minimum: float, *, strict: bool = False) -> Callable[[str, Any], float]:
+    def check(key: str, value: Any) -> float:
+        bad = isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        if bad or value < minimum or (strict and value == minimum):
+            bound = f"> {minimum:g}" if strict else f"≥ {minimum:g}"
+            raise OptionError(key, f"expected a number {bound}, got {_shown(value)}")
+        return float(value)
+
+    return check
+
+
+def _duration(key: str, value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise OptionError(
+            key, f"expected a duration such as '30s', '5m' or a number of seconds, got {_shown(value)}"
+        ) from None
+    if not math.isfinite(seconds):
+        raise OptionError(key, f"expected a finite duration, got {_shown(value)}")
+    return seconds
+
+
+def _executor(key: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in sch.EXECUTORS:
+        raise OptionError(key, f"expected one of {', '.join(sch.EXECUTORS)}, got {_shown(value)}")
+    return value
+
+
+def _stages(key: str, value: Any) -> tuple[sch.Stage, ...]:
+    if not isinstance(value, list | tuple):
+        raise OptionError(key, f"expected a list such as [{{'duration': '30s', 'target': 10}}], got {_shown(value)}")
+    out = []
+    for index, stage in enumerate(value):
+        where = f"{key}[{index}]"
+        if not isinstance(stage, Mapping) or set(stage) != {"duration", "target"}:
+            raise OptionError(where, f"expected {{'duration': '30s', 'target': 10}}, got {_shown(stage)}")
+        out.append(
+            sch.Stage(_duration(f"{where}.duration", stage["duration"]), _number(0)(f"{where}.target", stage["target"]))
+        )
+    return tuple(out)
+
+
+def _thresholds(key: str, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise OptionError(key, f"expected a mapping of METRIC: [EXPR, ...], got {_shown(value)}")
+    return value  # the expressions themselves are parsed (and their errors named) by metrics.thresholds
+
+
+# key → (field of PlanOptions, check); several spellings (k6's camelCase and snake_case) of one field
+OPTION_TYPES: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "executor": ("executor", _executor),
+    "vus": ("vus", _integer(1)),
+    "duration": ("duration", _duration),
+    "rate": ("rate", _number(0, strict=True)),
+    "max_vus": ("max_vus", _integer(1)),
+    "maxVUs": ("max_vus", _integer(1)),
+    "stages": ("stages", _stages),
+    "iterations": ("iterations", _integer(1)),
+    "start_rate": ("start", _number(0)),
+    "startRate": ("start", _number(0)),
+    "start_vus": ("start", _integer(0)),
+    "startVUs": ("start", _integer(0)),
+    "graceful_stop": ("graceful_stop", _duration),
+    "gracefulStop": ("graceful_stop", _duration),
+    "thresholds": ("thresholds", _thresholds),
+}
+OPTION_KEYS = frozenset(OPTION_TYPES)
 
 
 @dataclass(frozen=True)
@@ -23,6 +121,7 @@ class PlanOptions:
     stages: tuple[sch.Stage, ...] = ()
     iterations: int | None = None
     start: float | None = None  # start VUs (ramping-vus) or start rate (ramping-arrival-rate)
+    graceful_stop: float | None = None  # seconds for running iterations at the end (k6's gracefulStop)
 
     def merged(self, override: PlanOptions) -> PlanOptions:
         """`override`'s values win where set (command line over the script's options)."""
@@ -41,22 +140,25 @@ def parse_stage(text: str) -> sch.Stage:
         raise ValueError(f"{text!r} is not DURATION:TARGET such as 30s:100") from None
 
 
-def from_mapping(options: dict[str, Any]) -> PlanOptions:
-    """k6-style options: vus, duration, rate, maxVUs/max_vus, stages [{duration, target}], iterations, executor."""
-    stages = tuple(
-        sch.Stage(parse_duration(s["duration"]), float(s["target"])) for s in options.get("stages", []) or []
-    )
-    duration = options.get("duration")
-    return PlanOptions(
-        executor=options.get("executor"),
-        vus=options.get("vus"),
-        duration=None if duration is None else parse_duration(duration),
-        rate=options.get("rate"),
-        max_vus=options.get("max_vus", options.get("maxVUs")),
-        stages=stages,
-        iterations=options.get("iterations"),
-        start=options.get("start_rate", options.get("startRate", options.get("start_vus", options.get("startVUs")))),
-    )
+def from_mapping(options: Mapping[str, Any]) -> PlanOptions:
+    """k6-style options (see OPTION_TYPES; `thresholds` is left to the caller). Raises OptionError naming the key:
+    an unknown key, two spellings of one option, or a value of the wrong type or out of range."""
+    fields: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for raw_key, value in options.items():
+        key = str(raw_key)
+        if key not in OPTION_TYPES or not isinstance(raw_key, str):
+            raise OptionError(key, f"unknown option (known: {', '.join(sorted(OPTION_KEYS))})")
+        field_name, check = OPTION_TYPES[key]
+        if field_name in spelled:
+            raise OptionError(key, f"given twice (also as {spelled[field_name]})")
+        spelled[field_name] = key
+        if value is None:
+            continue
+        checked = check(key, value)
+        if field_name != "thresholds":
+            fields[field_name] = checked
+    return PlanOptions(**fields)
 
 
 def _default_executor(o: PlanOptions) -> str:

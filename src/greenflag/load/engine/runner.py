@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from greenflag.load.engine import schedules as sch
-from greenflag.load.engine.executors import RunState, Scenario, run_plan
+from greenflag.load.engine.executors import DEFAULT_GRACEFUL_STOP, RunState, Scenario, run_plan
 from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.progress import Progress
 from greenflag.load.metrics.series import Registry
@@ -38,9 +38,11 @@ class Sink(Protocol):
 class RunConfig:
     plan: sch.ExecutorConfig
     thresholds: list[Threshold] = field(default_factory=list)
-    graceful_stop: float = 10.0
+    graceful_stop: float = DEFAULT_GRACEFUL_STOP
     progress: bool = True
     label: str = ""
+    # more sinks, built once the run's registry exists (the time series, a live dashboard's feed)
+    sink_factories: list[Callable[[Registry], Sink]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,20 +85,21 @@ class ThresholdWatch:
 
 async def _tick(registry: Registry, sinks: list[Sink], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        with contextlib.suppress(TimeoutError):  # on whole wall-clock seconds: the time series' intervals
+            await asyncio.wait_for(stop.wait(), timeout=1.0 - time.time() % 1.0)
         registry.fold()
         for sink in sinks:
             sink.add()
 
 
 def _stop_on_signals(state: RunState) -> list[int]:
-    """SIGINT/SIGTERM end the run early but gracefully: running iterations finish, the summary is written."""
+    """SIGINT/SIGTERM end the run early but gracefully: running iterations get the graceful stop, the summary is
+    written; another one during the graceful stop interrupts what still runs at once."""
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(signum, state.abort, f"stopped by {signal.Signals(signum).name}")
+            loop.add_signal_handler(signum, state.stop_signal, f"stopped by {signal.Signals(signum).name}")
         except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no signals here
             continue
         installed.append(signum)
@@ -111,7 +114,7 @@ async def run_load(
     scenario = make_scenario(registry)
     state = RunState(registry, graceful_stop=config.graceful_stop)
     watch = ThresholdWatch(config.thresholds, registry, state)
-    all_sinks: list[Sink] = [watch, *(sinks or [])]
+    all_sinks: list[Sink] = [watch, *(sinks or []), *(make(registry) for make in config.sink_factories)]
     progress: Progress | None = None
     if config.progress:
         progress = Progress(registry, sch.total_duration(config.plan))
@@ -119,12 +122,13 @@ async def run_load(
         all_sinks.append(progress)
     check = SelfCheck()
     check.start()
-    ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.stopping))
+    ticker = asyncio.ensure_future(_tick(registry, all_sinks, state.over))  # through the graceful stop
     signals = _stop_on_signals(state)
     try:
         await run_plan(config.plan, scenario, state)
     finally:
         state.stopping.set()
+        state.over.set()
         await ticker
         for sink in all_sinks:
             sink.flush()
@@ -140,7 +144,11 @@ async def run_load(
         elapsed_s=elapsed,
         outcomes=watch.last,
         extra={
-            "executor": {"name": config.plan.name, "plan": sch.describe(config.plan)},
+            "executor": {
+                "name": config.plan.name,
+                "plan": sch.describe(config.plan),
+                "graceful_stop_s": config.graceful_stop,
+            },
             "target": config.label,
             "aborted": state.abort_reason,
             "generator_saturated": generator.pop("saturated"),

@@ -1,14 +1,76 @@
-"""Generator self-check: is the load generator itself the bottleneck? Measures event-loop lag and own CPU."""
+"""Generator self-check: is the load generator itself the bottleneck? Measures event-loop lag and own CPU; and,
+before a run, what the machine offers (`machine_capacity`: memory available, open-files limits)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 from greenflag.hdr import Histogram
+from greenflag.load.engine.capacity import Capacity
 
-__all__ = ["SelfCheck", "saturated"]
+__all__ = ["SelfCheck", "machine_capacity", "raise_fd_limit", "saturated"]
+
+
+def _meminfo_available() -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not Linux: physical memory as a bound
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return None
+
+
+def _cgroup_room() -> int | None:
+    """Memory left under this process's cgroup limit (v2 memory.max, v1 memory.limit_in_bytes), if any."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            base = Path("/sys/fs/cgroup") / path.lstrip("/")
+            if controllers == "":  # v2
+                limit, usage = base / "memory.max", base / "memory.current"
+            elif "memory" in controllers.split(","):
+                base = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+                limit, usage = base / "memory.limit_in_bytes", base / "memory.usage_in_bytes"
+            else:
+                continue
+            text = limit.read_text().strip()
+            if text == "max" or int(text) >= 1 << 60:
+                return None
+            return max(0, int(text) - int(usage.read_text().strip()))
+    return None
+
+
+def machine_capacity() -> Capacity:
+    import resource
+
+    rooms = [room for room in (_meminfo_available(), _cgroup_room()) if room is not None]
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if address_space != resource.RLIM_INFINITY:
+        rooms.append(address_space)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return Capacity(
+        memory_bytes=min(rooms) if rooms else None,
+        fd_soft=None if soft == resource.RLIM_INFINITY else soft,
+        fd_hard=None if hard == resource.RLIM_INFINITY else hard,
+    )
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise the soft open-files limit towards `needed` (never above the hard limit), as `ulimit -n` would."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
 
 _INTERVAL = 0.1
 

@@ -12,73 +12,17 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httptools
 
+from greenflag.load.http.head import Target, build_request, parse_target
+
+# Target, build_request and parse_target live in head.py (pure); they are here too for the client's users
 __all__ = ["Client", "Connection", "Target", "build_request", "parse_target"]
 
 _perf = time.perf_counter
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
-
-
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str
-    port: int
-    path: str  # path + query, at least "/"
-
-    @property
-    def tls(self) -> bool:
-        return self.scheme == "https"
-
-    @property
-    def host_header(self) -> str:
-        default = 443 if self.tls else 80
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == default else f"{host}:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://{self.host_header}"
-
-
-def parse_target(url: str) -> Target:
-    """Validate an http(s) URL; raises ValueError saying what is expected."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ValueError(f"{url!r} has an invalid port") from None
-    path = parts.path or "/"
-    if parts.query:
-        path += "?" + parts.query
-    return Target(parts.scheme, parts.hostname, port, path)
-
-
-def build_request(
-    method: str, target: Target, path: str | None = None, headers: Iterable[tuple[str, str]] = (), body: bytes = b""
-) -> bytes:
-    """Serialise an HTTP/1.1 request. Adds Host, Content-Length (when there is a body) and User-Agent."""
-    lines = [f"{method} {path or target.path} HTTP/1.1", f"Host: {target.host_header}"]
-    names = set()
-    for name, value in headers:
-        if "\r" in name + value or "\n" in name + value:
-            raise ValueError(f"header {name!r} contains a line break")
-        lines.append(f"{name}: {value}")
-        names.add(name.lower())
-    if "user-agent" not in names:
-        lines.append("User-Agent: greenflag")
-    framed = "content-length" in names or "transfer-encoding" in names
-    if (body or method in ("POST", "PUT", "PATCH")) and not framed:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class Connection(asyncio.Protocol):
@@ -175,6 +119,17 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
+
+    def abandon(self) -> None:
+        """Give up the request in flight (the run has ended): no result, no retry, the connection is aborted."""
+        self.pending = False
+        waiter, self.waiter = self.waiter, None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._abort()
+        if waiter is not None and not waiter.done():
+            waiter.cancel()
 
     def _close(self) -> None:
         self.closed = True
@@ -326,6 +281,16 @@ class Client:
     @property
     def last(self) -> Connection | None:
         return self.conn
+
+    def interrupt(self) -> bool:
+        """Abandon the request in flight, if one has been sent and not answered; True when there was one. For the
+        end of a run: the caller counts it as interrupted."""
+        conn = self.conn
+        if conn is None or not conn.pending:
+            return False
+        conn.abandon()
+        self.conn = None
+        return True
 
     def close(self) -> None:
         if self.conn is not None:

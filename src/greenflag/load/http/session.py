@@ -10,6 +10,7 @@ The models it hands out (`Response`, `Headers`, `CookieJar`) are in `models.py`;
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import re
 import time
@@ -19,7 +20,8 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from typing_extensions import Unpack
 
-from greenflag.load.http.client import Client, Target, build_request, parse_target
+from greenflag.load.http.client import Client
+from greenflag.load.http.head import SAFE_TARGET, Target, build_request, control_character, parse_target
 from greenflag.load.http.models import FORM_CONTENT_TYPE, CookieJar, Headers, Response
 from greenflag.load.http.sse import SSEStream
 from greenflag.load.metrics.series import Registry, Tags
@@ -43,8 +45,11 @@ def resolve_url(base: Target | None, current: str | None, path: str) -> tuple[Ta
         return parse_target(path), path
     if current is None and base is not None and path.startswith("/") and not path.startswith("//"):
         clean = path.split("#", 1)[0]  # the common case, without urljoin: a path on the run's host
-        if " " not in clean:
+        if SAFE_TARGET.fullmatch(clean):  # else parse_target below encodes it (or refuses control characters)
             return Target(base.scheme, base.host, base.port, clean), base.origin + clean
+    problem = control_character(path)  # urljoin would drop tabs and line breaks without a word
+    if problem is not None:
+        raise ValueError(f"{path!r}: {problem} (not allowed in a URL)")
     anchor = current or (base.origin + base.path if base is not None else None)
     if anchor is None:
         raise ValueError(f"relative path {path!r} but no host: pass --host URL or set `host` on the User class")
@@ -185,11 +190,16 @@ class HttpSession:
         cookie = self.cookies.header(target.host)
         if cookie:
             lines.append(("Cookie", cookie))
-        parts = urlsplit(url)
-        request_path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        data = build_request(method, target, request_path, lines, payload)
+        data = build_request(method, target, None, lines, payload)  # target.path: encoded path and query
         client = self.client(target)
-        status = await client.send(data, head=method == "HEAD", idempotent=method in ("GET", "HEAD", "PUT", "DELETE"))
+        try:
+            status = await client.send(
+                data, head=method == "HEAD", idempotent=method in ("GET", "HEAD", "PUT", "DELETE")
+            )
+        except asyncio.CancelledError:  # the end of the run: a request in flight is counted, interrupted
+            if client.interrupt():
+                self.registry.series_for(name, method, 0, tags).record_interrupted(len(data))
+            raise
         series = self.registry.series_for(name, method, status, tags)
         series.record_http(
             t_want,

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from greenflag.load.http.client import Target, build_request
+from greenflag.load.http.head import Target, build_request
 from greenflag.load.http.models import CookieJar
-from greenflag.load.metrics.series import Registry, Tags
+from greenflag.load.metrics.series import Registry, Series, Tags
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -120,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self.ended = False
         self.t_first = 0.0
         self.bytes_recv = 0
+        self.series: Series | None = None  # once the stream's request is recorded: later bytes count there
         self.headers: dict[str, str] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -129,6 +130,8 @@ class _Connection(asyncio.Protocol):
         if not self.t_first:
             self.t_first = _perf()
         self.bytes_recv += len(data)
+        if self.series is not None:
+            self.series.bytes_recv += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -270,6 +273,12 @@ class SSEStream:
             error = "timeout" if connected else "connect_timeout"
         except OSError:
             error = "reset" if connected else "connect_refused"
+        except asyncio.CancelledError:  # the end of the run: a request in flight is counted, interrupted
+            conn.close()
+            if connected:
+                tags = tuple(item for item in self.tags if item[0] != "name")
+                self.registry.series_for(self.name, "GET", 0, tags).record_interrupted(len(data))
+            raise
         if error is not None or status == 0:
             conn.close()
             error = error or "closed"
@@ -285,6 +294,7 @@ class SSEStream:
         series = registry.series_for(self.name, "GET", status, request_tags)
         sent = self.t_sent if self.t_sent >= t1 else t1
         series.record_http(t_want, sent, conn.t_first, now, t1 - t0, t1 - t0, 0.0, len(data), conn.bytes_recv, error)
+        conn.series = series  # the events that follow count in data_received too
         if status and status != 200:
             self.failed = True
             conn.close()

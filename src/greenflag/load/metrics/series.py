@@ -45,6 +45,7 @@ class Series:
         "errors",
         "expected",
         "failed",
+        "interrupted",
         "lat",
         "latency",
         "method",
@@ -67,6 +68,7 @@ class Series:
         self.expected = expected
         self.reqs = 0
         self.failed = 0
+        self.interrupted = 0  # requests cut off in flight by the end of the run (no response, no timings)
         self.bytes_sent = 0
         self.bytes_recv = 0
         self.errors: dict[str, int] = {}
@@ -121,10 +123,19 @@ class Series:
                 self.sparse["http_req_tls_handshaking"].record(int(tls * 1e6))
         return duration
 
+    def record_interrupted(self, bytes_sent: int) -> None:
+        """A request that had left when the run ended and was cut off before its response: counted in http_reqs
+        (the server saw it) as a failure of class `interrupted`, with no timings."""
+        self.reqs += 1
+        self.failed += 1
+        self.interrupted += 1
+        self.errors["interrupted"] = self.errors.get("interrupted", 0) + 1
+        self.bytes_sent += bytes_sent
+
     def trend(self, metric: str) -> Histogram:
         if metric in _SPARSE:
             hist = self.sparse[metric].copy()
-            hist.record_count(0, self.reqs - hist.count)
+            hist.record_count(0, self.reqs - self.interrupted - hist.count)
             return hist
         return {
             "http_req_duration": self.duration,
@@ -174,6 +185,7 @@ class Registry:
         self.iterations = 0
         self.iteration_duration = Histogram()
         self.dropped_iterations = 0
+        self.interrupted_iterations = 0  # iterations still running when the graceful stop ran out
         self.script_errors: dict[str, int] = {}
         self.windows: deque[Window] = deque(maxlen=30)
         self.vus = 0

@@ -1,4 +1,5 @@
-"""The end-of-test summary: the `--summary-json` document (DESIGN.md §4) and a k6-like text table."""
+"""The end-of-test summary: the `--summary-json` document (docs/load-testing.md, "Summary JSON") and a k6-like
+text table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from greenflag.load.metrics.series import HTTP_TRENDS, Registry
 from greenflag.load.metrics.snapshot import Snapshot
 from greenflag.load.metrics.thresholds import Outcome
 
-__all__ = ["build_summary", "render_text"]
+__all__ = ["build_summary", "render_text", "warnings"]
 
 _CUSTOM_TRENDS = ("sse_time_to_first_event", "sse_event_gap", "sse_stream_duration")
 _CUSTOM_COUNTERS = ("sse_events", "sse_reconnects")
@@ -94,6 +95,7 @@ def build_summary(
     metrics["iterations"] = {"count": registry.iterations, "rate": round(registry.iterations / elapsed, 3)}
     metrics["iteration_duration"] = trend_stats(registry.iteration_duration)
     metrics["dropped_iterations"] = {"count": registry.dropped_iterations}
+    metrics["interrupted_iterations"] = {"count": registry.interrupted_iterations}
     metrics["data_sent"] = {"count": totals["bytes_sent"], "rate": round(totals["bytes_sent"] / elapsed, 1)}
     metrics["data_received"] = {"count": totals["bytes_recv"], "rate": round(totals["bytes_recv"] / elapsed, 1)}
     metrics["vus"] = {"value": registry.vus}
@@ -130,8 +132,39 @@ def build_summary(
         summary["by_step"] = steps
     if registry.script_errors:
         summary["script_errors"] = dict(registry.script_errors)
+    found = warnings(registry)
+    summary["warnings"] = found
+    summary["latency_lower_bound"] = any(w["id"] == "dropped_iterations" for w in found)
     summary.update(extra or {})
     return summary
+
+
+def warnings(registry: Registry) -> list[dict[str, Any]]:
+    """What makes the numbers less than they seem, each with an id, a count and a one-line message."""
+    out: list[dict[str, Any]] = []
+    dropped = registry.dropped_iterations
+    if dropped:
+        out.append(
+            {
+                "id": "dropped_iterations",
+                "count": dropped,
+                "message": f"{dropped} iteration{'s' if dropped != 1 else ''} dropped: all {registry.vus_max} VUs "
+                "were busy (raise --max-vus, or the service cannot keep up with the rate); http_req_latency from "
+                "the schedule is a lower bound, since dropped iterations sent nothing and their wait is not in it",
+            }
+        )
+    interrupted = registry.interrupted_iterations
+    if interrupted:
+        out.append(
+            {
+                "id": "interrupted_iterations",
+                "count": interrupted,
+                "message": f"{interrupted} iteration{'s' if interrupted != 1 else ''} still running when the "
+                "graceful stop ran out were interrupted (their requests in flight count as errors of class "
+                "interrupted; raise --graceful-stop to let them finish)",
+            }
+        )
+    return out
 
 
 def _fmt_ms(value: float) -> str:
@@ -177,16 +210,20 @@ def _breakdown_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_text(summary: dict[str, Any]) -> str:
-    """A k6-like end-of-test summary: thresholds first, then checks, then every metric on a dotted line."""
+def _head_lines(summary: dict[str, Any]) -> list[str]:
+    """Thresholds, then warnings in the same style (✗), then checks: what decides whether to trust the run."""
     lines: list[str] = []
-    marks = {key: all(e["ok"] for e in entries) for key, entries in summary["thresholds"].items()}
     if summary["thresholds"]:
         lines.append("  THRESHOLDS")
         for key, entries in summary["thresholds"].items():
             for entry in entries:
                 shown = "no data" if entry["value"] is None else f"{entry['value']:.4g}"
                 lines.append(f"    {'✓' if entry['ok'] else '✗'} {key}: {entry['expr']}  (value {shown})")
+        lines.append("")
+    if summary.get("warnings"):
+        lines.append("  WARNINGS")
+        for warning in summary["warnings"]:
+            lines.append(f"    ✗ {warning['id']}: {warning['message']}")
         lines.append("")
     if summary["checks"]:
         lines.append("  CHECKS")
@@ -195,6 +232,16 @@ def render_text(summary: dict[str, Any]) -> str:
             mark = "✓" if counts["fails"] == 0 else "✗"
             lines.append(f"    {mark} {name}: {counts['passes']}/{total} passed")
         lines.append("")
+    return lines
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    """A k6-like end-of-test summary: thresholds and warnings first, then checks, then every metric on a dotted
+    line (✗ on a metric with a crossed threshold or a warning)."""
+    lines = _head_lines(summary)
+    marks = {key: all(e["ok"] for e in entries) for key, entries in summary["thresholds"].items()}
+    for warning in summary.get("warnings", []):
+        marks[warning["id"]] = False
     lines.append("  METRICS")
     for name, stats in summary["metrics"].items():
         mark = "" if name not in marks else ("✓ " if marks[name] else "✗ ")

@@ -116,7 +116,9 @@ def _parse_one(metric_text: str, item: Any) -> Threshold:
                 + (f" (unknown: {', '.join(sorted(map(str, unknown)))})" if unknown else "")
             )
         expr = item["threshold"]
-        abort = bool(item.get("abort_on_fail", item.get("abortOnFail", False)))
+        abort = item.get("abort_on_fail", item.get("abortOnFail", False))
+        if not isinstance(abort, bool):
+            raise ThresholdError(f"{metric_text}: abort_on_fail: expected true or false, got {abort!r}")
         delay_text = item.get("delay_abort_eval", item.get("delayAbortEval", 0))
         try:
             delay = parse_duration(delay_text)
@@ -134,8 +136,10 @@ def parse_thresholds(spec: Mapping[str, Any]) -> list[Threshold]:
     """{'http_req_duration': ['p(95)<2000'], 'http_req_failed': 'rate<0.01'} → thresholds."""
     out: list[Threshold] = []
     for metric_text, items in spec.items():
+        if not isinstance(metric_text, str):
+            raise ThresholdError(f"{metric_text!r}: a metric name is a string such as 'http_req_duration'")
         for item in items if isinstance(items, list) else [items]:
-            out.append(_parse_one(str(metric_text), item))
+            out.append(_parse_one(metric_text, item))
     return out
 
 

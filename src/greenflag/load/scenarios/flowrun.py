@@ -8,6 +8,7 @@ The file's schema is `flows.py` (pure models); errors name the file, line and ke
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import uuid
 from collections.abc import Callable, Coroutine
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenflag.config import KeyPath, load_yaml, parse_model
 from greenflag.errors import ConfigError, UsageError
+from greenflag.load.engine.options import from_mapping
 from greenflag.load.scenarios.feeders import Feeder
 from greenflag.load.scenarios.flows import (
     CaptureSpec,
@@ -252,8 +254,8 @@ async def _sse(user: User, step: StepSpec, variables: dict[str, Any]) -> None:
         user.registry.add_check(f"{stream.name} {spec.events} events", got == spec.events)
 
 
-async def run_flow(user: User, flow: FlowSpec, feeders: list[_FeederUse]) -> None:
-    variables: dict[str, Any] = {"vu_id": user.vu_id, "iteration": user.iteration}
+async def run_flow(user: User, flow: FlowSpec, feeders: list[_FeederUse], env: dict[str, str] | None = None) -> None:
+    variables: dict[str, Any] = {**(env or {}), "vu_id": user.vu_id, "iteration": user.iteration}
     for use in feeders:
         for column, value in use.row(user.vu_id).items():
             variables[f"{use.name}.{column}"] = value
@@ -279,19 +281,23 @@ async def run_flow(user: User, flow: FlowSpec, feeders: list[_FeederUse]) -> Non
                 _after(user, last, spec.capture, spec.check, variables)
 
 
-def _flow_task(flow: FlowSpec, feeders: list[_FeederUse]) -> Callable[[User], Coroutine[Any, Any, None]]:
+def _flow_task(
+    flow: FlowSpec, feeders: list[_FeederUse], env: dict[str, str]
+) -> Callable[[User], Coroutine[Any, Any, None]]:
     async def run(self: User) -> None:
-        await run_flow(self, flow, feeders)
+        await run_flow(self, flow, feeders, env)
 
     run.__name__ = run.__qualname__ = re.sub(r"\W", "_", flow.name)
     return task(flow.weight)(run)
 
 
-def make_user_class(spec: FlowFile, feeders: list[_FeederUse], stem: str) -> type[User]:
-    """A User class with one weighted task per flow."""
+def make_user_class(
+    spec: FlowFile, feeders: list[_FeederUse], stem: str, env: dict[str, str] | None = None
+) -> type[User]:
+    """A User class with one weighted task per flow; `env` (`{"env.NAME": value}`) is in every flow's variables."""
     namespace: dict[str, Any] = {"wait_time": _wait(spec), "timeout": spec.config.timeout}
     for index, flow in enumerate(spec.flows):
-        namespace[f"flow_{index}"] = _flow_task(flow, feeders)
+        namespace[f"flow_{index}"] = _flow_task(flow, feeders, env or {})
     class_name = "Flows_" + re.sub(r"\W", "_", stem)
     return type(class_name, (User,), namespace)
 
@@ -304,19 +310,55 @@ def _where(path: Path, lines: dict[KeyPath, int], key: KeyPath) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
+def _check_env_references(path: Path, lines: dict[KeyPath, int], data: Any, env: dict[str, str]) -> None:
+    """Every `{{ env.NAME }}` in the file names a variable of the environment (before any traffic)."""
+
+    def walk(value: Any, key: KeyPath) -> None:
+        if isinstance(value, str):
+            for match in _TEMPLATE.finditer(value):
+                name = match.group(1)
+                if name.startswith("env.") and name not in env:
+                    dotted = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key).replace(".[", "[")
+                    raise ConfigError(
+                        f"{_where(path, lines, key)}: {dotted}: {{{{ {name} }}}}: no such environment variable "
+                        f"(set it, or pass -e {name[4:]}=VALUE)"
+                    )
+        elif isinstance(value, dict):
+            for child_key, child in value.items():
+                walk(child, (*key, str(child_key)))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                walk(child, (*key, index))
+
+    walk(data, ())
+
+
+def _bad_option(options: dict[str, Any], key: str) -> bool:
+    """The first key that `plan_options` will refuse (so the error can carry that key's line)."""
+    try:
+        from_mapping({key: options[key]})
+    except ValueError:
+        return True
+    return False
+
+
 def load_yaml_flows(path: Path, *, host: str | None) -> ScriptScenario:
     """Load and validate a YAML journeys file into the same scenario type as Python files (LoadedScenario)."""
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with keys config and flows")
     model = parse_model(FlowFile, data, str(path), lines)
-    where_options = _where(path, lines, ("config", "options"))
-    options, thresholds = plan_options(f"{where_options}: config", model.config.options or None)
+    raw_options = model.config.options or None
+    key = next((k for k in raw_options or {} if _bad_option(raw_options or {}, k)), None)
+    where_options = _where(path, lines, ("config", "options", key) if key is not None else ("config", "options"))
+    options, thresholds = plan_options(where_options, raw_options, "config.options")
     try:
         feeders = build_feeders(model.config.feeders, path.resolve().parent)
     except ValueError as exc:
         raise ConfigError(f"{_where(path, lines, ('config', 'feeders'))}: config.feeders: {exc}") from None
-    cls = make_user_class(model, feeders, path.stem)
+    env = {f"env.{key}": value for key, value in os.environ.items()}  # after -e/--env (applied before loading)
+    _check_env_references(path, lines, data, env)
+    cls = make_user_class(model, feeders, path.stem, env)
     base = base_target(str(path), host, "--host") or base_target(
         _where(path, lines, ("config", "host")), model.config.host, "config.host"
     )

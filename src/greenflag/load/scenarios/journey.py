@@ -1,7 +1,8 @@
 """Run `User` classes as the engine's VUs: one User instance, one HTTP session per VU.
 
-An iteration is one task (picked by weight, deterministically per VU) followed by the class's `wait_time`. An
-exception in a task or hook is counted by type in `registry.script_errors` and the VU carries on.
+An iteration is one task (picked by weight, deterministically per VU) followed by the class's `wait_time` (cut
+short when the run's duration is over: the graceful stop waits for requests, not for pauses). An exception in a
+task or hook is counted by type in `registry.script_errors` and the VU carries on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenflag.load.engine.executors import RunState
 from greenflag.load.http.client import Target
 from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
@@ -72,7 +74,7 @@ def count_error(registry: Registry, exc: BaseException, seen: set[str] | None = 
 
 
 class UserVU:
-    __slots__ = ("phase", "plan", "registry", "seen", "session", "user")
+    __slots__ = ("phase", "plan", "registry", "seen", "session", "state", "user")
 
     def __init__(self, plan: ClassPlan, vu_id: int, registry: Registry, seen: set[str] | None = None) -> None:
         self.plan = plan
@@ -81,6 +83,10 @@ class UserVU:
         self.session = HttpSession(registry, plan.base, timeout=plan.cls.timeout)
         self.user = plan.cls(vu_id, self.session, registry)
         self.phase = first_phase(vu_id)
+        self.state: RunState | None = None
+
+    def bind(self, state: RunState) -> None:
+        self.state = state
 
     async def start(self) -> None:
         try:
@@ -105,6 +111,8 @@ class UserVU:
         session.step = None
         if plan.wait is not None:
             delay = plan.wait.delay(_perf() - started)
+            if self.state is not None:  # no pause past the end of the duration
+                delay = min(delay, self.state.stop_at - _perf())
             if delay > 0:
                 await asyncio.sleep(delay)
 

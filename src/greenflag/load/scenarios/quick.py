@@ -44,13 +44,16 @@ class UrlScenario:
         return UrlVU(self)
 
 
+OnDone = Callable[["UrlVU", float | None], None]  # the runner's: (vu, due of a request to send again or None)
+
+
 class BurstConnection(Connection):
     """A connection that chains requests from its response callback (closed-model bursts) or runs single
     requests with a completion callback and no future (open-model `fire`)."""
 
     vu: UrlVU | None = None
     timeout_s = 60.0
-    on_done: Callable[[UrlVU], None] | None = None
+    on_done: OnDone | None = None
     due = 0.0
     # No headers-complete callback into Python: status and keep-alive are read when the message completes
     # (llhttp knows a GET/POST response's framing by itself). HEAD needs it: see HeadBurstConnection.
@@ -72,8 +75,8 @@ class BurstConnection(Connection):
             self.keep_alive = False
         super().connection_lost(exc)
 
-    def fire(self, vu: UrlVU, due: float, on_done: Callable[[UrlVU], None]) -> None:
-        """Send one request; when it completes, record it (latency from `due`) and call on_done(vu)."""
+    def fire(self, vu: UrlVU, due: float, on_done: OnDone) -> None:
+        """Send one request; when it completes, record it (latency from `due`) and call on_done(vu, None)."""
         self.vu = vu
         self.due = due
         self.on_done = on_done
@@ -105,6 +108,11 @@ class BurstConnection(Connection):
         elif not self.keep_alive:
             self._close()
         vu.fired(self, status, on_done)
+
+    def abandon(self) -> None:
+        self.vu = None
+        self.on_done = None
+        super().abandon()
 
     def burst(self, vu: UrlVU, data: bytes, timeout: float) -> asyncio.Future[int]:
         """Start a burst; the future resolves with the status of the request that ends it (an error, a
@@ -197,7 +205,6 @@ class UrlVU:
         "method",
         "name",
         "registry",
-        "resend",
         "sent",
         "state",
         "timeout",
@@ -220,10 +227,12 @@ class UrlVU:
         self.timeout = scenario.timeout
         self.last: Series | None = None
         self.keep_going: Callable[[], bool] | None = None
-        self.state: RunState | None = None  # the runner's, given to `loop`
+        self.state: RunState | None = None  # the runner's (`bind`)
         self.burst_ended_recorded = False
         self.iteration_append = scenario.registry.iteration_duration.raw.append
-        self.resend: asyncio.Future[None] | None = None
+
+    def bind(self, state: RunState) -> None:
+        self.state = state
 
     async def start(self) -> None:
         return None
@@ -236,7 +245,12 @@ class UrlVU:
 
     async def iteration(self, scheduled: float) -> None:
         client = self.client
-        status = await client.send(self.data, head=self.head, idempotent=self.idempotent)
+        try:
+            status = await client.send(self.data, head=self.head, idempotent=self.idempotent)
+        except asyncio.CancelledError:  # the end of the run: the request in flight is counted, interrupted
+            if client.interrupt():
+                self.series(0).record_interrupted(self.sent)
+            raise
         self.series(status).record_http(
             scheduled,
             client.t_sent,
@@ -251,7 +265,7 @@ class UrlVU:
         )
 
     # -- open model without a task per iteration -----------------------------------------------------------
-    def fire(self, due: float, on_done: Callable[[UrlVU], None]) -> bool:
+    def fire(self, due: float, on_done: OnDone) -> bool:
         """Start an iteration from a callback when the connection is live; False means: use `iteration`."""
         conn = self.client.conn
         if conn is None or conn.closed or conn.pending or not isinstance(conn, BurstConnection):
@@ -264,22 +278,23 @@ class UrlVU:
         idempotent request is sent again on a new connection, as `Client.send` (and browsers) do."""
         return self.idempotent and conn.error in ("closed", "reset") and conn.t_first == 0.0 and conn.requests_done > 1
 
-    def fired(self, conn: BurstConnection, status: int, on_done: Callable[[UrlVU], None]) -> None:
+    def fired(self, conn: BurstConnection, status: int, on_done: OnDone) -> None:
         if conn.closed:
             self.client.conn = None
         if status == 0 and self.stale(conn):
-            self.resend = asyncio.ensure_future(self._resend(conn.due, on_done))
+            on_done(self, conn.due)  # the runner sends it again on a new connection (unless the run has ended)
             return
         self.record_fired(conn, status)
-        on_done(self)
+        on_done(self, None)
 
-    async def _resend(self, due: float, on_done: Callable[[UrlVU], None]) -> None:
-        try:
-            await self.iteration(due)
-            self.registry.iterations += 1
-            self.iteration_append(int((_perf() - due) * 1e6))
-        finally:
-            on_done(self)
+    def interrupt(self) -> bool:
+        """The run has ended: cut off a callback iteration in flight (its request counted, interrupted)."""
+        conn = self.client.conn
+        if not isinstance(conn, BurstConnection) or conn.on_done is None or not conn.pending:
+            return False
+        self.client.interrupt()
+        self.series(0).record_interrupted(self.sent)
+        return True
 
     def record_fired(self, conn: BurstConnection, status: int) -> None:
         self.series(status).record_http(
@@ -292,8 +307,18 @@ class UrlVU:
     # -- closed-model bursts -----------------------------------------------------------------------------
     async def loop(self, keep_going: Callable[[], bool] | None, state: RunState) -> None:
         """Iterate until `keep_going()` (None: always) says no or `state.stop_at` passes: bursts on a live
-        connection, the coroutine path for everything else."""
+        connection, the coroutine path for everything else. Cancelled at the end of the graceful stop: the
+        iteration in flight is counted as interrupted, its request too."""
         self.keep_going, self.state = keep_going, state
+        try:
+            await self._loop(keep_going, state)
+        except asyncio.CancelledError:
+            self.registry.interrupted_iterations += 1  # every await of the loop is inside an iteration
+            if self.client.interrupt():  # a burst's request in flight (the coroutine path counts its own)
+                self.series(0).record_interrupted(self.sent)
+            raise
+
+    async def _loop(self, keep_going: Callable[[], bool] | None, state: RunState) -> None:
         client = self.client
         registry = self.registry
         while (keep_going is None or keep_going()) and _perf() < state.stop_at:

@@ -61,4 +61,6 @@ def render_metrics(router: ScrapedRouter) -> tuple[bytes, str]:
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RouterCollector(router))
+    for collector in router.metric_collectors:
+        registry.register(collector)
     return generate_latest(registry), CONTENT_TYPE_LATEST

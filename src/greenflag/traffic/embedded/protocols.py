@@ -98,6 +98,11 @@ class ScrapedRouter(Protocol):
 
     def backend_states(self) -> Mapping[str, BackendState]: ...
 
+    @property
+    def metric_collectors(self) -> list[Any]:
+        """More prometheus-client collectors served on the same /metrics (`greenflag up`: the controller's)."""
+        ...
+
 
 class AdminRouter(ScrapedRouter, Protocol):
     """What the admin API reads and changes on the running router (`EmbeddedRouter`)."""

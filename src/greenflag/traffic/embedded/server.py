@@ -72,6 +72,7 @@ class EmbeddedRouter:
         self._admin_runner: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._drain_timers: dict[str, asyncio.TimerHandle] = {}
+        self.metric_collectors: list[Any] = []  # more series on the admin /metrics (greenflag up's controller)
         self.address: tuple[str, int] = parse_host_port(spec.listen)
         self.admin_address: tuple[str, int] | None = parse_host_port(spec.admin) if self._admin_enabled else None
         if self.admin_address is not None and admin_token is not None:
@@ -185,13 +186,12 @@ class EmbeddedRouter:
         return {n: core.weights.get(n, 0) for n, b in core.backends.items() if not b.removed}
 
     def set_weights(self, weights: dict[str, int]) -> None:
-        """Atomically replace every backend's weight: a backend not named gets 0 (nothing keeps traffic by
-        omission). Raises ValueError."""
+        """Atomically replace all weights: a backend not named gets 0 (so a rollback to `{stable: 100}` takes
+        every request from the canary at once). Raises ValueError for unknown names or bad values."""
         core = self.core
         live = [n for n, b in core.backends.items() if not b.removed]
         clean = validate_weights(weights, live)
-        new = {**core.weights, **{n: clean.get(n, 0) for n in live}}
-        core.weights = new
+        core.weights = {name: clean.get(name, 0) for name in live}
         core.rebuild()
         for name in live:
             self._update_drain(name)

@@ -13,3 +13,13 @@ def test_latency_is_never_shorter_than_duration() -> None:
     duration = registry.http_trend("http_req_duration").max
     assert registry.http_trend("http_req_latency").max == duration
     assert 199_990 <= duration <= 200_000
+
+
+def test_an_interrupted_request_counts_as_a_failed_request_without_timings() -> None:
+    registry = Registry(start=0.0)
+    registry.series_for("/", "GET", 200).record_http(1.0, 1.0, 1.1, 1.2, 0.01, 0.01, 0, 10, 20, None)
+    registry.series_for("/", "GET", 0).record_interrupted(10)
+    assert registry.http_totals() == {"reqs": 2, "failed": 1, "bytes_sent": 20, "bytes_recv": 20}
+    assert registry.errors_by_class() == {"interrupted": 1}
+    for metric in ("http_req_duration", "http_req_blocked", "http_req_waiting"):
+        assert registry.http_trend(metric).count == 1, metric  # the answered request only

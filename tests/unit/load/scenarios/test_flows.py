@@ -48,7 +48,7 @@ def test_validation_errors_name_line_and_key(tmp_path: Path, text: str, expected
 
 def test_options_feeders_and_host_errors(tmp_path: Path) -> None:
     steps = "flows:\n  - name: a\n    steps: [{think: 1}]\n"
-    with pytest.raises(UsageError, match=r"flows\.yaml:2: config: options\.vu: unknown option"):
+    with pytest.raises(UsageError, match=r"flows\.yaml:2: config\.options\.vu: unknown option"):
         load_yaml_flows(write(tmp_path, "config:\n  options: {vu: 1}\n" + steps), host="http://h")
     with pytest.raises(ConfigError, match=r"flows\.yaml:2: config\.feeders: .*missing\.csv: cannot read"):
         load_yaml_flows(write(tmp_path, "config:\n  feeders: {u: {path: missing.csv}}\n" + steps), host="http://h")

@@ -95,8 +95,33 @@ def test_bad_options(tmp_path: Path) -> None:
         plan_options("f.py", {"vu": 3})
     with pytest.raises(UsageError, match="options: expected a dict"):
         plan_options("f.py", [1])
-    with pytest.raises(UsageError, match=r"f\.py: options:"):
+    with pytest.raises(UsageError, match=r"f\.py: options\.duration: expected a duration"):
         plan_options("f.py", {"duration": "soon"})
     path = write(tmp_path, GOOD.replace('"p(95)<500"', '"p(95)<<500"'))
     with pytest.raises(UsageError, match=r"options\.thresholds"):
         prepare(LoadRequest(target=str(path), progress=False))
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"vus": 2.5}, "options.vus: expected an integer ≥ 1, got 2.5"),
+        ({"maxVUs": -1}, "options.maxVUs: expected an integer ≥ 1, got -1"),
+        ({"rate": "fast"}, "options.rate: expected a number > 0, got 'fast'"),
+        ({"gracefulStop": [1]}, "options.gracefulStop: expected a duration"),
+        ({"executor": 5}, "options.executor: expected one of constant-vus"),
+        ({"stages": "10s:5"}, "options.stages: expected a list"),
+        ({"stages": [{"duration": "10s"}]}, "options.stages[0]: expected {'duration': '30s', 'target': 10}"),
+        ({"thresholds": ["p(95)<1"]}, "options.thresholds: expected a mapping"),
+        ({"thresholds": {"http_req_duration": 95}}, "options.thresholds: http_req_duration: expected a string"),
+    ],
+)
+def test_options_of_the_wrong_type_name_the_file_line_and_key(
+    tmp_path: Path, options: dict[str, object], expected: str
+) -> None:
+    line = 'options = {"vus": 7, "duration": "45s", "thresholds": {"http_req_duration": ["p(95)<500"]}}'
+    path = write(tmp_path, GOOD.replace(line, f"options = {options!r}"), "typed.py")
+    with pytest.raises(UsageError) as caught:
+        load_python(path, host="http://127.0.0.1:1")
+    assert str(caught.value).startswith(f"{path}:4: ")
+    assert expected in str(caught.value)
