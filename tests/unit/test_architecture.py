@@ -74,6 +74,7 @@ CORE = [
     "rollout.launch", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets", "rollout.runs",
     "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
     "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
+    "traffic.alb_actions", "traffic.kubernetes_objects", "analysis.alarms", "rollout.drain",
 ]  # fmt: skip
 
 

@@ -10,7 +10,7 @@ errors naming file, line and key path, is `greenflag.config.load_spec`.
 
 from __future__ import annotations
 
-from greenflag.spec.analysis import AnalysisSpec, CompareSpec, MetricSpec
+from greenflag.spec.analysis import AlarmsSpec, AnalysisSpec, CompareSpec, MetricSpec
 from greenflag.spec.base import VERSION_PATTERN, Duration, Model, Size, check_version, differences
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
@@ -50,6 +50,7 @@ from greenflag.spec.strategy import (
 
 __all__ = [
     "VERSION_PATTERN",
+    "AlarmsSpec",
     "AlbRouterSpec",
     "AnalysisBody",
     "AnalysisSpec",
