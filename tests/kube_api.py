@@ -17,8 +17,8 @@ It implements only what greenflag calls, and checks it the way the real API serv
   ResolvedRefs False with BackendNotFound for a Service that does not exist), `gateway_delay` seconds later, with
   `observedGeneration`; `gateway = "reject"` refuses routes, `"off"` never reports (no controller).
 
-Kinds are a table (`KINDS`): a platform's Deployments are one more entry (path, kind name, shape check, and an
-optional controller called after each write, e.g. to fill in `status.readyReplicas`).
+Kinds are a table (`KINDS`): the kubernetes platform's Deployments are one more entry (their shape check and an
+emulated Deployment controller are in tests/kube_deployments.py: `deployments`, `deployment_delay`).
 """
 
 from __future__ import annotations
@@ -136,7 +136,20 @@ def _gateway(server: FakeKubeApi, route: dict[str, Any]) -> None:
     server.schedule_gateway(route["metadata"]["namespace"], route["metadata"]["name"])
 
 
+def _check_deployment(obj: dict[str, Any]) -> list[str]:
+    from tests.kube_deployments import check_deployment
+
+    return check_deployment(obj)
+
+
+def _deployment_controller(server: FakeKubeApi, obj: dict[str, Any]) -> None:
+    from tests.kube_deployments import deployment_controller
+
+    deployment_controller(server, obj)
+
+
 KINDS: dict[str, Kind] = {
+    "deployments": Kind("/apis/apps/v1", "Deployment", _check_deployment, _deployment_controller),
     "httproutes": Kind("/apis/gateway.networking.k8s.io/v1", "HTTPRoute", check_httproute, _gateway),
     "services": Kind("/api/v1", "Service", check_service),
 }
@@ -168,6 +181,8 @@ class FakeKubeApi:
     token: str = "greenflag-test-token"
     gateway: str = "accept"  # accept | reject | off
     gateway_delay: float = 0.05
+    deployments: str = "on"  # on | partial | off: the emulated Deployment controller (tests/kube_deployments.py)
+    deployment_delay: float = 0.05
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (plural, ns, name) → object
     requests: list[Request] = field(default_factory=list)
     url: str = ""
@@ -223,6 +238,11 @@ class FakeKubeApi:
         new["metadata"]["resourceVersion"] = str(next(self._versions))
         self.objects[(plural, ns, new["metadata"]["name"])] = new
         return new
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` on the server's loop `delay` seconds from now (the emulated controllers' reports)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.call_later, delay, callback)
 
     def schedule_gateway(self, namespace: str, name: str) -> None:
         if self.gateway != "off" and self._loop is not None:

@@ -24,13 +24,13 @@ import pytest
 
 from greenflag.platform.base import ExitReporter, Instance, InstanceExit, Platform
 from greenflag.platform.command import CommandPlatform
+from greenflag.platform.kubernetes import make_kubernetes_platform
 from greenflag.platform.process import ProcessPlatform
 from greenflag.platform.slots import SlotsPlatform
 from greenflag.rollout.store import Store
-from greenflag.spec import CommandPlatformSpec, PlatformSpec, SlotsPlatformSpec
+from greenflag.spec import CommandPlatformSpec, KubernetesPlatformSpec, PlatformSpec, SlotsPlatformSpec
 from greenflag.testing import FakePlatform
-
-# from tests.contract.kube_subject import kubernetes
+from tests.kube_api import FakeKubeApi
 from tests.platform_scripts import Fleet, Orchestrator
 
 pytestmark = pytest.mark.timeout(90)
@@ -45,6 +45,7 @@ class Subject:
     per_version: int  # instances of each version
     restart: Callable[[], Platform]  # the same platform built again, as a restarted controller would
     activity: Callable[[], int]  # commands run (or API writes made) so far
+    cause: str = CAUSE  # what the report of BAD's failed start says
 
 
 @contextlib.asynccontextmanager
@@ -103,12 +104,34 @@ async def command(tmp_path: Path) -> AsyncIterator[Subject]:
         orchestrator.stop_all()
 
 
+@contextlib.asynccontextmanager
+async def kubernetes(tmp_path: Path) -> AsyncIterator[Subject]:
+    """Against a FAKE Kubernetes API server (tests/kube_api.py, tests/kube_deployments.py): no cluster runs here."""
+    server = FakeKubeApi(deployment_delay=0.05)
+    server.start()
+    config = server.kubeconfig(tmp_path / "kubeconfig")
+    keys = {"kind": "kubernetes", "namespace": "shop", "image": "registry.example.com/svc:{version}", "port": 8080,
+            "kubeconfig": str(config)}  # fmt: skip
+    spec = KubernetesPlatformSpec.model_validate(keys)
+
+    def build() -> Platform:
+        return make_kubernetes_platform("svc", spec)
+
+    def writes() -> int:
+        return sum(1 for r in server.requests if r.method != "GET")
+
+    try:
+        yield Subject(build(), 1, build, writes, cause="ProgressDeadlineExceeded")
+    finally:
+        server.stop()
+
+
 IMPLEMENTATIONS: dict[str, Callable[[Path], contextlib.AbstractAsyncContextManager[Subject]]] = {
     "fake": fake,
     "process": process,
     "slots": slots,
     "command": command,
-    # "kubernetes": kubernetes,
+    "kubernetes": kubernetes,
 }
 
 
@@ -207,7 +230,7 @@ async def test_a_launch_that_fails_reports_the_cause(subject: Subject) -> None:
         reported = [e for e in platform.exits() if e.version == BAD]
         assert time.monotonic() < deadline, f"no exit reported for {BAD}"
         await _pause()
-    assert CAUSE in reported[0].describe(), reported[0].describe()
+    assert subject.cause in reported[0].describe(), reported[0].describe()
     await platform.stop(BAD, grace_s=2.0)
 
 

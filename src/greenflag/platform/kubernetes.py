@@ -78,8 +78,8 @@ class KubernetesPlatform:
     async def launch(self, version: str) -> list[Instance]:
         """Create the version's Deployment and Service unless they exist; its instance once it is ready."""
         check_version(version)
-        name = object_name(self.spec, self.service, version)
         selector(self.spec, self.service, version)  # ValueError for a version that cannot be a label value
+        name = object_name(self.spec, self.service, version)
         current = await self._get("deployments", name)
         if current is not None and self._version_of(current) != version:
             raise ValueError(

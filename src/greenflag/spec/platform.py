@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from greenflag.spec.base import Duration, Model
-from greenflag.units import parse_duration
 from greenflag.spec.platform_base import (
     PLACEHOLDERS,
     ArgvCommand,
@@ -28,6 +27,7 @@ from greenflag.spec.platform_base import (
     key_error,
 )
 from greenflag.spec.platform_kube import KubernetesPlatformSpec
+from greenflag.units import parse_duration
 
 __all__ = [
     "KINDS",

@@ -157,7 +157,8 @@ async def test_stop_deletes_only_that_version_and_is_idempotent(platform: Kubern
     await ready(platform, "v1")
     await ready(platform, "v2")
     await platform.stop("v1", grace_s=5)
-    assert ("deployments", "shop", "web-v1") not in server.objects and ("services", "shop", "web-v1") not in server.objects
+    assert ("deployments", "shop", "web-v1") not in server.objects
+    assert ("services", "shop", "web-v1") not in server.objects
     assert [i.id for i in await platform.instances()] == ["web-v2"]
     before = len(writes(server))
     await platform.stop("v1", grace_s=5)
@@ -188,4 +189,54 @@ async def test_a_name_two_versions_share_is_refused(kubeconfig: Path, server: Fa
         await p.launch("v2")
     await p.stop("v2", grace_s=1)
     assert ("deployments", "shop", "web-current") in server.objects, "v1's Deployment is never touched by v2"
+    await p.aclose()
+
+
+async def test_the_fake_refuses_what_a_real_api_server_would(server: FakeKubeApi, kubeconfig: Path) -> None:
+    """The fake is only worth its tests if it refuses bad objects: a Deployment whose selector does not match its
+    pods, an unknown field, a container without an image."""
+    from greenflag.platform.kubernetes_api import KubeApi, KubeError
+    from greenflag.platform.kubernetes_objects import deployment
+
+    good = deployment(spec(kubeconfig), "web", "v1")
+    wrong_selector = {**good, "spec": {**good["spec"], "selector": {"matchLabels": {"version": "v9"}}}}
+    unknown_field = {**good, "spec": {**good["spec"], "replica": 2}}
+    no_image = {**good, "spec": {**good["spec"], "template": {**good["spec"]["template"], "spec": {
+        "containers": [{"name": "app"}]}}}}  # fmt: skip
+    api = KubeApi(kubeconfig=str(kubeconfig))
+    for bad, problem in ((wrong_selector, "`selector` does not match template `labels`"),
+                         (unknown_field, "spec.replica: unknown field"),
+                         (no_image, "containers[0].image: required")):  # fmt: skip
+        with pytest.raises(KubeError, match="422") as info:
+            await api.request("POST", "/apis/apps/v1/namespaces/shop/deployments", bad)
+        assert problem in str(info.value)
+    await api.request("POST", "/apis/apps/v1/namespaces/shop/deployments", good)
+    api.close()
+
+
+async def test_the_docs_example_spec_runs_against_the_fake(kubeconfig: Path, tmp_path: Path) -> None:
+    """docs/platforms.md's kubernetes example (marked as needing a cluster) is checked here: loaded as written, with
+    the fake's kubeconfig, it launches, lists and stops versions."""
+    import re
+
+    import yaml
+
+    from greenflag.config import load_spec
+    from tests.support import ROOT
+
+    page = (ROOT / "docs" / "platforms.md").read_text()
+    block = re.search(r"doc-test: checked-by tests/integration/platform/test_kubernetes\.py[^\n]*\n```yaml\n(.*?)```",
+                      page, re.S)  # fmt: skip
+    assert block is not None
+    data = yaml.safe_load(block.group(1))
+    data["platform"]["kubeconfig"] = str(kubeconfig)
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(data))
+    loaded = load_spec(path)
+    assert isinstance(loaded.platform, KubernetesPlatformSpec)
+    p = make_kubernetes_platform(loaded.service, loaded.platform, base_dir=path.parent)
+    instance = await ready(p, "v1")
+    assert instance.url == "http://shop-v1.shop.svc:80"
+    await p.stop("v1", grace_s=30)
+    assert await p.instances() == []
     await p.aclose()
