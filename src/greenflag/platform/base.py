@@ -12,7 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ExitReporter", "Instance", "InstanceExit", "InstanceRecord", "Platform", "PlatformError", "RecordJournal"]
+__all__ = [
+    "ExitReporter",
+    "Instance",
+    "InstanceExit",
+    "InstanceRecord",
+    "Platform",
+    "PlatformError",
+    "ReadinessSource",
+    "RecordJournal",
+]
 
 
 class PlatformError(RuntimeError):
@@ -95,3 +104,15 @@ class RecordJournal(Protocol):
     def platform_records(self, service: str) -> dict[str, dict[str, Any]]: ...
     def put_platform_record(self, service: str, key: str, value: dict[str, Any]) -> None: ...
     def drop_platform_record(self, service: str, key: str) -> None: ...
+
+
+@runtime_checkable
+class ReadinessSource(Protocol):
+    """Optional capability: a platform that lists a version's instances only once its orchestrator found them ready
+    by their own probes (a Deployment's available replicas), and stops listing them when they are not. Without
+    `health.readiness` (`health.liveness`) the controller takes that as the gate and probes nothing itself: it may
+    not reach the instances' addresses at all (a Service inside a cluster)."""
+
+    def readiness_source(self) -> str:
+        """What decides readiness, for humans: "the Deployment's status"."""
+        ...

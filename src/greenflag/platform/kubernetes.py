@@ -144,6 +144,10 @@ class KubernetesPlatform:
         if await self._get("services", name) is not None:
             await self._delete("services", name)
 
+    def readiness_source(self) -> str:
+        """ReadinessSource: a version is listed only while its Deployment is ready (then: available)."""
+        return "the Deployment's status"
+
     async def aclose(self) -> None:
         self.api.close()
 

@@ -19,10 +19,10 @@ from typing import Any
 
 from greenflag.clock import Clock, SystemClock
 from greenflag.errors import UsageError
-from greenflag.health.base import Probe
+from greenflag.health.base import Probe, ProbeResult
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import ExitReporter, Instance, Platform
+from greenflag.platform.base import ExitReporter, Instance, Platform, ReadinessSource
 from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
 from greenflag.rollout.alarm_watch import AlarmWatch
 from greenflag.rollout.hookrunner import HookRunner
@@ -215,6 +215,10 @@ class Controller:
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
         spec = self.spec.health.readiness if kind == "readiness" else self.spec.health.liveness
         targets = [i.url for i in self._instances if i.version == version]
+        if spec is None and isinstance(self.platform, ReadinessSource):  # listed = ready (the orchestrator's probes)
+            source = self.platform.readiness_source()
+            listed = ProbeResult(bool(targets), 0.0, f"{version}: {'ready' if targets else 'not ready'} by {source}")
+            return Gate(started_at=mono, success_threshold=1, failure_threshold=1).observe(listed, mono)
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:

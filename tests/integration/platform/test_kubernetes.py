@@ -240,3 +240,53 @@ async def test_the_docs_example_spec_runs_against_the_fake(kubeconfig: Path, tmp
     await p.stop("v1", grace_s=30)
     assert await p.instances() == []
     await p.aclose()
+
+
+async def test_a_release_on_kubernetes_switches_the_service_and_rolls_back_a_failed_rollout(
+    kubeconfig: Path, server: FakeKubeApi, tmp_path: Path
+) -> None:
+    """The controller with the kubernetes platform and the Service-selector router, over the fake: the versions'
+    Deployments come and go, the stable Service selects the version, and a version whose Deployment never becomes
+    available is rolled back with Kubernetes' reason. No `health.readiness`: the Deployment's status is the gate,
+    and the controller probes nothing (the Services' addresses do not resolve here: a probe would fail)."""
+    from greenflag.rollout.controller import Controller
+    from greenflag.rollout.model import Phase
+    from greenflag.rollout.store import Store
+    from greenflag.spec import Spec
+    from greenflag.traffic.registry import make_router
+    from tests.kube_api import service
+
+    server.create("services", service("shop", "web", {"app.kubernetes.io/name": "web", "version": "none"}))
+    spec_ = Spec.model_validate({
+        "service": "web", "state_dir": str(tmp_path),
+        "platform": {"kind": "kubernetes", "namespace": "shop", "image": "registry.example.com/web:{version}",
+                     "port": 8080, "kubeconfig": str(kubeconfig), "max_restarts": 1},
+        "router": {"kind": "kubernetes", "namespace": "shop", "service": "web", "kubeconfig": str(kubeconfig)},
+        "strategy": {"blue_green": {"scale_down_delay": "200ms", "abort_scale_down_delay": "200ms"}},
+        "analysis": {"defaults": False},
+    })  # fmt: skip
+    router = make_router(spec_.router)
+    platform = make_kubernetes_platform("web", spec_.platform)  # type: ignore[arg-type]
+    controller = Controller(spec_, router=router, platform=platform, store=Store(tmp_path / "state.db"), tick_s=0.05)
+
+    def selected() -> str:
+        return str(server.get("services", "shop", "web")["spec"]["selector"]["version"])
+
+    def deployments() -> list[str]:
+        return sorted(name for (plural, _, name) in server.objects if plural == "deployments")
+
+    controller.start("v1")
+    assert (await asyncio.wait_for(controller.run(), 30)).stable == "v1" and selected() == "v1"
+    controller.start("v2")
+    assert (await asyncio.wait_for(controller.run(), 30)).stable == "v2" and selected() == "v2"
+    assert deployments() == ["web-v2"], "v1 was scaled down: its Deployment deleted"
+    controller.start("bad-3")
+    final = await asyncio.wait_for(controller.run(), 30)
+    assert (final.phase, final.stable, selected()) == (Phase.ROLLED_BACK, "v2", "v2")
+    rollback = next(e for e in final.events if e.kind == "rollback")
+    assert "Deployment shop/web-bad-3 did not become available: ProgressDeadlineExceeded" in rollback.message
+    assert rollback.trigger == "launch"
+    assert deployments() == ["web-v2"]
+    await controller.aclose()
+    await router.aclose()
+    await platform.aclose()
