@@ -32,7 +32,7 @@ def write_spec(tmp_path: Path, fleet: Fleet) -> Path:
     spec = {
         "service": "shop",
         "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": fleet.platform_keys(deploy_timeout="60s", start_timeout="60s", stop_grace="2s"),
+        "platform": fleet.platform_keys(deploy_timeout="60s", start_timeout="90s", stop_grace="2s"),
         "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
         "strategy": {
             "blue_green": {"pre_promotion_analysis": {"duration": "6s"}, "scale_down_delay": "500ms",
