@@ -3,10 +3,12 @@
 `launch(v)` deploys `v` onto an idle slot (`platform/slotplan.py`: never one that holds a version of the release)
 by running the spec's `deploy` command detached (`platform/jobs.py`), and returns nothing until the deploy has
 exited 0: then the slot is `ready` and its address is the version's instance, for the readiness gate and the
-router. A deploy that fails or times out is reported by `exits()` with its exit status and last output, and its
-slot is idle again. `stop(v)` marks the slot idle, after running the optional `stop` command. Which slot holds
-which version, and the deploy in progress, are journaled (`RecordJournal`), so a restarted controller finds the
-versions where they are and waits for a deploy still running instead of starting it again.
+router. While every slot holds another version, `launch` waits (a version scaling down after the last release
+frees its slot soon; the controller's `start_timeout` bounds the wait). A deploy that fails or times out is
+reported by `exits()` with its exit status and last output, and its slot is idle again. `stop(v)` marks the slot
+idle, after running the optional `stop` command. Which slot holds which version, and the deploy in progress, are
+journaled (`RecordJournal`), so a restarted controller finds the versions where they are and waits for a deploy
+still running instead of starting it again.
 
 Behind a load balancer that registers targets (router.kind alb), a `SlotTargets` registers a slot's targets once
 its deploy succeeded and deregisters them before it is deployed again or stopped (CodeDeploy's BlockTraffic and
@@ -25,7 +27,7 @@ from typing import Protocol
 
 from greenflag.platform.base import Instance, InstanceExit, PlatformError, RecordJournal
 from greenflag.platform.jobs import CommandResult, JobFiles, check_executable, poll_job, run, spawn_job, stop_job
-from greenflag.platform.slotplan import DEPLOYING, IDLE, READY, SlotState, choose_slot, holding
+from greenflag.platform.slotplan import DEPLOYING, IDLE, READY, NoIdleSlot, SlotState, choose_slot, holding
 from greenflag.platform.template import command_argv, command_env
 from greenflag.spec import SlotsPlatformSpec, check_version
 
@@ -70,6 +72,7 @@ class SlotsPlatform:
         self.targets = targets
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._exits: list[InstanceExit] = []
+        self.waiting: dict[str, str] = {}  # version → why it waits for a slot (logged when it changes)
 
     # -- the journal ------------------------------------------------------------------------------------------
     def states(self) -> dict[str, SlotState]:
@@ -106,13 +109,21 @@ class SlotsPlatform:
     # -- the Platform ------------------------------------------------------------------------------------------
     async def launch(self, version: str) -> list[Instance]:
         """Deploy `version` onto an idle slot, or look at the deploy already started: its instance once the deploy
-        succeeded, else nothing yet. ValueError for a version name that is not one, or when no slot is idle."""
+        succeeded, else nothing yet (also while every slot holds another version). ValueError for a version name
+        that is not one."""
         check_version(version)
         states = await self._advance()
         held = holding(version, states)
         if held is not None:
             return [self._instance(held)] if held.state == READY else []
-        slot = choose_slot(version, list(self.spec.slots), states)
+        try:
+            slot = choose_slot(version, list(self.spec.slots), states)
+        except NoIdleSlot as exc:
+            if self.waiting.get(version) != str(exc):
+                log.warning("%s: waiting until a version stops", exc)
+            self.waiting[version] = str(exc)
+            return []
+        self.waiting.pop(version, None)
         await self._deploy(states[slot], version)
         return []
 

@@ -101,3 +101,40 @@ async def test_a_bad_version_on_the_idle_slot_is_rolled_back_and_the_serving_slo
     finally:
         fleet.stop_all()
     print(f"users: {dict(users.counts)}; smoke: {dict(smoke.counts)}")
+
+
+async def test_a_release_started_while_the_last_one_scales_down_waits_for_the_slot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both slots are held (v2 serves on green, v1 still scales down on blue) when v3 is rolled out: v3 waits until
+    the hand-over stops v1, then is deployed onto blue — it neither fails nor touches green."""
+    fleet = Fleet.create(tmp_path / "fleet")
+    path = write_spec(tmp_path, fleet)
+    data = yaml.safe_load(path.read_text())
+    data["strategy"] = {"blue_green": {"scale_down_delay": "4s"}}
+    data["analysis"] = {"defaults": False}
+    path.write_text(yaml.safe_dump(data))
+    up = Up(load_spec(path), tick_s=0.1)
+    try:
+        async with up.running():
+            controller = up.controller
+            assert controller is not None
+            await up.rollout("v1", timeout=60)
+            started = controller.start("v2")
+            for _ in range(600):  # promoted, and v1 not stopped yet (its scale-down delay runs)
+                status = controller.store.load(started.rollout_id)
+                if status is not None and status.phase is Phase.HEALTHY:
+                    break
+                await asyncio.sleep(0.1)
+            platform = controller.platform
+            assert isinstance(platform, SlotsPlatform)
+            assert {s.slot: s.state for s in platform.states().values()} == {"blue": READY, "green": READY}
+            final = await up.rollout("v3", timeout=90)
+            assert (final.phase, final.stable) == (Phase.HEALTHY, "v3")
+            assert "no idle slot to deploy v3 onto: blue holds v1 (ready); green holds v2 (ready)" in caplog.text
+            assert served(fleet.slots["blue"]) == "v3"
+            deploys = [line.split(" (")[0] for line in fleet.activity() if line.startswith(("deploy", "stop"))]
+            assert deploys == ["deploy blue v1", "deploy green v2", "stop blue v1 grace 2", "deploy blue v3",
+                               "stop green v2 grace 2"]  # fmt: skip
+    finally:
+        fleet.stop_all()
