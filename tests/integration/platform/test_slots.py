@@ -198,3 +198,16 @@ async def test_values_reach_commands_as_arguments_and_environment_never_as_code(
                              "GREENFLAG_SERVICE": "shop", "GREENFLAG_PREVIOUS_VERSION": ""}  # fmt: skip
     assert stop["argv"] == ["2.4.1-rc.1", "blue", address]  # expanded by the shell from the environment
     assert stop["env"]["GREENFLAG_STOP_GRACE"] == "3"
+
+
+async def test_a_stop_past_its_timeout_is_killed_and_an_error(tmp_path: Path, fleet: Fleet) -> None:
+    stop = fleet.root / "slow-stop.sh"
+    stop.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/stop.pid\necho draining\nsleep 60\n")
+    stop.chmod(0o755)
+    platform = make(tmp_path, fleet, stop=[str(stop)], stop_timeout="1s")
+    await deployed(platform, "v1")
+    with pytest.raises(PlatformError, match=r"^platform\.stop of v1 on slot blue: timed out after 1s"):
+        await platform.stop("v1", grace_s=1)
+    script = int((tmp_path / "stop.pid").read_text())
+    await wait_until_async(lambda: _gone(script), timeout=5, what="the stop command killed with its process group")
+    assert platform.states()["blue"].state == READY
