@@ -36,6 +36,7 @@ from greenflag.rollout.runtime import (
     token_path,
 )
 from greenflag.rollout.store import Store
+from greenflag.rollout.validate import check_analysis
 from greenflag.spec import RouterSpec, Spec
 from greenflag.traffic.base import Router
 from greenflag.units import parse_host_port
@@ -132,6 +133,7 @@ class Up:
 
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         self._check_addresses()
+        check_analysis(self.spec)  # the spec's own checks first: before the router is reached or anything launched
         token = load_or_create_token(token_path(self.spec))
         await self._start_router(token)
         assert self.driver is not None

@@ -216,12 +216,13 @@ async def test_the_fake_refuses_what_a_real_api_server_would(server: FakeKubeApi
 
 async def test_the_docs_example_spec_runs_against_the_fake(kubeconfig: Path, tmp_path: Path) -> None:
     """docs/platforms.md's kubernetes example (marked as needing a cluster) is checked here: loaded as written, with
-    the fake's kubeconfig, it launches, lists and stops versions."""
+    the fake's kubeconfig, it passes the checks of `greenflag up` and launches, lists and stops versions."""
     import re
 
     import yaml
 
     from greenflag.config import load_spec
+    from greenflag.rollout.validate import check_analysis
     from tests.support import ROOT
 
     page = (ROOT / "docs" / "platforms.md").read_text()
@@ -233,6 +234,7 @@ async def test_the_docs_example_spec_runs_against_the_fake(kubeconfig: Path, tmp
     path = tmp_path / "greenflag.yaml"
     path.write_text(yaml.safe_dump(data))
     loaded = load_spec(path)
+    check_analysis(loaded)
     assert isinstance(loaded.platform, KubernetesPlatformSpec)
     p = make_kubernetes_platform(loaded.service, loaded.platform, base_dir=path.parent)
     instance = await ready(p, "v1")
@@ -290,3 +292,29 @@ async def test_a_release_on_kubernetes_switches_the_service_and_rolls_back_a_fai
     await controller.aclose()
     await router.aclose()
     await platform.aclose()
+
+
+def test_greenflag_up_refuses_an_httproute_with_the_kubernetes_platform_before_any_write(
+    kubeconfig: Path, server: FakeKubeApi, tmp_path: Path
+) -> None:
+    """The route's backendRefs name fixed Services, never the versions' own: one line naming router.httproute,
+    exit 2, and nothing written to the (fake) cluster."""
+    import subprocess
+
+    import yaml
+
+    from tests.support import greenflag_cmd
+
+    path = tmp_path / "greenflag.yaml"
+    path.write_text(yaml.safe_dump({
+        "service": "web", "state_dir": str(tmp_path / "state"),
+        "platform": {"kind": "kubernetes", "namespace": "shop", "image": "registry.example.com/web:{version}",
+                     "port": 8080, "kubeconfig": str(kubeconfig)},
+        "router": {"kind": "kubernetes", "namespace": "shop", "httproute": "web", "kubeconfig": str(kubeconfig)},
+        "strategy": {"canary": {"steps": [{"set_weight": 10}]}},
+    }))  # fmt: skip
+    done = subprocess.run(greenflag_cmd("up", "-f", str(path)), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "router.httproute: with platform.kind kubernetes, each version runs behind a Service of its own" in line
+    assert "Traceback" not in done.stderr and writes(server) == []
