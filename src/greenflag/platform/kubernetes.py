@@ -8,7 +8,8 @@
   restarted controller finds them. A Deployment that was ready is annotated `greenflag/ready: "true"` and stays
   listed while it keeps the `Available` condition (a pod being rescheduled is not a failure); one whose rollout failed
   (`ProgressDeadlineExceeded`, `ReplicaFailure`) is reported by `exits()` with Kubernetes' reason and deleted,
-  so a relaunch starts afresh (within `platform.max_restarts`).
+  so a relaunch starts afresh (within `platform.max_restarts`). A Deployment being deleted (`deletionTimestamp`
+  set: a foreground deletion, a finalizer) is not an instance, and `launch` creates its successor only once it is gone.
 - `stop(v)` deletes v's Deployment (its pods get `terminationGracePeriodSeconds`, set from `stop_grace`) and its
   Service. Idempotent.
 """
@@ -72,6 +73,10 @@ class KubernetesPlatform:
         version = labels.get(self.spec.selector_label)
         return version if isinstance(version, str) else None
 
+    @staticmethod
+    def _deleting(obj: dict[str, Any]) -> bool:
+        return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
     def _instance(self, name: str, version: str) -> Instance:
         return Instance(version=version, id=name, url=service_url(self.spec, name))
 
@@ -86,6 +91,10 @@ class KubernetesPlatform:
                 f"Deployment {self.spec.namespace}/{name} exists for version {self._version_of(current)!r}, not "
                 f"{version!r} (platform.name gives both the same name; put {{version}} in it)"
             )
+        if current is not None and self._deleting(current):
+            log.debug("Deployment %s/%s is being deleted: %s is created once it is gone", self.spec.namespace, name,
+                      version)  # fmt: skip
+            return []
         if current is None:
             await self._create("deployments", deployment(self.spec, self.service, version))
             log.info("created Deployment %s/%s for %s", self.spec.namespace, name, version)
@@ -101,7 +110,7 @@ class KubernetesPlatform:
         out = []
         for obj in listed.get("items") or []:
             name, version = str((obj.get("metadata") or {}).get("name")), self._version_of(obj)
-            if version is None:
+            if version is None or self._deleting(obj):
                 continue
             state = deployment_state(obj)
             was_ready = ((obj.get("metadata") or {}).get("annotations") or {}).get(READY_ANNOTATION) == "true"

@@ -152,6 +152,26 @@ async def _restatus(server: FakeKubeApi, name: str) -> None:
     await asyncio.sleep(0)
 
 
+async def test_a_deployment_being_deleted_is_no_instance_and_is_replaced_once_gone(
+    platform: KubernetesPlatform, server: FakeKubeApi
+) -> None:
+    """A foreground deletion (or a finalizer) keeps the object with a deletionTimestamp for a while: the fake deletes
+    at once, so the test sets one on the stored object, as the API server would, and removes it later."""
+    await ready(platform, "v2")
+    key = ("deployments", "shop", "web-v2")
+    with server._lock:
+        server.objects[key]["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    server.requests.clear()
+    assert await platform.instances() == []
+    assert await platform.launch("v2") == []
+    assert writes(server) == [], "nothing created while the old Deployment is still there"
+    with server._lock:
+        del server.objects[key]
+    instance = await ready(platform, "v2")
+    assert instance.id == "web-v2" and ("POST", "/apis/apps/v1/namespaces/shop/deployments") in writes(server)
+    assert "deletionTimestamp" not in server.get(*key)["metadata"]
+
+
 async def test_stop_deletes_only_that_version_and_is_idempotent(platform: KubernetesPlatform,
                                                                 server: FakeKubeApi) -> None:  # fmt: skip
     await ready(platform, "v1")
