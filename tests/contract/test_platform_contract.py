@@ -14,17 +14,21 @@ whose start fails with a known cause. It stops whatever is left when the test en
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from greenflag.platform.base import ExitReporter, Instance, InstanceExit, Platform
 from greenflag.platform.command import CommandPlatform
 from greenflag.platform.kubernetes import make_kubernetes_platform
+from greenflag.platform.kubernetes_api import KubeApi
 from greenflag.platform.process import ProcessPlatform
 from greenflag.platform.slots import SlotsPlatform
 from greenflag.rollout.store import Store
@@ -126,12 +130,67 @@ async def kubernetes(tmp_path: Path) -> AsyncIterator[Subject]:
         server.stop()
 
 
+CLUSTER_ENV = "GREENFLAG_TEST_KUBECONFIG"  # a real cluster's kubeconfig (e.g. kind's); unset: that case skips
+_services = itertools.count()
+
+
+def cluster_template(image: str) -> dict[str, Any]:
+    """The Deployment the real-cluster case runs: busybox's httpd; a `bad…` version's container exits 3, so its
+    rollout stalls until `progressDeadlineSeconds` (30) and Kubernetes reports ProgressDeadlineExceeded."""
+    script = "case {version} in bad*) echo '{version} does not install' >&2; exit 3;; esac; exec httpd -f -p 8080"
+    container = {"name": "web", "image": image, "command": ["sh", "-c", script], "ports": [{"containerPort": 8080}]}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"progressDeadlineSeconds": 30, "template": {"spec": {"containers": [container]}}}}  # fmt: skip
+
+
+class _CountingApi(KubeApi):
+    """The real client, counting its writes (a real cluster keeps no request log for the suite to read)."""
+
+    writes: list[str]
+
+    async def request(
+        self, method: str, path: str, body: Any = None, *, content_type: str | None = None
+    ) -> dict[str, Any]:
+        if method != "GET":
+            self.writes.append(f"{method} {path}")
+        return await super().request(method, path, body, content_type=content_type)
+
+
+@contextlib.asynccontextmanager
+async def kubernetes_cluster(tmp_path: Path) -> AsyncIterator[Subject]:
+    """Against a REAL cluster (kind, for example) when GREENFLAG_TEST_KUBECONFIG names its kubeconfig; skipped
+    otherwise (no cluster runs here). Each test gets a service name of its own; what it made is deleted at the end."""
+    kubeconfig = os.environ.get(CLUSTER_ENV)
+    if not kubeconfig:
+        pytest.skip(f"needs a real cluster: set {CLUSTER_ENV} to its kubeconfig (see docs/platforms.md, kubernetes)")
+    namespace = os.environ.get("GREENFLAG_TEST_K8S_NAMESPACE", "default")
+    image = os.environ.get("GREENFLAG_TEST_K8S_IMAGE", "busybox:1.36")
+    service_name = f"gf-platform-{os.getpid()}-{next(_services)}"
+    keys = {"kind": "kubernetes", "namespace": namespace, "template": cluster_template(image), "stop_grace": "2s",
+            "kubeconfig": kubeconfig}  # fmt: skip
+    spec = KubernetesPlatformSpec.model_validate(keys)
+    writes: list[str] = []
+
+    def build() -> Platform:
+        api = _CountingApi(kubeconfig=kubeconfig)
+        api.writes = writes
+        return make_kubernetes_platform(service_name, spec, api=api)
+
+    platform = build()
+    try:
+        yield Subject(platform, 1, build, lambda: len(writes), cause="ProgressDeadlineExceeded")
+    finally:
+        for version in ("v1", "v2", BAD):
+            await platform.stop(version, grace_s=2.0)
+
+
 IMPLEMENTATIONS: dict[str, Callable[[Path], contextlib.AbstractAsyncContextManager[Subject]]] = {
     "fake": fake,
     "process": process,
     "slots": slots,
     "command": command,
     "kubernetes": kubernetes,
+    "kubernetes_cluster": kubernetes_cluster,
 }
 
 

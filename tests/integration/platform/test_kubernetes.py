@@ -338,3 +338,39 @@ def test_greenflag_up_refuses_an_httproute_with_the_kubernetes_platform_before_a
     (line,) = done.stderr.strip().splitlines()
     assert "router.httproute: with platform.kind kubernetes, each version runs behind a Service of its own" in line
     assert "Traceback" not in done.stderr and writes(server) == []
+
+
+def test_the_real_cluster_contract_cases_deployment_has_the_real_schemas_shape() -> None:
+    """tests/contract's kubernetes_cluster case runs only against a real cluster: its Deployment is checked here, as
+    the fake checks every write, so a user's run does not fail on the manifest."""
+    from greenflag.platform.kubernetes_objects import deployment
+    from tests.contract.test_platform_contract import BAD, cluster_template
+    from tests.kube_deployments import check_deployment
+
+    keys = {"kind": "kubernetes", "namespace": "default", "template": cluster_template("busybox:1.36")}
+    spec_ = KubernetesPlatformSpec.model_validate(keys)
+    for version in ("v1", BAD):
+        obj = deployment(spec_, "gf-platform-1-0", version)
+        assert check_deployment(obj) == [], obj
+        (container,) = obj["spec"]["template"]["spec"]["containers"]
+        assert container["command"][2].startswith(f"case {version} in bad*)"), container
+    assert spec_.container_port() == 8080
+
+
+def test_the_real_cluster_instructions_name_what_the_suite_reads() -> None:
+    """docs/platforms.md's real-cluster block cannot run here: the variables and the case it names are checked."""
+    import re
+
+    from tests.contract import test_platform_contract as contract
+    from tests.support import ROOT
+
+    page = (ROOT / "docs" / "platforms.md").read_text()
+    block = re.search(r"has the case it selects -->\n```console\n(.*?)```", page, re.S)
+    assert block is not None
+    source = Path(contract.__file__).read_text()
+    named = set(re.findall(r"GREENFLAG_TEST_\w+", page))
+    assert named == {contract.CLUSTER_ENV, "GREENFLAG_TEST_K8S_NAMESPACE", "GREENFLAG_TEST_K8S_IMAGE"}
+    assert all(f'"{variable}"' in source for variable in named), named
+    (case,) = re.findall(r"-k (\w+)", block.group(1))
+    assert case in contract.IMPLEMENTATIONS and "tests/contract/test_platform_contract.py" in block.group(1)
+    assert '"busybox:1.36"' in source and 'progressDeadlineSeconds": 30' in source
