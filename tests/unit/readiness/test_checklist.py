@@ -36,7 +36,10 @@ def running_in_group(group: int) -> list[int]:
     return alive
 
 
-HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n"
+HEAD = (
+    "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n"
+    'platform: {command: "greenflag demo-app --port {port} --version {version}"}\n'
+)
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -49,14 +52,14 @@ def spec_file(tmp_path: Path, readiness: str) -> Path:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("  tls:\n    - {host: a.example, min_grade: Z}\n", ":5: readiness.tls[0].min_grade"),
-        ("  waf:\n    - url: http://127.0.0.1/\n      budjet: 5\n", ":6: readiness.waf[0].budjet: unknown key"),
+        ("  tls:\n    - {host: a.example, min_grade: Z}\n", ":6: readiness.tls[0].min_grade"),
+        ("  waf:\n    - url: http://127.0.0.1/\n      budjet: 5\n", ":7: readiness.waf[0].budjet: unknown key"),
         ("  backups:\n    - {directory: b}\n", "readiness.backups[0]: max_age (the RPO objective) is required"),
         (
             "  checks:\n    - {name: x, exec: ['true'], http: 'http://127.0.0.1/'}\n",
             "readiness.checks[0]: a check needs",
         ),
-        ("  monitor: []\n", ":4: readiness.monitor: unknown key"),
+        ("  monitor: []\n", ":5: readiness.monitor: unknown key"),
         ("  required_before: deploy\n", "readiness.required_before"),
     ],
 )

@@ -12,6 +12,7 @@ from greenflag.errors import ConfigError
 from greenflag.spec import HAProxyRouterSpec, NginxRouterSpec, RouterSpec
 
 HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
+PLATFORM = 'platform: {command: "greenflag demo-app --port {port} --version {version}"}\n'  # after router: (line 3)
 HAPROXY = "{kind: haproxy, socket: /run/haproxy/admin.sock, backend: app, servers: {blue: s_blue, green: s_green}}"
 NGINX = (
     "{kind: nginx, upstream_file: /etc/nginx/conf.d/app-upstream.conf, upstream: app, "
@@ -22,7 +23,7 @@ NGINX = (
 
 def load(tmp_path: Path, router: str | None) -> object:
     path = tmp_path / "greenflag.yaml"
-    path.write_text(HEAD + ("" if router is None else f"router: {router}\n"))
+    path.write_text(HEAD + ("" if router is None else f"router: {router}\n") + PLATFORM)
     return load_spec(path).router
 
 
