@@ -13,10 +13,34 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["free_port", "http_get", "start_process", "wait_until", "wait_until_async"]
+__all__ = [
+    "DEMO_PLATFORM",
+    "free_port",
+    "greenflag_cmd",
+    "http_get",
+    "release_spec",
+    "start_process",
+    "wait_until",
+    "wait_until_async",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The smallest `platform:` a release spec can name (the key is required): the reference service.
+DEMO_PLATFORM: dict[str, str] = {"command": "greenflag demo-app --port {port} --version {version}"}
+
+
+def release_spec(service: str = "shop", **sections: Any) -> dict[str, Any]:
+    """The smallest valid greenflag.yaml as data — service, platform and a one-step canary — with `sections` added
+    or replacing those."""
+    spec: dict[str, Any] = {
+        "service": service,
+        "platform": dict(DEMO_PLATFORM),
+        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+    }
+    return {**spec, **sections}
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from greenflag.traffic.embedded.server import EmbeddedRouter
 from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
 from tests.servers import haproxy_server, nginx_for, nginx_spec
-from tests.support import free_port
+from tests.support import free_port, release_spec
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -98,7 +98,7 @@ async def nginx() -> AsyncIterator[Router]:
         servers = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
         router_keys, _ = nginx_spec(prefix, servers)
         spec_file = prefix / "greenflag.yaml"
-        spec_file.write_text(yaml.safe_dump({"service": "s", "router": router_keys, "strategy": CANARY}))
+        spec_file.write_text(yaml.safe_dump(release_spec("s", router=router_keys, strategy=CANARY)))
         with nginx_for(spec_file, prefix):
             router = make_router(load_spec(spec_file).router)
             yield router
