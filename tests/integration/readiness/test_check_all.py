@@ -21,7 +21,7 @@ from greenflag.config import load_spec
 from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.readiness.base import Status
 from greenflag.readiness.checklist import checklist_ok, run_checklist
-from tests.support import free_port, greenflag_cmd, http_get, start_process, wait_until
+from tests.support import free_port, greenflag_cmd, http_get, release_spec, start_process, wait_until
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the prometheus Debian package")
 
@@ -86,7 +86,7 @@ def prometheus(app: DemoAppProcess, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def write_spec(tmp_path: Path, readiness: dict[str, object]) -> Path:
-    spec = {"service": "demo", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, "readiness": readiness}
+    spec = release_spec("demo", readiness=readiness)
     path = tmp_path / "greenflag.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
