@@ -17,6 +17,7 @@ from typing import Any
 
 __all__ = [
     "DEMO_PLATFORM",
+    "DEMO_PLATFORM_YAML",
     "free_port",
     "greenflag_cmd",
     "http_get",
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # The smallest `platform:` a release spec can name (the key is required): the reference service.
 DEMO_PLATFORM: dict[str, str] = {"command": "greenflag demo-app --port {port} --version {version}"}
+DEMO_PLATFORM_YAML = 'platform: {command: "greenflag demo-app --port {port} --version {version}"}\n'  # one line
 
 
 def release_spec(service: str = "shop", **sections: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from greenflag.demo.process import DemoAppProcess
-from tests.support import free_port, greenflag_cmd, http_get, start_process
+from tests.support import DEMO_PLATFORM_YAML, free_port, greenflag_cmd, http_get, start_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -110,7 +110,8 @@ def test_a_kind_that_is_not_embedded_never_starts_the_embedded_router(
     listen = f"127.0.0.1:{free_port()}"
     spec = tmp_path / "greenflag.yaml"
     router = router.replace("SOCK", str(tmp_path / "none.sock")).replace("LISTEN", listen)
-    spec.write_text(f"service: shop\nrouter: {router}\nstrategy: {{canary: {{steps: [{{set_weight: 10}}]}}}}\n")
+    spec.write_text(f"service: shop\nrouter: {router}\nstrategy: {{canary: {{steps: [{{set_weight: 10}}]}}}}\n"
+                    + DEMO_PLATFORM_YAML)
     done = run(*args, "-f", str(spec))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert needle in done.stderr and "Traceback" not in done.stderr

@@ -10,9 +10,9 @@ import pytest
 from greenflag.config import load_spec
 from greenflag.errors import ConfigError
 from greenflag.spec import HAProxyRouterSpec, NginxRouterSpec, RouterSpec
+from tests.support import DEMO_PLATFORM_YAML
 
 HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
-PLATFORM = 'platform: {command: "greenflag demo-app --port {port} --version {version}"}\n'  # after router: (line 3)
 HAPROXY = "{kind: haproxy, socket: /run/haproxy/admin.sock, backend: app, servers: {blue: s_blue, green: s_green}}"
 NGINX = (
     "{kind: nginx, upstream_file: /etc/nginx/conf.d/app-upstream.conf, upstream: app, "
@@ -23,7 +23,7 @@ NGINX = (
 
 def load(tmp_path: Path, router: str | None) -> object:
     path = tmp_path / "greenflag.yaml"
-    path.write_text(HEAD + ("" if router is None else f"router: {router}\n") + PLATFORM)
+    path.write_text(HEAD + ("" if router is None else f"router: {router}\n") + DEMO_PLATFORM_YAML)  # router: is line 3
     return load_spec(path).router
 
 
