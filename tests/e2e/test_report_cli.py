@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import greenflag_cmd
+from tests.support import DEMO_PLATFORM_YAML, greenflag_cmd
 
 # nothing listens on this port: a run that started would count connect errors, not exit 2
 TARGET = "http://127.0.0.1:9/"
@@ -38,7 +38,7 @@ def test_load_run_refuses_bad_report_options(tmp_path: Path, args: list[str], me
 
 def test_rollout_reports_need_wait(tmp_path: Path) -> None:
     spec = tmp_path / "greenflag.yaml"
-    spec.write_text("service: s\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n")
+    spec.write_text("service: s\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n" + DEMO_PLATFORM_YAML)
     result = subprocess.run(
         greenflag_cmd("rollout", "start", "-f", str(spec), "--version", "v1", "--html", "r.html"),
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
