@@ -4,8 +4,9 @@ bash script (pure).
 Rules (docs/contributing-docs.md):
 - a line ending in `\\` continues on the next line; `#` outside quotes starts a comment;
 - a command ending in `&` runs in the background (kept until the page ends); the next line waits until it is
-  ready: `greenflag demo-app` when `/healthz/ready` answers 200, `greenflag up` and `greenflag router serve` when
-  the addresses they print accept connections, anything else when the loopback ports it names do;
+  ready: `greenflag demo-app` when `/healthz/ready` answers 200, `greenflag up`, `greenflag router serve` and
+  `greenflag dashboard` when the addresses they print accept connections, anything else when the loopback ports it
+  names do;
 - every other command must exit 0, unless the next command is `echo $?` with a comment naming the code
   (`echo $?   # 3`);
 - comment lines right after a command (no blank line between) are its expected output: each must match a line
@@ -40,7 +41,7 @@ class Command:
     def ready_kind(self) -> str:
         if re.search(r"(^|[\s;&|(])greenflag\s+demo-app\b", self.code):
             return "demo-app"
-        if re.search(r"(^|[\s;&|(])greenflag\s+(up|router\s+serve)\b", self.code):
+        if re.search(r"(^|[\s;&|(])greenflag\s+(up|router\s+serve|dashboard)\b", self.code):
             return "urls"
         return "ports"
 

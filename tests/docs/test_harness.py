@@ -203,7 +203,8 @@ def test_only_long_foreground_durations_are_shortened() -> None:
     assert cap_durations("load run URL -d 1m30s") == "load run URL -d 5s"
     short = "load run URL --duration 2s --graceful-stop 30s"
     assert cap_durations(short) == short
-    assert cap_durations("analysis run --duration=60s") == "analysis run --duration=5s"
+    assert cap_durations("analysis run --duration=60s") == "analysis run --duration=15s"  # it needs evidence
+    assert cap_durations("analysis run --duration 10s") == "analysis run --duration 10s"
 
 
 # -- output examples ----------------------------------------------------------------------------------------------

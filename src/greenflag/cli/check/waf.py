@@ -18,12 +18,12 @@ __all__ = ["register", "waf_table"]
 EPILOG = """\
 Examples:
 
-  greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200
+  greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200   # exits 4 with no WAF in front
 
   greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 \\
       --ca-file ca.pem --block-status 403,406 --budget 500 --rate 20 --json
 
-  greenflag check waf http://127.0.0.1:8080/ --class sqli --class xss --placeholder query --min-grade B
+  greenflag check waf http://127.0.0.1:8080/ --class sqli --class xss --placeholder query --min-grade B   # exits 4
 
 Every request goes to URL's host only (payloads that name other addresses are strings; redirects are not
 followed), at most --budget requests, at --rate per second, --concurrency at a time.
