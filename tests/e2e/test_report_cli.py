@@ -1,7 +1,10 @@
-"""Report options refused before any traffic: one line naming the option, exit 2, nothing written or lost."""
+"""Report options refused before any traffic: one line naming the option, exit 2, nothing written or lost; series
+files merged by `greenflag report`."""
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -44,3 +47,22 @@ def test_rollout_reports_need_wait(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and "add --wait" in result.stderr
+
+
+def test_series_files_merge_interval_by_interval(tmp_path: Path) -> None:
+    """`greenflag report --series A --series B`: two generators' lines add up (here the same file twice: twice the
+    requests of every interval), and the page carries its data for the embedded script to draw, offline."""
+    series = Path(__file__).with_name("data") / "release" / "series.jsonl"
+    out = tmp_path / "merged.html"
+    result = subprocess.run(
+        greenflag_cmd("report", "--series", str(series), "--series", str(series), "-o", str(out), "--title", "two"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert "<svg" not in html  # drawn by the embedded script when opened
+    found = re.search(r'id="gf-data">(.*?)</script>', html)
+    assert found is not None
+    data = json.loads(found.group(1))
+    lines = [json.loads(line) for line in series.read_text().splitlines()]
+    assert data["title"] == "two" and data["load"]["headline"]["requests"] == 2 * sum(x["http_reqs"] for x in lines)
