@@ -142,6 +142,8 @@ def check_refusals(tmp_path: Path, path: Path) -> None:
     assert differ.returncode == 2, differ.stdout + differ.stderr
     assert differ.stderr.count("\n") == 1, differ.stderr
     assert "analysis.interval" in differ.stderr and "strategy.canary.steps[0].set_weight" in differ.stderr
+    assert f"the spec differs from the one `greenflag up` runs ({path})" in differ.stderr, differ.stderr
+    assert "restart `greenflag up` with this file to use it" in differ.stderr
     second_up = gf(tmp_path, "up", "-f", str(path))  # a second `up` is refused and leaves the first one's file
     assert second_up.returncode == 2 and "already running" in second_up.stderr
     assert (tmp_path / ".greenflag" / "up.json").exists()

@@ -69,6 +69,7 @@ async def test_a_five_percent_canary_at_low_traffic_is_inconclusive_not_promoted
             seen = event.value["error_rate"]["requests"]
             assert 0 <= seen < 20, event.value  # min_samples: 20
             assert f"canary has {seen} requests; {20 - seen} more needed" in event.message, event.message
+            assert event.message.endswith("paused: `rollout resume` analyses again, `rollout promote` accepts it")
             assert await _served(up) == "v1"
 
             controller.store.post_command(started.rollout_id, "promote")  # a human accepts the result

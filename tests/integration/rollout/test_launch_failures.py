@@ -72,6 +72,11 @@ async def test_a_command_that_exits_at_once_is_rolled_back_naming_code_and_outpu
         assert attempts.count("attempt v2-0") == MAX_RESTARTS + 1, attempts
         exits = [e for e in final.events if e.kind == "exited"]
         assert [e.value for e in exits] == [3] * (MAX_RESTARTS + 1)
+        budget = MAX_RESTARTS + 1
+        assert [e.message.rsplit(" (", 1)[1] for e in exits] == [
+            f"exit {n} of {budget} allowed before ready)" for n in range(1, budget + 1)
+        ], [e.message for e in exits]
+        assert exits[0].message.startswith("v2-0 exited with code 3; last output: "), exits[0].message
         assert await served_version(up) == "v1"
 
 
