@@ -132,6 +132,32 @@ def test_shell_blocks_give_commands_with_expected_exit_codes_and_output() -> Non
     assert commands[3].expected_output == [] and commands[3].comment == "quoted # stays"
 
 
+def test_a_here_document_belongs_to_its_command_comments_and_all(tmp_path: Path) -> None:
+    block = (
+        "cat > g.yaml <<EOF   # a spec\n"
+        "service: $NAME   # kept: YAML's own comment\n"
+        "# not output\n"
+        "EOF\n"
+        "cat <<'END' | wc -l\n"
+        "$NAME\n"
+        "END\n"
+        "# 1\n"
+        "cat <<< here\n"
+    )
+    commands = parse_shell(block, 1)
+    assert [c.line for c in commands] == [1, 5, 9]
+    assert commands[0].code == "cat > g.yaml <<EOF\nservice: $NAME   # kept: YAML's own comment\n# not output\nEOF"
+    assert commands[0].comment == "a spec" and commands[0].expected_output == []
+    assert commands[1].expected_output == ["1"]
+    sandbox = Sandbox(tmp_path)
+    sandbox.prepare(copy=())
+    try:
+        sandbox.run_commands(parse_shell("NAME=shop\n" + block, 1), "t:1")
+    finally:
+        sandbox.close()
+    assert (tmp_path / "g.yaml").read_text() == "service: shop   # kept: YAML's own comment\n# not output\n"
+
+
 def test_console_blocks_take_dollar_lines_as_commands_and_the_rest_as_output() -> None:
     commands = parse_shell("$ greenflag up -f g.yaml &\n$ curl -s localhost:8000/version\nv1\n", 1, console=True)
     assert [c.code for c in commands] == ["greenflag up -f g.yaml", "curl -s localhost:8000/version"]
