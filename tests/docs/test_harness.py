@@ -261,6 +261,8 @@ def test_empty_maps_lists_of_outputs_and_several_sources() -> None:
     assert compare_keys({"a": 1, "b": 2}, [{"a": 1}, {"b": 2}]) == []  # two sources together
     assert key_paths({"a": [[1, 2], "…"]}) == {"a"}
     assert load_documents('{"m": 1}\n{"s": 2}\n') == [{"m": 1}, {"s": 2}]
+    with pytest.raises(ValueError, match="neither JSON, JSON lines nor YAML"):
+        load_documents("[0.1s] drill_started kind=postgres\n{not: [json")
 
 
 def test_every_key_name_must_be_explained_in_backticks() -> None:
