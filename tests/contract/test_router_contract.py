@@ -24,7 +24,7 @@ from greenflag.traffic.embedded.driver import EmbeddedRouterClient
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
-from tests.servers import haproxy_server, nginx_for, nginx_spec
+from tests.servers import haproxy_router, haproxy_server, nginx_for, nginx_spec
 from tests.support import free_port, release_spec
 
 pytestmark = pytest.mark.timeout(60)
@@ -71,14 +71,7 @@ async def haproxy() -> AsyncIterator[Router]:
     Runtime API on a unix socket; its servers point at ports nothing listens on (the contract sends no traffic)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        (directory / "routes.map").write_text("")
-        spec = HAProxyRouterSpec(
-            kind="haproxy",
-            socket=str(directory / "admin.sock"),
-            backend="app",
-            servers={"blue": "s_blue", "green": "s_green"},
-            route_map=str(directory / "routes.map"),
-        )
+        spec = HAProxyRouterSpec.model_validate(haproxy_router(directory))
         port = free_port()
         addresses = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
         config = render_haproxy_config(spec, listen=f"127.0.0.1:{port}", addresses=addresses)

@@ -22,7 +22,7 @@ from greenflag.load.engine.paced import PacedLoad
 from greenflag.spec import HAProxyRouterSpec
 from greenflag.traffic.haproxy import HAProxyHeaderRouter, make_haproxy_router
 from tests.integration.traffic.support import versions
-from tests.servers import haproxy_server
+from tests.servers import haproxy_router, haproxy_server
 from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,15 +41,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("haproxy")
     port = free_port()
     with run_demo_app("v1") as v1, run_demo_app("v2") as v2, run_demo_app("v3", ["--error-rate", "1"]) as v3:
-        router = {
-            "kind": "haproxy",
-            "socket": str(tmp / "admin.sock"),
-            "backend": "app",
-            "servers": {"blue": "s_blue", "green": "s_green"},
-            "route_map": str(tmp / "routes.map"),
-            "listen": f"127.0.0.1:{port}",
-            "drain_timeout": "1s",
-        }
+        router = haproxy_router(tmp, listen=f"127.0.0.1:{port}", drain_timeout="1s")
         spec_file = tmp / "greenflag.yaml"
         spec_file.write_text(yaml.safe_dump(release_spec("shop", router=router, strategy={"canary": {"steps": [
             {"set_weight": 10}]}}, health={"readiness": {"http": "/healthz/ready"}})))  # fmt: skip
@@ -58,7 +50,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                           "--server", f"green=127.0.0.1:{v2.port}", "--slowstart", "0s"),
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        (tmp / "routes.map").write_text("")
         with haproxy_server(config, tmp, port):
             spec = load_spec(spec_file).router
             assert isinstance(spec, HAProxyRouterSpec)

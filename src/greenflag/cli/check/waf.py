@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from greenflag.cli.check.args import parse_target_options
-from greenflag.cli.check.output import emit, finish, parse_codes, url_argument
-from greenflag.cli.common import option_duration
+from greenflag.cli.check.output import emit, finish, url_argument
+from greenflag.cli.common import option_duration, parse_status_codes
 from greenflag.errors import UsageError
 
 __all__ = ["register", "waf_table"]
@@ -117,8 +117,8 @@ def register(check_app: typer.Typer) -> None:
                 except re.error as exc:
                     raise UsageError(f"{option} {pattern!r}: not a regular expression: {exc}") from None
         decision = Decision(
-            parse_codes("--block-status", block_status),
-            parse_codes("--pass-status", pass_status),
+            parse_status_codes("--block-status", block_status),
+            parse_status_codes("--pass-status", pass_status),
             block_regex,
             pass_regex,
             block_conn_reset,
