@@ -15,6 +15,8 @@ import yaml
 from tests.clilines import greenflag_commands
 from tests.unit.ops.test_runbook import NASTY, sh_blocks
 
+PLATFORM = {"command": "./app --port {port}"}  # how one instance starts (required)
+
 STUBS = """
 record() { printf '%s\\0' "$@" >> "$ARGV_LOG"; printf '\\1\\0' >> "$ARGV_LOG"; }
 greenflag() { record greenflag "$@"; }
@@ -35,7 +37,7 @@ def write_spec(folder: Path) -> Path:
         "service": "shop-api",
         "router": {"admin_token_file": f"tok {NASTY}", "listen": "127.0.0.1:9100", "admin": "127.0.0.1:9101"},
         "state_dir": f"st {NASTY}",
-        "strategy": {"canary": {"steps": [{"set_weight": 20}, {"pause": {}}]}},
+        "platform": PLATFORM, "strategy": {"canary": {"steps": [{"set_weight": 20}, {"pause": {}}]}},
         "hooks": {"on_rollback": [f"echo '{NASTY}'"]},
         "health": {"readiness": {"http": "/ready?x=$(touch PWNED4)"}},
     }

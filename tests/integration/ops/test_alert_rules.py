@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+PLATFORM = {"command": "./app --port {port}"}  # how one instance starts (required)
+
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "greenflag.yaml"
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Debian prometheus)")
@@ -153,7 +155,7 @@ def test_rules_pass_promtool_check_and_unit_tests(tmp_path: Path) -> None:
 def test_limits_follow_the_spec_and_the_options(tmp_path: Path) -> None:
     spec = tmp_path / "g.yaml"
     spec.write_text(yaml.safe_dump({
-        "service": "shop", "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+        "service": "shop", "platform": PLATFORM, "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
         "analysis": {"metrics": [
             {"name": "errors {{ x }}", "query": "error_rate", "failure_condition": "result > 0.002"},
             {"name": "slow", "query": "p99_ms", "success_condition": "result < 1500"}]},

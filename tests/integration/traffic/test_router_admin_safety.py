@@ -208,7 +208,7 @@ async def test_up_refuses_an_exposed_admin_api_with_a_weak_token(tmp_path: Path,
     spec = tmp_path / "greenflag.yaml"
     spec.write_text(
         f"service: s\nstate_dir: {tmp_path / 'state'}\nrouter:\n  admin: 0.0.0.0:{free_port()}\n"
-        "  admin_token_file: token\nstrategy:\n  blue_green: {}\n"
+        "  admin_token_file: token\nstrategy:\n  blue_green: {}\nplatform: {command: './app --port {port}'}\n"
     )
     up = Up(load_spec(spec))
     try:
