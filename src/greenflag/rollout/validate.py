@@ -1,12 +1,14 @@
 """Checks of a spec's analysis that pydantic cannot make alone (pure): conditions parse, step filters name
-metrics that exist. Run when a controller is built, so a bad spec exits 2 before anything is launched."""
+metrics that exist, and a router that cannot split traffic (a Kubernetes Service selector) is not given a canary's
+split. Run when a controller is built, so a bad spec exits 2 before anything is launched."""
 
 from __future__ import annotations
 
 from greenflag.analysis.conditions import ConditionError, parse_condition
 from greenflag.analysis.defaults import builtin_metrics
 from greenflag.errors import ConfigError
-from greenflag.spec import AnalysisBody, AnalysisStep, Spec
+from greenflag.rollout.presets import canary_steps
+from greenflag.spec import AnalysisBody, AnalysisStep, KubernetesRouterSpec, SetWeightStep, Spec
 
 __all__ = ["check_analysis"]
 __pure__ = True
@@ -45,3 +47,19 @@ def check_analysis(spec: Spec) -> None:
                 raise ConfigError(
                     f"{where}{path}.analysis.metrics[{j}]: {name!r} is not a metric (known: {', '.join(known)})"
                 )
+
+    _check_switch(spec, where)
+
+
+def _check_switch(spec: Spec, where: str) -> None:
+    """A Service selector sends all traffic to one version: a canary step between 0 and 100 % cannot run on it."""
+    router, canary = spec.router, spec.strategy.canary
+    if not isinstance(router, KubernetesRouterSpec) or router.service is None or canary is None:
+        return
+    for i, step in enumerate(canary_steps(canary)):
+        if isinstance(step, SetWeightStep) and 0 < step.set_weight < 100:
+            path = f"strategy.canary.steps[{i}]" if canary.steps is not None else "strategy.canary.preset"
+            raise ConfigError(
+                f"{where}{path}: set_weight {step.set_weight}: router.service switches all traffic at once; "
+                "use router.httproute for a canary, or strategy.blue_green"
+            )

@@ -20,7 +20,7 @@ from tests.clilines import check_line, greenflag_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "greenflag.yaml"
-NASTY = "we'ird $(touch PWNED) `touch PWNED2`; echo \"x\" | ```"
+NASTY = 'we\'ird $(touch PWNED) `touch PWNED2`; echo "x" | ```'
 
 
 def sh_blocks(markdown: str) -> list[str]:

@@ -11,6 +11,8 @@ from greenflag.rollout.validate import check_analysis
 from greenflag.spec import Spec
 from tests.unit.rollout.analysis_specs import STEPS, make_spec
 
+PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+
 
 @pytest.mark.parametrize(
     ("change", "message"),
@@ -26,3 +28,16 @@ def test_bad_analysis_specs_are_config_errors_naming_the_key(change: dict[str, A
         spec = Spec.model_validate({**spec.model_dump(), "analysis": {"metrics": change["metrics"]}})
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_analysis(spec)
+
+
+def test_a_canary_split_on_a_service_selector_is_refused() -> None:
+    router = {"kind": "kubernetes", "namespace": "shop", "service": "web"}
+    steps = [{"set_weight": 100}, {"set_weight": 10}]
+    base = {"service": "s", "platform": PLATFORM}
+    split = Spec.model_validate({**base, "router": router, "strategy": {"canary": {"steps": steps}}})
+    with pytest.raises(ConfigError, match=r"strategy\.canary\.steps\[1\]: set_weight 10: router\.service switches"):
+        check_analysis(split)
+    check_analysis(Spec.model_validate({**base, "router": router, "strategy": {"blue_green": {}}}))
+    route = {**router, "service": None, "httproute": "web"}
+    canary = {"canary": {"steps": [{"set_weight": 10}]}}
+    check_analysis(Spec.model_validate({**base, "router": route, "strategy": canary}))
