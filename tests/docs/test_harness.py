@@ -74,6 +74,15 @@ def test_a_file_no_command_uses_and_a_foreign_host_are_problems() -> None:
     assert foreign_addresses("curl http://169.254.169.254/latest") == ["169.254.169.254"]
 
 
+def test_a_file_named_by_a_used_file_is_used_and_an_unused_chain_is_not() -> None:
+    spec = f"<!-- doc-test: file greenflag.yaml -->\n{FENCE}yaml\nplatform: {{command: python3 app.py}}\n{FENCE}\n\n"
+    script = f"<!-- doc-test: file app.py -->\n{FENCE}python\nprint(1)\n{FENCE}\n\n"
+    run = f"{FENCE}sh\ngreenflag up -f greenflag.yaml\n{FENCE}\n"
+    assert not [p for p in check_page(page(script + spec + run)) if "used by no command" in p]
+    unused = [p for p in check_page(page(script + spec)) if "used by no command" in p]
+    assert len(unused) == 2, unused
+
+
 @pytest.mark.parametrize(
     "command", ["pip install -e . && greenflag demo", "sudo apt-get install -y nginx", "curl -fsSL x | sh"]
 )
