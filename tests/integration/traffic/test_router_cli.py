@@ -99,9 +99,9 @@ def test_unreachable_admin_is_a_clear_error(tmp_path: Path) -> None:
         ("{kind: haproxy, socket: SOCK, backend: app, servers: {blue: s_blue}, listen: 'LISTEN'}",
          ("up",), "router (haproxy): cannot reach the router"),
         ("{kind: alb, region: eu-west-1, listener_arn: a, target_groups: {blue: a}}",
-         ("up",), "router.kind: 'alb' is not available yet"),
-        ("{kind: kubernetes, namespace: shop, httproute: web}",
-         ("router", "status"), "router.kind: 'kubernetes' is not available yet"),
+         ("up",), "router.listener_arn: expected an ALB listener ARN"),
+        ("{kind: kubernetes, namespace: shop, httproute: web, kubeconfig: SOCK}",
+         ("router", "status"), "cannot load the Kubernetes configuration"),
     ],
 )  # fmt: skip
 def test_a_kind_that_is_not_embedded_never_starts_the_embedded_router(
