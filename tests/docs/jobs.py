@@ -70,6 +70,8 @@ SKIP = {
     "greenflag demo": "the whole story takes minutes; tests/e2e/test_demo.py runs `greenflag demo --quick`",
     "greenflag demo --quick --out out/demo": "about a minute, too long for the docs suite; tests/e2e/test_demo.py "
     "runs `greenflag demo --quick`",
+    "greenflag demo --quick --html out/demo/report.html --dashboard": "the quick demo again; tests/e2e/test_demo.py "
+    "runs `greenflag demo --quick` with --html, --junit and --dashboard",
     "greenflag ops cloudwatch-alarms -f greenflag.yaml --alarm-action arn:aws:sns:eu-west-1:123456789012:oncall": _AWS,
     'greenflag ops cloudwatch-alarms -f greenflag.yaml --region eu-west-1 --listener-arn "$LISTENER_ARN" '
     '--target-group blue="$BLUE_TG_ARN" --target-group green="$GREEN_TG_ARN"': _AWS,
