@@ -28,10 +28,8 @@ from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
 from tests.aws import build_alb
 from tests.kube_api import FakeKubeApi, httproute, service
-from tests.servers import AWS_TEST_ENV, haproxy_server, moto_server, nginx_for, nginx_spec
-from tests.support import free_port
-
-PLATFORM = {"command": "app --port {port}"}  # every spec says how a version starts
+from tests.servers import AWS_TEST_ENV, haproxy_router, haproxy_server, moto_server, nginx_for, nginx_spec
+from tests.support import free_port, release_spec
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,14 +75,7 @@ async def haproxy() -> AsyncIterator[Router]:
     Runtime API on a unix socket; its servers point at ports nothing listens on (the contract sends no traffic)."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        (directory / "routes.map").write_text("")
-        spec = HAProxyRouterSpec(
-            kind="haproxy",
-            socket=str(directory / "admin.sock"),
-            backend="app",
-            servers={"blue": "s_blue", "green": "s_green"},
-            route_map=str(directory / "routes.map"),
-        )
+        spec = HAProxyRouterSpec.model_validate(haproxy_router(directory))
         port = free_port()
         addresses = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
         config = render_haproxy_config(spec, listen=f"127.0.0.1:{port}", addresses=addresses)
@@ -104,8 +95,7 @@ async def nginx() -> AsyncIterator[Router]:
         servers = {"blue": f"127.0.0.1:{free_port()}", "green": f"127.0.0.1:{free_port()}"}
         router_keys, _ = nginx_spec(prefix, servers)
         spec_file = prefix / "greenflag.yaml"
-        spec = {"service": "s", "platform": PLATFORM, "router": router_keys, "strategy": CANARY}
-        spec_file.write_text(yaml.safe_dump(spec))
+        spec_file.write_text(yaml.safe_dump(release_spec("s", router=router_keys, strategy=CANARY)))
         with nginx_for(spec_file, prefix):
             router = make_router(load_spec(spec_file).router)
             yield router

@@ -18,12 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from greenflag.clock import Clock, SystemClock
+from greenflag.data.runner import DataRunner
 from greenflag.errors import UsageError
 from greenflag.health.base import Probe, ProbeResult
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
 from greenflag.platform.base import ExitReporter, Instance, Platform, ReadinessSource
-from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
+from greenflag.rollout.actions import DATA_ACTIONS, Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
 from greenflag.rollout.alarm_watch import AlarmWatch
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
@@ -80,6 +81,7 @@ class Controller:
         self.gates = HealthGates(probes)
         self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
+        self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
         self.alarms = AlarmWatch(spec, self.clock)  # analysis.alarms (CloudWatch)
         self.facts = RouterFacts(router, spec, self.clock)  # drain time, the router's own health checks
         self._background: set[asyncio.Task[Any]] = set()
@@ -151,6 +153,7 @@ class Controller:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5.0)
         await self.hooks.aclose()
+        await self.data.aclose()
         self.analysis.close()
         self.alarms.close()
 
@@ -206,6 +209,7 @@ class Controller:
             measurements=measurements,
             analysis_run=run,
             hooks=self.hooks.states(status),
+            data_steps=self.data.states(status),
             commands=commands,
             exits=exits,
             alarms=await self.alarms.poll(status),
@@ -275,6 +279,8 @@ class Controller:
                 await self.hooks.stop(status, action.key, action.reason)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
+            elif isinstance(action, DATA_ACTIONS):
+                await self.data.act(status, action, self._instances)
 
     def router_state(self, status: Status) -> _RouterState:
         """What the router should hold for `status`: backends (name → URL), weights, header route."""

@@ -3,12 +3,14 @@
 No I/O, no clock: progress is derived from the spec and the (journaled) status only, so a restarted controller
 converges from where the last one stopped. A rollout walks a plan of stages:
 
-    before_install → launch → ready → after_install → test_traffic → after_allow_test_traffic
-    → before_allow_traffic → step:0 … step:N-1 → after_allow_traffic → promote → scale_down → done
+    before_install → launch → ready → after_install → [migrations] → test_traffic → after_allow_test_traffic
+    → before_allow_traffic → step:0 … step:N-1 → after_allow_traffic → promote → [cdn] → scale_down → done
 
-and, once something fails (analysis Failed/Error, health gate, hook, abort):
+and, once something fails (analysis Failed/Error, health gate, hook, migration or its guard, abort):
 
-    on_rollback → scale_down_canary → done
+    [cdn, migrate down] → on_rollback → scale_down_canary → done
+
+The bracketed data stages (only when `migrations:` or `cdn:` are configured) are decided in datastages.py.
 
 Rollback sends 100 % to stable in the same tick the failure is seen.
 """
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from greenflag.analysis.alarms import alarm_trigger
 from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
+from greenflag.rollout.datastages import DATA_STAGES, observe_data
 from greenflag.rollout.drain import drain_wait
 from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
 from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
@@ -229,6 +232,7 @@ _STAGES: dict[str, Callable[[Ctx], bool]] = {
     "promote": _stage_promote,
     "scale_down": _stage_scale_down,
     "scale_down_canary": _stage_scale_down_canary,
+    **DATA_STAGES,
 }
 
 
@@ -335,6 +339,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     """One control decision. Returns a new status (the input is not changed) and the actions to apply."""
     ctx = Ctx(spec, copy.deepcopy(status), observations, now)
     _observe(ctx)
+    observe_data(ctx)
     _commands(ctx)
     _watch(ctx)
     _retire(ctx)

@@ -3,18 +3,20 @@
 One module per section, re-exported here, so `from greenflag.spec import Spec, RouterSpec` is the import to use:
 `base` (Model, Duration, Size), `router` (one model per router kind; `RouterSpec` is the embedded router's),
 `platform` (one model per kind, with `platform_base` and `platform_kube`), `health`, `strategy` (steps, canary,
-blue-green, presets), `analysis`, `hooks` (hooks and notifications), `load`, `readiness` (the checklist), and
-`release` (`Spec`, the whole file). Loading a file, with
-errors naming file, line and key path, is `greenflag.config.load_spec`.
+blue-green, presets), `analysis`, `hooks` (hooks and notifications), `migrations`, `cdn`, `load`, `readiness`
+(the checklist), and `release` (`Spec`, the whole file). Loading a file, with errors naming file, line and key
+path, is `greenflag.config.load_spec`.
 """
 
 from __future__ import annotations
 
 from greenflag.spec.analysis import AlarmsSpec, AnalysisSpec, CompareSpec, MetricSpec
 from greenflag.spec.base import VERSION_PATTERN, Duration, Model, Size, check_version, differences
+from greenflag.spec.cdn import CdnSpec, CloudFrontSpec, PurgeSpec
 from greenflag.spec.health import HealthSpec, ProbeSpec
 from greenflag.spec.hooks import HookCommand, HookList, HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
+from greenflag.spec.migrations import Argv, CommandSpec, GuardSpec, MigrationsSpec
 from greenflag.spec.platform import (
     AnyPlatformSpec,
     CommandPlatformSpec,
@@ -57,11 +59,16 @@ __all__ = [
     "AnalysisStep",
     "AnyPlatformSpec",
     "AnyRouterSpec",
+    "Argv",
     "BlueGreenSpec",
     "CanarySpec",
+    "CdnSpec",
+    "CloudFrontSpec",
     "CommandPlatformSpec",
+    "CommandSpec",
     "CompareSpec",
     "Duration",
+    "GuardSpec",
     "HAProxyRouterSpec",
     "HealthSpec",
     "HookCommand",
@@ -71,6 +78,7 @@ __all__ = [
     "KubernetesRouterSpec",
     "LoadSpec",
     "MetricSpec",
+    "MigrationsSpec",
     "Model",
     "NginxRouterSpec",
     "NotificationSpec",
@@ -80,6 +88,7 @@ __all__ = [
     "PlatformSpec",
     "PresetName",
     "ProbeSpec",
+    "PurgeSpec",
     "ReadinessSpec",
     "RouterBase",
     "RouterSpec",

@@ -8,9 +8,11 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from greenflag.spec.analysis import AnalysisSpec
 from greenflag.spec.base import Model
+from greenflag.spec.cdn import CdnSpec
 from greenflag.spec.health import HealthSpec
 from greenflag.spec.hooks import HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
+from greenflag.spec.migrations import MigrationsSpec
 from greenflag.spec.platform import AnyPlatformSpec
 from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.router import AnyRouterSpec, RouterSpec
@@ -29,6 +31,8 @@ class Spec(Model):
     strategy: StrategySpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     hooks: HooksSpec = Field(default_factory=HooksSpec)
+    migrations: MigrationsSpec | None = None
+    cdn: CdnSpec | None = None
     notifications: list[NotificationSpec] = Field(default_factory=list)
     readiness: ReadinessSpec = Field(default_factory=ReadinessSpec)
     load: LoadSpec | None = None

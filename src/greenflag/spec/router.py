@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -81,6 +81,10 @@ Command = Annotated[list[str], BeforeValidator(_split_command), Field(min_length
 
 class RouterBase(Model):
     """Keys every router kind understands."""
+
+    # whether the router's per-backend stats time each request (HDR latency histograms): the built-in latency
+    # rule judges only those
+    times_requests: ClassVar[bool] = True
 
     route_header: str = Field("X-Greenflag-Route", pattern=r"^[A-Za-z0-9-]{1,64}$")
     drain_timeout: Duration = 30.0  # a backend taken out keeps its open requests this long
@@ -161,6 +165,7 @@ class HAProxyRouterSpec(RouterBase):
     slots, e.g. blue and green) to the servers of `backend` in haproxy.cfg."""
 
     kind: Literal["haproxy"]
+    times_requests: ClassVar[bool] = False  # HAProxy keeps counters per server, no latency histogram
     socket: str  # the Runtime API: a unix socket path, or HOST:PORT of a `stats socket ipv4@...` listener
     backend: str
     servers: dict[str, str]
