@@ -13,9 +13,8 @@ from pathlib import Path
 import yaml
 
 from tests.clilines import greenflag_commands
+from tests.support import DEMO_PLATFORM
 from tests.unit.ops.test_runbook import NASTY, sh_blocks
-
-PLATFORM = {"command": "./app --port {port}"}  # how one instance starts (required)
 
 STUBS = """
 record() { printf '%s\\0' "$@" >> "$ARGV_LOG"; printf '\\1\\0' >> "$ARGV_LOG"; }
@@ -36,8 +35,9 @@ def write_spec(folder: Path) -> Path:
     spec = {
         "service": "shop-api",
         "router": {"admin_token_file": f"tok {NASTY}", "listen": "127.0.0.1:9100", "admin": "127.0.0.1:9101"},
+        "platform": DEMO_PLATFORM,
         "state_dir": f"st {NASTY}",
-        "platform": PLATFORM, "strategy": {"canary": {"steps": [{"set_weight": 20}, {"pause": {}}]}},
+        "strategy": {"canary": {"steps": [{"set_weight": 20}, {"pause": {}}]}},
         "hooks": {"on_rollback": [f"echo '{NASTY}'"]},
         "health": {"readiness": {"http": "/ready?x=$(touch PWNED4)"}},
     }

@@ -20,10 +20,10 @@ from typing import Any
 from greenflag.clock import Clock, SystemClock
 from greenflag.data.runner import DataRunner
 from greenflag.errors import UsageError
-from greenflag.health.base import Probe
+from greenflag.health.base import Probe, ProbeResult
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import ExitReporter, Instance, Platform
+from greenflag.platform.base import ExitReporter, Instance, Platform, ReadinessSource
 from greenflag.rollout.actions import (
     DATA_ACTIONS,
     Action,
@@ -35,11 +35,13 @@ from greenflag.rollout.actions import (
     StopHook,
     StopVersion,
 )
+from greenflag.rollout.alarm_watch import AlarmWatch
 from greenflag.rollout.checkrunner import ChecklistFn, ChecklistRunner
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
+from greenflag.rollout.router_facts import RouterFacts
 from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.validate import check_analysis
@@ -93,6 +95,8 @@ class Controller:
         self.hooks = HookRunner(spec, store)
         self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
         self.checklist = ChecklistRunner(spec, store, checklist)  # readiness.required_before: promote
+        self.alarms = AlarmWatch(spec, self.clock)  # analysis.alarms (CloudWatch)
+        self.facts = RouterFacts(router, spec, self.clock)  # drain time, the router's own health checks
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._read: dict[str, int] | None = None  # the weights last read back from the router
@@ -165,6 +169,7 @@ class Controller:
         await self.data.aclose()
         await self.checklist.aclose()
         self.analysis.close()
+        self.alarms.close()
 
     # -- one tick -------------------------------------------------------------------------------------------
     async def tick(self) -> Status | None:
@@ -203,7 +208,7 @@ class Controller:
         version = status.version
         if status.stage == "ready" and version in launched:
             gate = await self._gate("readiness", version, mono)
-            ready[version] = True if gate.passing else None
+            ready[version] = True if gate.passing and await self.facts.ready(self._backends_of(version)) else None
         elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
             gate = await self._gate("liveness", version, mono)
             if gate.failing:
@@ -222,11 +227,17 @@ class Controller:
             checklist=self.checklist.observe(status),
             commands=commands,
             exits=exits,
+            alarms=await self.alarms.poll(status),
+            drain_s=await self.facts.drain_s(),
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
         spec = self.spec.health.readiness if kind == "readiness" else self.spec.health.liveness
         targets = [i.url for i in self._instances if i.version == version]
+        if spec is None and isinstance(self.platform, ReadinessSource):  # listed = ready (the orchestrator's probes)
+            source = self.platform.readiness_source()
+            listed = ProbeResult(bool(targets), 0.0, f"{version}: {'ready' if targets else 'not ready'} by {source}")
+            return Gate(started_at=mono, success_threshold=1, failure_threshold=1).observe(listed, mono)
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
@@ -248,6 +259,11 @@ class Controller:
     def _relaunched(self, version: str) -> None:
         self.gates.forget(version)
         self._starting.add(version)
+
+    def _backends_of(self, version: str) -> dict[str, str]:
+        """The router's backend names of `version`'s instances → their URLs (as `router_state` names them)."""
+        instances = sorted((i for i in self._instances if i.version == version), key=lambda i: i.id)
+        return dict(zip(backend_names(version, len(instances)), (i.url for i in instances), strict=True))
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)

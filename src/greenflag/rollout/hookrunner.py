@@ -40,6 +40,7 @@ class HookRunner:
             "GREENFLAG_HOOK": lifecycle,
             "GREENFLAG_ROLLOUT_ID": str(status.rollout_id),
             "GREENFLAG_ROUTER_URL": self.spec.router.public_url() or "",
+            "GREENFLAG_TEST_URL": self.spec.router.test_traffic_url() or "",  # an ALB's test listener, else the router
             "GREENFLAG_ROUTE_HEADER": self.spec.router.route_header,
         }
 

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.alarms import AlarmPoll
 from greenflag.analysis.verdicts import Measurement
 from greenflag.platform.base import InstanceExit
 
@@ -290,3 +291,5 @@ class Observations:
     exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
     checklist: ChecklistRun | None = None  # the readiness checklist (readiness.required_before: promote)
+    alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
+    drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic

@@ -22,10 +22,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
+from greenflag.analysis.alarms import alarm_trigger
 from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
 from greenflag.rollout.checklist import CHECKLIST_STAGES, jump_to_checklist, observe_checklist, stop_checklist
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
 from greenflag.rollout.datastages import DATA_STAGES, observe_data
+from greenflag.rollout.drain import drain_wait
 from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
 from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
@@ -191,10 +193,17 @@ def _stage_promote(ctx: Ctx) -> bool:
     return True
 
 
+def _draining(ctx: Ctx, delay: float, version: str | None) -> bool:
+    waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now)
+    if note is not None:
+        ctx.event("draining", note)
+    return waiting
+
+
 def _stage_scale_down(ctx: Ctx) -> bool:
     s, bg = ctx.s, ctx.spec.strategy.blue_green
     delay = bg.scale_down_delay if bg is not None else 0.0
-    if ctx.now - s.stage_started_at < delay:
+    if _draining(ctx, delay, s.previous if s.previous != s.version else None):
         return False
     s.backends = [s.version]
     ctx.actions.append(SetBackends((s.version,)))
@@ -207,7 +216,7 @@ def _stage_scale_down(ctx: Ctx) -> bool:
 
 def _stage_scale_down_canary(ctx: Ctx) -> bool:
     s = ctx.s
-    if ctx.now - s.stage_started_at < abort_delay(ctx.spec):
+    if _draining(ctx, abort_delay(ctx.spec), s.version):
         return False
     s.backends = [s.stable] if s.stable else []
     ctx.actions.append(SetBackends(tuple(s.backends)))
@@ -313,6 +322,13 @@ def _watch(ctx: Ctx) -> None:
         judge_run(ctx)
 
 
+def _alarms(ctx: Ctx) -> None:
+    """CloudWatch alarms (analysis.alarms): a listed alarm in ALARM rolls back from any stage of a rollout in flight."""
+    if ctx.spec.analysis.alarms is not None and ctx.obs.alarms is not None and (
+            found := alarm_trigger(ctx.spec.analysis.alarms, ctx.obs.alarms)) is not None:  # fmt: skip
+        fail(ctx, found.message, trigger=found.trigger, value=found.value, limit=found.limit)
+
+
 def _sync_run(ctx: Ctx) -> None:
     """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
     s = ctx.s
@@ -334,6 +350,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     _commands(ctx)
     _watch(ctx)
     _retire(ctx)
+    _alarms(ctx)
     for _ in range(4 * len(plan(spec, ctx.s)) + 8):
         if ctx.s.stage == "done" or ctx.s.hold is not None:
             break

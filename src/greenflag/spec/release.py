@@ -13,7 +13,7 @@ from greenflag.spec.health import HealthSpec
 from greenflag.spec.hooks import HooksSpec, NotificationSpec
 from greenflag.spec.load import LoadSpec
 from greenflag.spec.migrations import MigrationsSpec
-from greenflag.spec.platform import PlatformSpec
+from greenflag.spec.platform import AnyPlatformSpec
 from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.router import AnyRouterSpec, RouterSpec
 from greenflag.spec.strategy import StrategySpec
@@ -26,7 +26,7 @@ class Spec(Model):
 
     service: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     router: AnyRouterSpec = Field(default_factory=RouterSpec)
-    platform: PlatformSpec  # required: platform.command says how to start the service
+    platform: AnyPlatformSpec  # required: how each version runs (platform.kind, default process)
     health: HealthSpec = Field(default_factory=HealthSpec)
     strategy: StrategySpec
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)

@@ -31,8 +31,10 @@ def test_names_are_unique_prefixed_and_consistent() -> None:
 
 
 def spec(**extra: object) -> Spec:
-    base = {"service": "s", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}}
-    return Spec.model_validate({**base, "platform": {"command": "./app --port {port}"}, **extra})
+    platform = {"command": "greenflag demo-app --port {port} --version {version}"}
+    return Spec.model_validate(
+        {"service": "s", "platform": platform, "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, **extra}
+    )
 
 
 def test_limits_come_from_the_spec() -> None:

@@ -19,7 +19,7 @@ from greenflag.readiness.checklist import checklist_ok, plan_checklist, run_chec
 from greenflag.readiness.monitoring_eval import AlertRule, MonitoringFacts, evaluate_monitoring
 from greenflag.report.checklist import checklist_json, junit_cases
 from greenflag.report.junit import junit_xml
-from tests.support import wait_until
+from tests.support import DEMO_PLATFORM_YAML, wait_until
 
 
 def running_in_group(group: int) -> list[int]:
@@ -36,10 +36,7 @@ def running_in_group(group: int) -> list[int]:
     return alive
 
 
-HEAD = (
-    'service: shop\nplatform: {command: "greenflag demo-app --port {port} --version {version}"}\n'
-    "strategy: {canary: {steps: [{set_weight: 100}]}}\n"
-)
+HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n" + DEMO_PLATFORM_YAML
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 

@@ -19,7 +19,7 @@ Examples:
 
   greenflag check tls localhost:8443 --ca-file ca.pem --min-grade A- --json
 
-  greenflag check tls shop.example.com --resolve shop.example.com:443:127.0.0.1 --ca-file ca.pem
+  greenflag check tls shop.example.test:8443 --resolve shop.example.test:8443:127.0.0.1 --ca-file ca.pem --min-grade B
 
   greenflag check tls 127.0.0.1:8443 --sni localhost --ca-file ca.pem --min-grade B
 

@@ -173,13 +173,13 @@ class StatsStore:
         self._clock = clock
         self.series: dict[str, BackendSeries] = {}
 
-    def record(self, backend: str, status: int, latency_us: int) -> None:
-        """status 0 = transport error (the client got a 502 or a cut-off response)."""
+    def record(self, backend: str, status: int, latency_us: int, second: int | None = None) -> None:
+        """status 0 = transport error (the client got a 502 or a cut-off response); `second` defaults to now."""
         series = self.series.get(backend)
         if series is None:
             series = self.series[backend] = BackendSeries()
         kind = 5 if status == 0 else min(max(status // 100, 1), 5) - 1
-        series.record(int(self._clock()), kind, latency_us)
+        series.record(int(self._clock()) if second is None else second, kind, latency_us)
 
     def windows(self, names: list[str], window_s: float) -> dict[str, BackendWindow]:
         now = int(self._clock())
