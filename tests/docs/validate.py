@@ -38,6 +38,22 @@ def _corpus_keys() -> set[str]:
     return set(CorpusFile.model_fields)
 
 
+def _validate_drill(data: dict[str, Any], path: Path) -> None:
+    """A drill.yaml is valid when `greenflag drill KIND -f` accepts it: KIND its `kind`, else either kind."""
+    from greenflag.dr.config import load_drill_spec
+    from greenflag.errors import GreenflagError
+
+    kinds = [str(data["kind"])] if data.get("kind") in ("postgres", "sqlite") else ["postgres", "sqlite"]
+    errors: list[GreenflagError] = []
+    for kind in kinds:
+        try:
+            load_drill_spec(path, kind)
+            return
+        except GreenflagError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
 def _scratch(sandbox: Path, written: Path | None, text: str, name: str) -> Path:
     """Where a block is validated from: the file it was written to, else a scratch file in the sandbox."""
     if written is not None:
@@ -60,7 +76,6 @@ def _complete(fragment: dict[str, Any]) -> dict[str, Any]:
 def validate_yaml(text: str, sandbox: Path, written: Path | None) -> list[str]:
     """Problems with one YAML block (empty: valid). `written` is where a `file` block was written, else None."""
     from greenflag.config import load_spec
-    from greenflag.dr.config import load_drill_spec
     from greenflag.errors import GreenflagError
     from greenflag.load.scenarios.flowrun import load_yaml_flows
     from greenflag.readiness.waf.corpus import load_corpus
@@ -89,8 +104,7 @@ def validate_yaml(text: str, sandbox: Path, written: Path | None) -> list[str]:
                 path = written
             check_analysis(load_spec(path))
         elif keys <= _drill_keys():
-            kind = data.get("kind") or ("sqlite" if "sqlite" in keys else "postgres")
-            load_drill_spec(_scratch(sandbox, written, text, "drill"), str(kind))
+            _validate_drill(data, _scratch(sandbox, written, text, "drill"))
         elif "attacks" in keys and keys <= _corpus_keys():
             load_corpus([_scratch(sandbox, written, text, "corpus")], builtin=False)
         else:

@@ -32,8 +32,7 @@ Examples:
 
   greenflag drill postgres -f drill.yaml --json --junit drill-junit.xml
 
-  greenflag drill postgres --duration 1s --rto 1ms
-  echo $?   # 5: the objective is missed on purpose
+  greenflag drill postgres --duration 1s --rto 1ms   # exits 5
 
 Without --dsn the drill creates a throwaway cluster (initdb) in a temporary
 directory, on a free port on 127.0.0.1; as root it runs PostgreSQL as the
