@@ -17,7 +17,7 @@ Examples:
 
   greenflag check tls example.com
 
-  greenflag check tls localhost:8443 --ca-file ca.pem --min-grade A- --json
+  greenflag check tls localhost:8443 --ca-file ca.pem --json
 
   greenflag check tls shop.example.test:8443 --resolve shop.example.test:8443:127.0.0.1 --ca-file ca.pem --min-grade B
 
