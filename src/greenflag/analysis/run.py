@@ -14,14 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenflag.analysis.compare import Judgement, Sample, judge_error_rate, judge_latency
+from greenflag.analysis.builtin import builtin_measurement
 from greenflag.analysis.conditions import Condition, ConditionError, parse_condition
-from greenflag.analysis.defaults import (
-    BUILTIN_ERROR_RATE,
-    DEFAULT_ERROR_RATE_LIMIT,
-    DEFAULT_P95_LIMIT_MS,
-    builtin_metrics,
-)
+from greenflag.analysis.defaults import BUILTIN_ERROR_RATE, builtin_metrics
 from greenflag.analysis.providers.base import MetricProvider, Observation
 from greenflag.analysis.verdicts import (
     Measurement,
@@ -253,29 +248,11 @@ class AnalysisRun:
         stable_obs = await windows[self.stable] if self.stable in windows else None
         if not canary_obs.ok:
             return Measurement(name, now, None, Verdict.ERROR, f"{name}: {canary_obs.error}", "")
-        canary = Sample.from_value(canary_obs.value)
-        stable = Sample.from_value(stable_obs.value) if stable_obs is not None and stable_obs.ok else None
-        cfg = self.spec.compare
-        judgement: Judgement
-        if name == BUILTIN_ERROR_RATE:
-            judgement = judge_error_rate(canary, stable, cfg, limit=DEFAULT_ERROR_RATE_LIMIT, metric=name)
-        else:
+        stable = stable_obs.value if stable_obs is not None and stable_obs.ok else None
+        if name != BUILTIN_ERROR_RATE:
             self._looks += 1
-            judgement = judge_latency(canary, stable, cfg, look=self._looks, p95_limit_ms=DEFAULT_P95_LIMIT_MS)
-        counted = canary.requests if name == BUILTIN_ERROR_RATE else sum(c for _, c in canary.latency_buckets)
-        evidence = {"requests": counted, "errors": canary.errors, "more_needed": judgement.more_needed or 0}
-        return Measurement(
-            name, now, judgement.value, judgement.verdict, judgement.message, _describe(judgement), evidence
-        )
-
-
-def _describe(j: Judgement) -> str:
-    limit = "n/a" if j.limit is None else f"{j.limit:.4g}"
-    if j.metric == BUILTIN_ERROR_RATE:
-        return f"{j.mode} SPRT: canary error rate above {limit}"
-    if j.mode == "relative":
-        return f"Mann-Whitney: canary slower than stable + margin (stable p95 + margin = {limit} ms)"
-    return f"{j.mode} SPRT: canary p95 above {limit} ms"
+        cfg, traffic = self.spec.compare, self.spec.judge
+        return builtin_measurement(name, now, canary_obs.value, stable, cfg, look=self._looks, traffic=traffic)
 
 
 def summary(run: AnalysisRun) -> dict[str, Any]:
