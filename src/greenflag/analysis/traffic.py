@@ -223,7 +223,7 @@ class AnalysisTraffic:
         """One line for the journal: rate, targets, route and judgement."""
         spec = self.spec
         source = ", ".join(spec.urls) if spec.urls is not None else f"journeys {spec.journeys}"
-        versions = " and ".join(f"{role} {'/'.join(names)}" for role, names in self.targets.items())
+        versions = " and ".join(f"the {role} ({', '.join(names)})" for role, names in self.targets.items())
         how = "tagged, by route header" if self.tag is not None else "untagged (the router cannot tell it apart)"
         until = "while analysing" if self.duration_s is None else f"for {self.duration_s:g}s"
         return (

@@ -82,6 +82,10 @@ class InProcessRouter:
         result: dict[str, BackendWindow] = self.router.stats(window_s)
         return result
 
+    async def stats_export(self, since: float | None = None) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = self.router.stats_export(since)
+        return lines
+
     def synthetic_tag(self) -> tuple[str, str]:
         tag: tuple[str, str] = self.router.synthetic_tag()
         return tag
