@@ -7,8 +7,9 @@ recording holds at each look with the live analysis's own functions: the built-i
 `analysis.traffic.judge`), the `router` metrics of `analysis.metrics` through `verdicts.measure`. Metrics of other
 providers (Prometheus, CloudWatch, …) have no data in a router recording: they are left out, and said so.
 
-The recording has whole seconds, so a look at time t sees the seconds that ended by t: a replay decides at most one
-second later than the live analysis did on the same traffic. The run ends at the first verdict that ends a run
+The recording has whole seconds, so a look at time t sees the seconds that ended by t, and looks fall exactly every
+interval (live ones drift by the time each takes): a replay decides within about a second of the live analysis on
+the same traffic. The run ends at the first verdict that ends a run
 (Failed, Error, Inconclusive, or every counted metric complete), or at `start + duration` (default: the end of the
 recording), where a metric still running passes only with evidence — as live.
 """
