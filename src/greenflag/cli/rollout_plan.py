@@ -52,17 +52,28 @@ def forecast_for(
     async def facts() -> Any:
         base = spec.source.parent if spec.source is not None else None
         try:
-            router = make_router(spec.router, base_dir=base)
+            router: Any = make_router(spec.router, base_dir=base)
         except (ValueError, OSError) as exc:
-            from greenflag.analysis.sizing import Facts
-
-            return Facts(source=f"router unavailable ({exc})")
+            router = _Unavailable(f"router unavailable ({exc})")
         try:
             return await gather_facts(router, user_rate=user_rate)
         finally:
             await router.aclose()
 
     return forecast(spec, asyncio.run(facts()))
+
+
+class _Unavailable:
+    """A router that cannot be built (no token file yet, …): its stats fail with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def stats(self, window_s: float) -> Any:
+        raise ConnectionError(self.reason)
+
+    async def aclose(self) -> None:
+        return None
 
 
 def print_forecast(report: dict[str, Any], *, err: bool = False) -> None:

@@ -81,10 +81,10 @@ async def gather_facts(router: Any, *, user_rate: float | None = None) -> Facts:
     try:
         if hasattr(router, "stats_export"):
             facts = _from_recording(Recording.from_records(await asyncio.wait_for(router.stats_export(), 5.0)))
-        elif isinstance(router, RouterStats):
+        elif isinstance(router, RouterStats) or hasattr(router, "stats"):
             facts = _from_windows(await asyncio.wait_for(router.stats(300.0), 5.0))
     except Exception as exc:  # the router is not reachable: plan without its numbers, and say so
-        facts = Facts(source=f"router stats unavailable ({type(exc).__name__}: {exc})")
+        facts = Facts(source=f"router stats unavailable: {exc}")
     if user_rate is not None:
         facts = Facts(
             user_rate, facts.baseline, facts.lookback_s, f"users' rate given: {user_rate:g}/s; {facts.source}"
