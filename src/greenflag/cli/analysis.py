@@ -128,9 +128,9 @@ REPLAY_EPILOG = """\
 Examples:
 
   greenflag router stats --export stats.jsonl -f greenflag.yaml        # the router's last 5 minutes, per second
-  greenflag analysis replay -f greenflag.yaml --stats stats.jsonl --canary v2 --stable v1
+  greenflag analysis replay -f greenflag.yaml --stats stats.jsonl --canary green --stable blue
 
-  greenflag analysis replay -f greenflag.yaml --stats stats.jsonl --from +30s --duration 20s --json
+  greenflag analysis replay -f greenflag.yaml --stats stats.jsonl --canary green --from +1s --duration 5s --json
 
 Runs greenflag.yaml's analysis (interval, the built-in rules, router metrics, analysis.traffic.judge) over the
 recorded seconds, as a rollout's analysis run starting at --from would have, and says what it would have done:
