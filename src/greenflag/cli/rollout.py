@@ -176,10 +176,24 @@ def _run_here(target: _Target, version: str | None, as_json: bool, outputs: Any 
 
 
 def _start(
-    target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool, outputs: Any = None
+    target: _Target,
+    body: dict[str, Any],
+    version: str | None,
+    wait: bool,
+    as_json: bool,
+    outputs: Any = None,
+    *,
+    announce: bool = False,
 ) -> None:
     if outputs is not None and not wait:
         raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
+    if target.api is None and not wait:
+        raise UsageError(
+            f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
+            "rollout in this process"
+        )
+    if announce:
+        _announce(target, as_json)
     if target.api is not None:
         from greenflag.rollout.controller import spec_json
 
@@ -190,11 +204,6 @@ def _start(
         else:
             typer.echo(json.dumps(status, indent=2) if as_json else f"rollout of {status['version']} started")
         return
-    if not wait:
-        raise UsageError(
-            f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
-            "rollout in this process"
-        )
     _run_here(target, version, as_json, outputs)
 
 
@@ -225,9 +234,8 @@ def start(
     title = f"greenflag rollout {target.spec.service} {version}"
     if (html or junit or dashboard) and not wait:
         raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
-    _announce(target, as_json)
     outputs = open_outputs(title, html=html, junit=junit, dashboard=dashboard, dashboard_port=dashboard_port)
-    _start(target, {"version": version}, version, wait, as_json, outputs)
+    _start(target, {"version": version}, version, wait, as_json, outputs, announce=True)
 
 
 def _announce(target: _Target, as_json: bool) -> None:
@@ -235,6 +243,8 @@ def _announce(target: _Target, as_json: bool) -> None:
     --json. Never stops the rollout."""
     from greenflag.cli.rollout_plan import forecast_for, print_forecast
 
+    if target.api is None and not (Path(target.spec.state_dir) / "state.db").exists():
+        return  # no journal yet: the initial deployment (and nothing is created by looking)
     try:
         latest = target.status()
     except Exception:  # the status is read again by the start itself, which reports its own errors
