@@ -19,16 +19,30 @@ __pure__ = True
 
 
 def builtin_measurement(
-    name: str, at: float, canary: Any, stable: Any | None, cfg: CompareSpec, *, look: int, traffic: str = "both"
+    name: str,
+    at: float,
+    canary: Any,
+    stable: Any | None,
+    cfg: CompareSpec,
+    *,
+    look: int,
+    traffic: str = "both",
+    stable_now: Any | None = None,
 ) -> Measurement:
     """The measurement of built-in rule `name` at `at`: `canary` and `stable` are windows (a BackendWindow, its
-    mapping or a Sample; `stable` None: absolute limits); `look` counts the latency test's looks (1, 2, …)."""
+    mapping or a Sample; `stable` None: absolute limits); `look` counts the latency test's looks (1, 2, …).
+    `stable_now`: the stable over the canary's own window (with analysis traffic: the paired, concurrent sample) —
+    the latency test compares with it once it has `min_samples` timed requests, so a machine or a network slower
+    now than over the lookback slows both versions alike instead of failing the canary."""
     c = Sample.from_value(canary, traffic)
     s = Sample.from_value(stable, traffic) if stable is not None else None
     judgement: Judgement
     if name == BUILTIN_ERROR_RATE:
         judgement = judge_error_rate(c, s, cfg, limit=DEFAULT_ERROR_RATE_LIMIT, metric=name)
     else:
+        now = Sample.from_value(stable_now, traffic) if stable_now is not None else None
+        if now is not None and sum(n for _, n in now.latency_buckets) >= cfg.min_samples:
+            s = now
         judgement = judge_latency(c, s, cfg, look=look, p95_limit_ms=DEFAULT_P95_LIMIT_MS)
     counted = c.requests if name == BUILTIN_ERROR_RATE else sum(n for _, n in c.latency_buckets)
     synthetic = Sample.from_value(canary, "synthetic").requests if traffic != "user" else 0

@@ -141,7 +141,8 @@ def _measure(
         first = max(math.floor(start), seen - math.floor(cfg.max_window))
         window = rec.window(canary, first, seen)
         base = rec.window(stable, seen - math.floor(cfg.max_window), seen) if stable and cfg.enabled else None
-        return builtin_measurement(track.spec.name, t, window, base, cfg, look=look, traffic=spec.judge)
+        now = rec.window(stable, first, seen) if stable and cfg.enabled and spec.traffic is not None else None
+        return builtin_measurement(track.spec.name, t, window, base, cfg, look=look, traffic=spec.judge, stable_now=now)
     metric = track.spec
     span = metric.window if metric.window is not None else spec.window
     window = rec.window(canary, seen - max(1, round(span)), seen).part(str(metric.options.get("traffic", "both")))

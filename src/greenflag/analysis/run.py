@@ -222,13 +222,20 @@ class AnalysisRun:
             await self.clock.sleep(max(0.0, wake - now))
 
     def _fetch_windows(self, now: float) -> dict[str, Awaitable[Observation]]:
-        """The canary since the analysis started (a growing window); the stable over its whole lookback."""
+        """The canary since the analysis started (a growing window); the stable over its whole lookback, and with
+        analysis traffic also over the canary's window (`stable_now`: the concurrent, paired sample)."""
         provider = self.providers["router"]
         cfg = self.spec.compare
-        window = {self.canary: min(max(now - self.started_at, self.spec.interval), cfg.max_window)}
+        span = min(max(now - self.started_at, self.spec.interval), cfg.max_window)
+        jobs = {"canary": (self.canary, span)}
         if self.stable and cfg.enabled:
-            window[self.stable] = cfg.max_window
-        return {n: asyncio.ensure_future(provider.query("window", backend=n, window_s=w)) for n, w in window.items()}
+            jobs["stable"] = (self.stable, cfg.max_window)
+            if self.spec.traffic is not None:
+                jobs["stable_now"] = (self.stable, span)
+        return {
+            key: asyncio.ensure_future(provider.query("window", backend=name, window_s=w))
+            for key, (name, w) in jobs.items()
+        }
 
     async def _measure(self, track: _Track, now: float) -> Measurement:
         metric = track.spec
@@ -244,15 +251,19 @@ class AnalysisRun:
         self, track: _Track, windows: dict[str, Awaitable[Observation]], now: float
     ) -> Measurement:
         name = track.spec.name
-        canary_obs = await windows[self.canary]
-        stable_obs = await windows[self.stable] if self.stable in windows else None
+        observed = {key: await job for key, job in windows.items()}
+        canary_obs = observed["canary"]
         if not canary_obs.ok:
             return Measurement(name, now, None, Verdict.ERROR, f"{name}: {canary_obs.error}", "")
-        stable = stable_obs.value if stable_obs is not None and stable_obs.ok else None
+        stable, stable_now = (
+            observed[k].value if k in observed and observed[k].ok else None for k in ("stable", "stable_now")
+        )
         if name != BUILTIN_ERROR_RATE:
             self._looks += 1
         cfg, traffic = self.spec.compare, self.spec.judge
-        return builtin_measurement(name, now, canary_obs.value, stable, cfg, look=self._looks, traffic=traffic)
+        return builtin_measurement(
+            name, now, canary_obs.value, stable, cfg, look=self._looks, traffic=traffic, stable_now=stable_now
+        )
 
 
 def summary(run: AnalysisRun) -> dict[str, Any]:

@@ -216,18 +216,23 @@ def latency_detection(spec: AnalysisSpec, facts: Facts, window: Window, shift_ms
     weights = np.array([c for _, c in base.latency_buckets], dtype=np.float64)
     probs = weights / weights.sum()
     use_baseline = spec.judge != "synthetic"
+    paired = spec.traffic is not None  # the stable's requests of the same seconds, once there are enough (builtin)
     caught: list[float | None] = [None] * runs
     for run in range(runs):
         canary = np.zeros(len(bounds), dtype=np.int64)
         stable = weights.astype(np.int64) if use_baseline else np.zeros(len(bounds), dtype=np.int64)
+        concurrent = np.zeros(len(bounds), dtype=np.int64)
         previous = 0.0
         for look, t in enumerate(_looks(spec, window), start=1):
             dt, previous = t - previous, t
             rate_c, rate_cs, rate_s, rate_ss = _rates(spec, facts, window, float(t))
             canary += rng.multinomial(rng.poisson((rate_c + rate_cs) * dt), probs)
-            stable += rng.multinomial(rng.poisson((rate_s + rate_ss) * dt), probs)
+            arrived = rng.multinomial(rng.poisson((rate_s + rate_ss) * dt), probs)
+            stable += arrived
+            concurrent += arrived
             c = Sample(int(canary.sum()), 0, _buckets(bounds + shift_ms, canary))
-            s = Sample(int(stable.sum()), 0, _buckets(bounds, stable))
+            pick = concurrent if paired and concurrent.sum() >= cfg.min_samples else stable
+            s = Sample(int(pick.sum()), 0, _buckets(bounds, pick))
             if judge_latency(c, s, cfg, look=look).verdict is Verdict.FAILED:
                 caught[run] = float(t)
                 break
