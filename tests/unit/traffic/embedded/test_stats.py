@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from greenflag.hdr import Histogram
 from greenflag.traffic.embedded.stats import StatsStore
 
 
@@ -75,3 +78,26 @@ def test_export_gives_complete_seconds_per_backend_with_their_synthetic_part() -
     assert lines[0][2]["synthetic"] == {**none, "latency_buckets_ms": []}
     clock.t += 1
     assert [(s, n) for s, n, _ in store.export(["v1", "v2"], 1001)] == [(1001, "v2")]  # since: only newer seconds
+
+
+def test_a_window_of_many_seconds_has_the_percentiles_and_buckets_of_all_its_requests() -> None:
+    """Merging 300 folded seconds (thousands of distinct buckets) gives exactly what one histogram of every
+    latency gives: the HDR buckets and p50/p95/p99 (upper bucket bounds, as the router reports them)."""
+    clock = Clock()
+    store = StatsStore(clock)
+    rng = np.random.default_rng(7)
+    every = Histogram()
+    for second in range(300):
+        clock.t += second > 0
+        for latency in rng.lognormal(np.log(20_000), 1.2, size=40).astype(np.int64).tolist():
+            store.record("blue", 200, latency)
+            every.record(latency)
+    window = store.windows(["blue"], 300)["blue"]
+    assert window.requests == 12_000
+    assert window.latency_buckets == tuple((u / 1000.0, c) for u, c in every.buckets())
+    assert len(window.latency_buckets) > 1000
+    expected = tuple(every.percentile(p) / 1000.0 for p in (50.0, 95.0, 99.0))
+    # the window knows buckets, not exact values: its percentiles are the buckets' upper bounds
+    assert (window.p50_ms, window.p95_ms, window.p99_ms) == tuple(
+        next(u for u, _ in window.latency_buckets if u >= e) for e in expected
+    )
