@@ -70,10 +70,12 @@ CORE = [
     "analysis.builtin", "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.recording",
     "analysis.replay", "analysis.sizing", "analysis.verdicts", "hdr", "health.gate",
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
-    "load.scenarios.flows", "platform.template", "rollout.actions", "rollout.context", "rollout.judge",
+    "load.scenarios.flows", "platform.template", "platform.slotplan", "platform.command_output",
+    "platform.kubernetes_objects", "rollout.actions", "rollout.context", "rollout.datastages", "rollout.judge",
     "rollout.launch", "rollout.model", "rollout.phases", "rollout.plan", "rollout.presets", "rollout.runs",
     "rollout.steps", "rollout.validate", "units", "readiness.base", "readiness.dns.evaluate",
     "readiness.tls.evaluate", "readiness.tls.grade", "traffic.embedded.policy", "dr.model", "dr.score", "dr.wal",
+    "traffic.alb_actions", "traffic.kubernetes_objects", "analysis.alarms", "rollout.drain",
 ]  # fmt: skip
 
 

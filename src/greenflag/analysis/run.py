@@ -16,7 +16,11 @@ from typing import Any
 
 from greenflag.analysis.builtin import builtin_measurement
 from greenflag.analysis.conditions import Condition, ConditionError, parse_condition
-from greenflag.analysis.defaults import BUILTIN_ERROR_RATE, builtin_metrics
+from greenflag.analysis.defaults import (
+    BUILTIN_ERROR_RATE,
+    BUILTIN_LATENCY,
+    builtin_metrics,
+)
 from greenflag.analysis.providers.base import MetricProvider, Observation
 from greenflag.analysis.verdicts import (
     Measurement,
@@ -87,9 +91,11 @@ class AnalysisRun:
         metrics: Sequence[str] | None = None,
         started_at: float | None = None,
         looks: int = 0,
+        latency: bool = True,
     ) -> None:
         """`started_at` (the clock's monotonic time; default now) and `looks` (latency measurements already
-        taken) resume a run another process began: the canary's window still starts at `started_at`."""
+        taken) resume a run another process began: the canary's window still starts at `started_at`. Without
+        `latency` (the router does not time requests: `router.times_requests`) the built-in latency rule is off."""
         self.spec = spec
         self.providers = dict(providers)
         self.canary = canary
@@ -100,15 +106,18 @@ class AnalysisRun:
         self.measurements: list[Measurement] = []
         self._tracks: dict[str, _Track] = {}
         self._looks = looks
-        self._add_tracks(metrics)
+        self._add_tracks(metrics, latency)
 
-    def _add_tracks(self, only: Sequence[str] | None) -> None:
+    def _add_tracks(self, only: Sequence[str] | None, latency: bool) -> None:
         user = {m.name for m in self.spec.metrics}
         if self.spec.defaults:
             if "router" in self.providers:
-                for metric in builtin_metrics():
+                for metric in builtin_metrics(latency=latency):
                     if metric.name not in user:
                         self._add(metric, builtin=True, where=f"built-in {metric.name}")
+                if not latency and BUILTIN_LATENCY not in user:
+                    self.notes.append("built-in latency rule skipped: the router's stats do not time requests "
+                                      "(judge latency with a metric of analysis.metrics)")  # fmt: skip
             else:
                 self.notes.append("built-in error_rate/latency rules skipped: no router reports per-backend stats")
         for i, metric in enumerate(self.spec.metrics):

@@ -104,7 +104,7 @@ async def _run(
         canary, stable = _pick_backends(weights, canary, stable)
         stats = router if isinstance(router, RouterStats) else None
         session = AnalysisRun(spec.analysis, build_providers(spec.analysis, router=stats), canary, stable,
-                                  SystemClock())  # fmt: skip
+                              SystemClock(), latency=spec.router.times_requests)  # fmt: skip
         for note in session.notes:
             typer.echo(f"note: {note}", err=True)
         if duration is None and (spec.analysis.defaults or any(m.count is None for m in spec.analysis.metrics)):

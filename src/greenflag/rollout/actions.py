@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DATA_ACTIONS",
     "Action",
+    "DataAction",
+    "Invalidate",
     "LaunchVersion",
     "Notify",
+    "RunGuard",
     "RunHook",
+    "RunMigration",
     "SetBackends",
     "SetHeaderRoute",
     "SetWeights",
@@ -74,6 +79,38 @@ class Notify:
     message: str
 
 
+@dataclass(frozen=True)
+class RunMigration:
+    key: str  # the stage it belongs to (migrate_up, migration_check, migrate_down, migration_check_down)
+    command: str  # up | down | check
+    argv: tuple[str, ...]  # run without a shell; values reach it through the environment only
+    timeout_s: float
+    after: str | None = None  # for check: the command it verifies (up | down)
+
+
+@dataclass(frozen=True)
+class RunGuard:
+    key: str  # migration_baseline (before up) | migration_guard (after up)
+    version: str  # whose instances the guard's checks probe: the stable version
+
+
+@dataclass(frozen=True)
+class Invalidate:
+    key: str  # cdn_promote | cdn_rollback: every configured purge and CloudFront invalidation, once more is harmless
+
+
+DataAction = RunMigration | RunGuard | Invalidate
+DATA_ACTIONS = (RunMigration, RunGuard, Invalidate)  # carried out by greenflag.data (see data/runner.py)
+
 Action = (
-    LaunchVersion | WaitReady | SetBackends | SetWeights | SetHeaderRoute | RunHook | StopHook | StopVersion | Notify
+    LaunchVersion
+    | WaitReady
+    | SetBackends
+    | SetWeights
+    | SetHeaderRoute
+    | RunHook
+    | StopHook
+    | StopVersion
+    | Notify
+    | DataAction
 )

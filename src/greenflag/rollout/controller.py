@@ -18,16 +18,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from greenflag.clock import Clock, SystemClock
+from greenflag.data.runner import DataRunner
 from greenflag.errors import UsageError
-from greenflag.health.base import Probe
+from greenflag.health.base import Probe, ProbeResult
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import ExitReporter, Instance, Platform
-from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
+from greenflag.platform.base import ExitReporter, Instance, Platform, ReadinessSource
+from greenflag.rollout.actions import DATA_ACTIONS, Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
+from greenflag.rollout.alarm_watch import AlarmWatch
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
+from greenflag.rollout.router_facts import RouterFacts
 from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
 from greenflag.rollout.synthetic import SyntheticTraffic, journal
@@ -88,6 +91,9 @@ class Controller:
         self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
         self.synthetic = SyntheticTraffic(spec, router, self.clock)  # analysis.traffic, while analysing
+        self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
+        self.alarms = AlarmWatch(spec, self.clock)  # analysis.alarms (CloudWatch)
+        self.facts = RouterFacts(router, spec, self.clock)  # drain time, the router's own health checks
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._read: dict[str, int] | None = None  # the weights last read back from the router
@@ -158,7 +164,9 @@ class Controller:
                 await asyncio.wait_for(task, 5.0)
         await self.synthetic.stop("the controller stopped")
         await self.hooks.aclose()
+        await self.data.aclose()
         self.analysis.close()
+        self.alarms.close()
 
     # -- one tick -------------------------------------------------------------------------------------------
     async def tick(self) -> Status | None:
@@ -200,7 +208,7 @@ class Controller:
         version = status.version
         if status.stage == "ready" and version in launched:
             gate = await self._gate("readiness", version, mono)
-            ready[version] = True if gate.passing else None
+            ready[version] = True if gate.passing and await self.facts.ready(self._backends_of(version)) else None
         elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
             gate = await self._gate("liveness", version, mono)
             if gate.failing:
@@ -215,13 +223,20 @@ class Controller:
             measurements=measurements,
             analysis_run=run,
             hooks=self.hooks.states(status),
+            data_steps=self.data.states(status),
             commands=commands,
             exits=exits,
+            alarms=await self.alarms.poll(status),
+            drain_s=await self.facts.drain_s(),
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
         spec = self.spec.health.readiness if kind == "readiness" else self.spec.health.liveness
         targets = [i.url for i in self._instances if i.version == version]
+        if spec is None and isinstance(self.platform, ReadinessSource):  # listed = ready (the orchestrator's probes)
+            source = self.platform.readiness_source()
+            listed = ProbeResult(bool(targets), 0.0, f"{version}: {'ready' if targets else 'not ready'} by {source}")
+            return Gate(started_at=mono, success_threshold=1, failure_threshold=1).observe(listed, mono)
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
@@ -243,6 +258,11 @@ class Controller:
     def _relaunched(self, version: str) -> None:
         self.gates.forget(version)
         self._starting.add(version)
+
+    def _backends_of(self, version: str) -> dict[str, str]:
+        """The router's backend names of `version`'s instances → their URLs (as `router_state` names them)."""
+        instances = sorted((i for i in self._instances if i.version == version), key=lambda i: i.id)
+        return dict(zip(backend_names(version, len(instances)), (i.url for i in instances), strict=True))
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)
@@ -273,6 +293,8 @@ class Controller:
                 await self.hooks.stop(status, action.key, action.reason)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
+            elif isinstance(action, DATA_ACTIONS):
+                await self.data.act(status, action, self._instances)
 
     def router_state(self, status: Status) -> _RouterState:
         """What the router should hold for `status`: backends (name → URL), weights, header route."""

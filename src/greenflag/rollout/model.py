@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.alarms import AlarmPoll
 from greenflag.analysis.verdicts import Measurement
 from greenflag.platform.base import InstanceExit
 
@@ -134,6 +135,8 @@ class Status:
     analysis_started_at: float | None = None
     completed_at: float | None = None
     hooks: dict[str, HookState] = field(default_factory=dict)  # hook key → last known state
+    # data stages (migrations, the expand/contract guard, cache invalidation): stage → last known state
+    data_steps: dict[str, HookState] = field(default_factory=dict)
     # analysis runs ("step:N" for an analysis step, "background"): run → {"started_at": epoch, "metrics":
     # {metric → counts (greenflag.analysis MetricCounts) + "measured" + "last"/"last_bad" measurement dicts}}
     analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -167,6 +170,7 @@ class Status:
         data["phase"] = str(self.phase)
         data["canary"] = self.canary
         data["hooks"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.hooks.items()}
+        data["data_steps"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.data_steps.items()}
         data["measurements"] = [m.to_dict() for m in self.measurements]
         data["events"] = [e.to_json() for e in self.events]
         for key in TIME_FIELDS:
@@ -211,6 +215,9 @@ class Status:
             analysis_started_at=epochs["analysis_started_at"],
             completed_at=epochs["completed_at"],
             hooks={k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data["hooks"].items()},
+            data_steps={
+                k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data.get("data_steps", {}).items()
+            },
             analysis={k: v for k, v in data["analysis"].items() if isinstance(v, dict) and "metrics" in v},
             analysis_run=data.get("analysis_run"),
             measurements=[Measurement.from_dict(m) for m in data.get("measurements", []) if "verdict" in m],
@@ -243,6 +250,9 @@ class Observations:
     measurements: tuple[Measurement, ...] = ()  # new analysis measurements of the version under test
     analysis_run: str | None = None  # the run they belong to (measurements of another run are ignored)
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
+    data_steps: dict[str, HookState] = field(default_factory=dict)  # data stages: journal (migrations), controller
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
     exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
+    alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
+    drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic

@@ -183,6 +183,7 @@ class AnalysisRunner:
                 metrics=run_filter(self.spec, status, run),
                 started_at=started,
                 looks=looks,
+                latency=self.spec.router.times_requests,
             )
         except GreenflagError as exc:  # e.g. a router metric without a router that reports stats
             self._error = str(exc)

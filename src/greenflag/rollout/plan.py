@@ -10,6 +10,7 @@ __all__ = [
     "analysis_active",
     "analysis_run_key",
     "analysis_traffic_due",
+    "data_stages",
     "plan",
     "promotion_needs_evidence",
     "rollout_steps",
@@ -36,21 +37,48 @@ def rollout_steps(spec: Spec, status: Status) -> list[Step]:
     return steps
 
 
+def data_stages(spec: Spec, status: Status, where: str) -> list[str]:
+    """The data stages (rollout/datastages.py) of `where`: "install" (after after_install, before any traffic),
+    "promote" (after promote) or "rollback" (before the on_rollback hooks); only what the spec configures."""
+    migrations, cdn = spec.migrations, spec.cdn
+    guard = migrations is not None and migrations.guard is not None and status.stable not in (None, status.version)
+    out: list[str] = []
+    if where == "install" and migrations is not None:
+        if guard and migrations.guard is not None and migrations.guard.baseline:
+            out.append("migration_baseline")
+        # the guard first after `up`: while it runs, the stable version serves on the new schema
+        out += [
+            "migrate_up",
+            *(["migration_guard"] if guard else []),
+            *(["migration_check"] if migrations.check else []),
+        ]
+    elif where == "promote" and cdn is not None and "promote" in cdn.when:
+        out.append("cdn_promote")
+    elif where == "rollback":
+        if cdn is not None and "rollback" in cdn.when:
+            out.append("cdn_rollback")
+        if migrations is not None:
+            out += ["migrate_down", *(["migration_check_down"] if migrations.check else [])]
+    return out
+
+
 def plan(spec: Spec, status: Status) -> list[str]:
     steps = [f"step:{i}" for i in range(len(rollout_steps(spec, status)))]
     if status.aborted:
-        return ["on_rollback", "scale_down_canary", "done"]
+        return [*data_stages(spec, status, "rollback"), "on_rollback", "scale_down_canary", "done"]
     return [
         "before_install",
         "launch",
         "ready",
         "after_install",
+        *data_stages(spec, status, "install"),
         "test_traffic",
         "after_allow_test_traffic",
         "before_allow_traffic",
         *steps,
         "after_allow_traffic",
         "promote",
+        *data_stages(spec, status, "promote"),
         "scale_down",
         "done",
     ]

@@ -8,9 +8,12 @@ from typing import Protocol, runtime_checkable
 __all__ = [
     "SYNTHETIC_HEADER",
     "TRAFFIC_KINDS",
+    "BackendHealth",
     "BackendManager",
     "BackendWindow",
+    "DrainTimes",
     "HeaderRouting",
+    "HealthReporter",
     "Router",
     "RouterStats",
     "SyntheticTagging",
@@ -148,3 +151,32 @@ class RouterStats(Protocol):
     """Optional capability: routers that see the traffic report per-backend windows."""
 
     async def stats(self, window_s: float) -> dict[str, BackendWindow]: ...
+
+
+@runtime_checkable
+class DrainTimes(Protocol):
+    """Optional capability: routers whose backends keep their in-flight requests for a while after they lose their
+    weight (an ALB target group's deregistration delay). A rollout stops a version only after this long."""
+
+    async def drain_times(self) -> dict[str, float]:
+        """Backend name → seconds a backend taken out of traffic may still be finishing requests."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackendHealth:
+    """What a router that health-checks its backends itself (ALB target health) says about one of them."""
+
+    backend: str
+    ready: bool  # every target healthy, and at least one
+    detail: str  # "2/2 healthy", "10.0.0.6:8080 unhealthy (Target.ResponseCodeMismatch)"
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    """Optional capability: routers with their own health checks; a version is ready only when they agree."""
+
+    async def backend_health(self, backends: dict[str, str] | None = None) -> dict[str, BackendHealth]:
+        """Name → health for `backends` (name → URL, found by address: they need not be the router's yet), or for
+        the backends the router holds."""
+        ...

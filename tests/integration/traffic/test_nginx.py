@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 
@@ -24,8 +23,9 @@ from greenflag.load.engine.paced import PacedLoad
 from greenflag.spec import NginxRouterSpec
 from greenflag.traffic.nginx import NginxRouter, NginxStatsRouter, make_nginx_router
 from greenflag.traffic.nginx_conf import parse_upstream, render_upstream
+from tests.integration.traffic.support import versions
 from tests.servers import nginx_for, nginx_spec
-from tests.support import free_port, greenflag_cmd
+from tests.support import free_port, greenflag_cmd, release_spec
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,8 +46,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         servers = {"blue": f"127.0.0.1:{v1.port}", "green": f"127.0.0.1:{v2.port}"}
         router, port = nginx_spec(prefix, servers, drain_timeout="5s")
         spec_file = prefix / "greenflag.yaml"
-        spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router, "strategy": {"canary": {"steps": [
-            {"set_weight": 10}]}}}))  # fmt: skip
+        spec_file.write_text(yaml.safe_dump(release_spec("shop", router=router, strategy={"canary": {"steps": [
+            {"set_weight": 10}]}})))  # fmt: skip
         with nginx_for(spec_file, prefix, via_cli=True):
             spec = load_spec(spec_file).router
             assert isinstance(spec, NginxRouterSpec)
@@ -64,16 +64,6 @@ async def router(env: Env) -> AsyncIterator[NginxStatsRouter]:
     await router.set_header_route(None)
     yield router
     await router.aclose()
-
-
-async def versions(url: str, n: int, headers: dict[str, str] | None = None, path: str = "/version") -> Counter[str]:
-    out: Counter[str] = Counter()
-    async with aiohttp.ClientSession() as session:
-        for _ in range(n):
-            async with session.get(url + path, headers=headers) as resp:
-                await resp.read()
-                out[resp.headers.get("X-Greenflag-Version", str(resp.status))] += 1
-    return out
 
 
 async def test_weights_and_header_routes_steer_real_traffic(env: Env, router: NginxStatsRouter) -> None:

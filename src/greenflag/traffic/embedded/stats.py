@@ -211,13 +211,14 @@ class StatsStore:
         self.series: dict[str, BackendSeries] = {}
         self.synthetic: dict[str, BackendSeries] = {}  # the synthetic requests among `series`, by backend
 
-    def record(self, backend: str, status: int, latency_us: int, synthetic: bool = False) -> None:
-        """status 0 = transport error (the client got a 502 or a cut-off response)."""
+    def record(self, backend: str, status: int, latency_us: int, synthetic: bool = False, *,
+               second: int | None = None) -> None:
+        """status 0 = transport error (the client got a 502 or a cut-off response); `second` defaults to now."""
         series = self.series.get(backend)
         if series is None:
             series = self.series[backend] = BackendSeries()
         kind = 5 if status == 0 else min(max(status // 100, 1), 5) - 1
-        second = int(self._clock())
+        second = int(self._clock()) if second is None else second
         series.record(second, kind, latency_us)
         if synthetic:
             tagged = self.synthetic.get(backend)
