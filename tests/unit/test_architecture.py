@@ -67,7 +67,8 @@ RULES = Rules(layers=LAYERS, sublayers={"load": LOAD_LAYERS}, forbidden=IO_MODUL
 
 # The functional core (DESIGN's decisions): these must stay marked pure, so a marker cannot quietly go.
 CORE = [
-    "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.verdicts", "hdr", "health.gate",
+    "analysis.builtin", "analysis.compare", "analysis.conditions", "analysis.defaults", "analysis.recording",
+    "analysis.replay", "analysis.sizing", "analysis.verdicts", "hdr", "health.gate",
     "load.engine.options", "load.engine.schedules", "load.metrics.snapshot", "load.metrics.thresholds",
     "load.scenarios.flows", "platform.template", "platform.slotplan", "platform.command_output",
     "platform.kubernetes_objects", "rollout.actions", "rollout.context", "rollout.datastages", "rollout.judge",

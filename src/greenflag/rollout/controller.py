@@ -44,6 +44,7 @@ from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
 from greenflag.rollout.router_facts import RouterFacts
 from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
+from greenflag.rollout.synthetic import SyntheticTraffic, journal
 from greenflag.rollout.validate import check_analysis
 from greenflag.spec import ProbeSpec, Spec, check_version, differences
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
@@ -60,6 +61,13 @@ def spec_json(spec: Spec) -> dict[str, Any]:
     """The spec as JSON, as journaled with each rollout and compared between `up` and the CLI."""
     data: dict[str, Any] = spec.model_dump(mode="json")
     return data
+
+
+def _check_traffic(spec: Spec) -> None:
+    """analysis.traffic.journeys must load (exit 2 before anything is launched)."""
+    from greenflag.analysis.traffic import check_journeys
+
+    check_journeys(spec.analysis.traffic, spec.source.parent if spec.source is not None else None)
 
 
 def _keys(paths: list[str], limit: int = 8) -> str:
@@ -82,6 +90,7 @@ class Controller:
         checklist: ChecklistFn | None = None,
     ) -> None:
         check_analysis(spec)
+        _check_traffic(spec)
         self.spec = spec
         self.router = router
         self.platform = platform
@@ -93,6 +102,7 @@ class Controller:
         self.gates = HealthGates(probes)
         self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
+        self.synthetic = SyntheticTraffic(spec, router, self.clock)  # analysis.traffic, while analysing
         self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
         self.checklist = ChecklistRunner(spec, store, checklist)  # readiness.required_before: promote
         self.alarms = AlarmWatch(spec, self.clock)  # analysis.alarms (CloudWatch)
@@ -165,6 +175,7 @@ class Controller:
         for task in list(self._background):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5.0)
+        await self.synthetic.stop("the controller stopped")
         await self.hooks.aclose()
         await self.data.aclose()
         await self.checklist.aclose()
@@ -184,7 +195,10 @@ class Controller:
         commands = self.store.pending_commands(status.rollout_id)
         observations = await self._observe(status, tuple(kind for _, kind in commands))
         new, actions = decide(self.spec, status, observations, self.clock.now().timestamp())
+        stopped = await self.synthetic.stop_unless_due(new)  # no analysis request to a version being stopped
         await self._act(new, actions)
+        said = stopped + await self.synthetic.sync(new, self._instances)
+        new = journal(new, said, self.clock.now().timestamp())
         new = note_router(new, await self._read_back(), self.clock.now().timestamp())
         if new != status or commands:
             self.store.save(new, [command_id for command_id, _ in commands])

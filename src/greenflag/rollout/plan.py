@@ -9,6 +9,7 @@ from greenflag.spec import AnalysisStep, PauseBody, PauseStep, SetWeightStep, Sp
 __all__ = [
     "analysis_active",
     "analysis_run_key",
+    "analysis_traffic_due",
     "data_stages",
     "plan",
     "promotion_needs_evidence",
@@ -130,3 +131,20 @@ def promotion_needs_evidence(spec: Spec, status: Status) -> bool:
 def analysis_active(spec: Spec, status: Status) -> bool:
     """Whether the controller should take analysis measurements of the version under test now."""
     return analysis_run_key(spec, status) is not None
+
+
+def analysis_traffic_due(spec: Spec, status: Status, now: float) -> tuple[str, float, float | None] | None:
+    """Whether `analysis.traffic` should be sent now: (the analysis run, its start, when the traffic ends or None
+    for "while analysing"), or None — no traffic configured, no run measuring, the rollout held, aborted or done,
+    or the run's traffic duration over. Times are the journal's (epochs)."""
+    traffic, run = spec.analysis.traffic, status.analysis_run
+    if traffic is None or run is None or status.aborted or status.terminal or status.hold is not None:
+        return None
+    state = status.analysis.get(run)
+    if state is None:
+        return None
+    started = float(state["started_at"])
+    ends = None if traffic.duration is None else started + traffic.duration
+    if ends is not None and now >= ends:
+        return None
+    return run, started, ends

@@ -83,6 +83,19 @@ class InProcessRouter:
         result: dict[str, BackendWindow] = self.router.stats(window_s)
         return result
 
+    async def stats_export(self, since: float | None = None) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = self.router.stats_export(since)
+        return lines
+
+    def synthetic_tag(self) -> tuple[str, str]:
+        tag: tuple[str, str] = self.router.synthetic_tag()
+        return tag
+
+    @property
+    def url(self) -> str:
+        """Where clients reach the router (analysis traffic is sent there)."""
+        return str(self.router.url)
+
 
 class ControllerLock:
     """One controller per state directory (an flock on `controller.lock`, released when the process dies)."""

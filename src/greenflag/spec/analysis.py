@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from greenflag.spec.base import Duration, Model
+from greenflag.spec.traffic import AnalysisTrafficSpec, DetectSpec
 
 __all__ = ["AlarmsSpec", "AnalysisSpec", "CompareSpec", "MetricSpec"]
 
@@ -81,3 +82,12 @@ class AnalysisSpec(Model):
     # rule), roll back, or promote anyway
     on_inconclusive: Literal["pause", "rollback", "promote"] = "pause"
     alarms: AlarmsSpec | None = None  # CloudWatch alarms that roll a rollout back
+    # analysis traffic: synthetic requests to the canary and the stable while analysing (spec/traffic.py)
+    traffic: AnalysisTrafficSpec | None = None
+    # the fault sizes whose time to detect `rollout plan` estimates
+    detect: DetectSpec = Field(default_factory=DetectSpec)
+
+    @property
+    def judge(self) -> str:
+        """What the built-in rules compare: `both` (every request), `user` or `synthetic` (analysis.traffic.judge)."""
+        return "both" if self.traffic is None else self.traffic.judge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from greenflag.spec.analysis import AnalysisSpec
 from greenflag.spec.base import Model
@@ -17,6 +17,7 @@ from greenflag.spec.platform import AnyPlatformSpec
 from greenflag.spec.readiness import ReadinessSpec
 from greenflag.spec.router import AnyRouterSpec, RouterSpec
 from greenflag.spec.strategy import StrategySpec
+from greenflag.spec.traffic import check_judge
 
 __all__ = ["Spec"]
 
@@ -39,6 +40,11 @@ class Spec(Model):
     state_dir: str = ".greenflag"
 
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _judge_needs_tagging(self) -> Spec:
+        check_judge(self.analysis.traffic, self.router.kind)  # analysis.traffic.judge: user/synthetic need tagging
+        return self
 
     @property
     def source(self) -> Path | None:

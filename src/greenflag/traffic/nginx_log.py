@@ -84,7 +84,7 @@ class AccessLog:
                 continue
             second = max(int(at), self._last_second)  # lines from several workers: never a second back
             self._last_second = second
-            self.store.record(name, 0 if transport else status, int(latency_ms * 1000), second)
+            self.store.record(name, 0 if transport else status, int(latency_ms * 1000), second=second)
             count += 1
         return count
 

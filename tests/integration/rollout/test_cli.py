@@ -62,6 +62,9 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
 
         started = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v2")
         assert started.returncode == 0, started.stderr
+        # a canary from a stable: the estimate of `rollout plan` first, with the router's users' traffic
+        assert "time to detect, from the start of the analysis" in started.stdout, started.stdout
+        assert "users' traffic:" in started.stdout and "plan for" in started.stdout
         busy = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v3")
         assert busy.returncode == 2 and "in progress" in busy.stderr
 
