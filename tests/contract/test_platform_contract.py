@@ -50,6 +50,8 @@ class Subject:
     restart: Callable[[], Platform]  # the same platform built again, as a restarted controller would
     activity: Callable[[], int]  # commands run (or API writes made) so far
     cause: str = CAUSE  # what the report of BAD's failed start says
+    # whether these instances' own start-up has been counted in `activity` (a process counts itself once running)
+    counted: Callable[[list[Instance]], bool] = lambda instances: True
 
 
 @contextlib.asynccontextmanager
@@ -73,7 +75,13 @@ async def process(tmp_path: Path) -> AsyncIterator[Subject]:
 
     platform = build()
     try:
-        yield Subject(platform, 2, build, lambda: len(activity.read_text().splitlines()) if activity.exists() else 0)
+        def lines() -> list[str]:
+            return activity.read_text().splitlines() if activity.exists() else []
+
+        def counted(instances: list[Instance]) -> bool:
+            return {i.id for i in instances} <= set(lines())
+
+        yield Subject(platform, 2, build, lambda: len(lines()), counted=counted)
     finally:
         await platform.stop_all(grace_s=2.0)
 
@@ -236,6 +244,10 @@ async def test_launch_gives_the_versions_instances(subject: Subject) -> None:
 
 async def test_launch_is_idempotent(subject: Subject) -> None:
     first = await launched(subject.platform, "v1", subject.per_version)
+    deadline = time.monotonic() + 30
+    while not subject.counted(first):  # an instance listed a moment before its own start-up line is written
+        assert time.monotonic() < deadline, "the instances never recorded their start"
+        await _pause()
     before = subject.activity()
     assert sorted(await subject.platform.launch("v1"), key=lambda i: i.id) == sorted(first, key=lambda i: i.id)
     assert ids(await subject.platform.instances()) == ids(first)

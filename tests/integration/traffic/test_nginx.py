@@ -25,7 +25,7 @@ from greenflag.traffic.nginx import NginxRouter, NginxStatsRouter, make_nginx_ro
 from greenflag.traffic.nginx_conf import parse_upstream, render_upstream
 from tests.integration.traffic.support import versions
 from tests.servers import nginx_for, nginx_spec
-from tests.support import free_port, greenflag_cmd, release_spec
+from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -144,6 +144,12 @@ async def test_stats_come_from_nginx_s_access_log(env: Env, router: NginxStatsRo
     await router.stats(60)
     await versions(env.url, 7, {"X-Greenflag-Route": "blue"}, path="/about")
     await versions(env.url, 4, {"X-Greenflag-Route": "green"}, path="/about")
+
+    async def logged() -> bool:  # nginx writes a request's log line after its response: the last may come later
+        got = await router.stats(60)
+        return got["blue"].requests + got["green"].requests >= 11
+
+    await wait_until_async(logged, what="the 11 requests in nginx's access log")
     windows = await router.stats(60)
     assert (windows["blue"].requests, windows["blue"].errors) == (7, 0)
     assert (windows["green"].requests, windows["green"].errors, windows["green"].error_rate) == (4, 4, 1.0)
