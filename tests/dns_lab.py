@@ -6,14 +6,14 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dns.message
 import dns.query
+
+from tests.support import start_process
 
 __all__ = ["free_udp_port", "nsd_server", "zone_text"]
 
@@ -66,27 +66,11 @@ def nsd_server(zones: dict[str, str], address: str = "127.0.0.1") -> Iterator[st
 remote-control:
   control-enable: no
 {zone_blocks}""")
-        proc = subprocess.Popen([nsd, "-d", "-c", str(directory / "nsd.conf")], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 10
-            origin = next(iter(zones))
-            while True:
-                if proc.poll() is not None:
-                    log = (directory / "nsd.log").read_text() if (directory / "nsd.log").exists() else ""
-                    raise RuntimeError(f"nsd exited {proc.returncode}: {log}")
-                with contextlib.suppress(Exception):
-                    reply = dns.query.udp(dns.message.make_query(origin, "SOA"), address, port=port, timeout=0.2)
-                    if reply.answer:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("nsd did not answer within 10 s")
-                time.sleep(0.02)
+        origin = next(iter(zones))
+
+        def answers() -> bool:
+            reply = dns.query.udp(dns.message.make_query(origin, "SOA"), address, port=port, timeout=0.2)
+            return bool(reply.answer)
+
+        with start_process([nsd, "-d", "-c", str(directory / "nsd.conf")], ready=answers, timeout=10):
             yield f"{address}:{port}"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)

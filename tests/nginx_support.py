@@ -1,15 +1,15 @@
-"""nginx (the Debian package) on loopback for tests: a config from the test, ModSecurity with the OWASP Core Rule
-Set when asked, started as a real process and stopped afterwards."""
+"""nginx (the Debian package) on loopback for tests: an http block from the test (TLS sites, security headers, a
+WAF) inside a minimal nginx.conf, ModSecurity with the OWASP Core Rule Set when asked; started by
+`tests.servers.nginx_server`."""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support import start_process
+from tests.servers import nginx_server
 
 __all__ = ["MODSECURITY_MODULE", "have_crs", "have_nginx", "modsecurity_rules", "nginx"]
 
@@ -58,32 +58,21 @@ Include {CRS_RULES}/*.conf
     return rules
 
 
-def _listening(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
-
-
 @contextlib.contextmanager
 def nginx(work: Path, http_body: str, ports: list[int], *, modsecurity: bool = False) -> Iterator[Path]:
     """Run nginx with `http_body` inside its http block until every port in `ports` accepts connections."""
     work.mkdir(parents=True, exist_ok=True)
     load = f"load_module {MODSECURITY_MODULE};\n" if modsecurity else ""
     temp = " ".join(f"{kind}_temp_path {work};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    conf = work / "nginx.conf"
-    conf.write_text(f"""{load}worker_processes 1;
-daemon off;
+    config = f"""{load}worker_processes 1;
 error_log {work}/error.log warn;
 pid {work}/nginx.pid;
-events {{ worker_connections 256; }}
+events {{ worker_connections 1024; }}
 http {{
   access_log off;
   {temp}
   {http_body}
 }}
-""")
-    with start_process(
-        [NGINX, "-c", str(conf), "-p", str(work)], ready=lambda: all(_listening(p) for p in ports), timeout=60
-    ) as proc:
+"""
+    with nginx_server(config, work, ports=ports):
         yield work
-        assert proc.poll() is None, (work / "error.log").read_text()[-2000:]

@@ -5,25 +5,29 @@ configured the way `greenflag router haproxy-config` / `nginx-config` print them
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from tests.support import free_port, start_process
+from tests.support import accepting, free_port, start_process
 
 __all__ = [
     "AWS_TEST_ENV",
+    "haproxy_router",
     "haproxy_server",
     "moto_server",
     "nginx_for",
     "nginx_server",
     "nginx_spec",
-    "prometheus_command",
+    "prometheus_server",
+    "scrape_job",
     "serve_static",
 ]
 
@@ -44,24 +48,37 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def prometheus_command(tmp_path: Path, target: str, *, token: str | None = None) -> tuple[list[str], str]:
-    """The command line of a Prometheus (the Debian package) scraping `target` (host:port) every second, storing
-    in tmp_path, and the address it will answer on. `token` is sent as a bearer token with each scrape."""
-    port = free_port()
-    job: dict[str, object] = {"job_name": "greenflag-test", "static_configs": [{"targets": [target]}]}
+def scrape_job(name: str, target: str, *, token: str | None = None, token_file: Path | None = None) -> dict[str, Any]:
+    """A Prometheus scrape job for one `host:port` target, with a bearer token (or a file holding it)."""
+    job: dict[str, Any] = {"job_name": name, "static_configs": [{"targets": [target]}]}
     if token is not None:
         job["authorization"] = {"credentials": token}
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": [job]}
-    path = tmp_path / "prometheus.yml"
+    elif token_file is not None:
+        job["authorization"] = {"credentials_file": str(token_file)}
+    return job
+
+
+@contextlib.contextmanager
+def prometheus_server(directory: Path, jobs: list[dict[str, Any]], *, rule_files: tuple[Path, ...] = ()
+                      ) -> Iterator[str]:  # fmt: skip
+    """Prometheus (the Debian package) scraping `jobs` every second (rules evaluated every second too), storing in
+    `directory`; yields its address once `/-/ready` answers."""
+    port = free_port()
+    config: dict[str, Any] = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": jobs}
+    if rule_files:
+        config["rule_files"] = [str(f) for f in rule_files]
+    path = directory / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
     cmd = [
-        "prometheus",
+        _binary("prometheus"),
         f"--config.file={path}",
-        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--storage.tsdb.path={directory / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
     ]
-    return cmd, f"http://127.0.0.1:{port}"
+    address = f"http://127.0.0.1:{port}"
+    with start_process(cmd, ready_url=address + "/-/ready", timeout=60):
+        yield address
 
 
 @contextlib.contextmanager
@@ -104,33 +121,46 @@ def _binary(name: str) -> str:
 @contextlib.contextmanager
 def haproxy_server(config: str, directory: Path, listen_port: int) -> Iterator[subprocess.Popen[bytes]]:
     """HAProxy (foreground, `-db`) running `config` from `directory`; ready once its frontend accepts."""
-    import socket
-
     path = directory / "haproxy.cfg"
     path.write_text(config)
     check = subprocess.run([_binary("haproxy"), "-c", "-q", "-f", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-
-    def accepting() -> bool:
-        with socket.create_connection(("127.0.0.1", listen_port), timeout=0.5):
-            return True
-
-    with start_process([_binary("haproxy"), "-db", "-f", str(path)], ready=accepting, cwd=directory) as proc:
+    ready = functools.partial(accepting, listen_port)
+    with start_process([_binary("haproxy"), "-db", "-f", str(path)], ready=ready, cwd=directory) as proc:
         yield proc
 
 
 @contextlib.contextmanager
-def nginx_server(config: str, prefix: Path, status_url: str) -> Iterator[list[str]]:
-    """nginx (master + workers, in the foreground) running `config` from `prefix`; ready once `status_url` answers.
-    Yields the command prefix that reaches this instance (`nginx -p PREFIX -c CONF`), to which `-t` or `-s reload`
-    are added. The config names its own pid and error_log files (several nginx run side by side)."""
+def nginx_server(
+    config: str, prefix: Path, status_url: str | None = None, *, ports: Sequence[int] = ()
+) -> Iterator[list[str]]:
+    """nginx (master + workers, in the foreground) running `config` from `prefix`, checked with `nginx -t` first;
+    ready once `status_url` answers, else once every port of `ports` accepts. Yields the command prefix that reaches
+    this instance (`nginx -p PREFIX -c CONF`), to which `-t` or `-s reload` are added; fails if nginx exited before
+    the end. The config names its own pid and error_log files (several nginx run side by side)."""
     path = prefix / "nginx.conf"
     path.write_text(config)
     base = [_binary("nginx"), "-p", str(prefix), "-c", str(path)]
     check = subprocess.run([*base, "-t", "-q"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    with start_process([*base, "-g", "daemon off;"], ready_url=status_url):
+    ready = None if status_url is not None else (lambda: all(accepting(p) for p in ports))
+    with start_process([*base, "-g", "daemon off;"], ready_url=status_url, ready=ready, timeout=60) as proc:
         yield base
+        assert proc.poll() is None, f"nginx exited with {proc.returncode} during the test"
+
+
+def haproxy_router(directory: Path, *, routes: str = "", **keys: Any) -> dict[str, Any]:
+    """The `router:` section of a `kind: haproxy` spec with slots blue (s_blue) and green (s_green) of backend
+    `app`, its Runtime API socket and route map in `directory` (the map written with `routes`); `keys` added."""
+    (directory / "routes.map").write_text(routes)
+    return {
+        "kind": "haproxy",
+        "socket": str(directory / "admin.sock"),
+        "backend": "app",
+        "servers": {"blue": "s_blue", "green": "s_green"},
+        "route_map": str(directory / "routes.map"),
+        **keys,
+    }
 
 
 def nginx_spec(prefix: Path, servers: dict[str, str], **keys: object) -> tuple[dict[str, object], int]:

@@ -13,16 +13,55 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["free_port", "http_get", "start_process", "wait_until", "wait_until_async"]
+__all__ = [
+    "DEMO_APP_COMMAND",
+    "DEMO_PLATFORM",
+    "DEMO_PLATFORM_YAML",
+    "accepting",
+    "free_port",
+    "greenflag_cmd",
+    "http_get",
+    "local_release",
+    "release_spec",
+    "save_spec",
+    "start_process",
+    "wait_until",
+    "wait_until_async",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The smallest `platform:` a release spec can name (the key is required): the reference service.
+DEMO_PLATFORM: dict[str, str] = {"command": "greenflag demo-app --port {port} --version {version}"}
+DEMO_PLATFORM_YAML = 'platform: {command: "greenflag demo-app --port {port} --version {version}"}\n'  # one line
+
+
+def release_spec(service: str = "shop", **sections: Any) -> dict[str, Any]:
+    """The smallest valid greenflag.yaml as data — service, platform and a one-step canary — with `sections` added
+    or replacing those."""
+    spec: dict[str, Any] = {
+        "service": service,
+        "platform": dict(DEMO_PLATFORM),
+        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+    }
+    return {**spec, **sections}
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def accepting(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on host:port right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.02, what: str = "") -> None:
@@ -57,6 +96,38 @@ def http_get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = No
             return int(response.status), response.read()
     except urllib.error.HTTPError as err:
         return int(err.code), err.read()
+
+
+# platform.command of this checkout's reference service; each version also gets the options written in
+# `VERSION.args` in the platform's cwd (no file: none), which is how a test makes a version faulty
+DEMO_APP_COMMAND = (
+    f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
+    "$(cat {version}.args 2>/dev/null)'"
+)
+
+
+def local_release(tmp: Path, service: str = "shop", **sections: Any) -> dict[str, Any]:
+    """A release spec that runs here: the embedded router on free loopback ports, each version a process of the
+    reference service (DEMO_APP_COMMAND, from `tmp`), a 100 ms readiness gate and a one-step canary. `sections`
+    add or replace sections; `platform` keys are added to the default platform."""
+    platform = {"command": DEMO_APP_COMMAND, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)}
+    spec: dict[str, Any] = {
+        "service": service,
+        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
+        "platform": {**platform, **sections.pop("platform", {})},
+        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
+        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
+    }
+    return {**spec, **sections}
+
+
+def save_spec(directory: Path, spec: dict[str, Any]) -> Path:
+    """`spec` as `directory/greenflag.yaml`; its path."""
+    import yaml
+
+    path = directory / "greenflag.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
 
 
 def greenflag_cmd(*args: str) -> list[str]:

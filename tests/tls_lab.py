@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from tests.nginx_support import nginx
+from tests.support import free_port
 
 __all__ = ["Pki", "Site", "nginx_tls"]
 
@@ -136,12 +136,6 @@ class Site:
     port: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_block(site: Site, directory: Path) -> str:
     hsts = f'add_header Strict-Transport-Security "{site.hsts}" always;' if site.hsts else ""
     return f"""
@@ -162,7 +156,6 @@ def _server_block(site: Site, directory: Path) -> str:
 def nginx_tls(sites: Sequence[Site], *, files: dict[str, bytes] | None = None, files_port: int = 0
               ) -> Iterator[dict[str, int]]:  # fmt: skip
     """One nginx serving every site (and `files` over plain HTTP on `files_port`); yields label → port."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory(prefix="greenflag-tls-") as tmp:
         directory = Path(tmp)
         for site in sites:
@@ -175,41 +168,5 @@ def nginx_tls(sites: Sequence[Site], *, files: dict[str, bytes] | None = None, f
                 (directory / "files" / name).write_bytes(data)
             ports["files"] = files_port or free_port()
             blocks += f"\n  server {{ listen 127.0.0.1:{ports['files']}; root {directory / 'files'}; }}"
-        conf = directory / "nginx.conf"
-        conf.write_text(f"""worker_processes 1;
-daemon off;
-error_log {directory}/error.log;
-pid {directory}/nginx.pid;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {directory}; proxy_temp_path {directory}; fastcgi_temp_path {directory};
-  uwsgi_temp_path {directory}; scgi_temp_path {directory};
-{blocks}
-}}
-""")
-        proc = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 15
-            pending = set(ports.values())
-            while pending:
-                if proc.poll() is not None:
-                    log = (directory / "error.log").read_text() if (directory / "error.log").exists() else ""
-                    out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                    raise RuntimeError(f"nginx exited {proc.returncode}: {out}{log}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx ports {sorted(pending)} not listening after 15 s")
-                for port in list(pending):
-                    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                        pending.discard(port)
-                time.sleep(0.02)
+        with nginx(directory, blocks, list(ports.values())):
             yield ports
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            if proc.stdout:
-                proc.stdout.close()

@@ -29,8 +29,16 @@ from greenflag.testing import FakeProvider
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from greenflag.traffic.haproxy_config import render_haproxy_config
 from greenflag.traffic.registry import make_router
-from tests.servers import AWS_TEST_ENV, haproxy_server, moto_server, prometheus_command, serve_static
-from tests.support import free_port, http_get, start_process, wait_until
+from tests.servers import (
+    AWS_TEST_ENV,
+    haproxy_router,
+    haproxy_server,
+    moto_server,
+    prometheus_server,
+    scrape_job,
+    serve_static,
+)
+from tests.support import free_port, http_get, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -75,8 +83,8 @@ def static() -> Iterator[str]:
 def prometheus_address(static: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("prometheus") is None:
         pytest.skip("needs the prometheus Debian package")
-    cmd, address = prometheus_command(tmp_path_factory.mktemp("prometheus"), static.removeprefix("http://"))
-    with start_process(cmd, ready_url=address + "/-/ready", timeout=60):
+    job = scrape_job("greenflag-test", static.removeprefix("http://"))
+    with prometheus_server(tmp_path_factory.mktemp("prometheus"), [job]) as address:
 
         def scraped() -> bool:
             status, body = http_get(address + "/api/v1/query?query=contract_requests")
@@ -190,14 +198,7 @@ async def http_json(request: pytest.FixtureRequest) -> AsyncIterator[Source]:
 def haproxy_static(static: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real HAProxy whose two servers both forward to the data set's static server; yields (socket, frontend)."""
     directory = tmp_path_factory.mktemp("haproxy")
-    (directory / "routes.map").write_text("blue s_blue\ngreen s_green\n")
-    spec = HAProxyRouterSpec(
-        kind="haproxy",
-        socket=str(directory / "admin.sock"),
-        backend="app",
-        servers={"blue": "s_blue", "green": "s_green"},
-        route_map=str(directory / "routes.map"),
-    )
+    spec = HAProxyRouterSpec.model_validate(haproxy_router(directory, routes="blue s_blue\ngreen s_green\n"))
     port = free_port()
     upstream = static.removeprefix("http://")
     addresses = {"blue": upstream, "green": upstream}

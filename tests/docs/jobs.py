@@ -20,7 +20,8 @@ __all__ = ["PAGES", "WORKERS", "expected_cost", "help_examples", "help_job", "he
 WORKERS = 4
 PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
 
-SERVER = re.compile(r"^greenflag (demo-app|router serve|up)\b")
+SERVER = re.compile(r"^greenflag (demo-app|router serve|up|dashboard)\b")
+EXIT = re.compile(r"^exits? (\d+)\b")  # an example's comment `# exits 5`: the exit code it documents
 DEMO_APP = "greenflag demo-app --port 8080 --version v1 &"
 SPEC = "cp examples/greenflag.yaml greenflag.yaml"
 # blue and green behind the router of a greenflag.yaml, and users through it: for `analysis` and `router`
@@ -37,6 +38,14 @@ SPLIT = [
     "greenflag router serve -f greenflag.yaml --weight blue=50 --weight green=50 &",
     "greenflag load run http://127.0.0.1:8100/ --rate 200 --duration 2m --quiet &",
 ]
+# A drill.yaml and an SQLite database, for the drill examples
+DRILL_FILES = [
+    "printf 'objectives: {rto: 15m, rpo: 5m}\\nheartbeat: {duration: 2s}\\n' > drill.yaml",
+    "python3 -c \"import sqlite3; sqlite3.connect('app.db').executescript("
+    "'CREATE TABLE orders (id INTEGER PRIMARY KEY, total INTEGER); INSERT INTO orders (total) VALUES (10), (20);')\"",
+]
+# A rollout in the journal, for the report examples
+ROLLED_OUT = [SPEC, "greenflag up -f greenflag.yaml &", "greenflag rollout start -f greenflag.yaml --version v1 --wait"]
 # What the examples of each command module assume is running (DEFAULT_SETUP for a module not named here).
 SETUP: dict[str, list[str]] = {
     "greenflag.cli.probe": [DEMO_APP],
@@ -46,13 +55,41 @@ SETUP: dict[str, list[str]] = {
     "greenflag.cli.router": SPLIT[:3],
     "greenflag.cli.up": [SPEC],
     "greenflag.cli.rollout": [SPEC],
+    "greenflag.cli.drill": DRILL_FILES,
+    "greenflag.cli.report": [DEMO_APP, *ROLLED_OUT],
+    "greenflag.cli.dashboard": [DEMO_APP, SPEC, "greenflag up -f greenflag.yaml &"],
+    "greenflag.cli.check.all": [DEMO_APP, "cp examples/readiness.yaml greenflag.yaml"],
 }
 DEFAULT_SETUP = [DEMO_APP, SPEC]
+_AWS = "creates CloudWatch alarms in an AWS account; tests/integration/ops/test_cloudwatch.py creates them in moto's"
+_TLS_PAGE = "needs a TLS server with a private CA; tests/integration/readiness/test_docs_check_tls_dns.py runs it"
+_DNS_PAGE = "needs authoritative servers on 127.0.0.1/2; tests/integration/readiness/test_docs_check_tls_dns.py runs it"
+_PUBLIC = "asks a public host (no internet here)"
 # --help examples that do not run here, each with the reason.
 SKIP = {
     "greenflag demo": "the whole story takes minutes; tests/e2e/test_demo.py runs `greenflag demo --quick`",
     "greenflag demo --quick --out out/demo": "about a minute, too long for the docs suite; tests/e2e/test_demo.py "
     "runs `greenflag demo --quick`",
+    "greenflag demo --quick --html out/demo/report.html --dashboard": "the quick demo again; tests/e2e/test_demo.py "
+    "runs `greenflag demo --quick` with --html, --junit and --dashboard",
+    "greenflag ops cloudwatch-alarms -f greenflag.yaml --alarm-action arn:aws:sns:eu-west-1:123456789012:oncall": _AWS,
+    'greenflag ops cloudwatch-alarms -f greenflag.yaml --region eu-west-1 --listener-arn "$LISTENER_ARN" '
+    '--target-group blue="$BLUE_TG_ARN" --target-group green="$GREEN_TG_ARN"': _AWS,
+    "greenflag check tls example.com": _PUBLIC,
+    "greenflag check tls localhost:8443 --ca-file ca.pem --json": _TLS_PAGE,
+    "greenflag check tls shop.example.test:8443 --resolve shop.example.test:8443:127.0.0.1 --ca-file ca.pem "
+    "--min-grade B": _TLS_PAGE,
+    "greenflag check tls 127.0.0.1:8443 --sni localhost --ca-file ca.pem --min-grade B": _TLS_PAGE,
+    "greenflag check dns www.example.com": _PUBLIC,
+    "greenflag check dns www.example.com --resolver 1.1.1.1 --resolver 8.8.8.8 --json": _PUBLIC,
+    "greenflag check dns www.example.test --nameserver 127.0.0.1:5301 --nameserver 127.0.0.2:5301": _DNS_PAGE,
+    "greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 --ca-file ca.pem "
+    "--block-status 403,406 --budget 500 --rate 20 --json": "needs a WAF behind TLS with a private CA; "
+    "tests/integration/readiness/test_check_waf.py runs check waf against nginx with ModSecurity and the CRS",
+    "greenflag check headers https://shop.example.com/": _PUBLIC,
+    "greenflag check headers https://shop.example.com/ --resolve shop.example.com:443:127.0.0.1 --resolve "
+    "shop.example.com:80:127.0.0.1 --ca-file ca.pem --min-grade A --json": "needs TLS sites with a private CA; "
+    "tests/integration/readiness/test_check_headers.py runs the same options against nginx",
 }
 
 
@@ -65,14 +102,21 @@ def help_modules() -> list[str]:
 
 def help_examples(module_name: str) -> list[str]:
     """The `greenflag …` command lines of a module's EPILOG strings, in order (continuations joined)."""
+    return list(_help_examples(module_name))
+
+
+def _help_examples(module_name: str) -> dict[str, int]:
+    """Each `greenflag …` example of a module's EPILOG strings → the exit code its comment documents (`# exits 4`;
+    none: 0)."""
     module = importlib.import_module(module_name)
-    out: list[str] = []
+    out: dict[str, int] = {}
     for name, value in vars(module).items():  # in the order they are defined
         if name.endswith("EPILOG") and isinstance(value, str):
             for command in parse_shell(value, 1):
                 text = command.code.strip() + (" &" if command.background else "")
                 if text.startswith("greenflag ") and text not in out:
-                    out.append(text)
+                    code = EXIT.match(command.comment)
+                    out[text] = int(code.group(1)) if code else 0
     return out
 
 
@@ -87,14 +131,16 @@ def page_job(name: str, tmp: Path) -> str | None:
 
 def help_job(module_name: str, tmp: Path) -> str | None:
     """Run one command module's --help examples after its setup; servers go to the background."""
-    examples = [e for e in help_examples(module_name) if e.removesuffix(" &") not in SKIP]
+    examples = {e: rc for e, rc in _help_examples(module_name).items() if e.removesuffix(" &") not in SKIP}
     if not examples:
         return None
     foreign = [e for e in examples if foreign_addresses(e)]
     if foreign:
         return f"{module_name}: --help examples must target 127.0.0.1: {foreign}"
     lines = [*SETUP.get(module_name, DEFAULT_SETUP)]
-    lines += [e if e.endswith("&") or not SERVER.match(e) else e + " &" for e in examples]
+    for example, rc in examples.items():
+        lines.append(example if example.endswith("&") or not SERVER.match(example) else example + " &")
+        lines += [f"echo $?   # {rc}"] if rc else []
     sandbox = Sandbox(tmp)
     try:
         sandbox.prepare()

@@ -29,7 +29,11 @@ def load_documents(text: str) -> Any:
     try:
         return [json.loads(line) for line in lines]
     except json.JSONDecodeError:
+        pass
+    try:
         return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"neither JSON, JSON lines nor YAML: {str(exc).splitlines()[0]}") from None
 
 
 def _matches(pattern: str, path: str) -> bool:

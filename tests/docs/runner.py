@@ -235,15 +235,25 @@ MACHINE_CHANGES = re.compile(
 )
 
 
-def _uses(page: Page, path: str) -> bool:
-    return any(b.action in ("shell", "python") and path in b.text for b in page.blocks)
+def _used_files(page: Page) -> set[str]:
+    """The `file` blocks' paths a command or Python block names, directly or through a file it uses (a spec
+    naming the script its platform runs)."""
+    runs = [b.text for b in page.blocks if b.action in ("shell", "python")]
+    files = {b.annotation.args[0]: b.text for b in page.blocks if b.action == "file" and b.annotation}
+    used = {path for path in files if any(path in text for text in runs)}
+    while True:
+        more = {path for path in files if path not in used and any(path in files[u] for u in used)}
+        if not more:
+            return used
+        used |= more
 
 
 def check_page(page: Page) -> list[str]:
     """Problems found without running anything: unclassified blocks, files no command uses, foreign hosts."""
     problems = page.problems
+    used = _used_files(page)
     for block in page.blocks:
-        if block.action == "file" and block.annotation and not _uses(page, block.annotation.args[0]):
+        if block.action == "file" and block.annotation and block.annotation.args[0] not in used:
             problems.append(f"{block.where}: file {block.annotation.args[0]} is used by no command of the page")
         if block.action in ("shell", "python", "file"):
             foreign = foreign_addresses(block.text, names=block.action == "shell")

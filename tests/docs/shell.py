@@ -3,9 +3,11 @@ bash script (pure).
 
 Rules (docs/contributing-docs.md):
 - a line ending in `\\` continues on the next line; `#` outside quotes starts a comment;
+- a here-document (`cat > f <<EOF` … `EOF`, also `<<'EOF'` and `<<-EOF`) belongs to its command, body and all;
 - a command ending in `&` runs in the background (kept until the page ends); the next line waits until it is
-  ready: `greenflag demo-app` when `/healthz/ready` answers 200, `greenflag up` and `greenflag router serve` when
-  the addresses they print accept connections, anything else when the loopback ports it names do;
+  ready: `greenflag demo-app` when `/healthz/ready` answers 200, `greenflag up`, `greenflag router serve` and
+  `greenflag dashboard` when the addresses they print accept connections, anything else when the loopback ports it
+  names do;
 - every other command must exit 0, unless the next command is `echo $?` with a comment naming the code
   (`echo $?   # 3`);
 - comment lines right after a command (no blank line between) are its expected output: each must match a line
@@ -25,6 +27,7 @@ _EXPECT_RC = re.compile(r"^echo\s+\$\?$")
 _NUMBER = re.compile(r"(?<![A-Za-z_\d.])\d+(?:\.\d+)?(?![A-Za-z_\d])")
 _ELLIPSIS = re.compile(r"\.\.\.|…")
 _LOOPBACK_PORT = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):(\d{2,5})\b")
+_HEREDOC = re.compile(r"(?<!<)<<(?!<)(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Command:
     def ready_kind(self) -> str:
         if re.search(r"(^|[\s;&|(])greenflag\s+demo-app\b", self.code):
             return "demo-app"
-        if re.search(r"(^|[\s;&|(])greenflag\s+(up|router\s+serve)\b", self.code):
+        if re.search(r"(^|[\s;&|(])greenflag\s+(up|router\s+serve|dashboard)\b", self.code):
             return "urls"
         return "ports"
 
@@ -90,22 +93,39 @@ def split_comment(line: str) -> tuple[str, str]:
     return line.rstrip(), ""
 
 
-def _logical_lines(text: str, first_line: int) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
+def _logical_lines(text: str, first_line: int) -> list[tuple[int, str, str]]:
+    """(line, logical line, here-document) per command line: continuations joined; the body of a here-document
+    the line opens, up to and including its delimiter, is kept apart (comments and `$ ` do not apply in it)."""
+    out: list[tuple[int, str, str]] = []
     pending: list[str] = []
     start = 0
-    for i, raw in enumerate(text.splitlines()):
+    raw_lines = text.splitlines()
+    i = 0
+    while i < len(raw_lines):
+        raw = raw_lines[i]
+        i += 1
         if not pending:
-            start = first_line + i
+            start = first_line + i - 1
         if raw.rstrip().endswith("\\") and not raw.lstrip().startswith("#"):
             part = raw.rstrip()[:-1].rstrip()
             pending.append(part.strip() if pending else part)
             continue
         pending.append(raw.strip() if pending else raw.rstrip())
-        out.append((start, " ".join(p for p in pending if p)))
+        logical = " ".join(p for p in pending if p)
         pending = []
+        body: list[str] = []
+        opened = _HEREDOC.search(split_comment(logical.strip().removeprefix("$ "))[0])
+        if opened is not None:
+            strip_tabs, delimiter = opened.group(1) == "-", opened.group(3)
+            while i < len(raw_lines):
+                line = raw_lines[i]
+                i += 1
+                body.append(line)
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
+        out.append((start, logical, "".join("\n" + b for b in body)))
     if pending:
-        out.append((start, " ".join(pending)))
+        out.append((start, " ".join(pending), ""))
     return out
 
 
@@ -113,12 +133,12 @@ def parse_shell(text: str, first_line: int, console: bool = False) -> list[Comma
     """The commands of a shell block whose first content line is `first_line` in the page."""
     commands: list[Command] = []
     collecting = False  # the lines right after a command are its output
-    for line, logical in _logical_lines(text, first_line):
+    for line, logical, heredoc in _logical_lines(text, first_line):
         stripped = logical.strip()
         if console:
             if stripped.startswith("$ ") or stripped == "$":
                 code, comment = split_comment(stripped[1:].strip())
-                commands.append(_command(line, code, comment, commands))
+                commands.append(_command(line, code + heredoc, comment, commands))
                 collecting = True
             elif collecting and commands:
                 commands[-1].expected_output.append(stripped)
@@ -131,7 +151,7 @@ def parse_shell(text: str, first_line: int, console: bool = False) -> list[Comma
                 commands[-1].expected_output.append(stripped[1:].strip())
             continue
         code, comment = split_comment(stripped)
-        commands.append(_command(line, code, comment, commands))
+        commands.append(_command(line, code + heredoc, comment, commands))
         collecting = True
     return commands
 

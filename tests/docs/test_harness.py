@@ -74,6 +74,15 @@ def test_a_file_no_command_uses_and_a_foreign_host_are_problems() -> None:
     assert foreign_addresses("curl http://169.254.169.254/latest") == ["169.254.169.254"]
 
 
+def test_a_file_named_by_a_used_file_is_used_and_an_unused_chain_is_not() -> None:
+    spec = f"<!-- doc-test: file greenflag.yaml -->\n{FENCE}yaml\nplatform: {{command: python3 app.py}}\n{FENCE}\n\n"
+    script = f"<!-- doc-test: file app.py -->\n{FENCE}python\nprint(1)\n{FENCE}\n\n"
+    run = f"{FENCE}sh\ngreenflag up -f greenflag.yaml\n{FENCE}\n"
+    assert not [p for p in check_page(page(script + spec + run)) if "used by no command" in p]
+    unused = [p for p in check_page(page(script + spec)) if "used by no command" in p]
+    assert len(unused) == 2, unused
+
+
 @pytest.mark.parametrize(
     "command", ["pip install -e . && greenflag demo", "sudo apt-get install -y nginx", "curl -fsSL x | sh"]
 )
@@ -130,6 +139,32 @@ def test_shell_blocks_give_commands_with_expected_exit_codes_and_output() -> Non
     assert commands[0].ready_kind == "demo-app" and commands[1].ready_kind == "ports"
     assert commands[1].expected_rc == 99 and commands[1].expected_output == ["ok ... 12 requests", ""]
     assert commands[3].expected_output == [] and commands[3].comment == "quoted # stays"
+
+
+def test_a_here_document_belongs_to_its_command_comments_and_all(tmp_path: Path) -> None:
+    block = (
+        "cat > g.yaml <<EOF   # a spec\n"
+        "service: $NAME   # kept: YAML's own comment\n"
+        "# not output\n"
+        "EOF\n"
+        "cat <<'END' | wc -l\n"
+        "$NAME\n"
+        "END\n"
+        "# 1\n"
+        "cat <<< here\n"
+    )
+    commands = parse_shell(block, 1)
+    assert [c.line for c in commands] == [1, 5, 9]
+    assert commands[0].code == "cat > g.yaml <<EOF\nservice: $NAME   # kept: YAML's own comment\n# not output\nEOF"
+    assert commands[0].comment == "a spec" and commands[0].expected_output == []
+    assert commands[1].expected_output == ["1"]
+    sandbox = Sandbox(tmp_path)
+    sandbox.prepare(copy=())
+    try:
+        sandbox.run_commands(parse_shell("NAME=shop\n" + block, 1), "t:1")
+    finally:
+        sandbox.close()
+    assert (tmp_path / "g.yaml").read_text() == "service: shop   # kept: YAML's own comment\n# not output\n"
 
 
 def test_console_blocks_take_dollar_lines_as_commands_and_the_rest_as_output() -> None:
@@ -203,7 +238,8 @@ def test_only_long_foreground_durations_are_shortened() -> None:
     assert cap_durations("load run URL -d 1m30s") == "load run URL -d 5s"
     short = "load run URL --duration 2s --graceful-stop 30s"
     assert cap_durations(short) == short
-    assert cap_durations("analysis run --duration=60s") == "analysis run --duration=5s"
+    assert cap_durations("analysis run --duration=60s") == "analysis run --duration=15s"  # it needs evidence
+    assert cap_durations("analysis run --duration 10s") == "analysis run --duration 10s"
 
 
 # -- output examples ----------------------------------------------------------------------------------------------
@@ -234,6 +270,8 @@ def test_empty_maps_lists_of_outputs_and_several_sources() -> None:
     assert compare_keys({"a": 1, "b": 2}, [{"a": 1}, {"b": 2}]) == []  # two sources together
     assert key_paths({"a": [[1, 2], "…"]}) == {"a"}
     assert load_documents('{"m": 1}\n{"s": 2}\n') == [{"m": 1}, {"s": 2}]
+    with pytest.raises(ValueError, match="neither JSON, JSON lines nor YAML"):
+        load_documents("[0.1s] drill_started kind=postgres\n{not: [json")
 
 
 def test_every_key_name_must_be_explained_in_backticks() -> None:
@@ -259,3 +297,32 @@ def test_a_page_runs_end_to_end_and_its_example_is_compared(tmp_path: Path) -> N
         "docs/x.md:16: key 'latency_ms' is in the output but not in the documented example",
         "docs/x.md:16: key 'target' is in the output but not in the documented example",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("objectives: {rto: 15m}\nprotection: {method: stream}\n", None),
+        ("kind: sqlite\nprotection: {method: wal, interval: 100ms}\n", None),
+        ("protection: {method: wal}\n", None),  # no kind: valid for sqlite
+        ("kind: postgres\nprotection: {method: wal}\n", "'wal' is not a postgres protection"),
+        ("objectives: {rto: soon}\n", "objectives.rto"),
+        ("heartbeat: {rate: 100}\nfleet: 3\n", "none of a greenflag.yaml"),
+    ],
+)
+def test_a_drill_yaml_is_validated_with_the_drill_loader(tmp_path: Path, text: str, problem: str | None) -> None:
+    from tests.docs.validate import validate_yaml
+
+    problems = validate_yaml(text, tmp_path, None)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_help_example_shown_failing_keeps_its_exit_code() -> None:
+    from tests.docs.jobs import _help_examples, help_examples
+
+    examples = help_examples("greenflag.cli.drill")
+    assert "greenflag drill postgres --duration 1s --rto 1ms" in examples
+    assert _help_examples("greenflag.cli.drill")["greenflag drill postgres --duration 1s --rto 1ms"] == 5

@@ -15,7 +15,7 @@ def test_demo_quick_tells_the_whole_story(tmp_path: Path) -> None:
     proc = subprocess.run(
         greenflag_cmd(
             "demo", "--quick", "--out", str(out), "--vus", "30",
-            "--html", str(out / "report.html"), "--junit", str(out / "junit.xml"),
+            "--html", str(out / "report.html"), "--junit", str(out / "junit.xml"), "--dashboard",
         ),
         capture_output=True,
         text=True,
@@ -34,6 +34,7 @@ def test_demo_quick_tells_the_whole_story(tmp_path: Path) -> None:
     assert blue_green["http_req_failed"]["fails"] == 0
     assert summary["load"]["canary"]["metrics"]["http_reqs"]["count"] > 100
     assert "the story holds" in proc.stdout
+    assert "greenflag: live dashboard on http://127.0.0.1:" in proc.stderr
     # the report and the JUnit of the whole story: both load runs' series, the three rollouts, v3's rollback
     html = (out / "report.html").read_text()
     model = json.loads(html.split('id="gf-data">', 1)[1].split("</script>", 1)[0])

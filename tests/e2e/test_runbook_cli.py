@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from tests.clilines import greenflag_commands
+from tests.support import DEMO_PLATFORM
 from tests.unit.ops.test_runbook import NASTY, sh_blocks
 
 STUBS = """
@@ -34,6 +35,7 @@ def write_spec(folder: Path) -> Path:
     spec = {
         "service": "shop-api",
         "router": {"admin_token_file": f"tok {NASTY}", "listen": "127.0.0.1:9100", "admin": "127.0.0.1:9101"},
+        "platform": DEMO_PLATFORM,
         "state_dir": f"st {NASTY}",
         "strategy": {"canary": {"steps": [{"set_weight": 20}, {"pause": {}}]}},
         "hooks": {"on_rollback": [f"echo '{NASTY}'"]},

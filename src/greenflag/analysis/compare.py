@@ -43,10 +43,13 @@ from greenflag.traffic.base import BackendWindow
 __all__ = [
     "Judgement",
     "Sample",
+    "error_rate_h0",
+    "h1_range",
     "judge_error_rate",
     "judge_latency",
     "look_alpha",
     "msprt_llr",
+    "msprt_llrs",
     "sprt_bounds",
     "sprt_llr",
 ]
@@ -72,16 +75,42 @@ class Sample:
         return cls(window.requests, window.errors, tuple(window.latency_buckets))
 
     @classmethod
-    def from_value(cls, value: Any) -> Sample:
-        """From a BackendWindow, a Sample or a mapping {requests, errors, latency_buckets}."""
+    def from_value(cls, value: Any, traffic: str = "both") -> Sample:
+        """From a BackendWindow, a Sample or a mapping {requests, errors, latency_buckets, synthetic}. `traffic`:
+        `both` (every request), `synthetic` (the analysis traffic: the window's `synthetic` part) or `user` (the
+        rest); a Sample is taken as it is."""
         if isinstance(value, Sample):
             return value
         if isinstance(value, BackendWindow):
-            return cls.from_window(value)
+            return cls.from_window(value.part(traffic))
         if isinstance(value, Mapping):
-            buckets = tuple((float(b), int(c)) for b, c in value.get("latency_buckets", ()))
-            return cls(int(value.get("requests", 0)), int(value.get("errors", 0)), buckets)
+            whole = cls._plain(value)
+            if traffic == "both":
+                return whole
+            tagged = value.get("synthetic")
+            part = cls._plain(tagged) if isinstance(tagged, Mapping) else cls()
+            return part if traffic == "synthetic" else whole.minus(part)
         raise TypeError(f"not a backend sample: {value!r}")
+
+    @classmethod
+    def _plain(cls, value: Mapping[str, Any]) -> Sample:
+        buckets = tuple((float(b), int(c)) for b, c in value.get("latency_buckets", ()))
+        return cls(int(value.get("requests", 0)), int(value.get("errors", 0)), buckets)
+
+    def minus(self, other: Sample) -> Sample:
+        """This sample without `other` (a part of it): counts and histogram buckets subtracted."""
+        latency = dict(self.latency_buckets)
+        for bound, count in other.latency_buckets:
+            latency[bound] = latency.get(bound, 0) - count
+        buckets = tuple((b, c) for b, c in sorted(latency.items()) if c > 0)
+        return Sample(max(0, self.requests - other.requests), max(0, self.errors - other.errors), buckets)
+
+    def plus(self, other: Sample) -> Sample:
+        """Both samples together (counts and buckets added)."""
+        latency = dict(self.latency_buckets)
+        for bound, count in other.latency_buckets:
+            latency[bound] = latency.get(bound, 0) + count
+        return Sample(self.requests + other.requests, self.errors + other.errors, tuple(sorted(latency.items())))
 
     @property
     def error_rate(self) -> float | None:
@@ -122,16 +151,22 @@ def sprt_llr(errors: int, requests: int, p0: float, p1: float) -> float:
 
 def msprt_llr(errors: int, requests: int, p0: float, lo: float, hi: float) -> float:
     """Log mixture likelihood ratio: H1 p ~ Uniform[lo, hi] against H0 p = p0, for `errors` in `requests`."""
+    return float(msprt_llrs(np.asarray(errors), np.asarray(requests), p0, lo, hi))
+
+
+def msprt_llrs(errors: Any, requests: Any, p0: Any, lo: Any, hi: Any) -> Any:
+    """`msprt_llr` elementwise over arrays (numpy broadcasting): the same statistic for many samples at once."""
     from scipy.special import betainc, betaincc, betaln
 
-    a, b = errors + 1, requests - errors + 1
+    k = np.asarray(errors, dtype=np.float64)
+    n = np.asarray(requests, dtype=np.float64)
+    p0, lo, hi = (np.asarray(x, dtype=np.float64) for x in (p0, lo, hi))
+    a, b = k + 1, n - k + 1
     # ∫_lo^hi p^k (1-p)^(n-k) dp = B(a, b) · (I_hi − I_lo); take the difference on the side with the small tail.
-    if errors / max(requests, 1) < lo:
-        mass = float(betaincc(a, b, lo) - betaincc(a, b, hi))
-    else:
-        mass = float(betainc(a, b, hi) - betainc(a, b, lo))
-    log_h1 = float(betaln(a, b)) + math.log(max(mass, 1e-300)) - math.log(hi - lo)
-    log_h0 = errors * math.log(p0) + (requests - errors) * math.log1p(-p0)
+    below = k / np.maximum(n, 1) < lo
+    mass = np.where(below, betaincc(a, b, lo) - betaincc(a, b, hi), betainc(a, b, hi) - betainc(a, b, lo))
+    log_h1 = betaln(a, b) + np.log(np.maximum(mass, 1e-300)) - np.log(hi - lo)
+    log_h0 = k * np.log(p0) + (n - k) * np.log1p(-p0)
     return log_h1 - log_h0
 
 
@@ -149,12 +184,27 @@ def _pct(p: float | None) -> str:
     return "n/a" if p is None else f"{p * 100:.3g}%"
 
 
+def h1_range(p0: float, margin: float, h1_from: float | None = None) -> tuple[float, float]:
+    """The alternative's range [lo, hi]: from `h1_from` (else p0 + margin), H1_SPREAD margins wide."""
+    lo = min(max(h1_from if h1_from is not None else p0 + margin, p0 + 1e-6), 0.98)
+    return lo, min(lo + H1_SPREAD * max(margin, 1e-3), 0.99)
+
+
+def error_rate_h0(stable: Sample | None, cfg: CompareSpec, limit: float) -> tuple[float, float | None, bool]:
+    """(p0, lower end of H1 or None, relative?) of the error-rate test: against the stable when it has at least
+    `min_samples` requests (its rate with a half-error continuity correction, plus the H0 tolerance), else the
+    absolute `limit`."""
+    if stable is not None and stable.requests >= cfg.min_samples:
+        stable_rate = min((stable.errors + 0.5) / (stable.requests + 1), 0.5)
+        return min(stable_rate + H0_TOLERANCE * cfg.error_rate_margin, 0.5), stable_rate + cfg.error_rate_margin, True
+    return limit, None, False
+
+
 def _msprt(
     k: int, n: int, p0: float, margin: float, alpha: float, h1_from: float | None = None
 ) -> tuple[Verdict, float, float, int | None]:
     """(verdict, log LR, lower end of H1 — `h1_from`, else p0 + margin —, ≈ clean requests still needed)."""
-    lo = min(max(h1_from if h1_from is not None else p0 + margin, p0 + 1e-6), 0.98)
-    hi = min(lo + H1_SPREAD * max(margin, 1e-3), 0.99)
+    lo, hi = h1_range(p0, margin, h1_from)
     llr = msprt_llr(k, n, p0, lo, hi)
     lower, upper = sprt_bounds(alpha)
     if llr >= upper:
@@ -173,14 +223,11 @@ def judge_error_rate(
         need = cfg.min_samples - canary.requests
         msg = f"{metric}: canary has {canary.requests} requests; {need} more needed before judging"
         return Judgement(metric, Verdict.RUNNING, canary.error_rate, None, "-", None, msg, need)
-    relative = stable is not None and stable.requests >= cfg.min_samples
+    p0, h1_from, relative = error_rate_h0(stable, cfg, limit)
     if relative:
         assert stable is not None
-        stable_rate = min((stable.errors + 0.5) / (stable.requests + 1), 0.5)
-        p0, h1_from = min(stable_rate + H0_TOLERANCE * cfg.error_rate_margin, 0.5), stable_rate + cfg.error_rate_margin
         base = f"stable {_pct(stable.error_rate)} ({stable.errors}/{stable.requests}) + {_pct(cfg.error_rate_margin)}"
     else:
-        p0, h1_from = limit, None
         base = f"limit {_pct(limit)} + {_pct(cfg.error_rate_margin)} (stable has no traffic)"
     mode = "relative" if relative else "absolute"
     verdict, llr, p1, more = _msprt(canary.errors, canary.requests, p0, cfg.error_rate_margin, cfg.alpha, h1_from)

@@ -20,9 +20,9 @@ BUILTIN_ERROR_RATE = "error_rate"
 BUILTIN_LATENCY = "latency"
 
 
-def builtin_metrics() -> list[MetricSpec]:
-    """The built-in metrics as metric specs (judged by `compare`, the conditions are for display)."""
-    return [
-        MetricSpec(name=BUILTIN_ERROR_RATE, provider="router", query="window", failure_condition="result > 0.01"),
-        MetricSpec(name=BUILTIN_LATENCY, provider="router", query="window", failure_condition="result > 3000"),
-    ]
+def builtin_metrics(*, latency: bool = True) -> list[MetricSpec]:
+    """The built-in metrics as metric specs (judged by `compare`, the conditions are for display); without
+    `latency` (a router whose stats do not time requests) only the error rate."""
+    rate = MetricSpec(name=BUILTIN_ERROR_RATE, provider="router", query="window", failure_condition="result > 0.01")
+    timed = MetricSpec(name=BUILTIN_LATENCY, provider="router", query="window", failure_condition="result > 3000")
+    return [rate, timed] if latency else [rate]

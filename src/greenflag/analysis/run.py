@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenflag.analysis.compare import Judgement, Sample, judge_error_rate, judge_latency
+from greenflag.analysis.builtin import builtin_measurement
 from greenflag.analysis.conditions import Condition, ConditionError, parse_condition
 from greenflag.analysis.defaults import (
     BUILTIN_ERROR_RATE,
-    DEFAULT_ERROR_RATE_LIMIT,
-    DEFAULT_P95_LIMIT_MS,
+    BUILTIN_LATENCY,
     builtin_metrics,
 )
 from greenflag.analysis.providers.base import MetricProvider, Observation
@@ -92,9 +91,11 @@ class AnalysisRun:
         metrics: Sequence[str] | None = None,
         started_at: float | None = None,
         looks: int = 0,
+        latency: bool = True,
     ) -> None:
         """`started_at` (the clock's monotonic time; default now) and `looks` (latency measurements already
-        taken) resume a run another process began: the canary's window still starts at `started_at`."""
+        taken) resume a run another process began: the canary's window still starts at `started_at`. Without
+        `latency` (the router does not time requests: `router.times_requests`) the built-in latency rule is off."""
         self.spec = spec
         self.providers = dict(providers)
         self.canary = canary
@@ -105,15 +106,18 @@ class AnalysisRun:
         self.measurements: list[Measurement] = []
         self._tracks: dict[str, _Track] = {}
         self._looks = looks
-        self._add_tracks(metrics)
+        self._add_tracks(metrics, latency)
 
-    def _add_tracks(self, only: Sequence[str] | None) -> None:
+    def _add_tracks(self, only: Sequence[str] | None, latency: bool) -> None:
         user = {m.name for m in self.spec.metrics}
         if self.spec.defaults:
             if "router" in self.providers:
-                for metric in builtin_metrics():
+                for metric in builtin_metrics(latency=latency):
                     if metric.name not in user:
                         self._add(metric, builtin=True, where=f"built-in {metric.name}")
+                if not latency and BUILTIN_LATENCY not in user:
+                    self.notes.append("built-in latency rule skipped: the router's stats do not time requests "
+                                      "(judge latency with a metric of analysis.metrics)")  # fmt: skip
             else:
                 self.notes.append("built-in error_rate/latency rules skipped: no router reports per-backend stats")
         for i, metric in enumerate(self.spec.metrics):
@@ -227,13 +231,20 @@ class AnalysisRun:
             await self.clock.sleep(max(0.0, wake - now))
 
     def _fetch_windows(self, now: float) -> dict[str, Awaitable[Observation]]:
-        """The canary since the analysis started (a growing window); the stable over its whole lookback."""
+        """The canary since the analysis started (a growing window); the stable over its whole lookback, and with
+        analysis traffic also over the canary's window (`stable_now`: the concurrent, paired sample)."""
         provider = self.providers["router"]
         cfg = self.spec.compare
-        window = {self.canary: min(max(now - self.started_at, self.spec.interval), cfg.max_window)}
+        span = min(max(now - self.started_at, self.spec.interval), cfg.max_window)
+        jobs = {"canary": (self.canary, span)}
         if self.stable and cfg.enabled:
-            window[self.stable] = cfg.max_window
-        return {n: asyncio.ensure_future(provider.query("window", backend=n, window_s=w)) for n, w in window.items()}
+            jobs["stable"] = (self.stable, cfg.max_window)
+            if self.spec.traffic is not None:
+                jobs["stable_now"] = (self.stable, span)
+        return {
+            key: asyncio.ensure_future(provider.query("window", backend=name, window_s=w))
+            for key, (name, w) in jobs.items()
+        }
 
     async def _measure(self, track: _Track, now: float) -> Measurement:
         metric = track.spec
@@ -249,33 +260,19 @@ class AnalysisRun:
         self, track: _Track, windows: dict[str, Awaitable[Observation]], now: float
     ) -> Measurement:
         name = track.spec.name
-        canary_obs = await windows[self.canary]
-        stable_obs = await windows[self.stable] if self.stable in windows else None
+        observed = {key: await job for key, job in windows.items()}
+        canary_obs = observed["canary"]
         if not canary_obs.ok:
             return Measurement(name, now, None, Verdict.ERROR, f"{name}: {canary_obs.error}", "")
-        canary = Sample.from_value(canary_obs.value)
-        stable = Sample.from_value(stable_obs.value) if stable_obs is not None and stable_obs.ok else None
-        cfg = self.spec.compare
-        judgement: Judgement
-        if name == BUILTIN_ERROR_RATE:
-            judgement = judge_error_rate(canary, stable, cfg, limit=DEFAULT_ERROR_RATE_LIMIT, metric=name)
-        else:
-            self._looks += 1
-            judgement = judge_latency(canary, stable, cfg, look=self._looks, p95_limit_ms=DEFAULT_P95_LIMIT_MS)
-        counted = canary.requests if name == BUILTIN_ERROR_RATE else sum(c for _, c in canary.latency_buckets)
-        evidence = {"requests": counted, "errors": canary.errors, "more_needed": judgement.more_needed or 0}
-        return Measurement(
-            name, now, judgement.value, judgement.verdict, judgement.message, _describe(judgement), evidence
+        stable, stable_now = (
+            observed[k].value if k in observed and observed[k].ok else None for k in ("stable", "stable_now")
         )
-
-
-def _describe(j: Judgement) -> str:
-    limit = "n/a" if j.limit is None else f"{j.limit:.4g}"
-    if j.metric == BUILTIN_ERROR_RATE:
-        return f"{j.mode} SPRT: canary error rate above {limit}"
-    if j.mode == "relative":
-        return f"Mann-Whitney: canary slower than stable + margin (stable p95 + margin = {limit} ms)"
-    return f"{j.mode} SPRT: canary p95 above {limit} ms"
+        if name != BUILTIN_ERROR_RATE:
+            self._looks += 1
+        cfg, traffic = self.spec.compare, self.spec.judge
+        return builtin_measurement(
+            name, now, canary_obs.value, stable, cfg, look=self._looks, traffic=traffic, stable_now=stable_now
+        )
 
 
 def summary(run: AnalysisRun) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from greenflag.errors import UsageError
 from greenflag.units import parse_duration
 
-__all__ = ["option_duration", "parse_kv", "parse_option"]
+__all__ = ["option_duration", "parse_kv", "parse_option", "parse_status_codes"]
 
 T = TypeVar("T")
 
@@ -29,3 +29,19 @@ def parse_kv(option: str, value: str, sep: str = "=") -> tuple[str, str]:
     if not found or not key.strip():
         raise UsageError(f"{option} {value!r}: expected NAME{sep}VALUE")
     return key.strip(), rest.strip()
+
+
+def parse_status_codes(option: str, values: Iterable[str]) -> frozenset[int]:
+    """'403,406', '200-299' (repeatable) → HTTP status codes; UsageError names the option."""
+    out: set[int] = set()
+    for value in values:
+        for part in value.split(","):
+            low, sep, high = part.strip().partition("-")
+            try:
+                first, last = int(low), int(high) if sep else int(low)
+            except ValueError:
+                raise UsageError(f"{option} {value!r}: expected status codes such as 200, 200,204 or 200-299") from None
+            if not 100 <= first <= last <= 599:
+                raise UsageError(f"{option} {value!r}: status codes run from 100 to 599, low to high")
+            out.update(range(first, last + 1))
+    return frozenset(out)

@@ -50,8 +50,11 @@ Examples:
 
   greenflag drill sqlite --db app.db --interval 500ms --rpo 2s --duration 2s
 
+  greenflag drill sqlite --method wal --duration 2s --rpo 1s
+
 The drill never writes to --db: it copies it with the online backup API and
-drills on the copy.
+drills on the copy. --method wal protects the copy with one base backup and
+its write-ahead log's committed frames, shipped every --interval.
 """
     + COMMON_EPILOG
 )
@@ -180,7 +183,12 @@ def register(app: typer.Typer) -> None:
             None, "--db", help="The SQLite database to drill on (read once, never written)."
         ),
         file: Path | None = typer.Option(None, "-f", "--file", help="drill.yaml (objectives, protection, heartbeat…)."),
-        interval: str | None = typer.Option(None, "--interval", help="Online backup every… (default 1s)."),
+        method: str | None = typer.Option(
+            None, "--method", help="Protection: backup (online backups, default) or wal (a base backup + WAL shipping)."
+        ),
+        interval: str | None = typer.Option(
+            None, "--interval", help="An online backup (default 1s) or a WAL shipment (default 100ms) every…"
+        ),
         rto: str | None = typer.Option(None, "--rto", help="Recovery time objective (default 15m)."),
         rpo: str | None = typer.Option(None, "--rpo", help="Recovery point objective (default 5m)."),
         duration: str | None = typer.Option(None, "--duration", help="Heartbeat load before the fault (default 10s)."),
@@ -194,7 +202,8 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress lines on stderr."),
     ) -> None:
-        """Drill an SQLite restore: online backups under heartbeat writes, SIGKILL + file loss, restore, RTO/RPO."""
+        """Drill an SQLite restore: online backups or WAL shipping under heartbeat writes, SIGKILL + file loss,
+        restore, RTO/RPO."""
         from greenflag.dr.config import load_drill_spec
         from greenflag.dr.sqlite.drill import run_sqlite_drill
 
@@ -206,6 +215,7 @@ def register(app: typer.Typer) -> None:
             _overrides(
                 **{
                     "sqlite.db": str(db) if db else None,
+                    "protection.method": method,
                     "protection.interval": option_duration("--interval", interval) if interval is not None else None,
                     "objectives.rto": option_duration("--rto", rto) if rto is not None else None,
                     "objectives.rpo": option_duration("--rpo", rpo) if rpo is not None else None,

@@ -24,10 +24,10 @@ P95_OPT = typer.Option(None, "--p95", help="p95 latency limit instead of the spe
 RULES_EPILOG = """\
 Examples:
 
-  greenflag ops alert-rules -f greenflag.yaml -o /etc/prometheus/rules/greenflag.yml
-  promtool check rules /etc/prometheus/rules/greenflag.yml
+  greenflag ops alert-rules -f greenflag.yaml -o rules/greenflag.yml    # a file of Prometheus' rule_files
+  promtool check rules rules/greenflag.yml
 
-  greenflag ops alert-rules --error-rate 0.5% --p95 800ms --rpo 1m --runbook-url https://wiki.example.com/runbooks
+  greenflag ops alert-rules --error-rate 0.5% --p95 800ms --rpo 1m --runbook-url http://127.0.0.1:8080/runbooks
 
 Without -f the limits are greenflag's defaults: error rate 1 %, p95 3 s, RPO 5 min, certificates 21 days.
 """

@@ -7,10 +7,10 @@ import json
 
 import typer
 
-from greenflag.cli.common import option_duration
+from greenflag.cli.common import option_duration, parse_status_codes
 from greenflag.errors import ExitCode, UsageError
 
-__all__ = ["parse_statuses", "register"]
+__all__ = ["register"]
 
 EPILOG = """\
 Examples:
@@ -25,22 +25,6 @@ Examples:
 
 Exit codes: 0 the probe passed, 4 it failed, 2 bad input.
 """
-
-
-def parse_statuses(values: list[str]) -> list[int]:
-    """'200', '200-299', '200,204' → status codes; raises UsageError naming --expect-status."""
-    out: list[int] = []
-    for value in values:
-        for part in value.split(","):
-            low, sep, high = part.strip().partition("-")
-            try:
-                first, last = int(low), int(high) if sep else int(low)
-            except ValueError:
-                raise UsageError(f"--expect-status {value!r}: expected codes like 200, 200-299 or 200,204") from None
-            if not 100 <= first <= last <= 599:
-                raise UsageError(f"--expect-status {value!r}: codes run from 100 to 599, low to high")
-            out.extend(range(first, last + 1))
-    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +57,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--exec: give a command")
             runner = ExecProbe(argv, timeout=limit)
         elif target.startswith(("http://", "https://")):
-            statuses = parse_statuses(expect_status) if expect_status else list(range(200, 400))
+            codes = parse_status_codes("--expect-status", expect_status) if expect_status else range(200, 400)
+            statuses = sorted(codes)
             runner = HttpProbe(expect_status=statuses, body_contains=body_contains, json_field=json_field,
                                max_latency=slow, timeout=limit)  # fmt: skip
         elif target.startswith("tcp://"):

@@ -1,4 +1,4 @@
-"""`greenflag rollout start | status | promote | abort | undo | retry | resume | history | watch`.
+"""`greenflag rollout start | plan | status | promote | abort | undo | retry | resume | history | watch`.
 
 Reaches a running `greenflag up` through its API (token-protected); without one, reads and writes the
 journal directly and runs the controller in this process for `--wait`.
@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from greenflag.cli import rollout_plan
 from greenflag.cli.outputs import DASHBOARD_OPT, DASHBOARD_PORT_OPT, HTML_OPT, JUNIT_OPT, close_outputs, open_outputs
 from greenflag.errors import ExitCode, UsageError
 
@@ -28,6 +29,7 @@ Examples:
 
   greenflag up -f greenflag.yaml &                                # router + supervisor + controller
   greenflag rollout start -f greenflag.yaml --version v1 --wait --html out/v1.html --junit out/v1.xml
+  greenflag rollout plan -f greenflag.yaml                        # steps, analysis traffic, time to detect
   greenflag rollout start -f greenflag.yaml --version v2          # a canary (judged on its traffic)
   greenflag rollout status --json
   greenflag rollout promote --full                                # skip the remaining steps: 100 % now
@@ -174,10 +176,24 @@ def _run_here(target: _Target, version: str | None, as_json: bool, outputs: Any 
 
 
 def _start(
-    target: _Target, body: dict[str, Any], version: str | None, wait: bool, as_json: bool, outputs: Any = None
+    target: _Target,
+    body: dict[str, Any],
+    version: str | None,
+    wait: bool,
+    as_json: bool,
+    outputs: Any = None,
+    *,
+    announce: bool = False,
 ) -> None:
     if outputs is not None and not wait:
         raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
+    if target.api is None and not wait:
+        raise UsageError(
+            f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
+            "rollout in this process"
+        )
+    if announce:
+        _announce(target, as_json)
     if target.api is not None:
         from greenflag.rollout.controller import spec_json
 
@@ -188,11 +204,6 @@ def _start(
         else:
             typer.echo(json.dumps(status, indent=2) if as_json else f"rollout of {status['version']} started")
         return
-    if not wait:
-        raise UsageError(
-            f"no `greenflag up` is running for {target.spec.state_dir}: start one, or pass --wait to run the "
-            "rollout in this process"
-        )
     _run_here(target, version, as_json, outputs)
 
 
@@ -224,7 +235,23 @@ def start(
     if (html or junit or dashboard) and not wait:
         raise UsageError("--html, --junit and --dashboard follow the rollout: add --wait")
     outputs = open_outputs(title, html=html, junit=junit, dashboard=dashboard, dashboard_port=dashboard_port)
-    _start(target, {"version": version}, version, wait, as_json, outputs)
+    _start(target, {"version": version}, version, wait, as_json, outputs, announce=True)
+
+
+def _announce(target: _Target, as_json: bool) -> None:
+    """Before a rollout that has a stable version: its time to detect faults (`rollout plan`), on stderr with
+    --json. Never stops the rollout."""
+    from greenflag.cli.rollout_plan import forecast_for, print_forecast
+
+    if target.api is None and not (Path(target.spec.state_dir) / "state.db").exists():
+        return  # no journal yet: the initial deployment (and nothing is created by looking)
+    try:
+        latest = target.status()
+    except Exception:  # the status is read again by the start itself, which reports its own errors
+        return
+    if latest.get("stable") is None or latest.get("stage") not in (None, "done"):
+        return  # the initial deployment (no analysis), or a rollout still in progress (start refuses it)
+    print_forecast(forecast_for(target.spec), err=as_json)
 
 
 def undo(file: Path = FILE_OPT, wait: bool = WAIT_OPT, as_json: bool = JSON_OPT) -> None:
@@ -336,4 +363,5 @@ def register(app: typer.Typer) -> None:
     )
     for fn in (start, status, promote, abort, undo, retry, resume, history, watch):
         group.command(fn.__name__, epilog=EPILOG)(fn)
+    rollout_plan.register(group)
     app.add_typer(group, name="rollout")

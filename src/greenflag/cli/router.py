@@ -35,6 +35,8 @@ Examples:
   greenflag router set-weights blue=0 green=100 -f greenflag.yaml
 
   greenflag router status --json --admin http://127.0.0.1:8001 --admin-token-file .greenflag/token
+
+  greenflag router stats --export stats.jsonl -f greenflag.yaml      # per second and backend, for analysis replay
 """
 
 FILE_OPT = typer.Option(None, "-f", "--file", help="greenflag.yaml with a `router:` section.")
@@ -187,6 +189,7 @@ async def _status(client: Any, window_s: float) -> dict[str, Any]:
             windows = await client.stats(window_s)
             out["stats"] = {  # a router that counts only from its first look (HAProxy) has no window yet
                 name: {"requests": w.requests, "error_rate": w.error_rate, "p95_ms": w.p95_ms, "responses": w.responses}
+                | ({} if w.synthetic is None else {"synthetic": w.synthetic.requests})
                 for name, w in windows.items()
                 if w.window_s > 0
             }
@@ -194,6 +197,42 @@ async def _status(client: Any, window_s: float) -> dict[str, Any]:
     except ConnectionError as exc:
         raise UsageError(str(exc)) from None
     finally:
+        await client.aclose()
+
+
+async def _export(client: Any, out: Path | None, follow_s: float) -> int:
+    """Write the router's kept seconds (JSON lines) to `out` (stdout when None); with `follow_s`, go on appending
+    each new second for that long. Returns the lines written."""
+    import time
+
+    if not hasattr(client, "stats_export"):
+        await client.aclose()
+        raise UsageError("router stats --export: only the embedded router keeps per-second stats to export")
+    written, since = 0, None
+    deadline = time.monotonic() + follow_s
+    stream = out.open("w", encoding="utf-8") if out is not None else None
+    try:
+        while True:
+            try:
+                lines = await client.stats_export(since)
+            except ConnectionError as exc:
+                raise UsageError(str(exc)) from None
+            for line in lines:
+                text = json.dumps(line, separators=(", ", ": "))
+                if stream is not None:
+                    stream.write(text + "\n")
+                else:
+                    typer.echo(text)
+                since = max(since or 0.0, float(line["time"]) + 1.0)
+            written += len(lines)
+            if stream is not None:
+                stream.flush()
+            if time.monotonic() >= deadline:
+                return written
+            await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    finally:
+        if stream is not None:
+            stream.close()
         await client.aclose()
 
 
@@ -286,3 +325,19 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(result, indent=2, sort_keys=True))
         else:
             _print_status(result)
+
+    @router_app.command("stats", epilog=CLIENT_EPILOG)
+    def stats(
+        file: Path | None = FILE_OPT,
+        admin: str | None = ADMIN_URL_OPT,
+        token_file: Path | None = TOKEN_OPT,
+        export: Path | None = typer.Option(None, "--export", help="Write the JSON lines to FILE (default: stdout)."),
+        follow: str = typer.Option("0s", "--follow", help="Keep appending new seconds for this long, e.g. 10m."),
+    ) -> None:
+        """Export the embedded router's per-second stats (the last 5 minutes; with --follow, on): one JSON line per
+        second and backend with its responses, transport errors, latency histogram and analysis-traffic part —
+        what `greenflag analysis replay --stats FILE` reads."""
+        follow_s = option_duration("--follow", follow)
+        written = _run(_export(_client(file, admin, token_file), export, follow_s))
+        if export is not None:
+            typer.echo(f"{written} lines written to {export}", err=True)

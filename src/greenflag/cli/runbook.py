@@ -14,7 +14,7 @@ EPILOG = """\
 Examples:
 
   greenflag runbook -f greenflag.yaml -o runbooks/
-  greenflag ops alert-rules -f greenflag.yaml --runbook-url https://git.example.com/shop/-/blob/main/runbooks
+  greenflag ops alert-rules -f greenflag.yaml --runbook-url http://127.0.0.1:8080/runbooks   # where runbooks/ is served
 
 Writes README.md, deployment.md, rollback.md, incident-response.md (one section per alert of
 `greenflag ops alert-rules`) and dr-restore.md. Commands name the spec by the path given to -f: run them from

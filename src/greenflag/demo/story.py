@@ -6,7 +6,9 @@
 3. Blue-green to v2: the switch is atomic and drain-aware; the users' own count of failed requests across it is
    `switch_failed_requests` (the story needs 0).
 4. Canary of a faulty v3 (5 % errors): 10 % of traffic, analysis by the built-in rules (error rate > 1 %, p95 > 3 s,
-   failed health gate), automated rollback.
+   failed health gate), on the users' requests and on analysis traffic (`analysis.traffic`: ANALYSIS_RATE requests per
+   second to each of v3 and v2 while analysing, so the verdict does not wait for 10 % of the users), automated
+   rollback.
    `rollback_seconds` runs from the first failing response v3 served to v3's weight being 0.
 """
 
@@ -33,6 +35,7 @@ from greenflag.traffic.embedded.server import EmbeddedRouter
 __all__ = ["DemoOptions", "run_demo"]
 
 JOURNEYS = Path(__file__).with_name("journeys.py")
+ANALYSIS_RATE = 80  # analysis traffic to each of the canary and the stable, requests per second
 
 
 @dataclass
@@ -80,7 +83,12 @@ def _spec(state_dir: Path, version_args: str, strategy: dict[str, Any], timings:
         },
         "strategy": strategy,
         # unattended: an analysis that ends without enough evidence rolls back instead of waiting for a human
-        "analysis": {"interval": "500ms", "window": "10s", "on_inconclusive": "rollback"},
+        "analysis": {
+            "interval": "500ms",
+            "window": "10s",
+            "on_inconclusive": "rollback",
+            "traffic": {"urls": ["/", "/about", "/api/items"], "rate": ANALYSIS_RATE, "max_rate": 2 * ANALYSIS_RATE},
+        },
         "state_dir": str(state_dir),
     }
     return parse_model(Spec, data, "greenflag demo")

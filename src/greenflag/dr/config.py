@@ -15,7 +15,8 @@ from greenflag.spec import Duration
 __all__ = ["DrillSpec", "load_drill_spec", "objectives_of"]
 
 Kind = Literal["postgres", "sqlite"]
-METHODS: dict[str, tuple[str, ...]] = {"postgres": ("stream", "archive", "pgbackrest"), "sqlite": ("backup",)}
+METHODS: dict[str, tuple[str, ...]] = {"postgres": ("stream", "archive", "pgbackrest"), "sqlite": ("backup", "wal")}
+INTERVALS = {"backup": 1.0, "wal": 0.1}  # sqlite: the default protection.interval of each method
 
 
 class Model(BaseModel):
@@ -34,14 +35,14 @@ class HeartbeatSpec(Model):
 
 
 class ProtectionSpec(Model):
-    method: str | None = None  # postgres: stream (default) | archive | pgbackrest; sqlite: backup
+    method: str | None = None  # postgres: stream (default) | archive | pgbackrest; sqlite: backup (default) | wal
     synchronous: bool = True  # stream: commits wait for pg_receivewal's flush
     archive_timeout: Duration = Field(60.0, gt=0)  # archive, pgbackrest: force a WAL segment switch this often
-    interval: Duration = Field(1.0, gt=0)  # sqlite: online backup every interval
+    interval: Duration | None = Field(None, gt=0)  # sqlite: a backup (1s) or a WAL shipment (100ms) every interval
 
 
 class FaultSpec(Model):
-    remove_wal_segment: bool = False  # sabotage: delete one archived WAL segment before restoring
+    remove_wal_segment: bool = False  # sabotage: delete one archived WAL segment (sqlite wal: log) before restoring
 
 
 class PostgresSpec(Model):
@@ -84,6 +85,10 @@ class DrillSpec(Model):
     def method(self, kind: str) -> str:
         return self.protection.method or METHODS[kind][0]
 
+    def interval(self) -> float:
+        """sqlite: seconds between online backups (method backup) or WAL shipments (method wal)."""
+        return self.protection.interval or INTERVALS[self.method("sqlite")]
+
 
 def objectives_of(spec: DrillSpec, kind: str) -> Objectives:
     """The objectives: from the file, and zero lost writes by default under synchronous WAL streaming."""
@@ -110,8 +115,8 @@ def _check(spec: DrillSpec, kind: str, source: str, lines: dict[Any, int]) -> No
             ("protection", "method"),
             f"{method!r} is not a {kind} protection; expected one of " + ", ".join(METHODS[kind]),
         )
-    if spec.fault.remove_wal_segment and kind != "postgres":
-        fail(("fault", "remove_wal_segment"), "only PostgreSQL drills have WAL segments")
+    if spec.fault.remove_wal_segment and kind == "sqlite" and spec.method(kind) != "wal":
+        fail(("fault", "remove_wal_segment"), "only an SQLite drill with protection.method: wal has a log to remove")
 
 
 def load_drill_spec(path: str | Path | None, kind: str, overrides: dict[str, Any] | None = None) -> DrillSpec:

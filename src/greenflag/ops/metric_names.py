@@ -52,6 +52,7 @@ __all__ = [
     "ROUTER_REQUESTS",
     "ROUTER_REQUEST_DURATION",
     "ROUTER_RESPONSES",
+    "ROUTER_SYNTHETIC_REQUESTS",
     "ROUTER_TRANSPORT_ERRORS",
     "ROUTER_WEIGHT",
     "STATUS_CLASSES",
@@ -125,6 +126,11 @@ ROUTER_WEIGHT = Metric("greenflag_router_weight", "gauge", "Configured weight", 
 ROUTER_IN_FLIGHT = Metric(
     "greenflag_router_in_flight", "gauge", "Requests in flight", ("backend",), "router", ROUTER_ENDPOINT
 )
+ROUTER_SYNTHETIC_REQUESTS = Metric(
+    "greenflag_router_synthetic_requests", "counter",
+    "Requests of greenflag's analysis traffic per backend (counted in _requests_total too)", ("backend",),
+    "router", ROUTER_ENDPOINT,
+)  # fmt: skip
 
 # --- the rollout controller (greenflag up, on the router admin's /metrics) ---------------------------------------
 ROLLOUT_INFO = Metric(
@@ -206,7 +212,7 @@ TLS_CERT_EXPIRY = Metric(
 
 ALL: tuple[Metric, ...] = (
     ROUTER_REQUESTS, ROUTER_RESPONSES, ROUTER_TRANSPORT_ERRORS, ROUTER_REQUEST_DURATION, ROUTER_WEIGHT,
-    ROUTER_IN_FLIGHT,
+    ROUTER_IN_FLIGHT, ROUTER_SYNTHETIC_REQUESTS,
     ROLLOUT_INFO, ROLLOUT_PHASE, ROLLOUT_STEP, ROLLOUT_STEPS, ROLLOUT_WEIGHT, ROLLOUT_ROLLBACKS, ROLLOUT_PROMOTIONS,
     ANALYSIS_VERDICT, ANALYSIS_MEASUREMENTS, THRESHOLD_OK, CONTROLLER_LAST_TICK,
     BACKUP_NEWEST, DRILL_LAST_RUN, DRILL_OK, DRILL_RTO, DRILL_RPO, DRILL_WRITES_LOST, TLS_CERT_EXPIRY,

@@ -166,7 +166,7 @@ def readme(ctx: Context) -> str:
         f"| service | {cell(spec.service)} |",
         f"| release spec | {cell(ctx.path)} |",
         f"| router | {cell(router.kind)}{where} |",
-        f"| platform | {cell(spec.platform.kind)}: {cell(spec.platform.command)} × {spec.platform.instances} |",
+        f"| platform | {cell(spec.platform.kind)}: {cell(spec.platform.summary())} |",
         f"| strategy | {'; '.join(_steps(spec))} |",
         f"| state (journal) | {cell(ctx.state_dir)} |",
         f"| error-rate limit | {ctx.limits.error_rate.value * 100:g} % ({cell(ctx.limits.error_rate.source)}) |",

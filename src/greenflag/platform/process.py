@@ -39,8 +39,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def pid_alive(pid: int, marker: str | None = None) -> bool:
-    """True if `pid` runs (not a zombie) and, when given, its command line contains `marker` (pid reuse guard)."""
+def pid_alive(pid: int, marker: str | None = None, env: str | None = None) -> bool:
+    """True if `pid` runs (not a zombie) and, when given, its command line contains `marker` or its environment has
+    the entry `env` (`NAME=VALUE`): a guard against a reused pid. The environment holds through an `exec`, so a
+    `sh -c '… exec app --port ${GREENFLAG_PORT}'` instance is recognised before and after its shell execs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -54,8 +56,15 @@ def pid_alive(pid: int, marker: str | None = None) -> bool:
         stat = (proc / "stat").read_text()
         if stat[stat.rfind(")") + 2 :].startswith("Z"):
             return False
-        if marker is not None:
-            return marker in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        if marker is not None or env is not None:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if marker is not None and marker in cmdline:
+                return True
+            if env is not None:
+                with contextlib.suppress(PermissionError):
+                    return env.encode() in (proc / "environ").read_bytes().split(b"\0")
+                return True  # another user's process: cannot tell, trust kill(0)
+            return False
     return True
 
 
@@ -77,7 +86,7 @@ class ProcessPlatform:
         child = self._children.get(record.id)
         if child is not None and child.pid == record.pid:
             return child.poll() is None
-        return pid_alive(record.pid, str(record.port))
+        return pid_alive(record.pid, str(record.port), env=f"GREENFLAG_PORT={record.port}")
 
     @staticmethod
     def _instance(record: InstanceRecord) -> Instance:

@@ -14,11 +14,16 @@ __all__ = ["PLATFORMS", "make_platform"]
 
 PLATFORMS = {
     "process": "greenflag.platform.process:ProcessPlatform",
+    "slots": "greenflag.platform.slots:SlotsPlatform",
+    "command": "greenflag.platform.command:CommandPlatform",
+    "kubernetes": "greenflag.platform.kubernetes:make_kubernetes_platform",
 }
 
 
-def make_platform(spec: Spec, journal: Any) -> Platform:
-    """The platform `spec.platform.kind` names, journaling its instances in `journal` (a rollout Store)."""
+def make_platform(spec: Spec, journal: Any, *, slot_targets: Any = None) -> Platform:
+    """The platform `spec.platform.kind` names, journaling in `journal` (a rollout Store). `slot_targets` registers
+    the slots' targets with the load balancer in front of them (a `platform.slots.SlotTargets`, for router.kind
+    alb); only the slots platform takes it."""
     target = PLATFORMS.get(spec.platform.kind)
     if target is None:
         raise ConfigError(
@@ -26,5 +31,10 @@ def make_platform(spec: Spec, journal: Any) -> Platform:
         )
     module_name, _, factory_name = target.partition(":")
     factory = getattr(importlib.import_module(module_name), factory_name)
-    platform: Platform = factory(spec.service, spec.platform, journal, log_dir=Path(spec.state_dir) / "logs")
+    options: dict[str, Any] = {"log_dir": Path(spec.state_dir) / "logs"}
+    if spec.platform.kind == "slots":
+        options["targets"] = slot_targets
+    if spec.platform.kind == "kubernetes" and spec.source is not None:
+        options["base_dir"] = spec.source.parent
+    platform: Platform = factory(spec.service, spec.platform, journal, **options)
     return platform

@@ -57,6 +57,22 @@ def _trigger_text(event: dict[str, Any]) -> str:
     return f"trigger {event.get('trigger')}: value {_value(event.get('value'))}, limit {event.get('limit') or '-'}"
 
 
+def _checklist_case(status: dict[str, Any], cls: str, rollback: dict[str, Any] | None) -> list[JUnitCase]:
+    """The readiness checklist of a rollout (`readiness.required_before: promote`), when it ran."""
+    checklist = (status.get("data_steps") or {}).get("readiness")
+    if checklist is None:
+        return []
+    outcome, detail = checklist.get("outcome"), str(checklist.get("detail") or "")
+    name, group = f"{status.get('version')} readiness checklist", f"{cls}.readiness"
+    if outcome == "ok":
+        return [JUnitCase(name, group, output=detail)]
+    if outcome == "started":
+        return [JUnitCase(name, group, outcome="skipped", message=f"not finished ({status.get('phase')})")]
+    if rollback is not None and rollback.get("trigger") == "readiness checklist":
+        return [JUnitCase(name, group, ok=False, message=str(rollback.get("message")), details=_trigger_text(rollback))]
+    return [JUnitCase(name, group, ok=False, message=f"{outcome}: {detail}", details=detail)]
+
+
 def rollout_cases(status: dict[str, Any]) -> list[JUnitCase]:
     """Cases for one rollout (a `rollout status --json` document)."""
     if not status or status.get("phase") is None:
@@ -118,6 +134,7 @@ def rollout_cases(status: dict[str, Any]) -> list[JUnitCase]:
                 f"hook {key}", f"{cls}.hooks", ok=ok, message="" if ok else f"hook {key}: {detail}", output=detail
             )
         )
+    cases += _checklist_case(status, cls, rollback)
     # the rollout itself
     phase = status.get("phase")
     name = f"rollout of {version}"

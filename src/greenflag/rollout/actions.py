@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DATA_ACTIONS",
     "Action",
+    "DataAction",
+    "Invalidate",
     "LaunchVersion",
     "Notify",
+    "RunChecklist",
+    "RunGuard",
     "RunHook",
+    "RunMigration",
     "SetBackends",
     "SetHeaderRoute",
     "SetWeights",
+    "StopChecklist",
     "StopHook",
     "StopVersion",
     "WaitReady",
@@ -74,6 +81,50 @@ class Notify:
     message: str
 
 
+@dataclass(frozen=True)
+class RunMigration:
+    key: str  # the stage it belongs to (migrate_up, migration_check, migrate_down, migration_check_down)
+    command: str  # up | down | check
+    argv: tuple[str, ...]  # run without a shell; values reach it through the environment only
+    timeout_s: float
+    after: str | None = None  # for check: the command it verifies (up | down)
+
+
+@dataclass(frozen=True)
+class RunGuard:
+    key: str  # migration_baseline (before up) | migration_guard (after up)
+    version: str  # whose instances the guard's checks probe: the stable version
+
+
+@dataclass(frozen=True)
+class Invalidate:
+    key: str  # cdn_promote | cdn_rollback: every configured purge and CloudFront invalidation, once more is harmless
+
+
+@dataclass(frozen=True)
+class RunChecklist:
+    """Run the readiness checklist once for this rollout (asked each tick while it runs; starting is idempotent)."""
+
+
+@dataclass(frozen=True)
+class StopChecklist:
+    reason: str  # the rollout rolls back while the checklist runs: cancel it, journal it cancelled
+
+
+DataAction = RunMigration | RunGuard | Invalidate
+DATA_ACTIONS = (RunMigration, RunGuard, Invalidate)  # carried out by greenflag.data (see data/runner.py)
+
 Action = (
-    LaunchVersion | WaitReady | SetBackends | SetWeights | SetHeaderRoute | RunHook | StopHook | StopVersion | Notify
+    LaunchVersion
+    | WaitReady
+    | SetBackends
+    | SetWeights
+    | SetHeaderRoute
+    | RunHook
+    | StopHook
+    | StopVersion
+    | Notify
+    | DataAction
+    | RunChecklist
+    | StopChecklist
 )

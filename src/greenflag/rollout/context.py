@@ -71,7 +71,7 @@ def fail(ctx: Ctx, message: str, *, trigger: str, value: Any = None, limit: str 
     s.hold = None
     s.pause_started_at = s.analysis_started_at = None
     s.phase = transition(s.phase, PhaseEvent.ABORT)
-    s.stage, s.stage_started_at = "on_rollback", ctx.now
+    s.stage, s.stage_started_at = plan(ctx.spec, s)[0], ctx.now  # on_rollback, or a data stage before it
     s.weights = {s.stable: 100} if s.stable else {}
     s.header_route = None
     ctx.actions += [SetWeights(tuple(sorted(s.weights.items()))), SetHeaderRoute(None)]

@@ -4,7 +4,7 @@ All progress lives in the journal; the controller's memory holds only caches (pr
 tasks, what the router was last told). A restarted controller re-applies the journaled router state on its
 first tick and carries on. Drive it in-process:
 
-    controller = Controller(spec, router=router, platform=platform, store=store)  # probes=make_probe
+    controller = Controller(spec, router=router, platform=platform, store=store)  # probes=, checklist=
     controller.start("v2")           # or controller.attach() to resume the current rollout
     status = await controller.run()  # until promoted or rolled back (and scaled down)
 """
@@ -18,18 +18,33 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from greenflag.clock import Clock, SystemClock
+from greenflag.data.runner import DataRunner
 from greenflag.errors import UsageError
-from greenflag.health.base import Probe
+from greenflag.health.base import Probe, ProbeResult
 from greenflag.health.gate import Gate
 from greenflag.health.probes import make_probe
-from greenflag.platform.base import ExitReporter, Instance, Platform
-from greenflag.rollout.actions import Action, LaunchVersion, Notify, RunHook, StopHook, StopVersion
+from greenflag.platform.base import ExitReporter, Instance, Platform, ReadinessSource
+from greenflag.rollout.actions import (
+    DATA_ACTIONS,
+    Action,
+    LaunchVersion,
+    Notify,
+    RunChecklist,
+    RunHook,
+    StopChecklist,
+    StopHook,
+    StopVersion,
+)
+from greenflag.rollout.alarm_watch import AlarmWatch
+from greenflag.rollout.checkrunner import ChecklistFn, ChecklistRunner
 from greenflag.rollout.hookrunner import HookRunner
 from greenflag.rollout.model import Observations, Status
 from greenflag.rollout.notifications import notify
 from greenflag.rollout.observe import AnalysisRunner, HealthGates, backend_names
+from greenflag.rollout.router_facts import RouterFacts
 from greenflag.rollout.steps import decide, hand_over, new_status, note_router, plan
 from greenflag.rollout.store import Store
+from greenflag.rollout.synthetic import SyntheticTraffic, journal
 from greenflag.rollout.validate import check_analysis
 from greenflag.spec import ProbeSpec, Spec, check_version, differences
 from greenflag.traffic.base import BackendManager, HeaderRouting, Router
@@ -46,6 +61,13 @@ def spec_json(spec: Spec) -> dict[str, Any]:
     """The spec as JSON, as journaled with each rollout and compared between `up` and the CLI."""
     data: dict[str, Any] = spec.model_dump(mode="json")
     return data
+
+
+def _check_traffic(spec: Spec) -> None:
+    """analysis.traffic.journeys must load (exit 2 before anything is launched)."""
+    from greenflag.analysis.traffic import check_journeys
+
+    check_journeys(spec.analysis.traffic, spec.source.parent if spec.source is not None else None)
 
 
 def _keys(paths: list[str], limit: int = 8) -> str:
@@ -65,8 +87,10 @@ class Controller:
         tick_s: float = 0.2,
         on_status: Callable[[Status], Awaitable[None] | None] | None = None,
         probes: Callable[[ProbeSpec], Probe] = make_probe,
+        checklist: ChecklistFn | None = None,
     ) -> None:
         check_analysis(spec)
+        _check_traffic(spec)
         self.spec = spec
         self.router = router
         self.platform = platform
@@ -78,6 +102,11 @@ class Controller:
         self.gates = HealthGates(probes)
         self.analysis = AnalysisRunner(spec, router, self.clock, self._instance_counts)
         self.hooks = HookRunner(spec, store)
+        self.synthetic = SyntheticTraffic(spec, router, self.clock)  # analysis.traffic, while analysing
+        self.data = DataRunner(spec, store, probes, self.clock.monotonic)  # migrations, their guard, caches
+        self.checklist = ChecklistRunner(spec, store, checklist)  # readiness.required_before: promote
+        self.alarms = AlarmWatch(spec, self.clock)  # analysis.alarms (CloudWatch)
+        self.facts = RouterFacts(router, spec, self.clock)  # drain time, the router's own health checks
         self._background: set[asyncio.Task[Any]] = set()
         self._applied: _RouterState | None = None
         self._read: dict[str, int] | None = None  # the weights last read back from the router
@@ -146,8 +175,12 @@ class Controller:
         for task in list(self._background):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(task, 5.0)
+        await self.synthetic.stop("the controller stopped")
         await self.hooks.aclose()
+        await self.data.aclose()
+        await self.checklist.aclose()
         self.analysis.close()
+        self.alarms.close()
 
     # -- one tick -------------------------------------------------------------------------------------------
     async def tick(self) -> Status | None:
@@ -162,7 +195,10 @@ class Controller:
         commands = self.store.pending_commands(status.rollout_id)
         observations = await self._observe(status, tuple(kind for _, kind in commands))
         new, actions = decide(self.spec, status, observations, self.clock.now().timestamp())
+        stopped = await self.synthetic.stop_unless_due(new)  # no analysis request to a version being stopped
         await self._act(new, actions)
+        said = stopped + await self.synthetic.sync(new, self._instances)
+        new = journal(new, said, self.clock.now().timestamp())
         new = note_router(new, await self._read_back(), self.clock.now().timestamp())
         if new != status or commands:
             self.store.save(new, [command_id for command_id, _ in commands])
@@ -186,7 +222,7 @@ class Controller:
         version = status.version
         if status.stage == "ready" and version in launched:
             gate = await self._gate("readiness", version, mono)
-            ready[version] = True if gate.passing else None
+            ready[version] = True if gate.passing and await self.facts.ready(self._backends_of(version)) else None
         elif not status.terminal and not status.aborted and version in launched and self._past_ready(status):
             gate = await self._gate("liveness", version, mono)
             if gate.failing:
@@ -201,13 +237,21 @@ class Controller:
             measurements=measurements,
             analysis_run=run,
             hooks=self.hooks.states(status),
+            data_steps=self.data.states(status),
+            checklist=self.checklist.observe(status),
             commands=commands,
             exits=exits,
+            alarms=await self.alarms.poll(status),
+            drain_s=await self.facts.drain_s(),
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
         spec = self.spec.health.readiness if kind == "readiness" else self.spec.health.liveness
         targets = [i.url for i in self._instances if i.version == version]
+        if spec is None and isinstance(self.platform, ReadinessSource):  # listed = ready (the orchestrator's probes)
+            source = self.platform.readiness_source()
+            listed = ProbeResult(bool(targets), 0.0, f"{version}: {'ready' if targets else 'not ready'} by {source}")
+            return Gate(started_at=mono, success_threshold=1, failure_threshold=1).observe(listed, mono)
         return await self.gates.check(kind, spec, version, targets, mono)
 
     async def _supervise_liveness(self, stable: str, mono: float) -> None:
@@ -229,6 +273,11 @@ class Controller:
     def _relaunched(self, version: str) -> None:
         self.gates.forget(version)
         self._starting.add(version)
+
+    def _backends_of(self, version: str) -> dict[str, str]:
+        """The router's backend names of `version`'s instances → their URLs (as `router_state` names them)."""
+        instances = sorted((i for i in self._instances if i.version == version), key=lambda i: i.id)
+        return dict(zip(backend_names(version, len(instances)), (i.url for i in instances), strict=True))
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)
@@ -259,6 +308,12 @@ class Controller:
                 await self.hooks.stop(status, action.key, action.reason)
             elif isinstance(action, Notify):
                 self._spawn(self._notify(status, action))
+            elif isinstance(action, DATA_ACTIONS):
+                await self.data.act(status, action, self._instances)
+            elif isinstance(action, RunChecklist):
+                self.checklist.start(status)
+            elif isinstance(action, StopChecklist):
+                await self.checklist.stop(status, action.reason)
 
     def router_state(self, status: Status) -> _RouterState:
         """What the router should hold for `status`: backends (name → URL), weights, header route."""

@@ -40,6 +40,7 @@ class HookRunner:
             "GREENFLAG_HOOK": lifecycle,
             "GREENFLAG_ROLLOUT_ID": str(status.rollout_id),
             "GREENFLAG_ROUTER_URL": self.spec.router.public_url() or "",
+            "GREENFLAG_TEST_URL": self.spec.router.test_traffic_url() or "",  # an ALB's test listener, else the router
             "GREENFLAG_ROUTE_HEADER": self.spec.router.route_header,
         }
 
@@ -69,6 +70,8 @@ class HookRunner:
         """The journaled hook states; adopts hooks a previous controller left running."""
         states: dict[str, HookState] = {}
         for run in self.store.hook_runs(status.rollout_id):
+            if "[" not in run.key:
+                continue  # a migration (greenflag.data) journaled in the same table, by its own runner
             states[run.key] = HookState(run.outcome, run.detail)
             if run.outcome is HookOutcome.STARTED and (status.rollout_id, run.key) not in self._tasks:
                 states[run.key] = self._adopt(status.rollout_id, run)

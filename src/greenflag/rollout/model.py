@@ -12,11 +12,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenflag.analysis.alarms import AlarmPoll
 from greenflag.analysis.verdicts import Measurement
 from greenflag.platform.base import InstanceExit
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CheckOutcome",
+    "ChecklistRun",
     "Event",
     "HookOutcome",
     "HookState",
@@ -99,6 +102,40 @@ class HookState:
     detail: str = ""  # "exit 1", "timed out after 5s", ...
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check of the readiness checklist, as the rollout sees it (greenflag.readiness's CheckResult, shortened)."""
+
+    check: str  # tls, dns, waf, headers, monitoring, backups, health, check (a user check)
+    target: str  # the host, URL or name (or the item's label)
+    status: str  # pass, warn, fail, error, skip
+    required: bool
+    findings: tuple[str, ...] = ()  # the findings' ids
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("pass", "warn", "skip")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "target": self.target, "status": self.status, "required": self.required,
+                "findings": list(self.findings)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckOutcome:
+        findings = tuple(str(f) for f in data.get("findings", ()))
+        return cls(str(data["check"]), str(data["target"]), str(data["status"]), bool(data["required"]), findings)
+
+
+@dataclass(frozen=True)
+class ChecklistRun:
+    """The readiness checklist of one rollout, as the controller observed it: started (`again` when a controller
+    that stopped had started it before, so it runs anew), then ok / failed with every check's outcome."""
+
+    state: HookState
+    checks: tuple[CheckOutcome, ...] = ()
+    again: bool = False
+
+
 @dataclass
 class Status:
     """One rollout's state. Progress lives here (never in the controller's memory)."""
@@ -134,6 +171,8 @@ class Status:
     analysis_started_at: float | None = None
     completed_at: float | None = None
     hooks: dict[str, HookState] = field(default_factory=dict)  # hook key → last known state
+    # data stages (migrations, the expand/contract guard, cache invalidation): stage → last known state
+    data_steps: dict[str, HookState] = field(default_factory=dict)
     # analysis runs ("step:N" for an analysis step, "background"): run → {"started_at": epoch, "metrics":
     # {metric → counts (greenflag.analysis MetricCounts) + "measured" + "last"/"last_bad" measurement dicts}}
     analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -167,6 +206,7 @@ class Status:
         data["phase"] = str(self.phase)
         data["canary"] = self.canary
         data["hooks"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.hooks.items()}
+        data["data_steps"] = {k: {"outcome": str(v.outcome), "detail": v.detail} for k, v in self.data_steps.items()}
         data["measurements"] = [m.to_dict() for m in self.measurements]
         data["events"] = [e.to_json() for e in self.events]
         for key in TIME_FIELDS:
@@ -211,6 +251,9 @@ class Status:
             analysis_started_at=epochs["analysis_started_at"],
             completed_at=epochs["completed_at"],
             hooks={k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data["hooks"].items()},
+            data_steps={
+                k: HookState(HookOutcome(v["outcome"]), v["detail"]) for k, v in data.get("data_steps", {}).items()
+            },
             analysis={k: v for k, v in data["analysis"].items() if isinstance(v, dict) and "metrics" in v},
             analysis_run=data.get("analysis_run"),
             measurements=[Measurement.from_dict(m) for m in data.get("measurements", []) if "verdict" in m],
@@ -243,6 +286,10 @@ class Observations:
     measurements: tuple[Measurement, ...] = ()  # new analysis measurements of the version under test
     analysis_run: str | None = None  # the run they belong to (measurements of another run are ignored)
     hooks: dict[str, HookState] = field(default_factory=dict)  # from the journal
+    data_steps: dict[str, HookState] = field(default_factory=dict)  # data stages: journal (migrations), controller
     commands: tuple[str, ...] = ()  # promote, promote_full, abort, resume
     exits: tuple[InstanceExit, ...] = ()  # instances found gone since the last tick (not stopped by greenflag)
     router_weights: dict[str, int] | None = None  # read back; None when the router cannot say
+    checklist: ChecklistRun | None = None  # the readiness checklist (readiness.required_before: promote)
+    alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
+    drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic

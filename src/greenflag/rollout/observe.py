@@ -97,6 +97,8 @@ def merge_windows(name: str, window_s: float, windows: list[BackendWindow]) -> B
     buckets = sorted(latency.items())
     timed = sum(latency.values())
     p50, p95, p99 = (_percentile(buckets, timed, q) if timed else None for q in (50.0, 95.0, 99.0))
+    tagged = [w.synthetic for w in windows if w.synthetic is not None]  # the analysis traffic among them
+    synthetic = merge_windows(name, window_s, tagged) if tagged else None
     return BackendWindow(
         backend=name,
         window_s=window_s,
@@ -107,6 +109,7 @@ def merge_windows(name: str, window_s: float, windows: list[BackendWindow]) -> B
         p50_ms=p50,
         p95_ms=p95,
         p99_ms=p99,
+        synthetic=synthetic,
     )
 
 
@@ -180,6 +183,7 @@ class AnalysisRunner:
                 metrics=run_filter(self.spec, status, run),
                 started_at=started,
                 looks=looks,
+                latency=self.spec.router.times_requests,
             )
         except GreenflagError as exc:  # e.g. a router metric without a router that reports stats
             self._error = str(exc)

@@ -61,7 +61,8 @@ def run_metrics(spec: Spec, status: Status, run: str | None = None) -> list[Metr
         return []
     only = run_filter(spec, status, run)
     names = {m.name for m in spec.analysis.metrics}
-    builtins = [m for m in builtin_metrics() if m.name not in names] if spec.analysis.defaults else []
+    builtins = builtin_metrics(latency=spec.router.times_requests) if spec.analysis.defaults else []
+    builtins = [m for m in builtins if m.name not in names]
     return builtins + [m for m in spec.analysis.metrics if only is None or m.name in only]
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ControllerLock",
     "InProcessRouter",
     "make_controller",
+    "make_spec_platform",
     "read_up_info",
     "resolve_paths",
     "run_rollout",
@@ -82,6 +83,19 @@ class InProcessRouter:
         result: dict[str, BackendWindow] = self.router.stats(window_s)
         return result
 
+    async def stats_export(self, since: float | None = None) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = self.router.stats_export(since)
+        return lines
+
+    def synthetic_tag(self) -> tuple[str, str]:
+        tag: tuple[str, str] = self.router.synthetic_tag()
+        return tag
+
+    @property
+    def url(self) -> str:
+        """Where clients reach the router (analysis traffic is sent there)."""
+        return str(self.router.url)
+
 
 class ControllerLock:
     """One controller per state directory (an flock on `controller.lock`, released when the process dies)."""
@@ -124,6 +138,20 @@ def read_up_info(spec: Spec) -> dict[str, Any] | None:
     return info if pid_alive(int(info.get("pid", 0))) else None
 
 
+def make_spec_platform(spec: Spec, store: Store) -> Platform:
+    """The platform the spec names; slots behind an ALB get their targets registered in its target groups."""
+    from greenflag.platform.registry import make_platform
+
+    slot_targets = None
+    if spec.platform.kind == "slots" and spec.router.kind == "alb":
+        from greenflag.spec import AlbRouterSpec, SlotsPlatformSpec
+        from greenflag.traffic.alb_targets import AlbSlotTargets
+
+        assert isinstance(spec.router, AlbRouterSpec) and isinstance(spec.platform, SlotsPlatformSpec)
+        slot_targets = AlbSlotTargets(spec.router, spec.platform)
+    return make_platform(spec, store, slot_targets=slot_targets)
+
+
 def make_controller(
     spec: Spec,
     *,
@@ -137,9 +165,7 @@ def make_controller(
     resolve_paths(spec)
     store = store or Store.for_state_dir(spec.state_dir)
     if platform is None:
-        from greenflag.platform.registry import make_platform
-
-        platform = make_platform(spec, store)
+        platform = make_spec_platform(spec, store)
     if router is None:
         from greenflag.traffic.registry import make_router
 

@@ -3,12 +3,16 @@
 No I/O, no clock: progress is derived from the spec and the (journaled) status only, so a restarted controller
 converges from where the last one stopped. A rollout walks a plan of stages:
 
-    before_install → launch → ready → after_install → test_traffic → after_allow_test_traffic
-    → before_allow_traffic → step:0 … step:N-1 → after_allow_traffic → promote → scale_down → done
+    before_install → launch → ready → after_install → [migrations] → test_traffic → after_allow_test_traffic
+    → before_allow_traffic → step:0 … step:N-1 → after_allow_traffic → promote → [cdn] → scale_down → done
 
-and, once something fails (analysis Failed/Error, health gate, hook, abort):
+and, once something fails (analysis Failed/Error, health gate, hook, migration or its guard, abort):
 
-    on_rollback → scale_down_canary → done
+    [cdn, migrate down] → on_rollback → scale_down_canary → done
+
+The bracketed data stages (only when `migrations:` or `cdn:` are configured) are decided in datastages.py; with
+`readiness.required_before: promote`, a `readiness` stage before the version gets all of the traffic, in
+checklist.py.
 
 Rollback sends 100 % to stable in the same tick the failure is seen.
 """
@@ -18,8 +22,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
+from greenflag.analysis.alarms import alarm_trigger
 from greenflag.rollout.actions import Action, RunHook, SetBackends, SetHeaderRoute, SetWeights, StopHook, StopVersion
+from greenflag.rollout.checklist import CHECKLIST_STAGES, jump_to_checklist, observe_checklist, stop_checklist
 from greenflag.rollout.context import MAX_EVENTS, Ctx, abort_delay, fail
+from greenflag.rollout.datastages import DATA_STAGES, observe_data
+from greenflag.rollout.drain import drain_wait
 from greenflag.rollout.judge import judge_run, promotion_evidence, release_hold, step_evidence
 from greenflag.rollout.launch import note_exits, stage_launch, stage_ready
 from greenflag.rollout.model import Event, HookOutcome, Observations, Phase, Status
@@ -120,6 +128,8 @@ def _stage_step(ctx: Ctx) -> bool:
     s = ctx.s
     step = rollout_steps(ctx.spec, s)[s.step]
     if s.promote_full:
+        if jump_to_checklist(ctx):
+            return False  # the required readiness checklist first; then the loop comes back here
         ctx.set_weights(100)
         ctx.event("promote_full", f"promoted to 100 % {s.version}, skipping the remaining steps")
         s.stage = "after_allow_traffic"
@@ -183,10 +193,17 @@ def _stage_promote(ctx: Ctx) -> bool:
     return True
 
 
+def _draining(ctx: Ctx, delay: float, version: str | None) -> bool:
+    waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now)
+    if note is not None:
+        ctx.event("draining", note)
+    return waiting
+
+
 def _stage_scale_down(ctx: Ctx) -> bool:
     s, bg = ctx.s, ctx.spec.strategy.blue_green
     delay = bg.scale_down_delay if bg is not None else 0.0
-    if ctx.now - s.stage_started_at < delay:
+    if _draining(ctx, delay, s.previous if s.previous != s.version else None):
         return False
     s.backends = [s.version]
     ctx.actions.append(SetBackends((s.version,)))
@@ -199,7 +216,7 @@ def _stage_scale_down(ctx: Ctx) -> bool:
 
 def _stage_scale_down_canary(ctx: Ctx) -> bool:
     s = ctx.s
-    if ctx.now - s.stage_started_at < abort_delay(ctx.spec):
+    if _draining(ctx, abort_delay(ctx.spec), s.version):
         return False
     s.backends = [s.stable] if s.stable else []
     ctx.actions.append(SetBackends(tuple(s.backends)))
@@ -220,6 +237,8 @@ _STAGES: dict[str, Callable[[Ctx], bool]] = {
     "promote": _stage_promote,
     "scale_down": _stage_scale_down,
     "scale_down_canary": _stage_scale_down_canary,
+    **DATA_STAGES,
+    **CHECKLIST_STAGES,
 }
 
 
@@ -303,6 +322,13 @@ def _watch(ctx: Ctx) -> None:
         judge_run(ctx)
 
 
+def _alarms(ctx: Ctx) -> None:
+    """CloudWatch alarms (analysis.alarms): a listed alarm in ALARM rolls back from any stage of a rollout in flight."""
+    if ctx.spec.analysis.alarms is not None and ctx.obs.alarms is not None and (
+            found := alarm_trigger(ctx.spec.analysis.alarms, ctx.obs.alarms)) is not None:  # fmt: skip
+        fail(ctx, found.message, trigger=found.trigger, value=found.value, limit=found.limit)
+
+
 def _sync_run(ctx: Ctx) -> None:
     """Start (or switch to) the analysis run the current stage calls for; a run that ends keeps its counts."""
     s = ctx.s
@@ -319,9 +345,12 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
     """One control decision. Returns a new status (the input is not changed) and the actions to apply."""
     ctx = Ctx(spec, copy.deepcopy(status), observations, now)
     _observe(ctx)
+    observe_data(ctx)
+    observe_checklist(ctx)
     _commands(ctx)
     _watch(ctx)
     _retire(ctx)
+    _alarms(ctx)
     for _ in range(4 * len(plan(spec, ctx.s)) + 8):
         if ctx.s.stage == "done" or ctx.s.hold is not None:
             break
@@ -332,6 +361,7 @@ def decide(spec: Spec, status: Status, observations: Observations, now: float) -
         elif ctx.s.stage == before:
             break
     _stop_hooks(ctx)
+    stop_checklist(ctx)
     _sync_run(ctx)
     if ctx.s != status:
         ctx.s.updated_at = now

@@ -1,4 +1,5 @@
-"""The SQLite journal (`.greenflag/state.db`, WAL): rollout statuses, hook runs, commands, instances.
+"""The SQLite journal (`.greenflag/state.db`, WAL): rollout statuses, hook runs, commands, instances, and the
+platforms' records (slot assignments, deploys and launches in progress).
 
 Every write is one transaction, so a process killed at any point leaves the last committed state. A hook is
 journaled `started` *before* it runs and `finished` after; a hook found started-but-unfinished by a new
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY, service TEXT NOT NULL, version TEXT NOT NULL, url TEXT NOT NULL, pid INTEGER NOT NULL,
     port INTEGER NOT NULL, started REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS platform_records (
+    service TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (service, key));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rollout_specs (rollout INTEGER PRIMARY KEY, spec TEXT NOT NULL);
 """
@@ -204,6 +207,22 @@ class Store:
     def drop_instance(self, instance_id: str) -> None:
         with self._tx():
             self._db.execute("DELETE FROM instances WHERE id=?", (instance_id,))
+
+    # -- platform records (slots, command, …: platform/base.py RecordJournal) ----------------------------------
+    def platform_records(self, service: str) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT key, value FROM platform_records WHERE service=? ORDER BY key", (service,))
+        return {key: json.loads(value) for key, value in rows.fetchall()}
+
+    def put_platform_record(self, service: str, key: str, value: dict[str, Any]) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO platform_records VALUES (?, ?, ?, ?)",
+                (service, key, json.dumps(value, sort_keys=True), time.time()),
+            )
+
+    def drop_platform_record(self, service: str, key: str) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM platform_records WHERE service=? AND key=?", (service, key))
 
     def instance_records(self, service: str) -> list[InstanceRecord]:
         rows = self._db.execute("SELECT * FROM instances WHERE service=? ORDER BY id", (service,)).fetchall()

@@ -27,8 +27,16 @@ from greenflag.errors import ConfigError, UsageError
 from greenflag.rollout.api import make_api_app
 from greenflag.rollout.controller import Controller
 from greenflag.rollout.model import Status
-from greenflag.rollout.runtime import ControllerLock, InProcessRouter, check_router, resolve_paths, token_path
+from greenflag.rollout.runtime import (
+    ControllerLock,
+    InProcessRouter,
+    check_router,
+    make_spec_platform,
+    resolve_paths,
+    token_path,
+)
 from greenflag.rollout.store import Store
+from greenflag.rollout.validate import check_analysis
 from greenflag.spec import RouterSpec, Spec
 from greenflag.traffic.base import Router
 from greenflag.units import parse_host_port
@@ -121,16 +129,16 @@ class Up:
     async def start(self) -> None:
         from aiohttp import web
 
-        from greenflag.platform.registry import make_platform
         from greenflag.traffic.embedded.admin_token import load_or_create_token
 
         self.lock.acquire(f"greenflag up -f {self.spec.source or '?'}")
         self._check_addresses()
+        check_analysis(self.spec)  # the spec's own checks first: before the router is reached or anything launched
         token = load_or_create_token(token_path(self.spec))
         await self._start_router(token)
         assert self.driver is not None
         store = Store.for_state_dir(self.spec.state_dir)
-        platform = make_platform(self.spec, store)
+        platform = make_spec_platform(self.spec, store)
         self.controller = Controller(self.spec, router=self.driver, platform=platform, store=store, tick_s=self.tick_s)
         self.controller.attach()
         collectors = [make(self) for make in self.collectors]

@@ -35,6 +35,9 @@ def status_table(data: dict[str, Any]) -> Any:
     table.add_row("step", f"{data.get('step')} ({data.get('stage')})")
     if data.get("abort_reason"):
         table.add_row("rolled back", str(data["abort_reason"]))
+    if data.get("data_steps"):  # migrations, their guard, cache invalidations
+        steps = data["data_steps"].items()
+        table.add_row("data", "  ".join(f"{stage} {state['outcome']}" for stage, state in steps))
     for event in data.get("events", [])[-8:]:
         table.add_row(str(event["time"])[11:19], f"{event['kind']}: {event['message']}")
     return table

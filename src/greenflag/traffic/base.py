@@ -5,9 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BackendManager", "BackendWindow", "HeaderRouting", "Router", "RouterStats", "Weights"]
+__all__ = [
+    "SYNTHETIC_HEADER",
+    "TRAFFIC_KINDS",
+    "BackendHealth",
+    "BackendManager",
+    "BackendWindow",
+    "DrainTimes",
+    "HeaderRouting",
+    "HealthReporter",
+    "Router",
+    "RouterStats",
+    "SyntheticTagging",
+    "Weights",
+    "percentiles",
+]
 
 Weights = dict[str, int]
+SYNTHETIC_HEADER = "X-Greenflag-Synthetic"  # greenflag's analysis traffic carries it (value: the router's key)
+TRAFFIC_KINDS = ("both", "user", "synthetic")  # what a window counts: everything, users' only, synthetic only
 
 
 @runtime_checkable
@@ -45,6 +61,15 @@ class HeaderRouting(Protocol):
     async def set_header_route(self, backend: str | None) -> None: ...
 
 
+@runtime_checkable
+class SyntheticTagging(Protocol):
+    """Optional capability: routers that count greenflag's analysis traffic apart from users' (the embedded router).
+    A request carrying `header: value` is synthetic; with the route header it reaches exactly the backend it names,
+    even while a header route is pinned."""
+
+    def synthetic_tag(self) -> tuple[str, str]: ...
+
+
 @dataclass(frozen=True)
 class BackendWindow:
     """What one backend served over a window, as clients saw it."""
@@ -59,6 +84,9 @@ class BackendWindow:
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
+    # the analysis traffic among these requests (same shape, counted in the numbers above too); None: the router
+    # cannot tell synthetic requests apart
+    synthetic: BackendWindow | None = None
 
     @property
     def errors(self) -> int:
@@ -72,9 +100,83 @@ class BackendWindow:
     def request_rate(self) -> float:
         return self.requests / self.window_s if self.window_s > 0 else 0.0
 
+    def part(self, traffic: str) -> BackendWindow:
+        """`both`: this window; `synthetic`: its analysis traffic (empty when there is none); `user`: the rest."""
+        if traffic == "both":
+            return self
+        synthetic = self.synthetic or BackendWindow(self.backend, self.window_s)
+        if traffic == "synthetic":
+            return synthetic
+        responses = {k: n - synthetic.responses.get(k, 0) for k, n in self.responses.items()}
+        latency = dict(self.latency_buckets)
+        for bound, count in synthetic.latency_buckets:
+            latency[bound] = latency.get(bound, 0) - count
+        buckets = tuple((b, c) for b, c in sorted(latency.items()) if c > 0)
+        p50, p95, p99 = percentiles(buckets, (50.0, 95.0, 99.0))
+        return BackendWindow(
+            self.backend,
+            self.window_s,
+            self.requests - synthetic.requests,
+            {k: n for k, n in responses.items() if n > 0},
+            self.transport_errors - synthetic.transport_errors,
+            buckets,
+            p50,
+            p95,
+            p99,
+        )
+
+
+def percentiles(buckets: tuple[tuple[float, int], ...], qs: tuple[float, ...]) -> list[float | None]:
+    """Percentiles of a bucketed histogram (sorted (upper bound, count)): the first bound whose cumulative count
+    reaches q % of the total, as HdrHistogram reports them; None without values."""
+    total = sum(c for _, c in buckets)
+    out: list[float | None] = []
+    for q in qs:
+        if total == 0:
+            out.append(None)
+            continue
+        need, seen = q / 100.0 * total, 0
+        value = buckets[-1][0]
+        for bound, count in buckets:
+            seen += count
+            if seen >= need:
+                value = bound
+                break
+        out.append(value)
+    return out
+
 
 @runtime_checkable
 class RouterStats(Protocol):
     """Optional capability: routers that see the traffic report per-backend windows."""
 
     async def stats(self, window_s: float) -> dict[str, BackendWindow]: ...
+
+
+@runtime_checkable
+class DrainTimes(Protocol):
+    """Optional capability: routers whose backends keep their in-flight requests for a while after they lose their
+    weight (an ALB target group's deregistration delay). A rollout stops a version only after this long."""
+
+    async def drain_times(self) -> dict[str, float]:
+        """Backend name → seconds a backend taken out of traffic may still be finishing requests."""
+        ...
+
+
+@dataclass(frozen=True)
+class BackendHealth:
+    """What a router that health-checks its backends itself (ALB target health) says about one of them."""
+
+    backend: str
+    ready: bool  # every target healthy, and at least one
+    detail: str  # "2/2 healthy", "10.0.0.6:8080 unhealthy (Target.ResponseCodeMismatch)"
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    """Optional capability: routers with their own health checks; a version is ready only when they agree."""
+
+    async def backend_health(self, backends: dict[str, str] | None = None) -> dict[str, BackendHealth]:
+        """Name → health for `backends` (name → URL, found by address: they need not be the router's yet), or for
+        the backends the router holds."""
+        ...

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from greenflag.traffic.base import BackendWindow
-from greenflag.traffic.embedded.stats import BackendSeries
+from greenflag.traffic.embedded.stats import StatsStore
 
 __all__ = ["AccessLog", "parse_line"]
 
@@ -47,8 +47,7 @@ def parse_line(line: bytes) -> tuple[float, str, int, bool, float] | None:
 class AccessLog:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
-        self.series: dict[str, BackendSeries] = {}
-        self._clock = clock
+        self.store = StatsStore(clock)
         self._inode: int | None = None
         self._offset = 0
         self._partial = b""
@@ -85,19 +84,9 @@ class AccessLog:
                 continue
             second = max(int(at), self._last_second)  # lines from several workers: never a second back
             self._last_second = second
-            kind = 5 if transport else min(max(status // 100, 1), 5) - 1
-            self.series.setdefault(name, BackendSeries()).record(second, kind, int(latency_ms * 1000))
+            self.store.record(name, 0 if transport else status, int(latency_ms * 1000), second=second)
             count += 1
         return count
 
     def windows(self, names: list[str], window_s: float) -> dict[str, BackendWindow]:
-        now = int(self._clock())
-        out: dict[str, BackendWindow] = {}
-        for name in names:
-            series = self.series.get(name)
-            if series is None:
-                out[name] = BackendWindow(name, window_s)
-                continue
-            series.flush(now)
-            out[name] = series.window(name, now, window_s)
-        return out
+        return self.store.windows(names, window_s)

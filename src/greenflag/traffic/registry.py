@@ -20,6 +20,8 @@ ROUTER_KINDS: dict[str, str] = {
     "embedded": "greenflag.traffic.embedded.factory:make_embedded_client",
     "haproxy": "greenflag.traffic.haproxy:make_haproxy_router",
     "nginx": "greenflag.traffic.nginx:make_nginx_router",
+    "alb": "greenflag.traffic.alb:make_alb_router",
+    "kubernetes": "greenflag.traffic.kubernetes:make_kubernetes_router",
 }
 
 

@@ -9,29 +9,16 @@ import re
 import resource
 import subprocess
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.load.counting_server import CountingServer, counting_server
+from tests.integration.load.counting_server import CountingServer
 from tests.support import greenflag_cmd
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[CountingServer]:
-    with counting_server() as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: CountingServer) -> Iterator[CountingServer]:
-    module_server.reset()
-    yield module_server
-    module_server.reset()
 
 
 def limits(**values: int) -> Callable[[], None]:

@@ -7,7 +7,6 @@ after the run has ended, not even a retry of a request cut off on a closing conn
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from greenflag.load.engine.runner import run_load
 from greenflag.load.engine.schedules import Stage
 from greenflag.load.run import LoadRequest, prepare
-from tests.integration.load.counting_server import CountingServer, counting_server
+from tests.integration.load.counting_server import CountingServer
 from tests.support import wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,19 +39,6 @@ EXECUTORS: dict[str, dict[str, Any]] = {
     "shared-iterations": {"vus": 4, "iterations": 1000, "duration": 0.8},
     "per-vu-iterations": {"executor": "per-vu-iterations", "vus": 3, "iterations": 1000, "duration": 0.8},
 }
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[CountingServer]:
-    with counting_server() as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: CountingServer) -> Iterator[CountingServer]:
-    module_server.reset()
-    yield module_server
-    module_server.reset()
 
 
 async def run(target: str, **options: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import free_port
+from tests.servers import moto_server
+from tests.support import release_spec
 
 ACCOUNT = "123456789012"
 LISTENER = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"
@@ -26,26 +27,17 @@ ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def write_spec(path: Path, **analysis: Any) -> Path:
-    path.write_text(yaml.safe_dump({
-        "service": "shop",
-        "router": {"kind": "alb", "region": "eu-west-1", "listener_arn": LISTENER,
-                   "target_groups": {"blue": BLUE, "green": GREEN}},
-        "strategy": {"canary": {"steps": [{"set_weight": 100}]}},
-        "analysis": analysis or {"metrics": [{"name": "e", "query": "error_rate",
-                                              "failure_condition": "result > 0.02"}]},
-    }))  # fmt: skip
+    path.write_text(yaml.safe_dump(release_spec(
+        "shop",
+        router={"kind": "alb", "region": "eu-west-1", "listener_arn": LISTENER,
+                "target_groups": {"blue": BLUE, "green": GREEN}},
+        analysis=analysis or {"metrics": [{"name": "e", "query": "error_rate", "failure_condition": "result > 0.02"}]},
+    )))  # fmt: skip
     return path
 
 
@@ -127,8 +119,7 @@ def test_bad_settings_exit_2_with_one_line(tmp_path: Path, options: dict[str, An
                                            needle: str) -> None:  # fmt: skip
     spec = tmp_path / "g.yaml"
     router = {} if options is None else {"router": {"kind": "alb", **options}}
-    spec.write_text(yaml.safe_dump({"service": "shop", **router,
-                                    "strategy": {"canary": {"steps": [{"set_weight": 100}]}}}))  # fmt: skip
+    spec.write_text(yaml.safe_dump(release_spec("shop", **router)))
     result = greenflag("-f", str(spec), "--dry-run", *args, cwd=tmp_path)
     assert result.returncode == 2 and needle in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
@@ -136,7 +127,7 @@ def test_bad_settings_exit_2_with_one_line(tmp_path: Path, options: dict[str, An
 
 def test_overrides_stand_in_for_the_spec(tmp_path: Path) -> None:
     spec = tmp_path / "g.yaml"
-    spec.write_text(yaml.safe_dump({"service": "web", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}}))
+    spec.write_text(yaml.safe_dump(release_spec("web")))
     result = greenflag("-f", str(spec), "--dry-run", "--region", "eu-west-1", "--listener-arn", LISTENER,
                        "--target-group", f"green={GREEN}", "--alarm-action", "arn:aws:sns:eu-west-1:1:x", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

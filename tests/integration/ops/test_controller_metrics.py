@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from greenflag.ops import metric_names as m
-from tests.support import free_port, greenflag_cmd, http_get, start_process, wait_until
+from tests.support import free_port, greenflag_cmd, http_get, local_release, save_spec, start_process, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 CONTROLLER = [metric for metric in m.ALL if metric.source == "controller"]
@@ -56,25 +54,9 @@ def _value(families: dict[str, Any], metric: m.Metric, **labels: str) -> float |
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     tmp = tmp_path_factory.mktemp("release")
-    command = (
-        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
-        "$(cat {version}.args 2>/dev/null)'"
-    )
-    spec = {
-        "service": "shop",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)},
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {
-            "canary": {
-                "steps": [{"set_weight": 50}, {"analysis": {"duration": "40s"}}, {"set_weight": 100}],
-                "abort_scale_down_delay": "200ms",
-            }
-        },
-        "analysis": {"interval": "500ms"},
-    }
-    path = tmp / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    steps = [{"set_weight": 50}, {"analysis": {"duration": "40s"}}, {"set_weight": 100}]
+    strategy = {"canary": {"steps": steps, "abort_scale_down_delay": "200ms"}}
+    path = save_spec(tmp, local_release(tmp, strategy=strategy, analysis={"interval": "500ms"}))
     (tmp / "v2.args").write_text("--error-rate 0.3")
     up_json = tmp / ".greenflag" / "up.json"
     with start_process(greenflag_cmd("up", "-f", str(path)), cwd=tmp, ready=up_json.exists, timeout=30):

@@ -148,3 +148,14 @@ def test_even_a_hostile_value_that_reached_a_shell_template_runs_no_code(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"], "nothing but the output was created"
     lines = (tmp_path / "out.txt").read_text().splitlines()
     assert lines == [values["version"] + values["version"]]  # printf without newline, then echo's line
+
+
+async def test_a_shell_instance_is_readopted_before_it_execs(tmp_path: Path) -> None:
+    """`sh -c '…exec app --port ${GREENFLAG_PORT}'`: before the exec the command line holds no port number; the
+    instance is still recognised (its environment carries GREENFLAG_PORT), not taken for a dead one."""
+    command = f"sh -c 'sleep 2; exec {sys.executable} -m http.server {{port}} --bind 127.0.0.1'"
+    first = platform(tmp_path, command)
+    (instance,) = await first.launch("v1")
+    second = platform(tmp_path, command)  # a restarted controller, while the shell still sleeps
+    assert await second.instances() == [instance]
+    await second.stop_all(grace_s=5)

@@ -21,7 +21,11 @@ from greenflag.config import load_spec
 from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.readiness.base import Status
 from greenflag.readiness.checklist import checklist_ok, run_checklist
-from tests.support import free_port, greenflag_cmd, http_get, start_process, wait_until
+from tests.servers import prometheus_server, scrape_job
+from tests.support import free_port, greenflag_cmd, http_get, release_spec, wait_until
+
+# every spec names how to start a version
+PLATFORM = {"command": "greenflag demo-app --port {port} --version {version}"}
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the prometheus Debian package")
 
@@ -57,24 +61,8 @@ def app() -> Iterator[DemoAppProcess]:
 def prometheus(app: DemoAppProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("prom")
     (work / "rules.yml").write_text(yaml.safe_dump(RULES))
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(work / "rules.yml")],
-        "scrape_configs": [
-            {"job_name": "demo", "static_configs": [{"targets": [app.url.removeprefix("http://")]}]},
-            {"job_name": "ghost", "static_configs": [{"targets": [f"127.0.0.1:{free_port()}"]}]},
-        ],
-    }
-    (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    address = f"http://127.0.0.1:{free_port()}"
-    cmd = [
-        "prometheus",
-        f"--config.file={work / 'prometheus.yml'}",
-        f"--storage.tsdb.path={work / 'data'}",
-        f"--web.listen-address={address.removeprefix('http://')}",
-        "--log.level=warn",
-    ]
-    with start_process(cmd, ready_url=address + "/-/ready", timeout=60):
+    jobs = [scrape_job("demo", app.url.removeprefix("http://")), scrape_job("ghost", f"127.0.0.1:{free_port()}")]
+    with prometheus_server(work, jobs, rule_files=(work / "rules.yml",)) as address:
 
         def scraped() -> bool:
             query = address + "/api/v1/query?query=up%7Bjob%3D~%22demo%7Cghost%22%7D"
@@ -86,7 +74,7 @@ def prometheus(app: DemoAppProcess, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def write_spec(tmp_path: Path, readiness: dict[str, object]) -> Path:
-    spec = {"service": "demo", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, "readiness": readiness}
+    spec = release_spec("demo", readiness=readiness)
     path = tmp_path / "greenflag.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path

@@ -20,8 +20,8 @@ import pytest
 from greenflag.readiness.base import CheckResult
 from greenflag.readiness.target import TargetOptions, parse_resolve
 from greenflag.readiness.tls import check_tls
-from tests.support import greenflag_cmd
-from tests.tls_lab import Pki, Site, free_port, nginx_tls
+from tests.support import free_port, greenflag_cmd
+from tests.tls_lab import Pki, Site, nginx_tls
 
 LEGACY = "DEFAULT:@SECLEVEL=0"
 

@@ -10,7 +10,10 @@ import yaml
 from greenflag.config import load_spec
 from greenflag.readiness.base import Status
 from greenflag.readiness.checklist import run_checklist
-from tests.support import free_port
+from tests.support import free_port, release_spec
+
+# every spec names how to start a version
+PLATFORM = {"command": "greenflag demo-app --port {port} --version {version}"}
 
 
 async def test_tls_and_dns_items_reach_their_checks(tmp_path: Path) -> None:
@@ -21,7 +24,7 @@ async def test_tls_and_dns_items_reach_their_checks(tmp_path: Path) -> None:
                  "timeout": "1s"}],
     }  # fmt: skip
     path = tmp_path / "greenflag.yaml"
-    spec = {"service": "s", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, "readiness": readiness}
+    spec = release_spec("s", readiness=readiness)
     path.write_text(yaml.safe_dump(spec))
     tls, dns = await run_checklist(load_spec(path))
     assert tls.name == "tls" and tls.status is Status.ERROR and tls.findings[0].id == "tls.unreachable"

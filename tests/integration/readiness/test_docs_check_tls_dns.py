@@ -1,6 +1,6 @@
 """The examples in docs/check-tls.md and docs/check-dns.md, run as written against local servers (nginx with a
 private CA; NSD). Only the ports and the CA path are substituted; examples against public hosts are skipped
-(no internet here)."""
+(no internet here). The docs suite marks these blocks, and the same --help examples, as checked here."""
 
 from __future__ import annotations
 
@@ -70,3 +70,12 @@ def test_check_dns_page_examples() -> None:
     assert all(finding in results[1].stdout for finding in sample_ids("check-dns.md"))
     body = json.loads(results[2].stdout)
     assert body["status"] == "warn" and body["evidence"]["propagation_wait_s"] == 300
+
+
+def test_the_help_examples_skipped_by_the_docs_suite_run_here() -> None:
+    """The --help examples the docs suite skips for want of this lab are commands of the pages, run above."""
+    from tests.docs.jobs import SKIP, help_examples
+
+    for module, page in (("greenflag.cli.check.tls", "check-tls.md"), ("greenflag.cli.check.dns", "check-dns.md")):
+        lab = [e for e in help_examples(module) if Path(__file__).name in SKIP.get(e, "")]
+        assert lab and set(lab) <= set(commands(page)), (module, lab)

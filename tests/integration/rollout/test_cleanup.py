@@ -10,39 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from greenflag.config import load_spec
 from greenflag.platform.process import pid_alive
 from greenflag.rollout.model import HookOutcome, Phase, Status
 from greenflag.rollout.up import Up
-from tests.support import free_port, wait_until_async
+from tests.support import local_release, save_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def write_spec(tmp_path: Path, strategy: dict[str, Any], hooks: dict[str, Any] | None = None) -> Path:
-    spec = {
-        "service": "tidy",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {
-            "command": f"{sys.executable} -m greenflag demo-app --port {{port}} --version {{version}}",
-            "stop_grace": "2s",
-            "start_timeout": "40s",
-        },
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": strategy,
-        "hooks": hooks or {},
-        "state_dir": str(tmp_path / "state"),
-    }
-    path = tmp_path / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    spec = local_release(tmp_path, "tidy", platform={"stop_grace": "2s"}, strategy=strategy, hooks=hooks or {},
+                         state_dir=str(tmp_path / "state"))  # fmt: skip
+    return save_spec(tmp_path, spec)
 
 
 async def running_versions(up: Up) -> set[str]:

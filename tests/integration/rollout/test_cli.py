@@ -5,39 +5,21 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.support import free_port, greenflag_cmd, http_get, wait_until
+from tests.support import greenflag_cmd, http_get, local_release, save_spec, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def write_spec(tmp: Path, **overrides: Any) -> Path:
-    command = (
-        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
-        "$(cat {version}.args 2>/dev/null)'"
-    )
-    spec: dict[str, Any] = {
-        "service": "cli-app",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)},
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {
-            "canary": {
-                "steps": [{"set_weight": 50}, {"pause": {}}, {"set_weight": 100}],
-                "abort_scale_down_delay": "200ms",
-            }
-        },
-        **overrides,
-    }
-    path = tmp / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    steps = [{"set_weight": 50}, {"pause": {}}, {"set_weight": 100}]
+    strategy = {"canary": {"steps": steps, "abort_scale_down_delay": "200ms"}}
+    return save_spec(tmp, local_release(tmp, "cli-app", **{"strategy": strategy, **overrides}))
 
 
 def gf(tmp: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
@@ -80,6 +62,9 @@ def test_up_and_the_rollout_commands(tmp_path: Path) -> None:
 
         started = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v2")
         assert started.returncode == 0, started.stderr
+        # a canary from a stable: the estimate of `rollout plan` first, with the router's users' traffic
+        assert "time to detect, from the start of the analysis" in started.stdout, started.stdout
+        assert "users' traffic:" in started.stdout and "plan for" in started.stdout
         busy = gf(tmp_path, "rollout", "start", "-f", str(path), "--version", "v3")
         assert busy.returncode == 2 and "in progress" in busy.stderr
 
@@ -142,6 +127,8 @@ def check_refusals(tmp_path: Path, path: Path) -> None:
     assert differ.returncode == 2, differ.stdout + differ.stderr
     assert differ.stderr.count("\n") == 1, differ.stderr
     assert "analysis.interval" in differ.stderr and "strategy.canary.steps[0].set_weight" in differ.stderr
+    assert f"the spec differs from the one `greenflag up` runs ({path})" in differ.stderr, differ.stderr
+    assert "restart `greenflag up` with this file to use it" in differ.stderr
     second_up = gf(tmp_path, "up", "-f", str(path))  # a second `up` is refused and leaves the first one's file
     assert second_up.returncode == 2 and "already running" in second_up.stderr
     assert (tmp_path / ".greenflag" / "up.json").exists()

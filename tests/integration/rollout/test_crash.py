@@ -9,18 +9,16 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from greenflag.platform.process import pid_alive
 from greenflag.rollout.api import ApiClient
-from tests.support import free_port, greenflag_cmd, http_get, wait_until
+from tests.support import greenflag_cmd, http_get, local_release, save_spec, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -34,17 +32,11 @@ def hook(name: str) -> str:
 
 
 def write_spec(tmp: Path) -> Path:
-    command = (
-        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
-        "$(cat {version}.args 2>/dev/null)'"
-    )
     hooks: dict[str, Any] = {name: [hook(name)] for name in (*HOOKS, "on_rollback")}
-    spec = {
-        "service": "crashy",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)},
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {
+    spec = local_release(
+        tmp,
+        "crashy",
+        strategy={
             "canary": {
                 "steps": [
                     {"set_weight": 30},
@@ -57,12 +49,10 @@ def write_spec(tmp: Path) -> Path:
                 "background_analysis": False,  # no traffic here: crash safety, not judgement, is under test
             }
         },
-        "analysis": {"interval": "200ms", "window": "3s"},
-        "hooks": hooks,
-    }
-    path = tmp / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+        analysis={"interval": "200ms", "window": "3s"},
+        hooks=hooks,
+    )
+    return save_spec(tmp, spec)
 
 
 class Cluster:

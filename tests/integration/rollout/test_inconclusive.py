@@ -7,38 +7,24 @@ someone says so (`rollout promote` accepts the result)."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from greenflag.config import load_spec
 from greenflag.load.engine.paced import PacedLoad
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
-from tests.support import free_port, wait_until_async
+from tests.support import local_release, save_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
 
 def write_spec(tmp_path: Path) -> Path:
-    spec = {
-        "service": "quiet",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {
-            "command": f"{sys.executable} -m greenflag demo-app --port {{port}} --version {{version}}",
-            "stop_grace": "2s",
-            "start_timeout": "40s",
-        },
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {"canary": {"steps": [{"set_weight": 5}, {"analysis": {"duration": "6s"}}, {"set_weight": 100}]}},
-        "analysis": {"interval": "500ms"},
-        "state_dir": str(tmp_path / "state"),
-    }
-    path = tmp_path / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    strategy = {"canary": {"steps": [{"set_weight": 5}, {"analysis": {"duration": "6s"}}, {"set_weight": 100}]}}
+    spec = local_release(tmp_path, "quiet", platform={"stop_grace": "2s"}, strategy=strategy,
+                         analysis={"interval": "500ms"}, state_dir=str(tmp_path / "state"))  # fmt: skip
+    return save_spec(tmp_path, spec)
 
 
 async def test_a_five_percent_canary_at_low_traffic_is_inconclusive_not_promoted(tmp_path: Path) -> None:
@@ -69,6 +55,7 @@ async def test_a_five_percent_canary_at_low_traffic_is_inconclusive_not_promoted
             seen = event.value["error_rate"]["requests"]
             assert 0 <= seen < 20, event.value  # min_samples: 20
             assert f"canary has {seen} requests; {20 - seen} more needed" in event.message, event.message
+            assert event.message.endswith("paused: `rollout resume` analyses again, `rollout promote` accepts it")
             assert await _served(up) == "v1"
 
             controller.store.post_command(started.rollout_id, "promote")  # a human accepts the result

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 
 from greenflag.config import load_spec
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
-from tests.support import free_port
+from tests.support import local_release, save_spec
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,23 +28,10 @@ COMMAND = (
 
 
 def write_spec(tmp_path: Path, command: str = COMMAND) -> Path:
-    spec = {
-        "service": "starts",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {
-            "command": command,
-            "cwd": str(tmp_path),
-            "stop_grace": "2s",
-            "start_timeout": "40s",
-            "max_restarts": MAX_RESTARTS,
-        },
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {"canary": {"steps": [{"set_weight": 50}], "abort_scale_down_delay": "200ms"}},
-        "state_dir": str(tmp_path / "state"),
-    }
-    path = tmp_path / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    platform = {"command": command, "stop_grace": "2s", "max_restarts": MAX_RESTARTS}
+    strategy = {"canary": {"steps": [{"set_weight": 50}], "abort_scale_down_delay": "200ms"}}
+    spec = local_release(tmp_path, "starts", platform=platform, strategy=strategy, state_dir=str(tmp_path / "state"))
+    return save_spec(tmp_path, spec)
 
 
 def rollback_of(status: Status) -> str:
@@ -72,6 +58,11 @@ async def test_a_command_that_exits_at_once_is_rolled_back_naming_code_and_outpu
         assert attempts.count("attempt v2-0") == MAX_RESTARTS + 1, attempts
         exits = [e for e in final.events if e.kind == "exited"]
         assert [e.value for e in exits] == [3] * (MAX_RESTARTS + 1)
+        budget = MAX_RESTARTS + 1
+        assert [e.message.rsplit(" (", 1)[1] for e in exits] == [
+            f"exit {n} of {budget} allowed before ready)" for n in range(1, budget + 1)
+        ], [e.message for e in exits]
+        assert exits[0].message.startswith("v2-0 exited with code 3; last output: "), exits[0].message
         assert await served_version(up) == "v1"
 
 

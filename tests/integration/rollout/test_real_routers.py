@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from greenflag.config import load_spec
 from greenflag.load.engine.paced import PacedLoad
@@ -32,8 +31,8 @@ from greenflag.spec import HAProxyRouterSpec
 from greenflag.traffic import registry
 from greenflag.traffic.base import Router, Weights
 from greenflag.traffic.haproxy_config import render_haproxy_config
-from tests.servers import haproxy_server, nginx_for, nginx_spec
-from tests.support import free_port
+from tests.servers import haproxy_router, haproxy_server, nginx_for, nginx_spec
+from tests.support import free_port, local_release, save_spec
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -74,23 +73,10 @@ class Recording:
 
 
 def write_spec(tmp: Path, router: dict[str, Any]) -> Path:
-    command = (
-        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
-        "$(cat {version}.args 2>/dev/null)'"
-    )
-    spec = {
-        "service": "shop",
-        "router": router,
-        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp)},
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": STRATEGY,
-        "analysis": {"interval": "200ms", "window": "3s"},
-        "state_dir": str(tmp / "state"),
-    }
+    spec = local_release(tmp, router=router, strategy=STRATEGY, analysis={"interval": "200ms", "window": "3s"},
+                         state_dir=str(tmp / "state"))  # fmt: skip
     (tmp / "v2.args").write_text("--error-rate 0.3")
-    path = tmp / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    return save_spec(tmp, spec)
 
 
 def check(load: PacedLoad, recording: Recording, final: Status, url: str, kind: str) -> dict[str, Any]:
@@ -118,15 +104,7 @@ def check(load: PacedLoad, recording: Recording, final: Status, url: str, kind: 
 
 @pytest.fixture
 def haproxy_setup(tmp_path: Path) -> Callable[[], Any]:
-    router = {
-        "kind": "haproxy",
-        "socket": str(tmp_path / "admin.sock"),
-        "backend": "app",
-        "servers": {"blue": "s_blue", "green": "s_green"},
-        "route_map": str(tmp_path / "routes.map"),
-        "listen": f"127.0.0.1:{free_port()}",
-        "drain_timeout": "2s",
-    }
+    router = haproxy_router(tmp_path, listen=f"127.0.0.1:{free_port()}", drain_timeout="2s")
     return lambda: write_spec(tmp_path, router)
 
 
@@ -136,7 +114,6 @@ async def test_a_bad_canary_through_haproxy_is_rolled_back_by_up_with_no_failed_
     spec_file = haproxy_setup()
     spec = load_spec(spec_file)
     assert isinstance(spec.router, HAProxyRouterSpec) and spec.router.listen is not None
-    (tmp_path / "routes.map").write_text("")
     port = int(spec.router.listen.rpartition(":")[2])
     config = render_haproxy_config(spec.router, listen=spec.router.listen, check_path="/healthz/ready")
     recordings: list[Recording] = []

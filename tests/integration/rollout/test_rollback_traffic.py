@@ -7,20 +7,18 @@ the router's count for the canary stops growing, while the canary keeps running 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import pytest
-import yaml
 
 from greenflag.config import load_spec
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.ops import status_json
 from greenflag.rollout.up import Up
-from tests.support import free_port, wait_until_async
+from tests.support import local_release, save_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,24 +27,10 @@ SCALE_DOWN_S = 3.0  # the canary keeps running (and would keep serving, if its w
 
 
 def write_spec(tmp_path: Path) -> Path:
-    spec = {
-        "service": "cut",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {
-            "command": f"{sys.executable} -m greenflag demo-app --port {{port}} --version {{version}}",
-            "stop_grace": "3s",
-            "start_timeout": "40s",
-        },
-        "health": {"readiness": {"http": "/healthz/ready", "interval": "100ms"}},
-        "strategy": {
-            "canary": {"steps": [{"set_weight": 50}, {"pause": {}}], "abort_scale_down_delay": f"{SCALE_DOWN_S}s"}
-        },
-        "analysis": {"interval": "200ms"},
-        "state_dir": str(tmp_path / "state"),
-    }
-    path = tmp_path / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+    strategy = {"canary": {"steps": [{"set_weight": 50}, {"pause": {}}], "abort_scale_down_delay": f"{SCALE_DOWN_S}s"}}
+    spec = local_release(tmp_path, "cut", strategy=strategy, analysis={"interval": "200ms"},
+                         state_dir=str(tmp_path / "state"))  # fmt: skip
+    return save_spec(tmp_path, spec)
 
 
 @dataclass

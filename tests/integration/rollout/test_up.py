@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from aiohttp import web
 
 from greenflag.config import load_spec
 from greenflag.load.engine.paced import PacedLoad
 from greenflag.rollout.model import Phase, Status
 from greenflag.rollout.up import Up
-from tests.support import free_port, wait_until_async
+from tests.support import free_port, local_release, save_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -28,28 +26,20 @@ HOOKS = ("before_install", "after_install", "after_allow_test_traffic", "before_
 
 
 def write_spec(tmp_path: Path, strategy: dict[str, Any], webhook: str) -> Path:
-    command = (
-        f"sh -c 'exec {sys.executable} -m greenflag demo-app --port {{port}} --version {{version}} "
-        "$(cat {version}.args 2>/dev/null)'"
-    )
     hooks: dict[str, Any] = {name: [f"echo {name} $GREENFLAG_VERSION >> hooks.txt"] for name in HOOKS}
     hooks["on_rollback"] = ["echo on_rollback $GREENFLAG_VERSION >> hooks.txt"]
-    spec = {
-        "service": "shop",
-        "router": {"listen": f"127.0.0.1:{free_port()}", "admin": f"127.0.0.1:{free_port()}"},
-        "platform": {"command": command, "stop_grace": "3s", "start_timeout": "40s", "cwd": str(tmp_path)},
-        "health": {
+    spec = local_release(
+        tmp_path,
+        health={
             "readiness": {"http": "/healthz/ready", "interval": "100ms"},
             "liveness": {"http": "/healthz/live", "interval": "300ms"},
         },
-        "strategy": strategy,
-        "analysis": {"interval": "200ms", "window": "3s"},
-        "hooks": hooks,
-        "notifications": [{"webhook": webhook, "events": ["rollout_completed", "rollout_aborted"]}],
-    }
-    path = tmp_path / "greenflag.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    return path
+        strategy=strategy,
+        analysis={"interval": "200ms", "window": "3s"},
+        hooks=hooks,
+        notifications=[{"webhook": webhook, "events": ["rollout_completed", "rollout_aborted"]}],
+    )
+    return save_spec(tmp_path, spec)
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""Helpers for the router's integration tests: start an embedded router, read a response's version, send raw bytes."""
+"""Helpers for the router's integration tests: start an embedded router, read a response's version (one, or the
+versions of n requests), send raw bytes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import Any
 
 import aiohttp
@@ -10,7 +12,7 @@ import aiohttp
 from greenflag.spec import RouterSpec
 from greenflag.traffic.embedded.server import EmbeddedRouter
 
-__all__ = ["TOKEN", "make_router", "raw_request", "version_of"]
+__all__ = ["TOKEN", "make_router", "raw_request", "version_of", "versions"]
 
 TOKEN = "test-token"
 
@@ -29,6 +31,17 @@ async def version_of(session: aiohttp.ClientSession, url: str, headers: dict[str
         assert resp.status == 200, await resp.text()
         await resp.read()
         return resp.headers["X-Greenflag-Version"]
+
+
+async def versions(url: str, n: int, headers: dict[str, str] | None = None, path: str = "/version") -> Counter[str]:
+    """n requests one after the other: how many each version answered (by its header; else by status code)."""
+    out: Counter[str] = Counter()
+    async with aiohttp.ClientSession() as session:
+        for _ in range(n):
+            async with session.get(url + path, headers=headers) as resp:
+                await resp.read()
+                out[resp.headers.get("X-Greenflag-Version", str(resp.status))] += 1
+    return out
 
 
 async def raw_request(port: int, data: bytes, timeout: float = 10.0) -> bytes:

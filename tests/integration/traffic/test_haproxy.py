@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 
@@ -22,8 +21,9 @@ from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.load.engine.paced import PacedLoad
 from greenflag.spec import HAProxyRouterSpec
 from greenflag.traffic.haproxy import HAProxyHeaderRouter, make_haproxy_router
-from tests.servers import haproxy_server
-from tests.support import free_port, greenflag_cmd, wait_until_async
+from tests.integration.traffic.support import versions
+from tests.servers import haproxy_router, haproxy_server
+from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -41,24 +41,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("haproxy")
     port = free_port()
     with run_demo_app("v1") as v1, run_demo_app("v2") as v2, run_demo_app("v3", ["--error-rate", "1"]) as v3:
-        router = {
-            "kind": "haproxy",
-            "socket": str(tmp / "admin.sock"),
-            "backend": "app",
-            "servers": {"blue": "s_blue", "green": "s_green"},
-            "route_map": str(tmp / "routes.map"),
-            "listen": f"127.0.0.1:{port}",
-            "drain_timeout": "1s",
-        }
+        router = haproxy_router(tmp, listen=f"127.0.0.1:{port}", drain_timeout="1s")
         spec_file = tmp / "greenflag.yaml"
-        spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router, "strategy": {"canary": {"steps": [
-            {"set_weight": 10}]}}, "health": {"readiness": {"http": "/healthz/ready"}}}))  # fmt: skip
+        spec_file.write_text(yaml.safe_dump(release_spec("shop", router=router, strategy={"canary": {"steps": [
+            {"set_weight": 10}]}}, health={"readiness": {"http": "/healthz/ready"}})))  # fmt: skip
         config = subprocess.run(
             greenflag_cmd("router", "haproxy-config", "-f", str(spec_file), "--server", f"blue=127.0.0.1:{v1.port}",
                           "--server", f"green=127.0.0.1:{v2.port}", "--slowstart", "0s"),
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        (tmp / "routes.map").write_text("")
         with haproxy_server(config, tmp, port):
             spec = load_spec(spec_file).router
             assert isinstance(spec, HAProxyRouterSpec)
@@ -80,16 +71,6 @@ async def router(env: Env) -> AsyncIterator[HAProxyHeaderRouter]:
     await wait_until_async(both_up, timeout=15, what="both servers UP")
     yield router
     await router.aclose()
-
-
-async def versions(url: str, n: int, headers: dict[str, str] | None = None, path: str = "/version") -> Counter[str]:
-    out: Counter[str] = Counter()
-    async with aiohttp.ClientSession() as session:
-        for _ in range(n):
-            async with session.get(url + path, headers=headers) as resp:
-                await resp.read()
-                out[resp.headers.get("X-Greenflag-Version", str(resp.status))] += 1
-    return out
 
 
 async def test_weights_and_header_routes_steer_real_traffic(env: Env, router: HAProxyHeaderRouter) -> None:

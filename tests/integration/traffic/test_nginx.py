@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 import yaml
 
@@ -24,8 +23,9 @@ from greenflag.load.engine.paced import PacedLoad
 from greenflag.spec import NginxRouterSpec
 from greenflag.traffic.nginx import NginxRouter, NginxStatsRouter, make_nginx_router
 from greenflag.traffic.nginx_conf import parse_upstream, render_upstream
+from tests.integration.traffic.support import versions
 from tests.servers import nginx_for, nginx_spec
-from tests.support import free_port, greenflag_cmd
+from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,8 +46,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         servers = {"blue": f"127.0.0.1:{v1.port}", "green": f"127.0.0.1:{v2.port}"}
         router, port = nginx_spec(prefix, servers, drain_timeout="5s")
         spec_file = prefix / "greenflag.yaml"
-        spec_file.write_text(yaml.safe_dump({"service": "shop", "router": router, "strategy": {"canary": {"steps": [
-            {"set_weight": 10}]}}}))  # fmt: skip
+        spec_file.write_text(yaml.safe_dump(release_spec("shop", router=router, strategy={"canary": {"steps": [
+            {"set_weight": 10}]}})))  # fmt: skip
         with nginx_for(spec_file, prefix, via_cli=True):
             spec = load_spec(spec_file).router
             assert isinstance(spec, NginxRouterSpec)
@@ -64,16 +64,6 @@ async def router(env: Env) -> AsyncIterator[NginxStatsRouter]:
     await router.set_header_route(None)
     yield router
     await router.aclose()
-
-
-async def versions(url: str, n: int, headers: dict[str, str] | None = None, path: str = "/version") -> Counter[str]:
-    out: Counter[str] = Counter()
-    async with aiohttp.ClientSession() as session:
-        for _ in range(n):
-            async with session.get(url + path, headers=headers) as resp:
-                await resp.read()
-                out[resp.headers.get("X-Greenflag-Version", str(resp.status))] += 1
-    return out
 
 
 async def test_weights_and_header_routes_steer_real_traffic(env: Env, router: NginxStatsRouter) -> None:
@@ -154,6 +144,12 @@ async def test_stats_come_from_nginx_s_access_log(env: Env, router: NginxStatsRo
     await router.stats(60)
     await versions(env.url, 7, {"X-Greenflag-Route": "blue"}, path="/about")
     await versions(env.url, 4, {"X-Greenflag-Route": "green"}, path="/about")
+
+    async def logged() -> bool:  # nginx writes a request's log line after its response: the last may come later
+        got = await router.stats(60)
+        return got["blue"].requests + got["green"].requests >= 11
+
+    await wait_until_async(logged, what="the 11 requests in nginx's access log")
     windows = await router.stats(60)
     assert (windows["blue"].requests, windows["blue"].errors) == (7, 0)
     assert (windows["green"].requests, windows["green"].errors, windows["green"].error_rate) == (4, 4, 1.0)

@@ -22,7 +22,7 @@ from aiohttp import web
 from greenflag.spec import RouterSpec
 from greenflag.traffic.embedded.server import EmbeddedRouter
 from tests.integration.traffic.support import TOKEN, make_router
-from tests.support import free_port, greenflag_cmd
+from tests.support import DEMO_PLATFORM_YAML, free_port, greenflag_cmd
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -116,7 +116,8 @@ def test_refused_at_start_from_the_spec_or_the_command_line(tmp_path: Path) -> N
     listen = f"127.0.0.1:{free_port()}"
     spec = tmp_path / "greenflag.yaml"
     spec.write_text(f"service: s\nrouter:\n  listen: {listen}\n  backends: {{blue: 'http://127.0.0.1:1'}}\n"
-                    "  allow_backends: [private, 'not a network']\nstrategy:\n  blue_green: {}\n")  # fmt: skip
+                    "  allow_backends: [private, 'not a network']\nstrategy:\n  blue_green: {}\n"
+                    + DEMO_PLATFORM_YAML)  # fmt: skip
     cases = [
         (["--backend", "meta=http://169.254.169.254/"], "router.backends.meta: 169.254.169.254 is link-local"),
         (["--backend", "b=http://127.0.0.1:1", "--allow-backend", "10.0.0.0/33"], "--allow-backend '10.0.0.0/33'"),
@@ -208,7 +209,7 @@ async def test_up_refuses_an_exposed_admin_api_with_a_weak_token(tmp_path: Path,
     spec = tmp_path / "greenflag.yaml"
     spec.write_text(
         f"service: s\nstate_dir: {tmp_path / 'state'}\nrouter:\n  admin: 0.0.0.0:{free_port()}\n"
-        "  admin_token_file: token\nstrategy:\n  blue_green: {}\n"
+        "  admin_token_file: token\nstrategy:\n  blue_green: {}\n" + DEMO_PLATFORM_YAML
     )
     up = Up(load_spec(spec))
     try:

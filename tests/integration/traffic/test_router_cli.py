@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from greenflag.demo.process import DemoAppProcess
-from tests.support import free_port, greenflag_cmd, http_get, start_process
+from tests.support import DEMO_PLATFORM_YAML, free_port, greenflag_cmd, http_get, start_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -99,9 +99,9 @@ def test_unreachable_admin_is_a_clear_error(tmp_path: Path) -> None:
         ("{kind: haproxy, socket: SOCK, backend: app, servers: {blue: s_blue}, listen: 'LISTEN'}",
          ("up",), "router (haproxy): cannot reach the router"),
         ("{kind: alb, region: eu-west-1, listener_arn: a, target_groups: {blue: a}}",
-         ("up",), "router.kind: 'alb' is not available yet"),
-        ("{kind: kubernetes, namespace: shop, httproute: web}",
-         ("router", "status"), "router.kind: 'kubernetes' is not available yet"),
+         ("up",), "router.listener_arn: expected an ALB listener ARN"),
+        ("{kind: kubernetes, namespace: shop, httproute: web, kubeconfig: SOCK}",
+         ("router", "status"), "cannot load the Kubernetes configuration"),
     ],
 )  # fmt: skip
 def test_a_kind_that_is_not_embedded_never_starts_the_embedded_router(
@@ -110,7 +110,8 @@ def test_a_kind_that_is_not_embedded_never_starts_the_embedded_router(
     listen = f"127.0.0.1:{free_port()}"
     spec = tmp_path / "greenflag.yaml"
     router = router.replace("SOCK", str(tmp_path / "none.sock")).replace("LISTEN", listen)
-    spec.write_text(f"service: shop\nrouter: {router}\nstrategy: {{canary: {{steps: [{{set_weight: 10}}]}}}}\n")
+    spec.write_text(f"service: shop\nrouter: {router}\nstrategy: {{canary: {{steps: [{{set_weight: 10}}]}}}}\n"
+                    + DEMO_PLATFORM_YAML)
     done = run(*args, "-f", str(spec))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert needle in done.stderr and "Traceback" not in done.stderr

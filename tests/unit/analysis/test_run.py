@@ -227,3 +227,31 @@ async def test_a_run_that_ends_without_evidence_is_inconclusive_not_successful()
     last = [m for m in session.measurements if m.metric == "error_rate"][-1]
     assert last.evidence == {"requests": 10, "errors": 0, "more_needed": 10}
     assert summary(session)["verdict"] == "Inconclusive"
+
+
+class UntimedStats(Stats):
+    """Counters without latency histograms, as HAProxy's `show stat` gives them."""
+
+    async def stats(self, window_s: float) -> dict[str, BackendWindow]:
+        out = {}
+        for name, (r, e, _) in self.data.items():
+            out[name] = BackendWindow(name, window_s, r, {"2xx": r - e, "5xx": e})
+        return out
+
+
+@pytest.mark.parametrize("latency", [True, False])
+async def test_a_router_that_does_not_time_requests_is_judged_on_its_error_rate(latency: bool) -> None:
+    """With `latency=False` (the router's stats carry no latency, `router.times_requests`) the built-in latency
+    rule is not a metric of the run, and says so: a clean canary is promoted on its error rate. Left on, the rule
+    never gets a timed request and the run ends Inconclusive."""
+    clock = FakeClock()
+    stats = UntimedStats()
+    session = AnalysisRun(analysis(), {"router": RouterProvider(stats)}, "v2", "v1", clock, latency=latency)
+    for _ in range(30):
+        stats.add("v1", 90, 0, 0.0)
+        stats.add("v2", 10, 0, 0.0)
+        clock.advance(1.0)
+        await session.tick()
+    assert set(session.metric_verdicts()) == ({"error_rate", "latency"} if latency else {"error_rate"})
+    assert session.final_verdict() is (Verdict.INCONCLUSIVE if latency else Verdict.SUCCESSFUL)
+    assert any("latency rule skipped" in n for n in session.notes) is not latency

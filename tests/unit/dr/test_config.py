@@ -25,6 +25,15 @@ def test_defaults_are_the_field_objectives(tmp_path: Path) -> None:
     assert spec.records == ".greenflag/drills"
 
 
+def test_sqlite_methods_and_their_intervals(tmp_path: Path) -> None:
+    assert load_drill_spec(None, "sqlite").interval() == 1.0  # an online backup a second
+    wal = load_drill_spec(None, "sqlite", {"protection.method": "wal"})
+    assert (wal.method("sqlite"), wal.interval()) == ("wal", 0.1)  # WAL frames shipped every 100 ms
+    path = tmp_path / "drill.yaml"
+    path.write_text("protection:\n  method: wal\n  interval: 250ms\n")
+    assert load_drill_spec(path, "sqlite").interval() == 0.25
+
+
 def test_file_values_and_command_line_overrides(tmp_path: Path) -> None:
     path = tmp_path / "drill.yaml"
     path.write_text("objectives:\n  rto: 1m\n  rpo: 2s\n  max_writes_lost: 5\nheartbeat: {rate: 200, duration: 30s}\n")
@@ -39,11 +48,12 @@ def test_file_values_and_command_line_overrides(tmp_path: Path) -> None:
         ("objectives:\n  rto: 1m\n  rtoo: 2m\n", "postgres", r"drill.yaml:3: objectives.rtoo: unknown key"),
         ("objectives:\n  rto: soon\n", "postgres", r"drill.yaml:2: objectives.rto: 'soon' is not a duration"),
         ("protection:\n  method: backup\n", "postgres", r"drill.yaml:2: protection.method: 'backup' is not a postgres"),
-        ("protection:\n  method: stream\n", "sqlite", r"protection.method: 'stream' is not a sqlite protection"),
+        ("protection:\n  method: stream\n", "sqlite", r"not a sqlite protection; expected one of backup, wal"),
+        ("protection:\n  interval: 0s\n", "sqlite", r"drill.yaml:2: protection.interval: Input should be greater"),
         ("kind: sqlite\n", "postgres", r"drill.yaml:1: kind: this file describes a sqlite drill"),
         ("postgres:\n  wal_segment_size_mb: 3\n", "postgres", r"wal_segment_size_mb: expected a power of two"),
         ("heartbeat:\n  rate: 0\n", "postgres", r"drill.yaml:2: heartbeat.rate: Input should be greater than 0"),
-        ("fault:\n  remove_wal_segment: true\n", "sqlite", r"fault.remove_wal_segment: only PostgreSQL"),
+        ("fault:\n  remove_wal_segment: true\n", "sqlite", r"fault.remove_wal_segment: only an SQLite drill with"),
         ("- a\n- b\n", "postgres", r"expected a mapping"),
     ],
 )

@@ -31,7 +31,10 @@ def test_names_are_unique_prefixed_and_consistent() -> None:
 
 
 def spec(**extra: object) -> Spec:
-    return Spec.model_validate({"service": "s", "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, **extra})
+    platform = {"command": "greenflag demo-app --port {port} --version {version}"}
+    return Spec.model_validate(
+        {"service": "s", "platform": platform, "strategy": {"canary": {"steps": [{"set_weight": 100}]}}, **extra}
+    )
 
 
 def test_limits_come_from_the_spec() -> None:
@@ -45,8 +48,13 @@ def test_limits_come_from_the_spec() -> None:
     ]}))  # fmt: skip
     assert analysed.error_rate.value == 0.02 and analysed.error_rate.source.startswith("analysis.metrics[1] (b)")
     assert analysed.latency_s == {0.95: analysed.latency_s[0.95]} and analysed.latency_s[0.95].value == 0.8
-    loaded = limits_from_spec(spec(load={"thresholds": {"http_req_failed": ["rate<0.005"],
-                                                        "http_req_duration": ["p(99)<1500", "p(95) <= 900"]}}))
+    loaded = limits_from_spec(
+        spec(
+            load={
+                "thresholds": {"http_req_failed": ["rate<0.005"], "http_req_duration": ["p(99)<1500", "p(95) <= 900"]}
+            }
+        )
+    )
     assert loaded.error_rate.value == 0.005 and loaded.latency_s[0.99].value == 1.5
     assert loaded.latency_s[0.95].value == 0.9
     backups = [
@@ -67,8 +75,11 @@ def test_human_durations() -> None:
 
 
 def test_textfile_is_valid_exposition_and_written_atomically(tmp_path: Path) -> None:
-    samples = [*backup_samples("shop", "postgres", 1700000000.0), *tls_samples("shop.example:443", "shop.example", 2e9),
-               *drill_samples("postgres", ok=False, finished_at=1700000100.0, rto_s=41.0, rpo_s=None, writes_lost=3)]
+    samples = [
+        *backup_samples("shop", "postgres", 1700000000.0),
+        *tls_samples("shop.example:443", "shop.example", 2e9),
+        *drill_samples("postgres", ok=False, finished_at=1700000100.0, rto_s=41.0, rpo_s=None, writes_lost=3),
+    ]
     text = render_textfile(samples)
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families[m.BACKUP_NEWEST.name].samples[0].labels == {"service": "shop", "kind": "postgres"}

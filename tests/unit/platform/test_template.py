@@ -64,3 +64,37 @@ def test_bad_quoting_and_empty_commands_are_value_errors() -> None:
         command_argv("app --port {port} 'oops", {"port": "1"})
     with pytest.raises(ValueError, match="empty"):
         command_argv("   ", {})
+
+
+def test_an_argument_list_is_substituted_as_written_never_split_again() -> None:
+    values = {"slot": "green", "address": "http://10.0.0.6:8080", "version": HOSTILE["version"], "service": "shop"}
+    argv = command_argv(["ansible-playbook", "-e", "version={version} slot={slot}", "--limit", "{address}"], values)
+    assert argv == ["ansible-playbook", "-e", f"version={HOSTILE['version']} slot=green", "--limit",
+                    "http://10.0.0.6:8080"]  # fmt: skip
+    script = command_argv(["bash", "-ec", 'scp build/{version}.tgz "{address}" && echo {slot}'], values)[-1]
+    assert script == 'scp build/${GREENFLAG_VERSION}.tgz "${GREENFLAG_ADDRESS}" && echo ${GREENFLAG_SLOT}'
+    assert command_env(values) == {"GREENFLAG_SLOT": "green", "GREENFLAG_ADDRESS": "http://10.0.0.6:8080",
+                                   "GREENFLAG_VERSION": HOSTILE["version"], "GREENFLAG_SERVICE": "shop"}  # fmt: skip
+
+
+def test_a_placeholder_without_a_value_is_left_as_written() -> None:
+    assert command_argv(["echo", "{slot}", "{version}"], {"version": "v1"}) == ["echo", "{slot}", "v1"]
+    script = command_argv(["sh", "-c", "echo {slot} {version}"], {"version": "v1"})[-1]
+    assert script == "echo {slot} ${GREENFLAG_VERSION}"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("echo '{version}'", "echo ''\"${GREENFLAG_VERSION}\"''"),
+        ("echo 'v={version}!'", "echo 'v='\"${GREENFLAG_VERSION}\"'!'"),
+        ('echo "{version}" \'{slot}\'', 'echo "${GREENFLAG_VERSION}" \'\'"${GREENFLAG_SLOT}"\'\''),
+        ("echo \"it's {version}\"", "echo \"it's ${GREENFLAG_VERSION}\""),
+        ("echo \"$(printf '%s' '{version}')\"", "echo \"$(printf '%s' ''\"${GREENFLAG_VERSION}\"'')\""),
+        ("echo \\'{version}", "echo \\'${GREENFLAG_VERSION}"),
+    ],
+    ids=["single", "inside words", "double then single", "apostrophe in double", "single inside $()", "escaped"],
+)
+def test_inside_single_quotes_a_placeholder_steps_out_of_them(script: str, expected: str) -> None:
+    assert command_argv(["sh", "-c", script], {"version": "v2", "slot": "green"})[-1] == expected
+

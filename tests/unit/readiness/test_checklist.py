@@ -19,7 +19,7 @@ from greenflag.readiness.checklist import checklist_ok, plan_checklist, run_chec
 from greenflag.readiness.monitoring_eval import AlertRule, MonitoringFacts, evaluate_monitoring
 from greenflag.report.checklist import checklist_json, junit_cases
 from greenflag.report.junit import junit_xml
-from tests.support import wait_until
+from tests.support import DEMO_PLATFORM_YAML, wait_until
 
 
 def running_in_group(group: int) -> list[int]:
@@ -36,7 +36,7 @@ def running_in_group(group: int) -> list[int]:
     return alive
 
 
-HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n"
+HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 100}]}}\n" + DEMO_PLATFORM_YAML
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -49,14 +49,14 @@ def spec_file(tmp_path: Path, readiness: str) -> Path:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("  tls:\n    - {host: a.example, min_grade: Z}\n", ":5: readiness.tls[0].min_grade"),
-        ("  waf:\n    - url: http://127.0.0.1/\n      budjet: 5\n", ":6: readiness.waf[0].budjet: unknown key"),
+        ("  tls:\n    - {host: a.example, min_grade: Z}\n", ":6: readiness.tls[0].min_grade"),
+        ("  waf:\n    - url: http://127.0.0.1/\n      budjet: 5\n", ":7: readiness.waf[0].budjet: unknown key"),
         ("  backups:\n    - {directory: b}\n", "readiness.backups[0]: max_age (the RPO objective) is required"),
         (
             "  checks:\n    - {name: x, exec: ['true'], http: 'http://127.0.0.1/'}\n",
             "readiness.checks[0]: a check needs",
         ),
-        ("  monitor: []\n", ":4: readiness.monitor: unknown key"),
+        ("  monitor: []\n", ":5: readiness.monitor: unknown key"),
         ("  required_before: deploy\n", "readiness.required_before"),
     ],
 )

@@ -131,8 +131,23 @@ def test_grade_rules(case: str) -> None:
         assert (graded.protocol_score, graded.key_exchange_score, graded.cipher_strength_score, graded.score) == scores
 
 
-@pytest.mark.parametrize(("score", "expected"), [(100, "A"), (80, "A"), (79, "B"), (65, "B"), (64, "C"), (50, "C"),
-                                                 (49, "D"), (35, "D"), (34, "E"), (20, "E"), (19, "F"), (0, "F")])
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (100, "A"),
+        (80, "A"),
+        (79, "B"),
+        (65, "B"),
+        (64, "C"),
+        (50, "C"),
+        (49, "D"),
+        (35, "D"),
+        (34, "E"),
+        (20, "E"),
+        (19, "F"),
+        (0, "F"),
+    ],
+)
 def test_score_letters(score: int, expected: str) -> None:
     assert letter(score) == expected
 

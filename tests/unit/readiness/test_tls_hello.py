@@ -33,7 +33,7 @@ def test_tls12_hello_offers_exactly_the_suites_and_the_renegotiation_scsv() -> N
     assert data[5] == 1 and struct.unpack("!H", data[9:11])[0] == 0x0303 and data[11:43] == RANDOM[:32]
     assert data[43] == 0  # no session id below TLS 1.3
     n = struct.unpack("!H", data[44:46])[0]
-    assert [struct.unpack("!H", data[46 + i:48 + i])[0] for i in range(0, n, 2)] == [0xC02F, EMPTY_RENEGOTIATION_SCSV]
+    assert [struct.unpack("!H", data[46 + i : 48 + i])[0] for i in range(0, n, 2)] == [0xC02F, EMPTY_RENEGOTIATION_SCSV]
     assert b"shop.example" in data
 
 

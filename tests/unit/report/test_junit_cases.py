@@ -55,3 +55,20 @@ def test_an_unfinished_rollout_is_skipped_not_passed() -> None:
               "events": [{"epoch": 1, "kind": "step", "message": "step 0: 20 % to v2"}]}  # fmt: skip
     cases = {c.name: c for c in rollout_cases(status)}
     assert cases["rollout of v2"].result == "skipped" and cases["step 0: 20 % to v2"].result == "skipped"
+
+
+def test_the_readiness_checklist_is_a_case_of_its_own() -> None:
+    failed = {"phase": "RolledBack", "service": "s", "version": "v2",
+              "data_steps": {"readiness": {"outcome": "failed", "detail": "0 of 1 checks passed; …"}},
+              "events": [{"epoch": 1, "kind": "rollback", "trigger": "readiness checklist",
+                          "message": "rolling back v2: the readiness checklist failed before promotion: check gate "
+                                     "(fail: check.failed)",
+                          "value": [{"check": "check", "target": "gate"}],
+                          "limit": "every required check passes"}]}  # fmt: skip
+    cases = {c.name: c for c in rollout_cases(failed)}
+    case = cases["v2 readiness checklist"]
+    assert not case.ok and case.classname == "greenflag.rollout.s.readiness" and "check.failed" in case.message
+    assert "v2 readiness gate" not in cases  # the health gate (trigger `readiness`) is not blamed
+    passed = {**failed, "phase": "Healthy", "events": [],
+              "data_steps": {"readiness": {"outcome": "ok", "detail": "1 of 1 checks passed"}}}  # fmt: skip
+    assert {c.name: c for c in rollout_cases(passed)}["v2 readiness checklist"].ok

@@ -11,6 +11,7 @@ import pytest
 import greenflag.rollout as rollout_pkg
 
 PURE = ["model.py", "actions.py", "phases.py", "presets.py", "plan.py", "steps.py", "runs.py", "validate.py"]
+PURE += ["checklist.py"]
 FORBIDDEN = {"asyncio", "socket", "time", "aiohttp", "sqlite3", "subprocess", "os", "httpx", "ssl"}
 
 

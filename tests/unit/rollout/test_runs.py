@@ -6,7 +6,8 @@ from greenflag.analysis.verdicts import Measurement, Verdict
 from greenflag.rollout.model import Observations
 from greenflag.rollout.runs import run_metrics, verdict_of
 from greenflag.rollout.steps import decide
-from tests.unit.rollout.analysis_specs import T0, UP, make_spec, walk
+from greenflag.spec import Spec
+from tests.unit.rollout.analysis_specs import STEPS, T0, UP, USER, make_spec, walk
 
 
 def test_runs_follow_the_steps_and_background_resumes_with_its_window() -> None:
@@ -38,3 +39,18 @@ def test_the_step_filter_ignores_other_metrics_and_defaults_false_drops_the_buil
     status, _ = decide(spec, status, obs, T0 + 7)
     rollback = next(e for e in status.events if e.kind == "rollback")
     assert (rollback.trigger, rollback.value, rollback.limit) == ("a", 0.9, "a > 0.5")
+
+
+def test_behind_a_router_that_does_not_time_requests_the_error_rate_decides_the_builtins() -> None:
+    """HAProxy's stats have no latency histogram (`router.times_requests` is false): the built-in latency rule is
+    not one of the run's metrics, so an analysis step passes on the error rate instead of waiting for a latency
+    measurement that never comes."""
+    haproxy = {"kind": "haproxy", "socket": "/run/h.sock", "backend": "app", "servers": {"blue": "a", "green": "b"}}
+    spec = Spec.model_validate({"service": "svc", "router": haproxy, "platform": {"command": "app --port {port}"},
+                                "strategy": {"canary": {"steps": STEPS}}, "analysis": {"metrics": USER}})  # fmt: skip
+    status, _ = decide(spec, walk(spec), UP, T0 + 5)
+    assert [m.name for m in run_metrics(spec, status)] == ["error_rate", "a"]
+    passed = tuple(Measurement(n, T0 + 9, 0.0, Verdict.SUCCESSFUL, f"{n} ok") for n in ("error_rate", "a"))
+    status, _ = decide(spec, status, Observations(launched=UP.launched, measurements=passed, analysis_run="step:2"),
+                       T0 + 10)  # fmt: skip
+    assert status.stage == "step:4" and not status.aborted and status.hold is None

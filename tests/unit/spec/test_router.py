@@ -9,9 +9,9 @@ import pytest
 
 from greenflag.config import load_spec
 from greenflag.errors import ConfigError
-from greenflag.spec import HAProxyRouterSpec, NginxRouterSpec, RouterSpec
+from greenflag.spec import AlbRouterSpec, HAProxyRouterSpec, KubernetesRouterSpec, NginxRouterSpec, RouterSpec
 
-HEAD = "service: shop\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
+HEAD = "service: shop\nplatform: {command: 'app --port {port}'}\nstrategy: {canary: {steps: [{set_weight: 10}]}}\n"
 HAPROXY = "{kind: haproxy, socket: /run/haproxy/admin.sock, backend: app, servers: {blue: s_blue, green: s_green}}"
 NGINX = (
     "{kind: nginx, upstream_file: /etc/nginx/conf.d/app-upstream.conf, upstream: app, "
@@ -31,7 +31,7 @@ def problems(tmp_path: Path, router: str) -> list[str]:
         load(tmp_path, router)
     assert info.value.exit_code == 2
     path = tmp_path / "greenflag.yaml"
-    return [p.removeprefix(f"{path}:3: ") for p in info.value.problems]
+    return [p.removeprefix(f"{path}:4: ") for p in info.value.problems]
 
 
 def test_kind_absent_is_embedded_and_every_embedded_key_still_works(tmp_path: Path) -> None:
@@ -65,9 +65,6 @@ def test_the_design_shapes_load(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("router", "message"),
     [
-        ("{kind: alb, region: eu-west-1, listener_arn: a, target_groups: {blue: a, green: b}}", "'alb' is not"),
-        ("{kind: alb}", "'alb' is not available yet"),
-        ("{kind: kubernetes, namespace: shop, httproute: web}", "'kubernetes' is not available yet"),
         ("{kind: traefik}", "'traefik' is not a router kind; one of embedded, haproxy, nginx, alb, kubernetes"),
         ("{kind: [haproxy]}", "is not a router kind"),
     ],
@@ -128,3 +125,40 @@ def test_the_embedded_router_refuses_to_run_in_place_of_another_kind(tmp_path: P
     haproxy = load(tmp_path, HAPROXY)
     with pytest.raises(ValueError, match=r"router\.kind is 'haproxy': the embedded router needs kind embedded"):
         EmbeddedRouter(haproxy)  # type: ignore[arg-type]
+
+
+ALB = ("{kind: alb, region: eu-west-1, listener_arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/"
+       "shop/50dc6c495c0c9188/f2f7dc8efc522ab2', target_groups: {blue: tg-b, green: tg-g}}")  # fmt: skip
+K8S = "{kind: kubernetes, namespace: shop, httproute: web}"
+
+
+def test_the_cloud_shapes_load(tmp_path: Path) -> None:
+    alb = load(tmp_path, ALB)
+    assert isinstance(alb, AlbRouterSpec) and alb.target_groups == {"blue": "tg-b", "green": "tg-g"}
+    assert alb.test_listener_arn is None and alb.timeout == 10.0
+    route = load(tmp_path, K8S)
+    assert isinstance(route, KubernetesRouterSpec) and (route.httproute, route.service) == ("web", None)
+    service = load(tmp_path, "{kind: kubernetes, namespace: shop, service: web, backends: {blue: v1.2}}")
+    assert isinstance(service, KubernetesRouterSpec) and service.selector_label == "version"
+
+
+@pytest.mark.parametrize(
+    ("router", "expected"),
+    [
+        ("{kind: alb}", "router.region: required key is missing"),
+        (ALB.replace("}}", "}, socket: /x}"), "router.socket: unknown key"),
+        (ALB.replace("}}", "}, weights: {red: 1}}"), "router.weights.red: not one of target_groups (blue, green)"),
+        (ALB.replace("tg-g", "tg-b"), "router.target_groups: two backends name the same target group"),
+        (ALB.replace("}}", "}, url: 'shop.example.com'}"), "router.url: expected an http:// or https:// URL"),
+        (ALB.replace("}}", "}, test_rule_arn: x}"), "router: test_rule_arn needs test_listener_arn"),
+        ("{kind: kubernetes, namespace: shop}", "router: give exactly one of httproute (weights) or service"),
+        ("{kind: kubernetes, namespace: Shop_1, service: web}", "router.namespace: expected a Kubernetes namespace"),
+        (K8S.replace("web", "'web; rm'"), "router.httproute: expected a Kubernetes object name"),
+        (K8S.replace("}", ", backends: {blue: 'web blue'}}"), "router.backends: blue: 'web blue' is not a Service"),
+        (K8S.replace("}", ", backends: {blue: a, green: a}}"), "router.backends: two backends name the same Service"),
+        ("{kind: kubernetes, namespace: s, service: w, selector_label: 'a b'}", "router.selector_label: expected a"),
+    ],
+)
+def test_cloud_keys_are_checked_with_their_path(tmp_path: Path, router: str, expected: str) -> None:
+    found = problems(tmp_path, router)
+    assert any(p.startswith(expected) for p in found), found

@@ -1,7 +1,9 @@
 """The `router` provider: per-backend windows from a router that sees the traffic (`RouterStats`).
 
 Queries: `error_rate`, `request_rate`, `p50_ms`, `p95_ms`, `p99_ms`, `requests`, `errors`, and `window` (the
-whole BackendWindow as a mapping, used by the canary-versus-stable comparison).
+whole BackendWindow as a mapping, with its `synthetic` part when the router counts analysis traffic apart: used
+by the canary-versus-stable comparison). `options.traffic` picks what a query counts: `both` (default: every
+request), `user` (without greenflag's analysis traffic) or `synthetic` (only it).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from greenflag.analysis.providers.base import Observation
 from greenflag.errors import ConfigError
 from greenflag.spec import MetricSpec
-from greenflag.traffic.base import BackendWindow, RouterStats
+from greenflag.traffic.base import TRAFFIC_KINDS, BackendWindow, RouterStats
 
 __all__ = ["QUERIES", "RouterProvider", "create", "window_value"]
 
@@ -19,6 +21,12 @@ QUERIES = ("error_rate", "request_rate", "p50_ms", "p95_ms", "p99_ms", "requests
 
 
 def window_value(window: BackendWindow) -> dict[str, Any]:
+    out = _value(window)
+    out["synthetic"] = None if window.synthetic is None else _value(window.synthetic)
+    return out
+
+
+def _value(window: BackendWindow) -> dict[str, Any]:
     return {
         "backend": window.backend,
         "window_s": window.window_s,
@@ -34,8 +42,9 @@ def window_value(window: BackendWindow) -> dict[str, Any]:
 
 
 class RouterProvider:
-    def __init__(self, stats: RouterStats) -> None:
+    def __init__(self, stats: RouterStats, traffic: str = "both") -> None:
         self.stats = stats
+        self.traffic = traffic
 
     async def query(self, query: str, *, backend: str, window_s: float) -> Observation:
         name = query.strip()
@@ -51,6 +60,7 @@ class RouterProvider:
             return Observation(error=f"router: no backend {backend!r} (known: {known})")
         if name == "window":
             return Observation(value=window_value(window))
+        window = window.part(self.traffic)
         value = getattr(window, name)
         if value is None:
             return Observation(error=f"router: {name} of {backend!r} is unknown: no requests in the last {window_s:g}s")
@@ -62,4 +72,7 @@ def create(metric: MetricSpec, *, router: RouterStats | None = None, where: str 
         raise ConfigError(f"{where}: the router provider needs a router that reports stats (router.kind: embedded)")
     if metric.query.strip() not in QUERIES:
         raise ConfigError(f"{where}.query: {metric.query!r} is not one of {', '.join(QUERIES)}")
-    return RouterProvider(router)
+    traffic = metric.options.get("traffic", "both")
+    if traffic not in TRAFFIC_KINDS:
+        raise ConfigError(f"{where}.options.traffic: {traffic!r} is not one of {', '.join(TRAFFIC_KINDS)}")
+    return RouterProvider(router, str(traffic))

@@ -20,7 +20,7 @@ Examples:
 
   greenflag check all -f greenflag.yaml --junit reports/readiness.xml --json > readiness.json
 
-  greenflag check all -f greenflag.yaml --only backups --only monitoring
+  greenflag check all -f greenflag.yaml --only health --only headers
 
 The checks run concurrently, each within its timeout (readiness.timeout, or the check's own). A check that fails
 is FAIL; one that could not run (connection refused, timeout) is ERROR; both block readiness when the check is

@@ -25,7 +25,7 @@ Examples:
   greenflag check headers https://shop.example.com/ --resolve shop.example.com:443:127.0.0.1 \\
       --resolve shop.example.com:80:127.0.0.1 --ca-file ca.pem --min-grade A --json
 
-  greenflag check headers http://127.0.0.1:8080/ --https-url https://127.0.0.1:8443/ --json
+  greenflag check headers http://127.0.0.1:8080/ --https-url https://127.0.0.1:8443/ --json   # exits 4 below A+
 
 Both sides are fetched, as the Observatory does: the URL given, and the other scheme on the same host and path
 on its default port (80 or 443), or --http-url / --https-url. The page graded is the HTTPS one when it answers.

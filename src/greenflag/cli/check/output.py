@@ -11,7 +11,7 @@ import typer
 from greenflag.errors import ReadinessFailed, UsageError
 from greenflag.readiness.base import CheckResult, Finding
 
-__all__ = ["emit", "finish", "parse_codes", "sorted_findings", "url_argument"]
+__all__ = ["emit", "finish", "sorted_findings", "url_argument"]
 
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skip": "dim"}
@@ -28,22 +28,6 @@ def url_argument(url: str) -> str:
     except ValueError:
         raise UsageError(f"URL {url!r}: the port is not a number from 1 to 65535") from None
     return url.strip()
-
-
-def parse_codes(option: str, values: Iterable[str]) -> frozenset[int]:
-    """'403,406', '200-299' (repeatable) → status codes; UsageError names the option."""
-    out: set[int] = set()
-    for value in values:
-        for part in value.split(","):
-            low, sep, high = part.strip().partition("-")
-            try:
-                first, last = int(low), int(high) if sep else int(low)
-            except ValueError:
-                raise UsageError(f"{option} {value!r}: expected status codes such as 403, 403,406 or 200-299") from None
-            if not 100 <= first <= last <= 599:
-                raise UsageError(f"{option} {value!r}: status codes run from 100 to 599, low to high")
-            out.update(range(first, last + 1))
-    return frozenset(out)
 
 
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:

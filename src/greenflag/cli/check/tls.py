@@ -19,9 +19,9 @@ Examples:
 
   greenflag check tls localhost:8443 --ca-file ca.pem --json
 
-  greenflag check tls shop.example.com --resolve shop.example.com:443:127.0.0.1 --ca-file ca.pem
+  greenflag check tls shop.example.test:8443 --resolve shop.example.test:8443:127.0.0.1 --ca-file ca.pem --min-grade B
 
-  greenflag check tls 127.0.0.1:8443 --sni localhost --ca-file ca.pem --min-grade A
+  greenflag check tls 127.0.0.1:8443 --sni localhost --ca-file ca.pem --min-grade B
 
 The grade follows SSL Labs' rating guide (revision 2009r): protocol support, key exchange and cipher strength
 scores, then caps (F, C, B), T (not trusted) and M (name mismatch), and warnings (A- instead of A+).

@@ -9,8 +9,8 @@ from typing import Any
 import typer
 
 from greenflag.cli.check.args import parse_target_options
-from greenflag.cli.check.output import emit, finish, parse_codes, url_argument
-from greenflag.cli.common import option_duration
+from greenflag.cli.check.output import emit, finish, url_argument
+from greenflag.cli.common import option_duration, parse_status_codes
 from greenflag.errors import UsageError
 
 __all__ = ["register", "waf_table"]
@@ -18,12 +18,12 @@ __all__ = ["register", "waf_table"]
 EPILOG = """\
 Examples:
 
-  greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200
+  greenflag check waf http://127.0.0.1:8080/api/items --budget 300 --rate 200   # exits 4 with no WAF in front
 
   greenflag check waf https://shop.example.com/search --resolve shop.example.com:443:127.0.0.1 \\
       --ca-file ca.pem --block-status 403,406 --budget 500 --rate 20 --json
 
-  greenflag check waf http://127.0.0.1:8080/ --class sqli --class xss --placeholder query --min-grade B
+  greenflag check waf http://127.0.0.1:8080/ --class sqli --class xss --placeholder query --min-grade B   # exits 4
 
 Every request goes to URL's host only (payloads that name other addresses are strings; redirects are not
 followed), at most --budget requests, at --rate per second, --concurrency at a time.
@@ -117,8 +117,8 @@ def register(check_app: typer.Typer) -> None:
                 except re.error as exc:
                     raise UsageError(f"{option} {pattern!r}: not a regular expression: {exc}") from None
         decision = Decision(
-            parse_codes("--block-status", block_status),
-            parse_codes("--pass-status", pass_status),
+            parse_status_codes("--block-status", block_status),
+            parse_status_codes("--pass-status", pass_status),
             block_regex,
             pass_regex,
             block_conn_reset,

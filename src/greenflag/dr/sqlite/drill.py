@@ -1,16 +1,18 @@
-"""`greenflag drill sqlite`: online backups of a live SQLite database, SIGKILL of its writer, loss of the file,
-restore from the newest backup, RTO/RPO.
+"""`greenflag drill sqlite`: online backups of a live SQLite database (or a base backup and WAL shipping), SIGKILL
+of its writer, loss of the file, restore, RTO/RPO.
 
 The drill never writes to `--db`: it reads it once with the online backup API into a working copy (the stand-in
 for production), and drills on that copy:
 
-    working copy (WAL mode) → heartbeat writer process → online backup every `protection.interval`
+    working copy (WAL mode) → heartbeat writer process → protection every `protection.interval`
     → FAULT (T0: SIGKILL of the writer, the database file and its -wal/-shm deleted)
-    → restore the newest backup → first successful health query (T1) → verify ledger, tables, quick_check
+    → restore → first successful health query (T1) → verify ledger, tables, quick_check
 
-Protection is the sqlite3 online backup API (`Connection.backup`, one step, so each backup is a consistent
-snapshot of committed transactions), written to a temporary file and renamed over the previous backup. The
-backup opens the database read-only, so once the file is gone it fails instead of backing up an empty one.
+Protection `backup` (the default) is the sqlite3 online backup API (`Connection.backup`, one step, so each
+backup is a consistent snapshot of committed transactions), written to a temporary file and renamed over the
+previous backup. The backup opens the database read-only, so once the file is gone it fails instead of backing up
+an empty one. Protection `wal` takes one such backup as a base, then ships the committed frames of the database's
+write-ahead log every interval (dr/sqlite/walship.py); the restore replays them onto the base.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from greenflag.dr.ledger import Ledger
 from greenflag.dr.model import DrillResult, Event, EventName
 from greenflag.dr.proc import StepError
 from greenflag.dr.score import compare_ledger, score
+from greenflag.dr.sqlite.walship import WalShipper, archive_chain, online_backup, restore_wal
 from greenflag.dr.sqlite.writer import SCHEMA
 from greenflag.dr.timeline import Timeline
 from greenflag.errors import UsageError
@@ -91,23 +94,6 @@ def _prepare(source: Path | None, primary: Path) -> dict[str, int]:
         dst.close()
 
 
-def _snapshot(primary: Path, backup: Path) -> int:
-    """One online backup of `primary` into `backup` (atomically replaced); its size in bytes."""
-    tmp = backup.with_name(backup.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    src = _ro(primary)
-    try:
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    os.replace(tmp, backup)
-    return backup.stat().st_size
-
-
 class _Drill:
     def __init__(self, spec: DrillSpec, timeline: Timeline, keep: bool) -> None:
         self.spec = spec
@@ -120,6 +106,8 @@ class _Drill:
         self.primary = self.work / "primary.db"
         self.backup = self.work / "backup" / "latest.db"
         self.restored = self.work / "restored.db"
+        self.method, self.interval = spec.method("sqlite"), spec.interval()
+        self.shipper = WalShipper(self.primary, self.work / "archive") if self.method == "wal" else None
         self.ledger = Ledger()
         self.proc: asyncio.subprocess.Process | None = None
         self.reader: asyncio.Task[None] | None = None
@@ -143,15 +131,26 @@ class _Drill:
         self.step = "heartbeat"
         await self.start_writer()
         self.step = "backup"
-        self.backup.parent.mkdir(exist_ok=True)
-        tl.add(E.BACKUP_STARTED, method="backup", interval_s=spec.protection.interval)
-        size = await asyncio.to_thread(_snapshot, self.primary, self.backup)
+        tl.add(E.BACKUP_STARTED, method=self.method, interval_s=self.interval)
+        if self.shipper is not None:  # the base backup, and the log it is shipped with
+            await asyncio.to_thread(self.shipper.start)
+            assert self.shipper.gen is not None
+            base = self.shipper.gen / "base.db"
+            tl.add(E.BACKUP_FINISHED, tool="sqlite3 backup API (base)", path=str(base), bytes=base.stat().st_size)
+        else:
+            self.backup.parent.mkdir(exist_ok=True)
+            size = await asyncio.to_thread(online_backup, self.primary, self.backup)
+            tl.add(E.BACKUP_FINISHED, tool="sqlite3 backup API", path=str(self.backup), bytes=size)
         self.snapshots.append((time.time(), 0.0))
-        tl.add(E.BACKUP_FINISHED, tool="sqlite3 backup API", path=str(self.backup), bytes=size)
         self.agent = asyncio.create_task(self.protect())
-        tl.add(E.PROTECTION_READY, method="backup", interval_s=spec.protection.interval)
+        tl.add(E.PROTECTION_READY, method=self.method, interval_s=self.interval)
         self.step = "heartbeat load"
-        await self.load(spec.heartbeat.duration)
+        if self.shipper is not None:  # the log restarted mid-load, as checkpoints do: the restore follows two logs
+            await self.load(spec.heartbeat.duration / 2)
+            await asyncio.to_thread(self.restart_log)
+            await self.load(spec.heartbeat.duration / 2)
+        else:
+            await self.load(spec.heartbeat.duration)
         self.step = "fault"
         await self.fault()
         self.step = "restore"
@@ -190,14 +189,16 @@ class _Drill:
         ledger.stopped = time.monotonic()
 
     async def protect(self) -> None:
-        interval = self.spec.protection.interval
         while not self.stop_agent.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_agent.wait(), interval)
+                await asyncio.wait_for(self.stop_agent.wait(), self.interval)
                 return
             began = time.monotonic()
             try:
-                await asyncio.to_thread(_snapshot, self.primary, self.backup)
+                if self.shipper is not None:
+                    await asyncio.to_thread(self.shipper.poll)
+                else:
+                    await asyncio.to_thread(online_backup, self.primary, self.backup)
             except (sqlite3.Error, OSError) as exc:
                 self.agent_error = str(exc)
                 continue
@@ -209,6 +210,26 @@ class _Drill:
             await asyncio.wait_for(asyncio.shield(asyncio.ensure_future(self.proc.wait())), seconds)
         if self.proc.returncode is not None:
             raise StepError("heartbeat", f"the writer exited (status {self.proc.returncode}) before the fault")
+
+    def restart_log(self) -> None:
+        """A RESTART checkpoint of the working copy, as the service's own checkpoints make: the writer's next commit
+        starts the log again from its beginning (new salts), so the shipper has to follow a restart."""
+        conn = sqlite3.connect(_uri(self.primary, "rw"), uri=True, timeout=10.0)
+        try:
+            busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            conn.close()
+        self.tl.add(E.WAL_SWITCHED, why="mid-load: a RESTART checkpoint; the next commit starts the log again",
+                    frames=int(frames), busy=bool(busy))  # fmt: skip
+
+    def sabotage(self, archive: Path) -> None:
+        """`fault.remove_wal_segment`: delete the newest generation's first shipped log (the one closed mid-load)."""
+        chain = archive_chain(archive)
+        logs = sorted(chain.gen.glob("wal-*.wal"))
+        if len(logs) < 2:
+            raise StepError("fault.remove_wal_segment", f"no closed log to remove in {chain.gen} (one log shipped)")
+        logs[0].unlink()
+        self.tl.add("wal_segment_removed", segment=logs[0].name, where=str(chain.gen), why="fault.remove_wal_segment")
 
     async def fault(self) -> None:
         assert self.proc is not None
@@ -228,21 +249,34 @@ class _Drill:
         if self.agent is not None:
             await asyncio.wait_for(self.agent, self.spec.timeouts.step)
         durations = [d for _, d in self.snapshots[1:]]
-        self.tl.add(
-            "protection_stopped",
-            backups=len(self.snapshots),
-            last_backup_error=self.agent_error,
-            mean_backup_s=round(sum(durations) / len(durations), 4) if durations else None,
-        )
+        mean = round(sum(durations) / len(durations), 4) if durations else None
+        if self.shipper is not None:  # polls, not backups: what was shipped
+            shipped = self.shipper.stats.to_json()
+            self.tl.add("protection_stopped", shipments=len(self.snapshots), last_shipment_error=self.agent_error,
+                        mean_shipment_s=mean, wal=shipped)  # fmt: skip
+        else:
+            self.tl.add("protection_stopped", backups=len(self.snapshots), last_backup_error=self.agent_error,
+                        mean_backup_s=mean)  # fmt: skip
         self.tl.add(E.HEARTBEAT_STOPPED, **self.ledger.summary(self.spec.heartbeat.rate))
 
     async def restore(self, counts: dict[str, int]) -> None:
         tl = self.tl
         tl.add(E.RESTORE_STARTED, target=str(self.restored))
-        if not self.backup.exists():
-            raise StepError("restore", f"no backup at {self.backup}")
-        await asyncio.to_thread(shutil.copyfile, self.backup, self.restored)
-        tl.add(E.RESTORE_FILES, **{"from": str(self.backup), "bytes": self.restored.stat().st_size})
+        if self.shipper is not None:  # the newest base, then every shipped log replayed by SQLite
+            if self.spec.fault.remove_wal_segment:
+                self.sabotage(self.shipper.archive)
+            try:
+                chain = await asyncio.to_thread(archive_chain, self.shipper.archive)
+                tl.add(E.WAL_CHECKED, where=str(chain.gen), logs=len(chain.logs), missing=chain.missing)
+                replayed = await asyncio.to_thread(restore_wal, self.shipper.archive, self.restored)
+            except (OSError, ValueError, sqlite3.Error) as exc:
+                raise StepError("restore", f"cannot restore from {self.shipper.archive}: {exc}") from None
+            tl.add(E.RESTORE_FILES, **{"from": str(self.shipper.archive), **replayed})
+        else:
+            if not self.backup.exists():
+                raise StepError("restore", f"no backup at {self.backup}")
+            await asyncio.to_thread(shutil.copyfile, self.backup, self.restored)
+            tl.add(E.RESTORE_FILES, **{"from": str(self.backup), "bytes": self.restored.stat().st_size})
         rows = await asyncio.to_thread(self.health)
         tl.add(E.HEALTHY, query="SELECT count(*) FROM greenflag_heartbeat", heartbeat_rows=rows)
         tl.add(E.DATA_VERIFIED, **await asyncio.to_thread(self.verify, counts))
@@ -310,7 +344,7 @@ async def run_sqlite_drill(
         except sqlite3.Error as exc:
             raise UsageError(f"--db {path}: not a readable SQLite database ({exc})") from None
     timeline = Timeline(echo=echo)
-    protection = {"method": "backup", "interval_s": spec.protection.interval}
+    protection = {"method": spec.method("sqlite"), "interval_s": spec.interval()}
     timeline.add(E.DRILL_STARTED, kind="sqlite", target=spec.sqlite.db or "fixture database", **protection)
     drill = _Drill(spec, timeline, keep)
     try:

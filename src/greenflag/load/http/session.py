@@ -14,7 +14,7 @@ import asyncio
 import json as jsonlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypedDict
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -90,9 +90,19 @@ class RequestOptions(TypedDict, total=False):
 class HttpSession:
     """`self.http` of a journey: get/post/put/patch/delete, cookies, redirects, per-request metrics."""
 
-    __slots__ = ("base", "clients", "cookies", "pending", "registry", "step", "timeout")
+    __slots__ = ("base", "clients", "cookies", "extra_headers", "pending", "registry", "step", "throttle", "timeout")
 
-    def __init__(self, registry: Registry, base: Target | None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        base: Target | None,
+        *,
+        timeout: float = 60.0,
+        extra_headers: tuple[tuple[str, str], ...] = (),
+        throttle: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """`extra_headers` go with every request and stream (greenflag's analysis traffic: its route and tag);
+        `throttle` is awaited before each request is sent (a shared rate cap)."""
         self.registry = registry
         self.base = base
         self.timeout = timeout
@@ -100,6 +110,8 @@ class HttpSession:
         self.cookies = CookieJar()
         self.pending: float | None = None  # the iteration's scheduled start, until its first request
         self.step: str | None = None
+        self.extra_headers = extra_headers
+        self.throttle = throttle
 
     def want_time(self) -> float:
         """When the VU wanted to send what it sends now: the scheduled start for the first request."""
@@ -185,6 +197,10 @@ class HttpSession:
         t_want: float,
     ) -> Response:
         lines = list((headers or {}).items())
+        if self.extra_headers:
+            lines[:0] = self.extra_headers
+        if self.throttle is not None:
+            await self.throttle()
         if content_type and not any(k.lower() == "content-type" for k, _ in lines):
             lines.append(("Content-Type", content_type))
         cookie = self.cookies.header(target.host)
@@ -253,7 +269,7 @@ class HttpSession:
             timeout=self.timeout,
             want_time=self.want_time,
             name=name or default_name(url),
-            headers=dict(headers or {}),
+            headers={**dict(self.extra_headers), **dict(headers or {})},
             tags=make_tags(self.step, tags),
             reconnect=reconnect,
             max_reconnects=max_reconnects,

@@ -11,6 +11,7 @@ import asyncio
 import sys
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from greenflag.load.http.session import HttpSession
 from greenflag.load.metrics.series import Registry
 from greenflag.load.scenarios.user import User, Wait, constant, first_phase, next_phase, pick, task_table
 
-__all__ = ["ClassPlan", "UserScenario", "UserVU", "count_error"]
+__all__ = ["ClassPlan", "SessionOptions", "UserScenario", "UserVU", "count_error"]
 
 _perf = time.perf_counter
+# headers sent with every request of every VU, and a throttle awaited before each (HttpSession's options)
+SessionOptions = tuple[tuple[tuple[str, str], ...], Callable[[], Awaitable[None]] | None]
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,21 @@ def count_error(registry: Registry, exc: BaseException, seen: set[str] | None = 
 class UserVU:
     __slots__ = ("phase", "plan", "registry", "seen", "session", "state", "user")
 
-    def __init__(self, plan: ClassPlan, vu_id: int, registry: Registry, seen: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        plan: ClassPlan,
+        vu_id: int,
+        registry: Registry,
+        seen: set[str] | None = None,
+        session: SessionOptions | None = None,
+    ) -> None:
         self.plan = plan
         self.registry = registry
         self.seen = seen
-        self.session = HttpSession(registry, plan.base, timeout=plan.cls.timeout)
+        headers, throttle = session or ((), None)
+        self.session = HttpSession(
+            registry, plan.base, timeout=plan.cls.timeout, extra_headers=headers, throttle=throttle
+        )
         self.user = plan.cls(vu_id, self.session, registry)
         self.phase = first_phase(vu_id)
         self.state: RunState | None = None
@@ -128,9 +141,10 @@ class UserVU:
 class UserScenario:
     """The engine's Scenario for a set of User classes; VUs are shared among classes by their `weight`."""
 
-    def __init__(self, plans: list[ClassPlan], registry: Registry) -> None:
+    def __init__(self, plans: list[ClassPlan], registry: Registry, session: SessionOptions | None = None) -> None:
         self.plans = plans
         self.registry = registry
+        self.session = session
         self.seen: set[str] = set()  # error types already reported on stderr
         self.cumulative: list[int] = []
         total = 0
@@ -143,4 +157,4 @@ class UserScenario:
         return self.plans[pick(self.cumulative, (vu_id * 0.6180339887498949) % 1.0)]
 
     def new_vu(self, vu_id: int) -> UserVU:
-        return UserVU(self.plan_for(vu_id), vu_id, self.registry, self.seen)
+        return UserVU(self.plan_for(vu_id), vu_id, self.registry, self.seen, self.session)

@@ -25,7 +25,7 @@ from greenflag.load.engine.options import OPTION_KEYS, OptionError, PlanOptions,
 from greenflag.load.http.client import Target, parse_target
 from greenflag.load.metrics.series import Registry
 from greenflag.load.metrics.thresholds import ThresholdError, parse_thresholds
-from greenflag.load.scenarios.journey import ClassPlan, UserScenario
+from greenflag.load.scenarios.journey import ClassPlan, SessionOptions, UserScenario
 from greenflag.load.scenarios.user import User, Wait, task_table
 
 __all__ = ["OPTION_KEYS", "ScriptScenario", "base_target", "load_python", "plan_options"]
@@ -42,9 +42,10 @@ class ScriptScenario:
     custom_metrics: bool = True
     exec_classes: dict[str, list[type[User]]] = field(default_factory=dict)  # scenario → the classes it runs
 
-    def make_scenario(self, registry: Registry) -> UserScenario:
+    def make_scenario(self, registry: Registry, session: SessionOptions | None = None) -> UserScenario:
+        """The engine's scenario; `session`: headers for every request and a throttle (analysis traffic)."""
         plans = [ClassPlan.of(cls, self.bases.get(cls)) for cls in self.classes]
-        return UserScenario(plans, registry)
+        return UserScenario(plans, registry, session)
 
     def make_for(self, scenario: str) -> Callable[[Registry], UserScenario]:
         """The VUs of one of `options.scenarios`: its `exec` classes (all of the file's when it names none)."""

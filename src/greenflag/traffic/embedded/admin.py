@@ -1,7 +1,8 @@
 """The admin API of the embedded router (aiohttp.web, its own listener). Every endpoint needs the bearer token.
 
 GET/PUT /weights · GET/PUT /backends · GET/PUT /header-route · POST /reset · GET /stats?window=10s ·
-GET /metrics (Prometheus) · GET /healthz. JSON shapes are documented in docs/router.md.
+GET /stats/export?since=UNIX (JSON lines) · GET /metrics (Prometheus) · GET /healthz. JSON shapes are documented
+in docs/router.md.
 """
 
 from __future__ import annotations
@@ -129,6 +130,20 @@ async def get_stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[ROUTER_KEY].stats_json(window))
 
 
+async def get_stats_export(request: web.Request) -> web.Response:
+    """Per second and backend, the kept seconds (JSON lines): what `greenflag analysis replay --stats` reads."""
+    text = request.query.get("since")
+    since: float | None = None
+    if text is not None:
+        try:
+            since = float(text)
+        except ValueError:
+            return _error(400, f"since: expected Unix seconds, got {text!r}")
+    lines = request.app[ROUTER_KEY].stats_export(since)
+    body = "".join(json.dumps(line, separators=(", ", ": ")) + "\n" for line in lines)
+    return web.Response(text=body, content_type="application/x-ndjson")
+
+
 async def get_metrics(request: web.Request) -> web.Response:
     from greenflag.traffic.embedded.exposition import render_metrics
 
@@ -155,6 +170,7 @@ def make_admin_app(router: AdminRouter, token: str) -> web.Application:
     app.router.add_put("/header-route", put_header_route)
     app.router.add_post("/reset", post_reset)
     app.router.add_get("/stats", get_stats)
+    app.router.add_get("/stats/export", get_stats_export)
     app.router.add_get("/metrics", get_metrics)
     app.router.add_get("/healthz", get_healthz)
     return app

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
 
-__all__ = ["load_or_create_token", "read_token"]
+__all__ = ["load_or_create_token", "read_token", "synthetic_key"]
+
+
+def synthetic_key(token: str | None) -> str:
+    """The value of `X-Greenflag-Synthetic` that marks greenflag's analysis traffic: derived from the admin token
+    (whoever steers the router can tag; the key reveals nothing about the token), random without one."""
+    if not token:
+        return secrets.token_hex(16)
+    return hmac.new(token.encode(), b"greenflag synthetic traffic", hashlib.sha256).hexdigest()[:32]
 
 
 def read_token(path: str | Path) -> str:

@@ -40,7 +40,7 @@ class Exchange:
     __slots__ = (
         "aborted", "backend", "chunked_out", "client", "close_after", "done", "facts", "head_sent", "headers",
         "http11", "keep_alive", "method", "pending", "pending_bytes", "req_done", "retried", "reused", "started",
-        "status", "upstream", "url",
+        "status", "synthetic", "upstream", "url",
     )  # fmt: skip
 
     def __init__(
@@ -68,6 +68,7 @@ class Exchange:
         self.aborted = False
         self.retried = False
         self.reused = False
+        self.synthetic = False  # greenflag's analysis traffic (a valid X-Greenflag-Synthetic tag): counted apart
 
     @property
     def has_body(self) -> bool:

@@ -7,6 +7,7 @@ Routing decisions themselves are pure (routing.py); this module applies them to 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import random
 import time
@@ -60,6 +61,7 @@ class ProxyCore:
         self.retries = 0
         self.client_aborts: dict[str, int] = {}
         self.dropped = 0  # requests lost because the router closed their connection (a bug if ever > 0)
+        self.synthetic_key: bytes | None = None  # the X-Greenflag-Synthetic value of greenflag's analysis traffic
 
     # -- configuration ----------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -77,8 +79,10 @@ class ProxyCore:
         if exclude is not None:
             name = table.pick(self.random(), exclude=exclude)
         else:
+            tag, key = ex.facts.synthetic, self.synthetic_key
+            ex.synthetic = tag is not None and key is not None and hmac.compare_digest(tag, key)
             sticky = sticky_cookie_value(ex.facts.cookie) if self.sticky else None
-            name = table.choose(self.random(), ex.facts.route_value, sticky, self.backends)
+            name = table.choose(self.random(), ex.facts.route_value, sticky, self.backends, ex.synthetic)
         backend = self.backends.get(name) if name is not None else None
         if backend is None or backend.removed:
             self.unrouted += 1
@@ -171,7 +175,7 @@ class ProxyCore:
             backend.in_flight.discard(ex)
             self.client_aborts[backend.name] = self.client_aborts.get(backend.name, 0) + 1
             if ex.head_sent:
-                self.stats.record(backend.name, ex.status, int((time.monotonic() - ex.started) * 1e6))
+                self.stats.record(backend.name, ex.status, int((time.monotonic() - ex.started) * 1e6), ex.synthetic)
         conn = ex.upstream
         ex.done = True
         if conn is not None:
@@ -184,7 +188,7 @@ class ProxyCore:
         if backend is None:
             return
         backend.in_flight.discard(ex)
-        self.stats.record(backend.name, status, int((time.monotonic() - ex.started) * 1e6))
+        self.stats.record(backend.name, status, int((time.monotonic() - ex.started) * 1e6), ex.synthetic)
 
     def sticky_cookie(self, ex: Exchange) -> bytes:
         if not self.sticky or ex.backend is None or ex.facts.route_value is not None:

@@ -1,6 +1,6 @@
 """`EmbeddedRouterClient`: the Router driver for the embedded router, speaking to its admin API.
 
-Implements `Router`, `BackendManager`, `HeaderRouting` and `RouterStats` (greenflag.traffic.base).
+Implements `Router`, `BackendManager`, `HeaderRouting`, `RouterStats` and `SyntheticTagging` (greenflag.traffic.base).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from typing import Any
 
 import aiohttp
 
-from greenflag.traffic.base import BackendWindow, Weights
+from greenflag.traffic.base import SYNTHETIC_HEADER, BackendWindow, Weights
+from greenflag.traffic.embedded.admin_token import synthetic_key
 from greenflag.traffic.embedded.stats import window_from_json
 
 __all__ = ["AdminError", "EmbeddedRouterClient"]
@@ -23,6 +24,7 @@ class EmbeddedRouterClient:
     def __init__(self, admin_url: str, token: str, *, timeout: float = 5.0) -> None:
         self.admin_url = admin_url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._synthetic = synthetic_key(token)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -85,6 +87,29 @@ class EmbeddedRouterClient:
         """The raw `GET /stats` answer, including the router-wide counters (docs/router.md)."""
         data: dict[str, Any] = await self._call("GET", "/stats", params={"window": f"{window_s:g}s"})
         return data
+
+    async def stats_export(self, since: float | None = None) -> list[dict[str, Any]]:
+        """`GET /stats/export`: one mapping per complete second and backend (docs/router.md)."""
+        import json
+
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=self._headers)
+        params = {} if since is None else {"since": f"{since:.3f}"}
+        url = self.admin_url + "/stats/export"
+        try:
+            async with self._session.get(url, params=params) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    raise AdminError(f"GET {url}: HTTP {resp.status}: {_message(text)}")
+        except aiohttp.ClientError as exc:
+            raise AdminError(f"GET {url}: router admin API unreachable: {exc}") from None
+        except TimeoutError:
+            raise AdminError(f"GET {url}: router admin API timed out") from None
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    # -- SyntheticTagging -------------------------------------------------------------------------------
+    def synthetic_tag(self) -> tuple[str, str]:
+        return SYNTHETIC_HEADER, self._synthetic
 
     async def healthz(self) -> dict[str, Any]:
         data: dict[str, Any] = await self._call("GET", "/healthz")

@@ -35,6 +35,13 @@ class RouterCollector:
         latency = HistogramMetricFamily(
             "greenflag_router_request_duration_seconds", "Request duration through the router", labels=["backend"]
         )
+        synthetic = CounterMetricFamily(
+            "greenflag_router_synthetic_requests",
+            "Requests of greenflag's analysis traffic per backend (counted in _requests_total too)",
+            labels=["backend"],
+        )
+        for name, tagged in sorted(core.stats.synthetic.items()):
+            synthetic.add_metric([name], sum(tagged.totals))
         weight = GaugeMetricFamily("greenflag_router_weight", "Configured weight", labels=["backend"])
         in_flight = GaugeMetricFamily("greenflag_router_in_flight", "Requests in flight", labels=["backend"])
         for name, series in sorted(core.stats.series.items()):
@@ -53,7 +60,7 @@ class RouterCollector:
         for name, state in self._router.backend_states().items():
             weight.add_metric([name], state.weight)
             in_flight.add_metric([name], state.in_flight)
-        yield from (requests, responses, errors, latency, weight, in_flight)
+        yield from (requests, synthetic, responses, errors, latency, weight, in_flight)
 
 
 def render_metrics(router: ScrapedRouter) -> tuple[bytes, str]:

@@ -78,9 +78,13 @@ class RequestFacts(NamedTuple):
     route_value: str | None
     expect_continue: bool
     connection: frozenset[bytes] = frozenset()  # tokens of the Connection header(s), lower case
+    synthetic: bytes | None = None  # the X-Greenflag-Synthetic value (the core checks it against its key)
 
 
-_WANTED = (b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection")
+SYNTHETIC = b"x-greenflag-synthetic"  # greenflag's analysis traffic (traffic.base.SYNTHETIC_HEADER)
+_WANTED = (
+    b"content-length", b"transfer-encoding", b"host", b"cookie", b"expect", b"upgrade", b"connection", SYNTHETIC,
+)  # fmt: skip
 _WANTED_LENGTHS = frozenset(len(w) for w in _WANTED)
 _EMPTY: frozenset[bytes] = frozenset()
 
@@ -140,6 +144,7 @@ def check_request(
         raise BadRequest(400, "protocol upgrades (WebSocket, h2c) are not supported")
     cookies = seen.get(b"cookie")
     routes = seen.get(route_header)
+    synthetic = seen.get(SYNTHETIC)
     return RequestFacts(
         host=seen.get(b"host", [b""])[0],
         chunked=chunked,
@@ -148,6 +153,7 @@ def check_request(
         route_value=routes[0].decode("latin-1") if routes else None,
         expect_continue=any(v.lower() == b"100-continue" for v in seen.get(b"expect", [])),
         connection=connection - FRAMING if connection else connection,
+        synthetic=synthetic[0] if synthetic else None,
     )
 
 

@@ -110,14 +110,20 @@ class RouteTable:
             return None
         return names[bisect_right(cumulative, u * total)]
 
-    def choose(self, u: float, route_value: str | None, sticky: str | None, backends: Iterable[str] = ()) -> str | None:
+    def choose(
+        self, u: float, route_value: str | None, sticky: str | None, backends: Iterable[str] = (), exact: bool = False
+    ) -> str | None:
         """The backend for one request.
 
         route_value: the route header's value (None when absent). With a pinned header route every request
         carrying the header goes there; otherwise a value naming a configured backend goes to that backend
-        regardless of its weight. sticky: the backend named by the sticky cookie; honoured while eligible.
+        regardless of its weight. `exact` (greenflag's own analysis traffic, tagged with the router's key): a value
+        naming a backend goes there even while a route is pinned. sticky: the backend named by the sticky cookie;
+        honoured while eligible.
         """
         if route_value is not None:
+            if exact and route_value in backends:
+                return route_value
             if self.header_route is not None:
                 return self.header_route
             if route_value in backends:

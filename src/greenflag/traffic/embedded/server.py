@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from greenflag.spec import RouterSpec
-from greenflag.traffic.base import BackendWindow
+from greenflag.traffic.base import SYNTHETIC_HEADER, BackendWindow
+from greenflag.traffic.embedded.admin_token import synthetic_key
 from greenflag.traffic.embedded.core import ProxyCore
 from greenflag.traffic.embedded.http1 import Limits
 from greenflag.traffic.embedded.policy import BackendPolicy, admin_exposure_problem
@@ -65,6 +66,7 @@ class EmbeddedRouter:
             raise ValueError(f"router.kind is {getattr(spec, 'kind', '?')!r}: the embedded router needs kind embedded")
         self.spec = spec
         self._admin_token = admin_token
+        self.synthetic_key = synthetic_key(admin_token)  # X-Greenflag-Synthetic: greenflag's analysis traffic
         self._admin_enabled = admin and admin_token is not None
         self._health_interval = health_interval
         self._core: ProxyCore | None = None
@@ -116,6 +118,7 @@ class EmbeddedRouter:
             header_timeout=spec.header_timeout,
             limits=Limits(max_body_bytes=spec.max_body_size),
         )
+        core.synthetic_key = self.synthetic_key.encode()
         self._core = core
         for name, url in spec.backends.items():
             core.backends[name] = Backend(name, url, self._addresses[name])
@@ -321,6 +324,23 @@ class EmbeddedRouter:
         core = self.core
         names = sorted({*core.backends, *core.stats.series})
         return core.stats.windows(names, window_s)
+
+    def synthetic_tag(self) -> tuple[str, str]:
+        """The header and value that mark greenflag's analysis traffic (counted apart, routed by name)."""
+        return SYNTHETIC_HEADER, self.synthetic_key
+
+    def stats_export(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Each complete second of each backend kept (5 minutes), from Unix time `since` on: the JSON lines of
+        `GET /stats/export` (docs/router.md)."""
+        core = self.core
+        offset = time.time() - time.monotonic()  # the stats' seconds are monotonic; lines carry Unix time
+        first = 0 if since is None else int(since - offset)
+        names = sorted({*core.backends, *core.stats.series})
+        return [
+            {"time": round(second + offset, 3), "backend": name, **line}
+            for second, name, line in core.stats.export(names, first)
+            if since is None or second + offset >= since
+        ]
 
     def stats_json(self, window_s: float) -> dict[str, Any]:
         core = self.core

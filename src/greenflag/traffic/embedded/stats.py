@@ -4,10 +4,16 @@ Recording (hot path) appends the latency to the current second's `array('q')` an
 second ends its raw values are folded with numpy into sparse HDR counts (bucket index → count, the layout
 HdrHistogram uses at 3 significant digits), so a busy second costs a few KB, not a full counts array.
 Queries merge the seconds of a window into a `greenflag.hdr.Histogram` for percentiles and buckets.
+
+Synthetic requests (greenflag's analysis traffic, tagged with the router's key) are counted twice: with every
+other request, and in a series of their own (`StatsStore.synthetic`), so a window reports all traffic and its
+synthetic part, and users' numbers are the difference. `export` gives each complete second of each backend, the
+shape `GET /stats/export` writes as JSON lines (docs/router.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections import deque
 from collections.abc import Callable
@@ -16,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from greenflag.hdr import Histogram, bucket_upper, counts_index
+from greenflag.hdr import COUNTS_LEN, Histogram, bucket_upper, counts_index
 from greenflag.traffic.base import BackendWindow
 
 __all__ = [
     "CLASSES",
     "BackendSeries",
     "StatsStore",
+    "second_to_json",
     "window_from_json",
     "window_to_json",
 ]
@@ -106,6 +113,15 @@ class BackendSeries:
             self._fold_into_totals(self._current)
             self._current = None
 
+    def seconds(self, first: int, now_second: int) -> list[tuple[int, list[int], list[tuple[float, int]]]]:
+        """The complete seconds from `first` on, before `now_second`: (second, counts by kind, latency buckets)."""
+        out = []
+        for sec in self._seconds:
+            if first <= sec.second < now_second:
+                idx, cnt = sec.sparse()
+                out.append((sec.second, list(sec.counts), _buckets_ms(idx, cnt)))
+        return out
+
     def window(self, name: str, now_second: int, window_s: float) -> BackendWindow:
         first = now_second - max(1, round(window_s)) + 1
         counts = [0] * 6
@@ -130,29 +146,49 @@ def _make_window(
     requests = sum(counts)
     if not indices or requests == 0:
         return BackendWindow(name, window_s, requests, responses, counts[5])
-    idx, inverse = np.unique(np.concatenate(indices), return_inverse=True)
-    cnt = np.bincount(inverse, weights=np.concatenate(weights)).astype(np.int64)
-    hist = Histogram()
-    for upper_us, count in zip(bucket_upper(idx).tolist(), cnt.tolist(), strict=True):
-        hist.record_count(int(upper_us), int(count))
+    # the seconds' sparse counts summed into one HDR counts array at once (not bucket by bucket: a 300 s lookback
+    # has thousands of them, and the analysis merges windows on the event loop every interval)
+    merged = np.zeros(COUNTS_LEN, dtype=np.int64)
+    np.add.at(merged, np.concatenate(indices), np.concatenate(weights))
+    hist = Histogram.from_counts(merged)
     buckets = tuple((u / 1000.0, c) for u, c in hist.buckets())
     p50, p95, p99 = (v / 1000.0 for v in hist.percentiles([50.0, 95.0, 99.0]))
     return BackendWindow(name, window_s, requests, responses, counts[5], buckets, p50, p95, p99)
 
 
+def _buckets_ms(idx: Int64s, cnt: Int64s) -> list[tuple[float, int]]:
+    """Sparse HDR counts → (upper bound ms, count), sorted, as the windows report them."""
+    order = np.argsort(idx)
+    return [(u / 1000.0, int(c)) for u, c in zip(bucket_upper(idx[order]).tolist(), cnt[order].tolist(), strict=True)]
+
+
 def window_to_json(w: BackendWindow) -> dict[str, Any]:
     """The JSON shape of one backend in `GET /stats` (docs/router.md)."""
-    return {
+    out: dict[str, Any] = {
         "requests": w.requests,
         "responses": {cls: w.responses.get(cls, 0) for cls in CLASSES},
         "transport_errors": w.transport_errors,
         "latency_ms": {"p50": w.p50_ms, "p95": w.p95_ms, "p99": w.p99_ms},
         "latency_buckets_ms": [[u, c] for u, c in w.latency_buckets],
     }
+    if w.synthetic is not None:
+        out["synthetic"] = window_to_json(w.synthetic)
+    return out
+
+
+def second_to_json(counts: list[int], buckets: list[tuple[float, int]]) -> dict[str, Any]:
+    """One backend's second in `GET /stats/export`: requests, responses by class, transport errors, HDR buckets."""
+    return {
+        "requests": sum(counts),
+        "responses": {cls: counts[i] for i, cls in enumerate(CLASSES)},
+        "transport_errors": counts[5],
+        "latency_buckets_ms": [[u, c] for u, c in buckets],
+    }
 
 
 def window_from_json(name: str, window_s: float, data: dict[str, Any]) -> BackendWindow:
     lat = data.get("latency_ms") or {}
+    synthetic = data.get("synthetic")
     return BackendWindow(
         backend=name,
         window_s=window_s,
@@ -163,6 +199,7 @@ def window_from_json(name: str, window_s: float, data: dict[str, Any]) -> Backen
         p50_ms=lat.get("p50"),
         p95_ms=lat.get("p95"),
         p99_ms=lat.get("p99"),
+        synthetic=window_from_json(name, window_s, synthetic) if isinstance(synthetic, dict) else None,
     )
 
 
@@ -172,23 +209,56 @@ class StatsStore:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self.series: dict[str, BackendSeries] = {}
+        self.synthetic: dict[str, BackendSeries] = {}  # the synthetic requests among `series`, by backend
 
-    def record(self, backend: str, status: int, latency_us: int) -> None:
-        """status 0 = transport error (the client got a 502 or a cut-off response)."""
+    def record(self, backend: str, status: int, latency_us: int, synthetic: bool = False, *,
+               second: int | None = None) -> None:
+        """status 0 = transport error (the client got a 502 or a cut-off response); `second` defaults to now."""
         series = self.series.get(backend)
         if series is None:
             series = self.series[backend] = BackendSeries()
         kind = 5 if status == 0 else min(max(status // 100, 1), 5) - 1
-        series.record(int(self._clock()), kind, latency_us)
+        second = int(self._clock()) if second is None else second
+        series.record(second, kind, latency_us)
+        if synthetic:
+            tagged = self.synthetic.get(backend)
+            if tagged is None:
+                tagged = self.synthetic[backend] = BackendSeries()
+            tagged.record(second, kind, latency_us)
+
+    def _window(self, store: dict[str, BackendSeries], name: str, now: int, window_s: float) -> BackendWindow:
+        series = store.get(name)
+        if series is None:
+            return BackendWindow(name, window_s)
+        series.flush(now)
+        return series.window(name, now, window_s)
 
     def windows(self, names: list[str], window_s: float) -> dict[str, BackendWindow]:
         now = int(self._clock())
         out: dict[str, BackendWindow] = {}
         for name in names:
+            window = self._window(self.series, name, now, window_s)
+            synthetic = self._window(self.synthetic, name, now, window_s)
+            out[name] = dataclasses.replace(window, synthetic=synthetic)
+        return out
+
+    def export(self, names: list[str], since_second: int) -> list[tuple[int, str, dict[str, Any]]]:
+        """Every complete second from `since_second` on (the clock's seconds), per backend that served requests in
+        it: (second, backend, `second_to_json` with its `synthetic` part), oldest first."""
+        now = int(self._clock())
+        out: list[tuple[int, str, dict[str, Any]]] = []
+        for name in names:
             series = self.series.get(name)
             if series is None:
-                out[name] = BackendWindow(name, window_s)
-            else:
-                series.flush(now)
-                out[name] = series.window(name, now, window_s)
+                continue
+            series.flush(now)
+            tagged = self.synthetic.get(name)
+            if tagged is not None:
+                tagged.flush(now)
+            synthetic = {sec: (c, b) for sec, c, b in (tagged.seconds(since_second, now) if tagged else [])}
+            for second, counts, buckets in series.seconds(since_second, now):
+                line = second_to_json(counts, buckets)
+                line["synthetic"] = second_to_json(*synthetic.get(second, ([0] * 6, [])))
+                out.append((second, name, line))
+        out.sort(key=lambda item: (item[0], item[1]))
         return out

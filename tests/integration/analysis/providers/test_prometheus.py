@@ -16,8 +16,8 @@ from greenflag.demo.process import DemoAppProcess, run_demo_app
 from greenflag.spec import AnalysisSpec, RouterSpec
 from greenflag.testing import FakeClock
 from greenflag.traffic.embedded.server import EmbeddedRouter
-from tests.servers import prometheus_command
-from tests.support import free_port, start_process, wait_until_async
+from tests.servers import prometheus_server, scrape_job
+from tests.support import free_port, wait_until_async
 
 TOKEN = "prom-test-token"
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs the prometheus Debian package")
@@ -36,8 +36,8 @@ async def test_prometheus_answers_the_provider(app: DemoAppProcess, tmp_path: Pa
     await router.start()
     try:
         assert router.admin_url is not None
-        cmd, address = prometheus_command(tmp_path, router.admin_url.removeprefix("http://"), token=TOKEN)
-        with start_process(cmd, ready_url=address + "/-/ready", timeout=60):
+        job = scrape_job("greenflag-test", router.admin_url.removeprefix("http://"), token=TOKEN)
+        with prometheus_server(tmp_path, [job]) as address:
             async with aiohttp.ClientSession() as session:
                 for _ in range(40):
                     async with session.get(router.url + "/") as response:

@@ -68,3 +68,12 @@ def test_sticky_cookie_value() -> None:
     assert sticky_cookie_value("a=1; greenflag_backend=green; b=2") == "green"
     assert sticky_cookie_value("greenflag_backend=") is None
     assert sticky_cookie_value(None) is None
+
+
+def test_exact_routing_for_tagged_analysis_traffic_even_while_pinned() -> None:
+    names = ["blue", "green"]
+    pinned = RouteTable.build({"blue": 100, "green": 0}, header_route="green")
+    assert pinned.choose(0.5, "blue", None, names) == "green"  # users' test traffic: the pin wins
+    assert pinned.choose(0.5, "blue", None, names, exact=True) == "blue"  # analysis traffic: the backend it names
+    assert pinned.choose(0.5, "purple", None, names, exact=True) == "green"  # no such backend: as any request
+    assert RouteTable.build({"blue": 100}).choose(0.5, None, None, names, exact=True) == "blue"
