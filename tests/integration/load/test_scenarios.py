@@ -8,7 +8,6 @@ from __future__ import annotations
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from greenflag.errors import UsageError
 from greenflag.load.engine.runner import run_load
 from greenflag.load.run import LoadRequest, prepare
-from tests.integration.load.counting_server import CountingServer, counting_server
+from tests.integration.load.counting_server import CountingServer
 from tests.integration.load.test_end_of_run import settled
 
 pytestmark = pytest.mark.timeout(120)
@@ -67,19 +66,6 @@ flows:
       - get: {url: /cart}
       - post: {url: /buy, json: {item: 1}}
 """
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[CountingServer]:
-    with counting_server() as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: CountingServer) -> Iterator[CountingServer]:
-    module_server.reset()
-    yield module_server
-    module_server.reset()
 
 
 async def run(path: Path, server: CountingServer, **options: Any) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +26,11 @@ from greenflag.load.engine.coordinator import coordinate
 from greenflag.load.engine.links import InProcessLink, Link
 from greenflag.load.engine.runner import run_load
 from greenflag.load.run import LoadRequest, prepare
-from tests.integration.load.counting_server import CountingServer, counting_server
+from tests.integration.load.counting_server import CountingServer
 from tests.integration.load.test_end_of_run import EXECUTORS, JOURNEY, settled
 from tests.support import ROOT, wait_until
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture(scope="module")
-def module_server() -> Iterator[CountingServer]:
-    with counting_server() as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: CountingServer) -> Iterator[CountingServer]:
-    module_server.reset()
-    yield module_server
-    module_server.reset()
 
 
 async def run(target: str, **options: Any) -> dict[str, Any]:
