@@ -65,6 +65,7 @@ def build_alb(endpoint: str, slots: tuple[str, ...] = ("blue", "green")) -> AlbW
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing",
                        aws_secret_access_key="testing")  # fmt: skip
     elb = elbv2(endpoint)
+    # moto's VPC, subnets and targets are records in moto's memory: nothing is sent to these 10.0.x addresses
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][

@@ -17,51 +17,28 @@ recording), where a metric still running passes only with evidence — as live.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from greenflag.analysis.builtin import builtin_measurement
-from greenflag.analysis.conditions import Condition, parse_condition
+from greenflag.analysis.conditions import parse_condition
 from greenflag.analysis.defaults import BUILTIN_ERROR_RATE, builtin_metrics
 from greenflag.analysis.providers.base import Observation
 from greenflag.analysis.providers.router import QUERIES, window_value
 from greenflag.analysis.recording import Recording
 from greenflag.analysis.verdicts import (
     Measurement,
-    MetricCounts,
+    Track,
     Verdict,
-    has_evidence,
     measure,
-    metric_verdict,
     run_verdict,
 )
-from greenflag.spec import AnalysisSpec, MetricSpec
+from greenflag.spec import AnalysisSpec
 
 __all__ = ["Replay", "replay"]
 __pure__ = True
 
 MAX_LOOKS = 100_000
-
-
-@dataclass
-class _Track:
-    spec: MetricSpec
-    builtin: bool
-    conditions: tuple[Condition | None, Condition | None]
-    interval: float
-    next_at: float
-    measurements: list[Measurement] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> Verdict:
-        return metric_verdict(self.spec, self.measurements)
-
-    def undecided(self) -> bool:
-        counts = MetricCounts()
-        for m in self.measurements:
-            counts = counts.add(m)
-        last = self.measurements[-1] if self.measurements else None
-        return self.verdict is Verdict.RUNNING and not has_evidence(self.spec, counts, last)
 
 
 @dataclass(frozen=True)
@@ -104,13 +81,13 @@ class Replay:
         }
 
 
-def _tracks(spec: AnalysisSpec, start: float, notes: list[str]) -> list[_Track]:
-    tracks: list[_Track] = []
+def _tracks(spec: AnalysisSpec, start: float, notes: list[str]) -> list[Track]:
+    tracks: list[Track] = []
     user = {m.name for m in spec.metrics}
     if spec.defaults:
         for metric in builtin_metrics():
             if metric.name not in user:
-                tracks.append(_Track(metric, True, (None, None), max(spec.interval, 0.01), start))
+                tracks.append(Track(metric, True, (None, None), max(spec.interval, 0.01), start))
     for metric in spec.metrics:
         if metric.provider != "router" or metric.query.strip() not in QUERIES:
             notes.append(f"{metric.name}: left out ({metric.provider} metrics are not in a router recording)")
@@ -120,7 +97,7 @@ def _tracks(spec: AnalysisSpec, start: float, notes: list[str]) -> list[_Track]:
         )
         interval = metric.interval if metric.interval is not None else spec.interval
         tracks.append(
-            _Track(metric, False, (conditions[0], conditions[1]), max(interval, 0.01), start + metric.initial_delay)
+            Track(metric, False, (conditions[0], conditions[1]), max(interval, 0.01), start + metric.initial_delay)
         )
     return tracks
 
@@ -128,7 +105,7 @@ def _tracks(spec: AnalysisSpec, start: float, notes: list[str]) -> list[_Track]:
 def _measure(
     spec: AnalysisSpec,
     rec: Recording,
-    track: _Track,
+    track: Track,
     canary: str,
     stable: str | None,
     start: float,

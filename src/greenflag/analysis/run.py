@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from greenflag.analysis.builtin import builtin_measurement
@@ -24,11 +23,9 @@ from greenflag.analysis.defaults import (
 from greenflag.analysis.providers.base import MetricProvider, Observation
 from greenflag.analysis.verdicts import (
     Measurement,
-    MetricCounts,
+    Track,
     Verdict,
-    has_evidence,
     measure,
-    metric_verdict,
     run_verdict,
 )
 from greenflag.clock import Clock
@@ -50,20 +47,6 @@ def build_providers(spec: AnalysisSpec, *, router: RouterStats | None = None) ->
     for i, metric in enumerate(spec.metrics):
         providers[metric.name] = create_provider(metric, router=router, where=f"analysis.metrics[{i}]")
     return providers
-
-
-@dataclass
-class _Track:
-    spec: MetricSpec
-    builtin: bool
-    conditions: tuple[Condition | None, Condition | None]
-    interval: float
-    next_at: float
-    measurements: list[Measurement] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> Verdict:
-        return metric_verdict(self.spec, self.measurements)
 
 
 def _parse(metric: MetricSpec, where: str) -> tuple[Condition | None, Condition | None]:
@@ -104,7 +87,7 @@ class AnalysisRun:
         self.started_at = clock.monotonic() if started_at is None else started_at
         self.notes: list[str] = []
         self.measurements: list[Measurement] = []
-        self._tracks: dict[str, _Track] = {}
+        self._tracks: dict[str, Track] = {}
         self._looks = looks
         self._add_tracks(metrics, latency)
 
@@ -130,7 +113,7 @@ class AnalysisRun:
     def _add(self, metric: MetricSpec, *, builtin: bool, where: str) -> None:
         interval = metric.interval if metric.interval is not None else self.spec.interval
         start = self.started_at + metric.initial_delay
-        self._tracks[metric.name] = _Track(metric, builtin, _parse(metric, where), max(interval, 0.01), start)
+        self._tracks[metric.name] = Track(metric, builtin, _parse(metric, where), max(interval, 0.01), start)
 
     # --- verdicts -------------------------------------------------------------------------------------------
 
@@ -141,17 +124,9 @@ class AnalysisRun:
     def verdict(self) -> Verdict:
         return run_verdict(self.metric_verdicts().values())
 
-    def _undecided(self) -> list[_Track]:
+    def _undecided(self) -> list[Track]:
         """Running metrics without evidence (`has_evidence`): no decision to show when the run's time is up."""
-        out = []
-        for track in self._tracks.values():
-            counts = MetricCounts()
-            for m in track.measurements:
-                counts = counts.add(m)
-            last = track.measurements[-1] if track.measurements else None
-            if track.verdict is Verdict.RUNNING and not has_evidence(track.spec, counts, last):
-                out.append(track)
-        return out
+        return [track for track in self._tracks.values() if track.undecided()]
 
     def final_verdict(self) -> Verdict:
         """The verdict when the run's time is up: metrics still running count as Successful only with evidence (their
@@ -189,7 +164,7 @@ class AnalysisRun:
         metric = f"health.{name}"
         if metric not in self._tracks:
             spec = MetricSpec(name=metric, provider="router", query="gate", consecutive_error_limit=0)
-            self._tracks[metric] = _Track(spec, True, (None, None), self.spec.interval, float("inf"))
+            self._tracks[metric] = Track(spec, True, (None, None), self.spec.interval, float("inf"))
         verdict = Verdict.SUCCESSFUL if ok else Verdict.FAILED
         text = f"{metric}: {'passing' if ok else 'failed'}" + (f" ({detail})" if detail else "")
         m = Measurement(metric, self.clock.monotonic(), ok, verdict, text, "gate passes")
@@ -246,7 +221,7 @@ class AnalysisRun:
             for key, (name, w) in jobs.items()
         }
 
-    async def _measure(self, track: _Track, now: float) -> Measurement:
+    async def _measure(self, track: Track, now: float) -> Measurement:
         metric = track.spec
         provider = self.providers.get(metric.name) or self.providers[metric.provider]
         window = metric.window if metric.window is not None else self.spec.window
@@ -257,7 +232,7 @@ class AnalysisRun:
         return measure(metric, observation, now, conditions=track.conditions)
 
     async def _measure_builtin(
-        self, track: _Track, windows: dict[str, Awaitable[Observation]], now: float
+        self, track: Track, windows: dict[str, Awaitable[Observation]], now: float
     ) -> Measurement:
         name = track.spec.name
         observed = {key: await job for key, job in windows.items()}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from greenflag.analysis.conditions import Condition, EvaluationError, parse_condition
@@ -25,6 +25,7 @@ from greenflag.spec import MetricSpec
 __all__ = [
     "Measurement",
     "MetricCounts",
+    "Track",
     "Verdict",
     "counts_verdict",
     "format_value",
@@ -224,3 +225,28 @@ def run_verdict(verdicts: Iterable[Verdict]) -> Verdict:
         if _RANK[v] > _RANK[worst]:
             worst = v
     return worst
+
+
+@dataclass
+class Track:
+    """One metric of a running analysis (live or replayed): its conditions, when it is next measured, and its
+    measurements so far."""
+
+    spec: MetricSpec
+    builtin: bool
+    conditions: tuple[Condition | None, Condition | None]
+    interval: float
+    next_at: float
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return metric_verdict(self.spec, self.measurements)
+
+    def undecided(self) -> bool:
+        """Running without evidence (`has_evidence`): no decision to show when the run's time is up."""
+        counts = MetricCounts()
+        for m in self.measurements:
+            counts = counts.add(m)
+        last = self.measurements[-1] if self.measurements else None
+        return self.verdict is Verdict.RUNNING and not has_evidence(self.spec, counts, last)

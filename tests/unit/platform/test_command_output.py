@@ -1,4 +1,5 @@
-"""The command platform's output contracts: what `launch` and `status` must print."""
+"""The command platform's output contracts: what `launch` and `status` must print. The 10.0.0.x addresses are only
+strings parsed here: nothing is sent to them."""
 
 from __future__ import annotations
 

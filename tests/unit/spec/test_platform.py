@@ -1,4 +1,5 @@
-"""`platform:` is a union by kind: each kind's keys, one line naming file, line and key path for anything else."""
+"""`platform:` is a union by kind: each kind's keys, one line naming file, line and key path for anything else.
+The 10.0.0.x slot addresses are only strings the loader checks: nothing is sent to them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`analysis.traffic` and `analysis.detect`: what loads, and every refusal naming file, line and key path."""
+"""`analysis.traffic` and `analysis.detect`: what loads, and every refusal naming file, line and key path. The
+10.0.0.1 URL is a string the loader refuses: nothing is sent to it."""
 
 from __future__ import annotations
 
