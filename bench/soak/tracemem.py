@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import ctypes
 import gc
@@ -19,6 +20,7 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,6 +95,75 @@ def trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def histogram_growth(lengths: dict[str, int]) -> list[str]:
+    """Which of the run's histograms grew their counts array since the last look (by metric and series), and
+    the highest value each now holds (ms)."""
+    out = []
+    for registry in (obj for obj in gc.get_objects() if type(obj).__name__ == "Registry"):
+        named = [("iteration_duration", registry.iteration_duration)]
+        named += [(f"{m}{dict(t)}", h) for (m, t), h in registry.trends.items()]
+        for key, series in registry.series.items():
+            label = f"{key[0]} {key[2]}"
+            named += [(f"{label} duration", series.duration), (f"{label} latency", series.latency)]
+            named += [(f"{label} waiting", series.waiting), (f"{label} receiving", series.receiving)]
+            named += [(f"{label} {name}", hist) for name, hist in series.sparse.items()]
+        for label, hist in named:
+            size = 0 if hist._counts is None else len(hist._counts)
+            if size != lengths.get(label, 0):
+                before = lengths.get(label, 0) * 8 // 1024
+                out.append(f"{label}: {before} -> {size * 8 // 1024} KiB, max {hist.max / 1000:.1f} ms")
+            lengths[label] = size
+    return out
+
+
+def plain_look(
+    elapsed: float, args: argparse.Namespace, lengths: dict[str, int], types: dict[str, int], sizes: dict[int, int]
+) -> None:
+    """One look without tracemalloc: RSS, the allocators, the histograms' counts and which of them grew, and the
+    object types whose number changed the most since the last look."""
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
+    changed = sorted(((n - types.get(t, 0), t) for t, n in counts.items()), reverse=True)
+    common = [f"{t} {d:+d}" for d, t in changed[:6]] if types else []
+    types.clear()
+    types.update(counts)
+    hists = [obj for obj in gc.get_objects() if type(obj).__name__ == "Histogram"]
+    hdr_kb = sum(h._counts.nbytes for h in hists if h._counts is not None) / 1024
+    grown = histogram_growth(lengths) + container_growth(sizes)
+    before = rss_mb()
+    if args.trim:
+        trim()
+    print(
+        f"=== {elapsed:.0f}s: RSS {before:.1f} MB (trimmed {rss_mb():.1f}); {malloc_stats()}; {pymalloc_stats()}; "
+        f"python blocks {sys.getallocatedblocks()}; HDR counts {hdr_kb:.0f} KiB in {len(hists)} histograms; "
+        f"objects {common}",
+        flush=True,
+    )
+    for line in grown:
+        print("   ", line, flush=True)
+
+
+def container_growth(sizes: dict[int, int]) -> list[str]:
+    """The containers (dict, list, set, deque) still alive since the last look whose length grew the most: what
+    keeps objects the collector does not track (str, bytes, int) alive in growing numbers."""
+    now: dict[int, int] = {}
+    grew: list[tuple[int, Any]] = []
+    for obj in gc.get_objects():
+        if isinstance(obj, dict | list | set | collections.deque):
+            now[id(obj)] = len(obj)
+            if id(obj) in sizes and len(obj) > sizes[id(obj)]:
+                grew.append((len(obj) - sizes[id(obj)], obj))
+    sizes.clear()
+    sizes.update(now)
+    out = []
+    for delta, obj in sorted(grew, key=lambda item: -item[0])[:5]:
+        sample = list(obj.items())[-2:] if isinstance(obj, dict) else list(obj)[-2:]
+        owners = [type(r).__name__ for r in gc.get_referrers(obj) if r is not grew][:3]
+        out.append(f"{type(obj).__name__} +{delta} (now {len(obj)}), held by {owners}: {str(sample)[:160]}")
+    return out
+
+
 def top(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, count: int, key: str) -> list[str]:
     skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
     diff = now.filter_traces(skip).compare_to(baseline.filter_traces(skip), key)
@@ -110,6 +181,7 @@ def main() -> None:
     parser.add_argument("--script", default=str(HERE.parent / "seed_profile" / "seed.py"))
     parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
     parser.add_argument("--trim", action="store_true", help="with --no-trace: RSS before and after malloc_trim(0)")
+    parser.add_argument("--no-collect", action="store_true", help="no full garbage collection before each look")
     run(parser.parse_args())
 
 
@@ -137,23 +209,16 @@ def run(args: argparse.Namespace) -> None:
         async def watch() -> None:
             t0 = time.monotonic()
             baseline: tracemalloc.Snapshot | None = None
+            lengths: dict[str, int] = {}
+            types: dict[str, int] = {}
+            sizes: dict[int, int] = {}
             while True:
                 await asyncio.sleep(args.every if baseline is not None else args.baseline)
-                gc.collect()
+                if not args.no_collect:
+                    gc.collect()
                 elapsed = time.monotonic() - t0
                 if args.no_trace:
-                    counts: dict[str, int] = {}
-                    for obj in gc.get_objects():
-                        counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
-                    common = sorted(counts.items(), key=lambda kv: -kv[1])[:5]
-                    before = rss_mb()
-                    if args.trim:
-                        trim()
-                    print(
-                        f"=== {elapsed:.0f}s: RSS {before:.1f} MB (trimmed {rss_mb():.1f}); {malloc_stats()}; "
-                        f"{pymalloc_stats()}; python blocks {sys.getallocatedblocks()}; objects {common}",
-                        flush=True,
-                    )
+                    plain_look(elapsed, args, lengths, types, sizes)
                     baseline = baseline or tracemalloc.Snapshot([], 1)
                     continue
                 snap = tracemalloc.take_snapshot()

@@ -139,7 +139,8 @@ class Histogram:
         del self._raw[:]  # cleared in place: hot paths may hold a bound `raw.append`
         index = counts_index(values)
         counts = self._ensure_counts(int(index.max()))
-        counts += np.bincount(index, minlength=len(counts))
+        added = np.bincount(index)  # up to the batch's highest bucket
+        counts[: len(added)] += added
         self._note(int(values.min()), int(values.max()), int(values.sum()), len(values))
 
     # -- reading -----------------------------------------------------------------------------------------
@@ -229,6 +230,29 @@ class Histogram:
         self._counts[index] = 0
         self._total = self._sum = self._min = self._max = 0
         return taken
+
+    def changes(
+        self, seen: np.ndarray[Any, np.dtype[np.int64]] | None
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.int64]]]:
+        """What was recorded since an earlier look, for a caller that diffs a histogram that keeps counting (once a
+        second, say): (bucket indexes that gained counts, ascending; the counts they gained; `seen` brought up to
+        date). `seen` is what the previous call returned (None: the first look, everything is new). It is updated
+        in place and only grows with the histogram, so a look allocates nothing the size of the whole range."""
+        self._fold()
+        counts = self._counts
+        if counts is None:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, seen if seen is not None else empty
+        if seen is None or len(seen) < len(counts):
+            grown = np.zeros(len(counts), dtype=np.int64)
+            if seen is not None:
+                grown[: len(seen)] = seen
+            seen = grown
+        before = seen[: len(counts)]
+        index = np.flatnonzero(counts != before)
+        gained = counts[index] - before[index]
+        before[index] = counts[index]
+        return index, gained, seen
 
     def copy(self) -> Histogram:
         clone = Histogram()

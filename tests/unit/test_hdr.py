@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pytest
@@ -125,3 +126,28 @@ def test_the_counts_grow_with_the_highest_value_recorded() -> None:
     again = Histogram()
     again.add_sparse(taken[0], taken[1], total=taken[3], low=taken[4], high=taken[5])
     assert np.array_equal(again.counts(), both.counts()) and (again.min, again.max) == (both.min, both.max)
+
+
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=0, max_value=HIGHEST_US), max_size=50),
+        min_size=1,
+        max_size=6,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_changes_since_the_last_look_are_the_values_recorded_in_between(batches: list[list[int]]) -> None:
+    """A histogram that keeps counting, looked at after each batch: each look gives exactly the buckets of that
+    batch's values, and what the caller keeps is never longer than the histogram's own counts."""
+    hist = Histogram()
+    seen: np.ndarray[Any, Any] | None = None
+    for batch in batches:
+        hist.record_many(batch)
+        index, gained, seen = hist.changes(seen)
+        alone = Histogram()
+        alone.record_many(batch)
+        want = alone.counts()
+        assert index.tolist() == np.flatnonzero(want).tolist()
+        assert gained.tolist() == want[index].tolist()
+        assert len(seen) == (0 if hist._counts is None else len(hist._counts))
+    assert seen is not None and int(seen.sum()) == sum(len(batch) for batch in batches)

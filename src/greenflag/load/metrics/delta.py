@@ -33,12 +33,6 @@ __pure__ = True
 _MAIN = ("http_req_duration", "http_req_latency", "http_req_waiting", "http_req_receiving")
 
 
-def _compact(index: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]) -> Sparse:
-    top = int(counts.max()) if len(counts) else 0
-    small = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32 if top < 2**32 else np.uint64
-    return Sparse(index.astype(np.uint16), counts.astype(small))
-
-
 @dataclass(slots=True)
 class HistPart:
     """One histogram's share of a delta: its non-empty buckets, and (from `take`) the exact count, sum, min and max
@@ -56,12 +50,14 @@ class HistPart:
         if got is None:
             return None
         index, counts, n, total, low, high = got
-        return cls(_compact(index, counts), n, total, low, high)
+        return cls(Sparse.compact(index, counts), n, total, low, high)
 
     @classmethod
-    def diff(cls, now: np.ndarray[Any, Any], before: np.ndarray[Any, Any] | None) -> HistPart:
-        sparse = Sparse.of(now if before is None else now - before)
-        return cls(sparse, sparse.total)
+    def changes(cls, hist: Histogram, seen: np.ndarray[Any, Any] | None) -> tuple[HistPart, np.ndarray[Any, Any]]:
+        """What `hist` gained since `seen` (see `Histogram.changes`), and `seen` brought up to date."""
+        index, gained, seen = hist.changes(seen)
+        sparse = Sparse.compact(index, gained)
+        return cls(sparse, sparse.total), seen
 
     def add_to(self, hist: Histogram) -> None:
         hist.add_sparse(self.sparse.index, self.sparse.count, total=self.total, low=self.low, high=self.high)
@@ -205,16 +201,15 @@ class DiffTaker:
             prev = self._series.get(key)
             if prev is not None and series.reqs == prev[0]:
                 continue
-            duration, latency = series.duration.counts(), series.latency.counts()
-            self._series[key] = (
-                series.reqs, series.failed, series.bytes_sent, series.bytes_recv, dict(series.errors), duration, latency
-            )  # fmt: skip
             p = prev or (0, 0, 0, 0, {}, None, None)
+            duration, seen_duration = HistPart.changes(series.duration, p[5])
+            latency, seen_latency = HistPart.changes(series.latency, p[6])
+            self._series[key] = (
+                series.reqs, series.failed, series.bytes_sent, series.bytes_recv, dict(series.errors), seen_duration,
+                seen_latency,
+            )  # fmt: skip
             errors = {k: v - p[4].get(k, 0) for k, v in series.errors.items() if v != p[4].get(k, 0)}
-            hists = {
-                "http_req_duration": HistPart.diff(duration, p[5]),
-                "http_req_latency": HistPart.diff(latency, p[6]),
-            }
+            hists = {"http_req_duration": duration, "http_req_latency": latency}
             delta.series.append(
                 SeriesPart(
                     series.name, series.method, series.status, series.tags, series.expected, series.reqs - p[0],
@@ -230,9 +225,7 @@ class DiffTaker:
                 delta.checks[name] = (passes - p0, fails - f0)
             self._checks[name] = (passes, fails)
         if reg.iteration_duration.count:
-            iteration = reg.iteration_duration.counts()
-            delta.iteration_duration = HistPart.diff(iteration, self._iteration)
-            self._iteration = iteration
+            delta.iteration_duration, self._iteration = HistPart.changes(reg.iteration_duration, self._iteration)
         return delta
 
 

@@ -42,9 +42,14 @@ class Sparse:
     @classmethod
     def of(cls, dense: Array) -> Sparse:
         nz = np.flatnonzero(dense)
-        counts = dense[nz]
-        small = np.uint8 if not len(counts) or counts.max() < 256 else np.uint16 if counts.max() < 65536 else np.uint32
-        return cls(nz.astype(np.uint16), counts.astype(small))
+        return cls.compact(nz, dense[nz])
+
+    @classmethod
+    def compact(cls, index: Array, counts: Array) -> Sparse:
+        """Buckets given as (ascending, distinct) indexes and their counts, stored in the smallest types."""
+        top = int(counts.max()) if len(counts) else 0
+        small = np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32 if top < 2**32 else np.uint64
+        return cls(index.astype(np.uint16), counts.astype(small))
 
     @classmethod
     def empty(cls) -> Sparse:
@@ -57,10 +62,9 @@ class Sparse:
             return cls.empty()
         if len(parts) == 1 and parts[0].count.dtype != np.uint64:
             return parts[0]
-        dense = np.bincount(
+        dense = np.bincount(  # as long as the highest bucket used, not the whole range
             np.concatenate([p.index for p in parts]).astype(np.int64),
             weights=np.concatenate([p.count for p in parts]).astype(np.float64),
-            minlength=COUNTS_LEN,
         )
         return cls.of(np.rint(dense).astype(np.int64))
 

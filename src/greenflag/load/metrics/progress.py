@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from greenflag.hdr import Histogram
+from greenflag.load.metrics.intervals import Sparse, hist_percentiles
 from greenflag.load.metrics.series import Registry
 from greenflag.units import format_duration
 
@@ -51,13 +51,12 @@ class Progress:
         rps = windows[-1].reqs if windows else 0
         reqs = sum(w.reqs for w in windows)
         failed = sum(w.failed for w in windows)
-        counts = [w.durations for w in windows if w.durations is not None and len(w.durations)]
-        hist = Histogram.from_counts(sum(counts[1:], counts[0])) if counts else Histogram()
+        p95_ms = hist_percentiles(Sparse.add(w.durations for w in windows if w.durations is not None), [95])[0]
         return progress_line(
             now - self.registry.start,
             self.total,
             rps,
-            hist.percentile(95) / 1000.0,
+            p95_ms or 0.0,
             failed / reqs if reqs else 0.0,
             self.registry.vus,
             self.registry.vus_max,

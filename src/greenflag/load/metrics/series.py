@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from greenflag.hdr import Histogram
+from greenflag.load.metrics.intervals import Sparse
 
 __all__ = ["HTTP_TRENDS", "Registry", "Scope", "Series", "Window"]
 
@@ -163,7 +164,7 @@ class Window:
     second: int
     reqs: int = 0
     failed: int = 0
-    durations: np.ndarray[Any, np.dtype[np.int64]] | None = None  # HDR counts of http_req_duration
+    durations: Sparse | None = None  # the http_req_duration buckets that gained counts in this tick
 
 
 @dataclass
@@ -204,7 +205,7 @@ class Registry:
         self.vus = 0
         self.vus_max = 0
         self.scopes: dict[Tags, Scope] = {}  # per scenario, in a run that merges several (see Scope)
-        self._previous = (0, 0, np.zeros(0, dtype=np.int64))
+        self._previous: tuple[int, int, np.ndarray[Any, np.dtype[np.int64]] | None] = (0, 0, None)
 
     # -- hot path ----------------------------------------------------------------------------------------
     def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
@@ -225,11 +226,12 @@ class Registry:
         """Close a live window: what happened since the previous tick (from cumulative deltas)."""
         self.fold()
         totals = self.http_totals()
-        counts = self.http_trend("http_req_duration").counts()
-        reqs0, failed0, counts0 = self._previous
-        delta = counts - counts0 if len(counts0) else counts
-        window = Window(int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0, delta)
-        self._previous = (totals["reqs"], totals["failed"], counts)
+        reqs0, failed0, seen = self._previous
+        index, gained, seen = self.http_trend("http_req_duration").changes(seen)
+        window = Window(
+            int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0, Sparse.compact(index, gained)
+        )
+        self._previous = (totals["reqs"], totals["failed"], seen)
         self.windows.append(window)
         return window
 

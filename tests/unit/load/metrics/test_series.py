@@ -23,3 +23,27 @@ def test_an_interrupted_request_counts_as_a_failed_request_without_timings() -> 
     assert registry.errors_by_class() == {"interrupted": 1}
     for metric in ("http_req_duration", "http_req_blocked", "http_req_waiting"):
         assert registry.http_trend(metric).count == 1, metric  # the answered request only
+
+
+def test_the_live_line_reads_the_last_five_seconds_only() -> None:
+    """Each tick keeps the buckets that second added (a few, not the whole range); the live line's rate, p95 and
+    error rate are those of the last five ticks, so a slow first minute no longer shows once it has passed."""
+    import io
+
+    from rich.console import Console
+
+    from greenflag.load.metrics.progress import Progress
+
+    registry = Registry(start=0.0)
+    series = registry.series_for("/", "GET", 200)
+    for _ in range(100):  # 100 slow requests (2 s) ...
+        series.record_http(0.0, 0.0, 1.0, 2.0, 0, 0, 0, 10, 20, None)
+    registry.tick(1.0)
+    for second in range(2, 7):  # ... then five seconds of 10 fast ones (3 ms)
+        for _ in range(10):
+            series.record_http(0.0, 0.0, 0.001, 0.003, 0, 0, 0, 10, 20, None)
+        window = registry.tick(float(second))
+        assert window.reqs == 10 and window.durations is not None and window.durations.total == 10
+        assert len(window.durations.index) == 1
+    line = Progress(registry, 60.0, console=Console(file=io.StringIO())).line()
+    assert "10 req/s" in line and "p95 3.0ms" in line and "err 0.00%" in line, line
