@@ -5,10 +5,12 @@ folded with numpy into counts laid out exactly as HdrHistogram lays them out (sa
 percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` gives a histogram the
 `hdrhistogram` library can encode into the standard interoperable log format.
 
-The counts array holds the buckets up to the highest one used so far (in steps of 1,024 buckets, 8 KiB), not all
-23,552 of them (184 KiB): a phase that is a few hundred microseconds when it is not zero, or a rare event's
-histogram, costs a few KiB. A long run makes many of those as rare events first happen (a reconnect, a new status
-code), so their size is what a soak's memory grows by.
+The counts array holds the buckets up to at least eight times the highest value recorded so far (in steps of 1,024
+buckets, one per doubling of the value, 8 KiB each), not all 23,552 of them (184 KiB): a phase that is a few hundred
+microseconds when it is not zero, or a rare event's histogram, costs 32 KiB. The headroom of three doublings is what
+keeps a long run's memory flat: a latency tail that widens as the run goes on (a stall at minute 2 of 110 ms, at
+minute 12 of 300 ms) is held by the array sized at its first outlier, instead of growing (and leaving a freed
+array behind) at every new maximum. A histogram is never shrunk; its size is bounded by the 184 KiB of the range.
 
 One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
 (index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
@@ -43,12 +45,14 @@ _SUB_BUCKET_MASK = (2 * _SUB_BUCKET_HALF) - 1  # 2047
 _BUCKET_COUNT = 22  # buckets needed so that 2048 << (n - 1) > HIGHEST_US
 COUNTS_LEN = (_BUCKET_COUNT + 1) * _SUB_BUCKET_HALF  # 23552, as HdrHistogram computes it
 _FOLD_AT = 8192
-_GROW = _SUB_BUCKET_HALF  # the counts array grows in steps of this many buckets
+_GROW = _SUB_BUCKET_HALF  # the counts array grows in steps of this many buckets (one doubling of the value)
+_HEADROOM = 3  # doublings held beyond the highest value recorded when the array is made or grown
 
 
 def _length(highest_index: int) -> int:
-    """The counts length that holds `highest_index`: a multiple of _GROW, at most COUNTS_LEN."""
-    return min(COUNTS_LEN, (highest_index // _GROW + 1) * _GROW)
+    """The counts length that holds `highest_index` and three more doublings: a multiple of _GROW, at most
+    COUNTS_LEN."""
+    return min(COUNTS_LEN, (highest_index // _GROW + 1 + _HEADROOM) * _GROW)
 
 
 def counts_index(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -112,13 +116,12 @@ class Histogram:
         self._note(value_us, value_us, value_us * count, count)
 
     def _ensure_counts(self, highest_index: int = 0) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """The counts array, grown (never shrunk) to hold bucket `highest_index`."""
+        """The counts array, grown (never shrunk) to hold bucket `highest_index`, with headroom."""
         counts = self._counts
-        length = _length(highest_index)
         if counts is None:
-            counts = self._counts = np.zeros(length, dtype=np.int64)
-        elif len(counts) < length:
-            grown = np.zeros(length, dtype=np.int64)
+            counts = self._counts = np.zeros(_length(highest_index), dtype=np.int64)
+        elif len(counts) <= highest_index:
+            grown = np.zeros(_length(highest_index), dtype=np.int64)
             grown[: len(counts)] = counts
             counts = self._counts = grown
         return counts
@@ -195,8 +198,9 @@ class Histogram:
         self._fold()
         if other._total == 0 or other._counts is None:
             return
-        counts = self._ensure_counts(len(other._counts) - 1)
-        counts[: len(other._counts)] += other._counts
+        top = int(np.flatnonzero(other._counts)[-1]) + 1  # its highest bucket used, not its headroom
+        counts = self._ensure_counts(top - 1)
+        counts[:top] += other._counts[:top]
         self._note(other._min, other._max, other._sum, other._total)
 
     def add_sparse(

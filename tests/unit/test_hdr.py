@@ -103,16 +103,26 @@ def test_bucket_upper_bounds_are_hdr_highest_equivalent_values() -> None:
 
 
 def test_the_counts_grow_with_the_highest_value_recorded() -> None:
-    """A histogram of sub-millisecond values holds a few KiB of counts, not all 23,552 buckets (184 KiB); recording
-    a larger value grows it, and every reading (dense counts, percentiles, merge, take) is unchanged by the size."""
+    """A histogram of sub-millisecond values holds 32 KiB of counts (at least eight times its highest value), not all
+    23,552 buckets (184 KiB); recording a larger value grows it, and every reading (dense counts, percentiles, merge,
+    take) is unchanged by the size."""
     small, large = Histogram(), Histogram()
     small.record_many([120, 250, 900])
     small.fold()
     assert small.counts().shape == (COUNTS_LEN,)
-    assert small._counts is not None and small._counts.nbytes <= 16 * 1024
+    assert small._counts is not None and small._counts.nbytes <= 32 * 1024
     large.record_many([120, 5_000_000])
     large.fold()
     assert large._counts is not None and large._counts.nbytes > 64 * 1024
+    before = large._counts.nbytes  # up to the end of the doubling that holds 8 x 5 s (2**25..2**26 µs)
+    large.record_many([60_000_000])  # twelve times the highest value so far: held by the headroom, no growth
+    large.fold()
+    assert large._counts.nbytes == before
+    large.record_many([70_000_000])  # past it: grows to hold three more doublings again
+    large.fold()
+    assert large._counts.nbytes == before + 4 * 8 * 1024
+    large.reset()
+    large.record_many([120, 5_000_000])
     both = Histogram()
     both.merge(small)
     both.merge(large)
