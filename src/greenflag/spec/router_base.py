@@ -1,0 +1,86 @@
+"""What every `router:` kind shares: the keys of `RouterBase`, and the syntax of backend names, networks and
+commands that the kinds' models (`greenflag.spec.router`, `greenflag.spec.router_cloud`) check."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, Field, field_validator
+
+from greenflag.spec.base import Duration, Model
+
+__all__ = ["HTTP_URL", "SLOT", "Command", "RouterBase", "SlotName", "check_servers", "network"]
+
+SLOT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # greenflag backend names (versions and slots) share one syntax
+HTTP_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
+
+SlotName = Annotated[str, Field(pattern=SLOT)]
+
+
+def network(value: Any) -> Any:
+    """An entry of the embedded router's `allow_backends`: an address, a network, `private` or `loopback`."""
+    if isinstance(value, str) and value.strip().lower() not in ("private", "loopback"):
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError("expected an address, a network such as 10.0.0.0/8, 'private' or 'loopback'") from None
+    return value
+
+
+def _split_command(value: Any) -> Any:
+    """A command is an argument list; a string is split the way a POSIX shell would split it (no shell runs)."""
+    if isinstance(value, str):
+        try:
+            parts = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {value!r} into arguments: {exc}") from None
+        if not parts:
+            raise ValueError("expected a command, e.g. nginx -s reload")
+        return parts
+    return value
+
+
+Command = Annotated[list[str], BeforeValidator(_split_command), Field(min_length=1)]
+
+
+class RouterBase(Model):
+    """Keys every router kind understands."""
+
+    # whether the router's per-backend stats time each request (HDR latency histograms): the built-in latency
+    # rule judges only those
+    times_requests: ClassVar[bool] = True
+
+    route_header: str = Field("X-Greenflag-Route", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    drain_timeout: Duration = 30.0  # a backend taken out keeps its open requests this long
+    weights: dict[str, int] = Field(default_factory=dict)  # the default split (reset without a stable)
+
+    def public_url(self) -> str | None:
+        """Where clients reach the router (http://HOST:PORT), when the spec says."""
+        return None
+
+    def test_traffic_url(self) -> str | None:
+        """Where test traffic reaches the version under test (with the route header): the router's URL, or a
+        router's own test listener."""
+        return self.public_url()
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, weight in value.items():
+            if weight < 0:
+                raise ValueError(f"weight of {name!r} must be a non-negative integer")
+        return value
+
+
+def check_servers(value: dict[str, str], what: str) -> dict[str, str]:
+    if not value:
+        raise ValueError(f"name at least one {what}, e.g. {{blue: ..., green: ...}}")
+    for name in value:
+        if not re.fullmatch(SLOT, name):
+            raise ValueError(f"{name!r}: backend names are letters, digits, '.', '_' or '-' (at most 64)")
+    if len(set(value.values())) != len(value):
+        raise ValueError(f"two backends name the same {what}")
+    return value
