@@ -65,8 +65,8 @@ def test_the_sections_load_as_written(tmp_path: Path) -> None:
     ("change", "expected"),
     [
         (("up: alembic upgrade head", 'up: "alembic upgrade \'head"'),
-         ":5: migrations.up: cannot split this command into arguments: No closing quotation"),
-        (("up: alembic upgrade head", "up: ''"), ":5: migrations.up: expected a command, got an empty one"),
+         """:5: migrations.up: "alembic upgrade 'head": no closing quotation (quote arguments as a shell would)"""),
+        (("up: alembic upgrade head", "up: ''"), ":5: migrations.up: the command is empty"),
         (("up: alembic upgrade head", "up: 42"), ":5: migrations.up: expected a command (a string or a list"),
         (("  timeout: 10m\n", "  timeout: 10m\n  retries: 3\n"), ":9: migrations.retries: unknown key"),
         (("  down: [alembic, downgrade, \"-1\"]\n", ""), ":4: migrations.down: required key is missing"),

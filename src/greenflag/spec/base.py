@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from greenflag.units import parse_duration, parse_size
 
-__all__ = ["VERSION_PATTERN", "Duration", "Model", "Size", "check_version", "differences"]
+__all__ = ["VERSION_PATTERN", "Duration", "Model", "Size", "check_version", "differences", "split_command"]
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Size = Annotated[int, BeforeValidator(parse_size)]  # bytes: 1024, '64k', '100m'
+
+
+def split_command(value: Any) -> Any:
+    """A command given as a string → its arguments, split as a POSIX shell would (quotes, backslashes; no shell
+    runs); a list is kept as written. ValueError (one line) for unbalanced quotes or an empty command."""
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {str(exc).lower()} (quote arguments as a shell would)") from None
+    if isinstance(value, list | tuple) and not value:
+        raise ValueError("the command is empty")
+    return value
 
 
 class Model(BaseModel):

@@ -9,12 +9,11 @@ run without a shell; nothing is ever pasted into them. Values reach them through
 
 from __future__ import annotations
 
-import shlex
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from greenflag.spec.base import Duration, Model
+from greenflag.spec.base import Duration, Model, split_command
 from greenflag.spec.health import ProbeSpec
 
 __all__ = ["Argv", "CommandSpec", "GuardSpec", "MigrationsSpec", "to_argv"]
@@ -24,10 +23,7 @@ def to_argv(value: Any) -> Any:
     """A command as an argument list: a string is split like a shell would (quotes, backslashes), a list is
     taken as it is. Raises ValueError for an empty command or unbalanced quotes."""
     if isinstance(value, str):
-        try:
-            argv = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"cannot split this command into arguments: {exc}") from None
+        argv = split_command(value)
     elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
         argv = list(value)
     else:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from greenflag.spec.base import Duration, Model
+from greenflag.spec.base import Duration, Model, split_command
 from greenflag.spec.platform_base import (
     PLACEHOLDERS,
     ArgvCommand,
@@ -64,12 +64,7 @@ class PlatformSpec(PlatformBase):
     @classmethod
     def _command(cls, value: str) -> str:
         """Splits (balanced quotes), names only known placeholders, and has {port} for the instance to listen on."""
-        try:
-            argv = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"{value!r}: {str(exc).lower()} (quote arguments as a shell would)") from None
-        if not argv:
-            raise ValueError("the command is empty")
+        split_command(value)
         check_placeholders([value], PROCESS_PLACEHOLDERS)
         if "{port}" not in value:
             raise ValueError("must contain {port} (the port each instance listens on)")

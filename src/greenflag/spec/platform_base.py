@@ -9,13 +9,12 @@ when the command runs (`greenflag.platform.template`), so a value is always exac
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from greenflag.spec.base import Duration, Model
+from greenflag.spec.base import Duration, Model, split_command
 
 __all__ = ["PLACEHOLDERS", "ArgvCommand", "PlatformBase", "check_placeholders", "key_error", "split_command"]
 
@@ -30,18 +29,6 @@ PLACEHOLDERS = {
 }
 
 _BRACED = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def split_command(value: Any) -> Any:
-    """A string → its arguments, split as a POSIX shell would (no shell runs); a list is kept as written."""
-    if isinstance(value, str):
-        try:
-            value = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"{value!r}: {str(exc).lower()} (quote arguments as a shell would)") from None
-    if isinstance(value, list) and not value:
-        raise ValueError("the command is empty")
-    return value
 
 
 ArgvCommand = Annotated[list[str], BeforeValidator(split_command), Field(min_length=1)]

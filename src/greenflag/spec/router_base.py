@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from greenflag.spec.base import Duration, Model
+from greenflag.spec.base import Duration, Model, split_command
 
 __all__ = ["HTTP_URL", "SLOT", "Command", "RouterBase", "SlotName", "check_servers", "network"]
 
@@ -30,20 +29,7 @@ def network(value: Any) -> Any:
     return value
 
 
-def _split_command(value: Any) -> Any:
-    """A command is an argument list; a string is split the way a POSIX shell would split it (no shell runs)."""
-    if isinstance(value, str):
-        try:
-            parts = shlex.split(value)
-        except ValueError as exc:
-            raise ValueError(f"cannot split {value!r} into arguments: {exc}") from None
-        if not parts:
-            raise ValueError("expected a command, e.g. nginx -s reload")
-        return parts
-    return value
-
-
-Command = Annotated[list[str], BeforeValidator(_split_command), Field(min_length=1)]
+Command = Annotated[list[str], BeforeValidator(split_command), Field(min_length=1)]
 
 
 class RouterBase(Model):

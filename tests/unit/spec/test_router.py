@@ -102,8 +102,11 @@ def test_haproxy_without_its_keys_is_refused_not_run_as_embedded(tmp_path: Path)
         (NGINX.replace('"10.0.0.6:8080"', '"10.0.0.6"'), "router.servers: '10.0.0.6': expected HOST:PORT"),
         (NGINX.replace("upstream: app", "upstream: 'app; include /etc/passwd'"), "router.upstream: String should"),
         (NGINX.replace("http://127.0.0.1:8080/greenflag/status", "ftp://x"), "router.status_url: expected an http"),
-        (NGINX.replace('"nginx -s reload"', '"nginx -s \'reload"'), "router.reload: cannot split"),
-        (NGINX.replace('"nginx -s reload"', '""'), "router.reload: expected a command"),
+        (
+            NGINX.replace('"nginx -s reload"', '"nginx -s \'reload"'),
+            "router.reload: \"nginx -s 'reload\": no closing quotation",
+        ),
+        (NGINX.replace('"nginx -s reload"', '""'), "router.reload: the command is empty"),
     ],
 )
 def test_keys_are_checked_per_kind_with_their_path(tmp_path: Path, router: str, expected: str) -> None:
