@@ -22,14 +22,11 @@ __all__ = ["Argv", "CommandSpec", "GuardSpec", "MigrationsSpec", "to_argv"]
 def to_argv(value: Any) -> Any:
     """A command as an argument list: a string is split like a shell would (quotes, backslashes), a list is
     taken as it is. Raises ValueError for an empty command or unbalanced quotes."""
-    if isinstance(value, str):
-        argv = split_command(value)
-    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        argv = list(value)
-    else:
+    if not isinstance(value, str) and not (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)):
         raise ValueError("expected a command: a string such as 'alembic upgrade head', or a list of arguments")
-    if not argv or not argv[0]:
-        raise ValueError("expected a command, got an empty one")
+    argv = split_command(value)
+    if not argv[0]:
+        raise ValueError("the command is empty")
     return tuple(argv)
 
 
