@@ -17,14 +17,12 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Size
-from greenflag.spec.router_base import Command, RouterBase, SlotName, check_servers, network
+from greenflag.spec.router_base import Command, RouterBase, SlotName, check_servers, network, weights_named
 from greenflag.spec.router_cloud import AlbRouterSpec, KubernetesRouterSpec
 from greenflag.units import parse_host_port
 
@@ -75,22 +73,6 @@ class RouterSpec(RouterBase):
         return f"http://{self.listen}"
 
 
-def _weights_named(spec: HAProxyRouterSpec | NginxRouterSpec) -> None:
-    """Every name in `weights` is one of `servers` (the error's key path is router.weights.NAME)."""
-    known = ", ".join(spec.servers)
-    errors = [
-        InitErrorDetails(
-            type=PydanticCustomError("unknown_backend", "not one of servers ({known})", {"known": known}),
-            loc=("weights", name),
-            input=weight,
-        )
-        for name, weight in spec.weights.items()
-        if name not in spec.servers
-    ]
-    if errors:
-        raise ValidationError.from_exception_data(type(spec).__name__, errors)
-
-
 class HAProxyRouterSpec(RouterBase):
     """`kind: haproxy`: HAProxy steered through its Runtime API. `servers` maps greenflag's backend names (the
     slots, e.g. blue and green) to the servers of `backend` in haproxy.cfg."""
@@ -135,7 +117,7 @@ class HAProxyRouterSpec(RouterBase):
 
     @model_validator(mode="after")
     def _known_weights(self) -> HAProxyRouterSpec:
-        _weights_named(self)
+        weights_named(self, self.servers, "servers")
         return self
 
     def public_url(self) -> str | None:
@@ -177,7 +159,7 @@ class NginxRouterSpec(RouterBase):
 
     @model_validator(mode="after")
     def _known_weights(self) -> NginxRouterSpec:
-        _weights_named(self)
+        weights_named(self, self.servers, "servers")
         return self
 
     def public_url(self) -> str | None:

@@ -7,11 +7,12 @@ import ipaddress
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from greenflag.spec.base import Duration, Model, split_command
 
-__all__ = ["HTTP_URL", "SLOT", "Command", "RouterBase", "SlotName", "check_servers", "network"]
+__all__ = ["HTTP_URL", "SLOT", "Command", "RouterBase", "SlotName", "check_servers", "network", "weights_named"]
 
 SLOT = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # greenflag backend names (versions and slots) share one syntax
 HTTP_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
@@ -70,3 +71,19 @@ def check_servers(value: dict[str, str], what: str) -> dict[str, str]:
     if len(set(value.values())) != len(value):
         raise ValueError(f"two backends name the same {what}")
     return value
+
+
+def weights_named(spec: RouterBase, known: dict[str, str], key: str) -> None:
+    """Every name in the spec's `weights` is one of `known` (its `key`); the error's key path is router.weights.NAME."""
+    names = ", ".join(known)
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError("unknown_backend", f"not one of {key} ({{known}})", {"known": names}),
+            loc=("weights", name),
+            input=weight,
+        )
+        for name, weight in spec.weights.items()
+        if name not in known
+    ]
+    if errors:
+        raise ValidationError.from_exception_data(type(spec).__name__, errors)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from greenflag.spec.base import Duration
-from greenflag.spec.router_base import HTTP_URL, SLOT, RouterBase, check_servers
+from greenflag.spec.router_base import HTTP_URL, SLOT, RouterBase, check_servers, weights_named
 
 __all__ = ["AlbRouterSpec", "KubernetesRouterSpec"]
 
@@ -57,18 +56,7 @@ class AlbRouterSpec(RouterBase):
             raise ValueError("test_rule_arn needs test_listener_arn (the listener the rule belongs to)")
         if self.test_listener_arn is not None and self.test_listener_arn == self.listener_arn:
             raise ValueError("test_listener_arn must be another listener than listener_arn")
-        known = ", ".join(self.target_groups)
-        errors = [
-            InitErrorDetails(
-                type=PydanticCustomError("unknown_backend", "not one of target_groups ({known})", {"known": known}),
-                loc=("weights", name),
-                input=weight,
-            )
-            for name, weight in self.weights.items()
-            if name not in self.target_groups
-        ]
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        weights_named(self, self.target_groups, "target_groups")
         return self
 
     def public_url(self) -> str | None:
