@@ -162,6 +162,11 @@ def report(
     steady = [s for s in samples if s["t"] >= settle]
     growth = (steady[-1]["rss_mb"] - steady[0]["rss_mb"]) / steady[0]["rss_mb"] * 100 if steady else float("nan")
     per_min = slope([(s["t"] / 60, s["rss_mb"]) for s in steady]) if len(steady) > 2 else float("nan")
+    # a leak keeps its slope; growth that is bounded (histograms reaching their size, the allocator's high water)
+    # flattens: the slope of each half of the steady part tells them apart
+    middle = (steady[0]["t"] + steady[-1]["t"]) / 2 if steady else 0.0
+    halves = [[s for s in steady if s["t"] < middle], [s for s in steady if s["t"] >= middle]]
+    half_slopes = [slope([(s["t"] / 60, s["rss_mb"]) for s in h]) if len(h) > 2 else float("nan") for h in halves]
     full = [m["reqs"] for k, m in sorted(per_minute.items()) if m["covered"] >= 59 and k >= 1]
     spread = (max(full) - min(full)) / statistics.fmean(full) * 100 if full else float("nan")
     metrics = summary["metrics"]
@@ -169,6 +174,7 @@ def report(
         "rows": rows,
         "rss_growth_pct_from_minute_5": round(growth, 2),
         "rss_slope_mb_per_min_from_minute_5": round(per_min, 4),
+        "rss_slope_mb_per_min_halves": [round(h, 4) for h in half_slopes],
         "requests": metrics["http_reqs"]["count"],
         "failed": metrics["http_req_failed"]["fails"],
         "req_per_min": round(metrics["http_reqs"]["rate"] * 60),
@@ -181,7 +187,8 @@ def report(
     }
     first, last = steady[0]["rss_mb"], steady[-1]["rss_mb"]
     print(f"\n  RSS from minute {settle / 60:.1f} to the end: {first:.1f} → {last:.1f} MB "
-          f"({growth:+.2f} %, target < 5 %), slope {per_min * 1000:+.1f} kB/min (least squares)")  # fmt: skip
+          f"({growth:+.2f} %, target < 5 %), slope {per_min * 1000:+.1f} kB/min (least squares); first half "
+          f"{half_slopes[0] * 1000:+.1f} kB/min, second half {half_slopes[1] * 1000:+.1f} kB/min")  # fmt: skip
     print(f"  requests {result['requests']} ({result['req_per_min']:,}/min, target ≥ 10,000), "
           f"failed {result['failed']},"
           f" p95 {result['p95_ms']} ms (target < 2,000), per-minute rate {result['per_minute_rate_min_max']}"
