@@ -126,6 +126,8 @@ def plain_look(
         counts[type(obj).__name__] = counts.get(type(obj).__name__, 0) + 1
     changed = sorted(((n - types.get(t, 0), t) for t, n in counts.items()), reverse=True)
     common = [f"{t} {d:+d}" for d, t in changed[:6]] if types else []
+    if args.types:
+        common = [f"{t}={counts.get(t, 0)}" for t in args.types.split(",")] + common
     types.clear()
     types.update(counts)
     hists = [obj for obj in gc.get_objects() if type(obj).__name__ == "Histogram"]
@@ -182,6 +184,7 @@ def main() -> None:
     parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
     parser.add_argument("--trim", action="store_true", help="with --no-trace: RSS before and after malloc_trim(0)")
     parser.add_argument("--no-collect", action="store_true", help="no full garbage collection before each look")
+    parser.add_argument("--types", default="", help="with --no-trace: comma-separated type names to count each look")
     run(parser.parse_args())
 
 

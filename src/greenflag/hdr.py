@@ -7,10 +7,12 @@ percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` g
 
 The counts array holds the buckets up to at least eight times the highest value recorded so far (in steps of 1,024
 buckets, one per doubling of the value, 8 KiB each), not all 23,552 of them (184 KiB): a phase that is a few hundred
-microseconds when it is not zero, or a rare event's histogram, costs 32 KiB. The headroom of three doublings is what
-keeps a long run's memory flat: a latency tail that widens as the run goes on (a stall at minute 2 of 110 ms, at
-minute 12 of 300 ms) is held by the array sized at its first outlier, instead of growing (and leaving a freed
-array behind) at every new maximum. A histogram is never shrunk; its size is bounded by the 184 KiB of the range.
+microseconds when it is not zero, or a rare event's histogram, costs 32 KiB. The headroom of three doublings cuts
+how often a long run's histograms grow: a latency tail that widens as the run goes on (a stall at minute 2 of
+110 ms, at minute 12 of 300 ms) is held by the array sized at its first outlier, instead of growing it (and leaving
+a freed array behind) at every new maximum. The array is still sized by the values of the first fold, so each
+histogram grows once or twice in a run, when its first large outlier comes. A histogram is never shrunk; its size
+is bounded by the 184 KiB of the range.
 
 One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
 (index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
