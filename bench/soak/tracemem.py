@@ -66,7 +66,7 @@ def malloc_stats() -> str:
 
 
 def pymalloc_stats() -> str:
-    """pymalloc's arenas (256 KiB each in 3.11): how many are allocated now, and the bytes its pools hold."""
+    """pymalloc's arenas (1 MiB each in 3.11): how many are allocated now, and the bytes they take."""
     import os
     import tempfile
 
@@ -84,7 +84,7 @@ def pymalloc_stats() -> str:
     for line in text.splitlines():
         if ("=" in line and line.startswith("#")) or line.startswith("Total"):
             key, _, value = line.partition("=")
-            found[key.strip("# ").strip()] = value.strip()
+            found.setdefault(key.strip("# ").strip(), value.strip())  # the first Total is the arenas'
     current, high = found.get("arenas allocated current", "?"), found.get("arenas highwater mark", "?")
     return f"arenas {current} (high water {high}), pymalloc total {found.get('Total', '?')} B"
 
@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
     parser.add_argument("--trim", action="store_true", help="with --no-trace: RSS before and after malloc_trim(0)")
     parser.add_argument("--no-collect", action="store_true", help="no full garbage collection before each look")
+    parser.add_argument("--out", default="", help="write the run's time series here, as `load run --out` does")
     parser.add_argument("--types", default="", help="with --no-trace: comma-separated type names to count each look")
     run(parser.parse_args())
 
@@ -204,6 +205,12 @@ def run(args: argparse.Namespace) -> None:
         graceful_stop=5.0,
         progress=False,
     )
+    outputs = None
+    if args.out:  # the time series written as `greenflag load run --out` writes it: the command's sinks
+        from greenflag.report.outputs import Outputs
+
+        outputs = Outputs(series_path=Path(args.out))
+        request.sink_factories = outputs.sink_factories()
     make, config = prepare(request)
     if not args.no_trace:
         tracemalloc.start(args.frames)
@@ -248,6 +255,8 @@ def run(args: argparse.Namespace) -> None:
         watcher.cancel()
         metrics = result.summary["metrics"]
         print(f"\nrequests {metrics['http_reqs']['count']}, failed {metrics['http_req_failed']['fails']}")
+        if outputs is not None:
+            outputs.finish("soak")
 
     run_sync(run())
 
