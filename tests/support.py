@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -49,7 +50,29 @@ def release_spec(service: str = "shop", **sections: Any) -> dict[str, Any]:
     return {**spec, **sections}
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel gives to outgoing connections and to `bind(0)` (Linux's ip_local_port_range)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server a test starts later. It is taken below the kernel's ephemeral
+    range when there is room there: a port from that range can be given to one of the many outgoing connections
+    of a load test running beside it between this check and the server's bind ("Address already in use")."""
+    low, _ = _ephemeral_range()
+    rng = random.SystemRandom()
+    for _ in range(200) if low > 12000 else ():
+        port = rng.randrange(10000, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
