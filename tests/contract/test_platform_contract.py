@@ -224,6 +224,14 @@ async def launched(platform: Platform, version: str, count: int, timeout: float 
         await _pause()
 
 
+async def _counted(subject: Subject, instances: list[Instance]) -> None:
+    """Wait until these instances wrote their own start-up line (one is listed a moment before it does)."""
+    deadline = time.monotonic() + 30
+    while not subject.counted(instances):
+        assert time.monotonic() < deadline, "the instances never recorded their start"
+        await _pause()
+
+
 async def _pause() -> None:
     import asyncio
 
@@ -244,10 +252,7 @@ async def test_launch_gives_the_versions_instances(subject: Subject) -> None:
 
 async def test_launch_is_idempotent(subject: Subject) -> None:
     first = await launched(subject.platform, "v1", subject.per_version)
-    deadline = time.monotonic() + 30
-    while not subject.counted(first):  # an instance listed a moment before its own start-up line is written
-        assert time.monotonic() < deadline, "the instances never recorded their start"
-        await _pause()
+    await _counted(subject, first)
     before = subject.activity()
     assert sorted(await subject.platform.launch("v1"), key=lambda i: i.id) == sorted(first, key=lambda i: i.id)
     assert ids(await subject.platform.instances()) == ids(first)
@@ -266,6 +271,7 @@ async def test_stop_removes_one_version_and_is_idempotent(subject: Subject) -> N
     kept = await launched(subject.platform, "v2", subject.per_version)
     await subject.platform.stop("v1", grace_s=2.0)
     assert ids(await subject.platform.instances()) == ids(kept)
+    await _counted(subject, kept)
     before = subject.activity()
     await subject.platform.stop("v1", grace_s=2.0)
     await subject.platform.stop("never-launched", grace_s=2.0)
@@ -309,6 +315,7 @@ async def test_a_launch_that_fails_reports_the_cause(subject: Subject) -> None:
 
 async def test_instances_survive_a_restarted_controller(subject: Subject) -> None:
     first = await launched(subject.platform, "v1", subject.per_version)
+    await _counted(subject, first)
     restarted = subject.restart()
     assert sorted((i.id, i.url) for i in await restarted.instances()) == sorted((i.id, i.url) for i in first)
     before = subject.activity()

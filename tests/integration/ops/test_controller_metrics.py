@@ -145,6 +145,12 @@ def test_a_promotion_then_a_rollback_under_load(release: Release) -> None:
         assert _value(families, m.ROLLOUT_WEIGHT, service="shop", backend="v1") == 50
         stdout, stderr = rollout.communicate(timeout=120)
         assert rollout.returncode == 3, stdout + stderr
+
+        def seconds_written() -> bool:  # a rollback can come within seconds: let the run cover a few before ending it
+            series = out / "series.jsonl"
+            return series.exists() and len(series.read_text().splitlines()) >= 5
+
+        wait_until(seconds_written, timeout=40, interval=0.2, what="five seconds in the load run's time series")
     finally:
         if load.poll() is None:
             os.killpg(load.pid, signal.SIGINT)  # ends the run early; its summary and reports are still written
