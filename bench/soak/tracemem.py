@@ -108,10 +108,10 @@ def histogram_growth(lengths: dict[str, int]) -> list[str]:
             named += [(f"{label} waiting", series.waiting), (f"{label} receiving", series.receiving)]
             named += [(f"{label} {name}", hist) for name, hist in series.sparse.items()]
         for label, hist in named:
-            size = 0 if hist._counts is None else len(hist._counts)
+            size = hist.nbytes
             if size != lengths.get(label, 0):
-                before = lengths.get(label, 0) * 8 // 1024
-                out.append(f"{label}: {before} -> {size * 8 // 1024} KiB, max {hist.max / 1000:.1f} ms")
+                before = lengths.get(label, 0) / 1024
+                out.append(f"{label}: {before:.1f} -> {size / 1024:.1f} KiB, max {hist.max / 1000:.1f} ms")
             lengths[label] = size
     return out
 
@@ -131,7 +131,7 @@ def plain_look(
     types.clear()
     types.update(counts)
     hists = [obj for obj in gc.get_objects() if type(obj).__name__ == "Histogram"]
-    hdr_kb = sum(h._counts.nbytes for h in hists if h._counts is not None) / 1024
+    hdr_kb = sum(h.nbytes for h in hists) / 1024
     grown = histogram_growth(lengths) + container_growth(sizes)
     before = rss_mb()
     if args.trim:

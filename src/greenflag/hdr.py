@@ -5,14 +5,14 @@ folded with numpy into counts laid out exactly as HdrHistogram lays them out (sa
 percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` gives a histogram the
 `hdrhistogram` library can encode into the standard interoperable log format.
 
-The counts array holds the buckets up to at least eight times the highest value recorded so far (in steps of 1,024
-buckets, one per doubling of the value, 8 KiB each), not all 23,552 of them (184 KiB): a phase that is a few hundred
-microseconds when it is not zero, or a rare event's histogram, costs 32 KiB. The headroom of three doublings cuts
-how often a long run's histograms grow: a latency tail that widens as the run goes on (a stall at minute 2 of
-110 ms, at minute 12 of 300 ms) is held by the array sized at its first outlier, instead of growing it (and leaving
-a freed array behind) at every new maximum. The array is still sized by the values of the first fold, so each
-histogram grows once or twice in a run, when its first large outlier comes. A histogram is never shrunk; its size
-is bounded by the 184 KiB of the range.
+Each bucket in use is held in whichever form is smaller: densely, 8 bytes a bucket from the first bucket up, in
+steps of 1,024 buckets (one doubling of the value, 8 KiB), or sparsely beyond them, 16 bytes a bucket (its index and
+its count). A histogram starts sparse; its dense part grows to the length that stores the buckets in use in the
+fewest bytes (`dense_length`) whenever a value lands beyond it. So a histogram of a rare event or a status that
+came a few times costs a few hundred bytes, a busy sub-millisecond one 8 KiB, and a rare outlier (a 300 ms stall in
+a run of 1 ms requests) 16 bytes instead of widening the dense part by 8 KiB per doubling up to it. Memory follows
+the number of distinct buckets in use, not the number of values: never more than 16 bytes a bucket in use, nor than
+the 184 KiB of the whole range. A histogram is never shrunk.
 
 One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
 (index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
@@ -22,7 +22,7 @@ only copy of HdrHistogram's bucket arithmetic in greenflag.
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,9 +32,11 @@ __all__ = [
     "LOWEST_US",
     "SIGNIFICANT_DIGITS",
     "Histogram",
+    "Seen",
     "bucket_bounds",
     "bucket_upper",
     "counts_index",
+    "dense_length",
 ]
 __pure__ = True
 
@@ -47,14 +49,11 @@ _SUB_BUCKET_MASK = (2 * _SUB_BUCKET_HALF) - 1  # 2047
 _BUCKET_COUNT = 22  # buckets needed so that 2048 << (n - 1) > HIGHEST_US
 COUNTS_LEN = (_BUCKET_COUNT + 1) * _SUB_BUCKET_HALF  # 23552, as HdrHistogram computes it
 _FOLD_AT = 8192
-_GROW = _SUB_BUCKET_HALF  # the counts array grows in steps of this many buckets (one doubling of the value)
-_HEADROOM = 3  # doublings held beyond the highest value recorded when the array is made or grown
-
-
-def _length(highest_index: int) -> int:
-    """The counts length that holds `highest_index` and three more doublings: a multiple of _GROW, at most
-    COUNTS_LEN."""
-    return min(COUNTS_LEN, (highest_index // _GROW + 1 + _HEADROOM) * _GROW)
+_GROW = _SUB_BUCKET_HALF  # the dense counts grow in steps of this many buckets (one doubling of the value)
+_DENSE_BYTES = 8  # a dense bucket: its count
+_SPARSE_BYTES = 16  # a sparse bucket: its index and its count
+_EMPTY: np.ndarray[Any, np.dtype[np.int64]] = np.zeros(0, dtype=np.int64)
+_EMPTY.flags.writeable = False
 
 
 def counts_index(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -83,14 +82,50 @@ def bucket_upper(index: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, 
     return np.asarray(low + size - 1, dtype=np.int64)
 
 
+class Seen(NamedTuple):
+    """What `Histogram.changes` keeps between two looks: the counts it last saw, in the histogram's own layout."""
+
+    dense: np.ndarray[Any, np.dtype[np.int64]]
+    tail_index: np.ndarray[Any, np.dtype[np.int64]]
+    tail_counts: np.ndarray[Any, np.dtype[np.int64]]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.dense.nbytes + self.tail_index.nbytes + self.tail_counts.nbytes)
+
+
+def dense_length(tail: np.ndarray[Any, np.dtype[np.int64]], length: int) -> int:
+    """How many buckets to hold densely (a multiple of 1,024, at least `length`) when the buckets beyond `length`
+    in use are `tail` (ascending, distinct): the length that stores them in the fewest bytes, at 8 bytes a dense
+    bucket and 16 a sparse one (its index and its count). The shortest wins a tie."""
+    candidates = np.arange(length, COUNTS_LEN + 1, _GROW, dtype=np.int64)
+    beyond = len(tail) - np.searchsorted(tail, candidates)
+    cost = _DENSE_BYTES * candidates + _SPARSE_BYTES * beyond
+    return int(candidates[int(np.argmin(cost))])
+
+
+def _add_dense(
+    dense: np.ndarray[Any, np.dtype[np.int64]],
+    index: np.ndarray[Any, np.dtype[np.int64]],
+    counts: np.ndarray[Any, np.dtype[np.int64]] | None,
+) -> None:
+    if counts is None:  # one per entry, repeats allowed
+        added = np.bincount(index)  # up to the batch's highest bucket
+        dense[: len(added)] += added
+    else:  # distinct indexes
+        dense[index] += counts
+
+
 class Histogram:
     """Values in integer microseconds. Not thread-safe; one per metric per event loop."""
 
-    __slots__ = ("_counts", "_max", "_min", "_raw", "_sum", "_total")
+    __slots__ = ("_counts", "_max", "_min", "_raw", "_sum", "_tail_counts", "_tail_index", "_total")
 
     def __init__(self) -> None:
         self._raw = array("q")
-        self._counts: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        self._counts: np.ndarray[Any, np.dtype[np.int64]] | None = None  # buckets 0 .. len - 1, dense
+        self._tail_index = _EMPTY  # the buckets in use beyond the dense ones, ascending; replaced, never written to
+        self._tail_counts = _EMPTY
         self._total = 0
         self._sum = 0
         self._min = 0
@@ -113,20 +148,41 @@ class Histogram:
         if count <= 0:
             return
         self._fold()
-        index = int(counts_index(np.array([value_us], dtype=np.int64))[0])
-        self._ensure_counts(index)[index] += count
+        self._add(counts_index(np.array([value_us], dtype=np.int64)), np.array([count], dtype=np.int64))
         self._note(value_us, value_us, value_us * count, count)
 
-    def _ensure_counts(self, highest_index: int = 0) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """The counts array, grown (never shrunk) to hold bucket `highest_index`, with headroom."""
-        counts = self._counts
-        if counts is None:
-            counts = self._counts = np.zeros(_length(highest_index), dtype=np.int64)
-        elif len(counts) <= highest_index:
-            grown = np.zeros(_length(highest_index), dtype=np.int64)
-            grown[: len(counts)] = counts
-            counts = self._counts = grown
-        return counts
+    def _add(
+        self, index: np.ndarray[Any, np.dtype[np.int64]], counts: np.ndarray[Any, np.dtype[np.int64]] | None
+    ) -> None:
+        """Add `counts` at the bucket `index`es (distinct), or one per entry of `index` (repeats allowed) when
+        `counts` is None. Buckets beyond the dense ones go to the sparse tail, and the dense part then grows to
+        whatever length holds them in the fewest bytes (`dense_length`)."""
+        if len(index) == 0:
+            return
+        dense = self._counts
+        length = 0 if dense is None else len(dense)
+        if dense is not None and length > int(index.max()):  # all held densely: nearly always
+            _add_dense(dense, index, counts)
+            return
+        inside = index < length
+        if dense is not None:
+            _add_dense(dense, index[inside], None if counts is None else counts[inside])
+        outside = ~inside
+        beyond = index[outside]
+        extra = np.ones(len(beyond), dtype=np.int64) if counts is None else counts[outside]
+        tail_index, where = np.unique(np.concatenate((self._tail_index, beyond)), return_inverse=True)
+        tail_counts = np.zeros(len(tail_index), dtype=np.int64)
+        np.add.at(tail_counts, where, np.concatenate((self._tail_counts, extra)))
+        grown = dense_length(tail_index, length)
+        if grown > length:
+            new = np.zeros(grown, dtype=np.int64)
+            if dense is not None:
+                new[:length] = dense
+            moved = int(np.searchsorted(tail_index, grown))
+            new[tail_index[:moved]] = tail_counts[:moved]
+            tail_index, tail_counts = tail_index[moved:], tail_counts[moved:]
+            self._counts = new
+        self._tail_index, self._tail_counts = tail_index, tail_counts
 
     def _note(self, low: int, high: int, total: int, count: int) -> None:
         if self._total == 0:
@@ -142,11 +198,17 @@ class Histogram:
             return
         values = np.clip(np.array(self._raw, dtype=np.int64), 0, HIGHEST_US)
         del self._raw[:]  # cleared in place: hot paths may hold a bound `raw.append`
-        index = counts_index(values)
-        counts = self._ensure_counts(int(index.max()))
-        added = np.bincount(index)  # up to the batch's highest bucket
-        counts[: len(added)] += added
+        self._add(counts_index(values), None)
         self._note(int(values.min()), int(values.max()), int(values.sum()), len(values))
+
+    def _nonzero(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
+        """The buckets in use (ascending) and their counts, dense and sparse together."""
+        if self._counts is None:
+            return self._tail_index, self._tail_counts
+        index = np.flatnonzero(self._counts).astype(np.int64)
+        if not len(self._tail_index):
+            return index, self._counts[index]
+        return np.concatenate((index, self._tail_index)), np.concatenate((self._counts[index], self._tail_counts))
 
     # -- reading -----------------------------------------------------------------------------------------
     @property
@@ -168,17 +230,22 @@ class Histogram:
         self._fold()
         return self._sum / self._total if self._total else 0.0
 
+    @property
+    def nbytes(self) -> int:
+        """The memory of the folded counts: the dense buckets and the sparse tail."""
+        dense = 0 if self._counts is None else self._counts.nbytes
+        return int(dense + self._tail_index.nbytes + self._tail_counts.nbytes)
+
     def percentile(self, p: float) -> float:
         """Value at percentile p (0..100), HdrHistogram's definition: the highest value equivalent to the
         bucket holding the rank, capped at the recorded max (so p100 == max)."""
         self._fold()
-        if self._total == 0 or self._counts is None:
+        if self._total == 0:
             return 0.0
         rank = max(1, int(p / 100.0 * self._total + 0.5))
-        cumulative = np.cumsum(self._counts)
-        index = int(np.searchsorted(cumulative, rank))
-        low, size = bucket_bounds(np.array([index], dtype=np.int64))
-        value = int(low[0]) + int(size[0]) - 1
+        index, counts = self._nonzero()
+        at = min(int(np.searchsorted(np.cumsum(counts), rank)), len(index) - 1)
+        value = int(bucket_upper(index[at : at + 1])[0])
         return float(min(max(value, self._min), self._max))
 
     def percentiles(self, ps: list[float]) -> list[float]:
@@ -187,22 +254,17 @@ class Histogram:
     def buckets(self) -> list[tuple[int, int]]:
         """Non-empty buckets as (highest equivalent value µs, count), ascending."""
         self._fold()
-        if self._counts is None:
-            return []
-        index = np.nonzero(self._counts)[0].astype(np.int64)
-        low, size = bucket_bounds(index)
-        return [(int(lo + sz - 1), int(c)) for lo, sz, c in zip(low, size, self._counts[index], strict=True)]
+        index, counts = self._nonzero()
+        return [(int(u), int(c)) for u, c in zip(bucket_upper(index), counts, strict=True)]
 
     # -- combining ---------------------------------------------------------------------------------------
     def merge(self, other: Histogram) -> None:
         """Add another histogram's counts (exact: same layout)."""
         other._fold()
         self._fold()
-        if other._total == 0 or other._counts is None:
+        if other._total == 0:
             return
-        top = int(np.flatnonzero(other._counts)[-1]) + 1  # its highest bucket used, not its headroom
-        counts = self._ensure_counts(top - 1)
-        counts[:top] += other._counts[:top]
+        self._add(*other._nonzero())
         self._note(other._min, other._max, other._sum, other._total)
 
     def add_sparse(
@@ -220,45 +282,51 @@ class Histogram:
         if n == 0:
             return
         self._fold()
-        where = index.astype(np.int64)
-        dense = self._ensure_counts(int(where.max()))
-        dense[where] += counts.astype(np.int64)
+        self._add(index.astype(np.int64), counts.astype(np.int64))
         self._note(low, high, total, n)
 
     def take(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int, int, int, int] | None:
         """Everything recorded so far as (index, counts, count, sum, min, max), and start over (the raw buffer stays
         the same object, so hot paths holding its bound `append` keep recording). None when nothing was recorded."""
         self._fold()
-        if self._total == 0 or self._counts is None:
+        if self._total == 0:
             return None
-        index = np.flatnonzero(self._counts)
-        taken = (index, self._counts[index], self._total, self._sum, self._min, self._max)
-        self._counts[index] = 0
+        index, counts = self._nonzero()
+        taken = (index, counts, self._total, self._sum, self._min, self._max)
+        if self._counts is not None:
+            self._counts[index[index < len(self._counts)]] = 0
+        self._tail_index = self._tail_counts = _EMPTY
         self._total = self._sum = self._min = self._max = 0
         return taken
 
-    def changes(
-        self, seen: np.ndarray[Any, np.dtype[np.int64]] | None
-    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.int64]]]:
+    def changes(self, seen: Seen | None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Seen]:
         """What was recorded since an earlier look, for a caller that diffs a histogram that keeps counting (once a
-        second, say): (bucket indexes that gained counts, ascending; the counts they gained; `seen` brought up to
-        date). `seen` is what the previous call returned (None: the first look, everything is new). It is updated
-        in place and only grows with the histogram, so a look allocates nothing the size of the whole range."""
+        second, say): (bucket indexes that gained counts, ascending; the counts they gained; what to pass next
+        time). `seen` is what the previous call returned (None: the first look, everything is new). Its dense part
+        is updated in place and is as long as the histogram's own, so a look allocates nothing the size of the
+        whole range."""
         self._fold()
-        counts = self._counts
-        if counts is None:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, seen if seen is not None else empty
-        if seen is None or len(seen) < len(counts):
-            grown = np.zeros(len(counts), dtype=np.int64)
-            if seen is not None:
-                grown[: len(seen)] = seen
-            seen = grown
-        before = seen[: len(counts)]
-        index = np.flatnonzero(counts != before)
-        gained = counts[index] - before[index]
-        before[index] = counts[index]
-        return index, gained, seen
+        dense, index, counts = seen if seen is not None else (_EMPTY, _EMPTY, _EMPTY)
+        length = 0 if self._counts is None else len(self._counts)
+        if len(dense) < length:  # the histogram grew: so does what was seen, taking its sparse part along
+            grown = np.zeros(length, dtype=np.int64)
+            grown[: len(dense)] = dense
+            moved = int(np.searchsorted(index, length))
+            grown[index[:moved]] = counts[:moved]
+            dense, index, counts = grown, index[moved:], counts[moved:]
+        changed = gained = _EMPTY
+        if self._counts is not None:
+            before = dense[:length]
+            changed = np.flatnonzero(self._counts != before).astype(np.int64)
+            gained = self._counts[changed] - before[changed]
+            before[changed] = self._counts[changed]
+        tail, now = self._tail_index, self._tail_counts
+        if len(tail):
+            at = np.minimum(np.searchsorted(index, tail), max(len(index) - 1, 0))
+            was = np.where(index[at] == tail, counts[at], 0) if len(index) else np.zeros(len(tail), dtype=np.int64)
+            more = now != was
+            changed, gained = np.concatenate((changed, tail[more])), np.concatenate((gained, (now - was)[more]))
+        return changed, gained, Seen(dense, tail, now)
 
     def copy(self) -> Histogram:
         clone = Histogram()
@@ -275,21 +343,22 @@ class Histogram:
         self._fold()
 
     def counts(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """A copy of the folded counts (HdrHistogram layout)."""
+        """A copy of the folded counts (HdrHistogram layout, all 23,552 buckets)."""
         self._fold()
         dense = np.zeros(COUNTS_LEN, dtype=np.int64)
         if self._counts is not None:
             dense[: len(self._counts)] = self._counts
+        dense[self._tail_index] = self._tail_counts
         return dense
 
     @classmethod
     def from_counts(cls, counts: np.ndarray[Any, np.dtype[np.int64]]) -> Histogram:
         """A histogram from counts alone (min, max and mean are bucket-precise, not exact)."""
         hist = cls()
-        index = np.nonzero(counts)[0].astype(np.int64)
+        index = np.flatnonzero(counts).astype(np.int64)
         if len(index):
             low, size = bucket_bounds(index)
-            hist._ensure_counts(int(index[-1]))[: int(index[-1]) + 1] = counts[: int(index[-1]) + 1]
+            hist._add(index, counts[index].astype(np.int64))
             total = int(counts[index].sum())
             mid = low + size // 2
             hist._note(int(low[0]), int(low[-1] + size[-1] - 1), int((mid * counts[index]).sum()), total)
@@ -298,30 +367,29 @@ class Histogram:
     def reset(self) -> None:
         del self._raw[:]
         self._counts = None
+        self._tail_index = self._tail_counts = _EMPTY
         self._total = self._sum = self._min = self._max = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Sparse, JSON/msgpack-friendly form for shipping deltas between processes."""
         self._fold()
-        if self._counts is None:
+        if self._total == 0:
             return {"n": 0}
-        index = np.nonzero(self._counts)[0]
+        index, counts = self._nonzero()
         return {
             "n": self._total,
             "sum": self._sum,
             "min": self._min,
             "max": self._max,
             "i": index.tolist(),
-            "c": self._counts[index].tolist(),
+            "c": counts.tolist(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Histogram:
         hist = cls()
         if data.get("n", 0):
-            index = np.asarray(data["i"], dtype=np.int64)
-            counts = hist._ensure_counts(int(index.max()) if len(index) else 0)
-            counts[index] = np.asarray(data["c"], dtype=np.int64)
+            hist._add(np.asarray(data["i"], dtype=np.int64), np.asarray(data["c"], dtype=np.int64))
             hist._note(int(data["min"]), int(data["max"]), int(data["sum"]), int(data["n"]))
         return hist
 
@@ -331,8 +399,7 @@ class Histogram:
 
         self._fold()
         hdr = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
-        if self._counts is not None:
-            for index in np.nonzero(self._counts)[0]:
-                low, _ = bucket_bounds(np.array([index], dtype=np.int64))
-                hdr.record_value(int(low[0]), int(self._counts[index]))
+        index, counts = self._nonzero()
+        for low, count in zip(bucket_bounds(index)[0], counts, strict=True):
+            hdr.record_value(int(low), int(count))
         return hdr

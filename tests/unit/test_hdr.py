@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenflag.hdr import COUNTS_LEN, HIGHEST_US, Histogram, bucket_upper, counts_index
+from greenflag.hdr import COUNTS_LEN, HIGHEST_US, Histogram, Seen, bucket_upper, counts_index, dense_length
 
 
 def reference(values: list[int]) -> HdrHistogram:
@@ -102,44 +101,115 @@ def test_bucket_upper_bounds_are_hdr_highest_equivalent_values() -> None:
     assert all((u - v) <= max(1, v // 1000) for u, v in zip(upper.tolist(), values.tolist(), strict=True))
 
 
-def test_the_counts_grow_with_the_highest_value_recorded() -> None:
-    """A histogram of sub-millisecond values holds 32 KiB of counts (at least eight times its highest value), not all
-    23,552 buckets (184 KiB); recording a larger value grows it, and every reading (dense counts, percentiles, merge,
-    take) is unchanged by the size."""
+def test_each_bucket_is_held_in_whichever_form_is_smaller() -> None:
+    """Buckets in use are held sparse (16 bytes each: index and count) while that is smaller, and dense (8 bytes a
+    bucket, 1,024 buckets, one doubling of the value, at a time) once that is: the figures docs/load-testing.md
+    gives."""
+    rare = Histogram()
+    rare.record_many([120, 250, 900])
+    rare.fold()
+    assert rare.nbytes == 3 * 16 and rare.counts().shape == (COUNTS_LEN,)  # three buckets: 48 bytes
+    busy = Histogram()
+    busy.record_many(list(range(100, 1000)))  # 900 buckets of 1 µs: the first 1,024 dense
+    busy.fold()
+    assert busy.nbytes == 8 * 1024
+    busy.record_many([300_000, 7_000_000])  # a 300 ms stall and a 7 s one: two sparse buckets, not 8 KiB a doubling
+    busy.fold()
+    assert busy.nbytes == 8 * 1024 + 2 * 16
+    busy.record_many(list(range(1024, 1024 + 600)))  # 600 of the next doubling's 1,024 buckets: that one turns dense
+    busy.fold()
+    assert busy.nbytes == 16 * 1024 + 2 * 16
+    every = Histogram()
+    every.record_many(bucket_upper(np.arange(COUNTS_LEN, dtype=np.int64)).tolist())  # every bucket of the hour
+    every.fold()
+    assert every.nbytes == COUNTS_LEN * 8 == 184 * 1024  # the most a histogram holds, whatever the run records
+    assert int(every.counts().sum()) == COUNTS_LEN
+
+
+_BATCH = st.lists(
+    st.one_of(
+        st.integers(min_value=0, max_value=4_000),  # the body: dense soon
+        st.integers(min_value=4_000, max_value=HIGHEST_US),  # outliers: sparse
+    ),
+    max_size=400,
+)
+
+
+@given(st.lists(_BATCH, min_size=1, max_size=6), st.lists(_BATCH, max_size=3))
+@settings(max_examples=80, deadline=None)
+def test_every_reading_is_that_of_one_dense_histogram_whatever_part_is_sparse(
+    batches: list[list[int]], others: list[list[int]]
+) -> None:
+    """Recorded in batches (each fold may add sparse buckets or turn some dense), a histogram reads exactly as a
+    plain count per bucket of every value: counts, buckets, percentiles, the dict and HDR-log forms, a merge, a
+    take shipped and added back, and each look of `changes`. Its memory never exceeds 16 bytes a bucket in use,
+    nor the 184 KiB of the whole range."""
+    hist, seen = Histogram(), None
+    values: list[int] = []
+    for batch in batches:
+        hist.record_many(batch)
+        values += batch
+        index, gained, seen = hist.changes(seen)
+        want = np.bincount(counts_index(np.array(batch, dtype=np.int64)), minlength=COUNTS_LEN)
+        assert index.tolist() == np.flatnonzero(want).tolist() and gained.tolist() == want[index].tolist()
+        assert seen.nbytes == hist.nbytes  # a copy of the dense part; the sparse part is shared, never written to
+    dense = np.bincount(counts_index(np.array(values, dtype=np.int64)), minlength=COUNTS_LEN)
+    in_use = int(np.count_nonzero(dense))
+    assert np.array_equal(hist.counts(), dense)
+    assert hist.nbytes <= min(16 * in_use, 8 * COUNTS_LEN)
+    assert [u for u, _ in hist.buckets()] == bucket_upper(np.flatnonzero(dense)).tolist()
+    assert np.array_equal(Histogram.from_dict(hist.to_dict()).counts(), dense)
+    if values:
+        ref = reference(values)
+        for p in (0.1, 50, 95, 99.9, 100):
+            assert hist.percentile(p) == max(min(values), min(ref.get_value_at_percentile(p), max(values)))
+        exported = hist.to_hdrh()
+        assert exported.get_total_count() == len(values)
+        assert exported.get_value_at_percentile(95) == ref.get_value_at_percentile(95)
+    merged = Histogram()
+    for batch in others:
+        part = Histogram()
+        part.record_many(batch)
+        merged.merge(part)
+        values += batch
+    merged.merge(hist)
+    everything = np.bincount(counts_index(np.array(values, dtype=np.int64)), minlength=COUNTS_LEN)
+    assert np.array_equal(merged.counts(), everything)
+    taken = hist.take()
+    assert hist.count == 0 and hist.percentile(50) == 0.0 and hist.buckets() == []
+    back = Histogram()
+    if taken is not None:
+        back.add_sparse(taken[0], taken[1], total=taken[3], low=taken[4], high=taken[5])
+    assert np.array_equal(back.counts(), dense)
+
+
+def test_the_dense_length_is_the_one_that_stores_the_buckets_in_use_in_the_fewest_bytes() -> None:
+    assert dense_length(np.array([], dtype=np.int64), 0) == 0
+    assert dense_length(np.arange(511, dtype=np.int64), 0) == 0  # 511 x 16 bytes < 8 KiB
+    assert dense_length(np.arange(513, dtype=np.int64), 0) == 1024  # 513 x 16 bytes > 8 KiB
+    assert dense_length(np.arange(512, dtype=np.int64), 0) == 0  # a tie: the shorter
+    assert dense_length(np.array([1024 + 5, 20_000], dtype=np.int64), 1024) == 1024  # outliers stay sparse
+    next_doubling = np.concatenate((np.arange(1024, 1024 + 600), [9_000])).astype(np.int64)
+    assert dense_length(next_doubling, 1024) == 2048  # 600 of its 1,024 in use: dense; the outlier stays sparse
+    gap = np.arange(2048, 2048 + 1000, dtype=np.int64)
+    assert dense_length(gap, 1024) == 1024  # 1,024 empty buckets before them would cost more than they save
+    assert dense_length(np.arange(COUNTS_LEN - 1024, COUNTS_LEN, dtype=np.int64), COUNTS_LEN - 1024) == COUNTS_LEN
+
+
+def test_merge_take_and_add_sparse_agree_with_one_histogram_of_everything() -> None:
     small, large = Histogram(), Histogram()
     small.record_many([120, 250, 900])
-    small.fold()
-    assert small.counts().shape == (COUNTS_LEN,)
-    assert small._counts is not None and small._counts.nbytes <= 32 * 1024
-    large.record_many([120, 5_000_000])
-    large.fold()
-    assert large._counts is not None and large._counts.nbytes > 64 * 1024
-    before = large._counts.nbytes  # up to the end of the doubling that holds 8 x 5 s (2**25..2**26 µs)
-    large.record_many([60_000_000])  # twelve times the highest value so far: held by the headroom, no growth
-    large.fold()
-    assert large._counts.nbytes == before
-    large.record_many([70_000_000])  # past it: grows to hold three more doublings again
-    large.fold()
-    assert large._counts.nbytes == before + 4 * 8 * 1024
-    large.reset()
-    large.record_many([2_000_000])  # the figures docs/load-testing.md gives: 120 KiB once a value took 2 s ...
-    large.fold()
-    assert large._counts.nbytes == 120 * 1024
-    large.record_many([3_599_999_999])  # ... and 184 KiB at most, whatever the run records
-    large.fold()
-    assert large._counts.nbytes == COUNTS_LEN * 8 == 184 * 1024
-    large.reset()
     large.record_many([120, 5_000_000])
     both = Histogram()
     both.merge(small)
     both.merge(large)
-    small.merge(large)  # the smaller one grows to take the larger one's buckets
+    small.merge(large)
     assert np.array_equal(small.counts(), both.counts()) and small.percentile(100) == 5_000_000
-    reference = Histogram()
-    reference.record_many([120, 250, 900, 120, 5_000_000])
-    assert np.array_equal(both.counts(), reference.counts()) and both.percentile(60) == reference.percentile(60)
-    taken = reference.take()
-    assert taken is not None and int(taken[1].sum()) == 5 and reference.count == 0
+    reference_ = Histogram()
+    reference_.record_many([120, 250, 900, 120, 5_000_000])
+    assert np.array_equal(both.counts(), reference_.counts()) and both.percentile(60) == reference_.percentile(60)
+    taken = reference_.take()
+    assert taken is not None and int(taken[1].sum()) == 5 and reference_.count == 0
     again = Histogram()
     again.add_sparse(taken[0], taken[1], total=taken[3], low=taken[4], high=taken[5])
     assert np.array_equal(again.counts(), both.counts()) and (again.min, again.max) == (both.min, both.max)
@@ -157,7 +227,7 @@ def test_changes_since_the_last_look_are_the_values_recorded_in_between(batches:
     """A histogram that keeps counting, looked at after each batch: each look gives exactly the buckets of that
     batch's values, and what the caller keeps is never longer than the histogram's own counts."""
     hist = Histogram()
-    seen: np.ndarray[Any, Any] | None = None
+    seen: Seen | None = None
     for batch in batches:
         hist.record_many(batch)
         index, gained, seen = hist.changes(seen)
@@ -166,5 +236,5 @@ def test_changes_since_the_last_look_are_the_values_recorded_in_between(batches:
         want = alone.counts()
         assert index.tolist() == np.flatnonzero(want).tolist()
         assert gained.tolist() == want[index].tolist()
-        assert len(seen) == (0 if hist._counts is None else len(hist._counts))
-    assert seen is not None and int(seen.sum()) == sum(len(batch) for batch in batches)
+        assert seen.nbytes <= 2 * hist.nbytes
+    assert seen is not None and int(seen.dense.sum() + seen.tail_counts.sum()) == sum(len(batch) for batch in batches)

@@ -21,9 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from greenflag.hdr import Histogram
+from greenflag.hdr import Histogram, Seen
 from greenflag.load.metrics.intervals import COUNTERS, Sparse
 from greenflag.load.metrics.series import Registry, Scope, Series, Tags
 
@@ -53,7 +51,7 @@ class HistPart:
         return cls(Sparse.compact(index, counts), n, total, low, high)
 
     @classmethod
-    def changes(cls, hist: Histogram, seen: np.ndarray[Any, Any] | None) -> tuple[HistPart, np.ndarray[Any, Any]]:
+    def changes(cls, hist: Histogram, seen: Seen | None) -> tuple[HistPart, Seen]:
         """What `hist` gained since `seen` (see `Histogram.changes`), and `seen` brought up to date."""
         index, gained, seen = hist.changes(seen)
         sparse = Sparse.compact(index, gained)
@@ -189,8 +187,8 @@ class DiffTaker:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._series: dict[Any, tuple[int, int, int, int, dict[str, int], Any, Any]] = {}
-        self._iteration: np.ndarray[Any, Any] | None = None
+        self._series: dict[Any, tuple[int, int, int, int, dict[str, int], Seen | None, Seen | None]] = {}
+        self._iteration: Seen | None = None
         self._counts = (0, 0)
         self._checks: dict[str, tuple[int, int]] = {}
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
-
-from greenflag.hdr import Histogram
+from greenflag.hdr import Histogram, Seen
 from greenflag.load.metrics.intervals import Sparse
 
 __all__ = ["HTTP_TRENDS", "Registry", "Scope", "Series", "Window"]
@@ -205,7 +202,7 @@ class Registry:
         self.vus = 0
         self.vus_max = 0
         self.scopes: dict[Tags, Scope] = {}  # per scenario, in a run that merges several (see Scope)
-        self._previous: tuple[int, int, np.ndarray[Any, np.dtype[np.int64]] | None] = (0, 0, None)
+        self._previous: tuple[int, int, Seen | None] = (0, 0, None)
 
     # -- hot path ----------------------------------------------------------------------------------------
     def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
