@@ -16,6 +16,7 @@ import collections
 import contextlib
 import ctypes
 import gc
+import linecache
 import sys
 import time
 import tracemalloc
@@ -80,7 +81,7 @@ def pymalloc_stats() -> str:
             os.close(saved)
         out.seek(0)
         text = out.read()
-    found = {}
+    found: dict[str, str] = {}
     for line in text.splitlines():
         if ("=" in line and line.startswith("#")) or line.startswith("Total"):
             key, _, value = line.partition("=")
@@ -166,10 +167,20 @@ def container_growth(sizes: dict[int, int]) -> list[str]:
     return out
 
 
-def top(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, count: int, key: str) -> list[str]:
+def grown(
+    baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, key: str, by: str
+) -> list[tracemalloc.StatisticDiff]:
+    """The allocation sites that grew the most between two snapshots, by bytes (`by` "size") or blocks ("count")."""
     skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    skip.append(tracemalloc.Filter(False, linecache.__file__))  # the probe's own tracebacks
     diff = now.filter_traces(skip).compare_to(baseline.filter_traces(skip), key)
-    return [str(stat) for stat in diff[:count] if stat.size_diff > 0]
+    if by == "count":
+        diff.sort(key=lambda stat: -stat.count_diff)
+    return [stat for stat in diff if (stat.count_diff if by == "count" else stat.size_diff) > 0]
+
+
+def top(baseline: tracemalloc.Snapshot, now: tracemalloc.Snapshot, count: int, key: str, by: str) -> list[str]:
+    return [str(stat) for stat in grown(baseline, now, key, by)[:count]]
 
 
 def main() -> None:
@@ -180,6 +191,8 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=120.0)
     parser.add_argument("--baseline", type=float, default=120.0)
     parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--by", choices=("size", "count"), default="size", help="rank sites by bytes or by blocks")
+    parser.add_argument("--tracebacks", type=int, default=3, help="how many of the top sites to print in full")
     parser.add_argument("--script", default=str(HERE.parent / "seed_profile" / "seed.py"))
     parser.add_argument("--no-trace", action="store_true", help="no tracemalloc: RSS, malloc and object counts only")
     parser.add_argument("--trim", action="store_true", help="with --no-trace: RSS before and after malloc_trim(0)")
@@ -242,9 +255,9 @@ def run(args: argparse.Namespace) -> None:
                 if baseline is None:
                     baseline = snap
                     continue
-                for line in top(baseline, snap, 15, "lineno"):
+                for line in top(baseline, snap, 15, "lineno", args.by):
                     print("  ", line, flush=True)
-                stats = snap.compare_to(baseline, "traceback")[:3]
+                stats = grown(baseline, snap, "traceback", args.by)[: args.tracebacks]
                 for stat in stats:
                     print(f"  -- {stat.size_diff / 1e3:+.1f} kB, {stat.count_diff:+d} blocks:", flush=True)
                     for line in stat.traceback.format()[-2 * args.frames :]:
