@@ -180,7 +180,7 @@ class Histogram:
                 new[:length] = dense
             moved = int(np.searchsorted(tail_index, grown))
             new[tail_index[:moved]] = tail_counts[:moved]
-            tail_index, tail_counts = tail_index[moved:], tail_counts[moved:]
+            tail_index, tail_counts = tail_index[moved:].copy(), tail_counts[moved:].copy()  # not views of the old
             self._counts = new
         self._tail_index, self._tail_counts = tail_index, tail_counts
 
