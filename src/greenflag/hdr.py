@@ -5,14 +5,10 @@ folded with numpy into counts laid out exactly as HdrHistogram lays them out (sa
 percentiles carry HDR's 0.1 % precision, memory stays bounded, and `to_hdrh()` gives a histogram the
 `hdrhistogram` library can encode into the standard interoperable log format.
 
-Each bucket in use is held in whichever form is smaller: densely, 8 bytes a bucket from the first bucket up, in
-steps of 1,024 buckets (one doubling of the value, 8 KiB), or sparsely beyond them, 16 bytes a bucket (its index and
-its count). A histogram starts sparse; its dense part grows to the length that stores the buckets in use in the
-fewest bytes (`dense_length`) whenever a value lands beyond it. So a histogram of a rare event or a status that
-came a few times costs a few hundred bytes, a busy sub-millisecond one 8 KiB, and a rare outlier (a 300 ms stall in
-a run of 1 ms requests) 16 bytes instead of widening the dense part by 8 KiB per doubling up to it. Memory follows
-the number of distinct buckets in use, not the number of values: never more than 16 bytes a bucket in use, nor than
-the 184 KiB of the whole range. A histogram is never shrunk.
+Each bucket in use is held in whichever form is smaller: dense (8 bytes a bucket from the first one up, in steps of
+1,024 buckets, one doubling of the value) or sparse beyond them (16 bytes: index and count). A histogram starts
+sparse; its dense part grows to the length that stores its buckets in the fewest bytes (`dense_length`), so a rare
+outlier costs 16 bytes, not 8 KiB per doubling up to it. At most 16 bytes a bucket in use, at most 184 KiB.
 
 One layout serves the load engine and the router: `counts_index` (value → bucket index), `bucket_bounds`
 (index → lowest equivalent value and bucket size) and `bucket_upper` (index → highest equivalent value) are the
