@@ -6,6 +6,7 @@ minutes, the load engine and the service each pinned to one core. Every 10 s it 
     nohup python3 bench/soak/run.py --json /tmp/soak.json > /tmp/soak.log 2>&1 &      # 30 min + ~1 min
     python3 bench/soak/run.py --duration 3m                                           # a quick look
     python3 bench/soak/run.py --workers 2 --engine-cpu 0 --app-cpu 1                  # the workers too
+    python3 bench/soak/run.py --probe /tmp/probe.jsonl              # and where the memory is, every 10 s (probe.py)
 
 Prints a table per 5 minutes (RSS, CPU, requests per minute, p95, failed requests), the RSS growth from minute 5 to
 the end and its slope (least squares over the 10 s samples from minute 5 on), and the checks: RSS growth < 5 %
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> tuple[list[dict[st
     total = parse_duration(args.duration)
     ramp = min(30.0, total / 5)
     summary, series = workdir / "summary.json", workdir / "series.jsonl"
-    cmd = ["taskset", "-c", args.engine_cpu, sys.executable, "-m", "greenflag", "load", "run", str(SEED)]
+    engine = [str(HERE / "probe.py"), str(args.probe), "--"] if args.probe else ["-m", "greenflag"]
+    cmd = ["taskset", "-c", args.engine_cpu, sys.executable, *engine, "load", "run", str(SEED)]
     cmd += ["--host", url, "--stage", f"{ramp:g}s:{args.vus}", "--stage", f"{total - ramp:g}s:{args.vus}"]
     cmd += ["--quiet", "--graceful-stop", "5s", "--summary-json", str(summary), "--out", str(series)]
     cmd += ["--workers", str(args.workers)]
@@ -131,6 +133,33 @@ def slope(points: list[tuple[float, float]]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
+
+
+def decompose(probe: Path, settle: float) -> dict[str, dict[str, float]]:
+    """Where the RSS growth after `settle` went, from probe.py's looks: each part's growth (kB) and slope (kB/min)."""
+    looks = [json.loads(line) for line in probe.read_text().splitlines() if line.strip()]
+    looks = [look for look in looks if look["t"] >= settle]
+    if len(looks) < 3:
+        return {}
+    parts = {
+        "RSS": lambda look: look["VmRSS"],
+        "HDR buckets (the histograms)": lambda look: look["hdr_kb"],
+        "HDR buckets (the time series' last look)": lambda look: look["hdr_seen_kb"],
+        "other malloc'd memory in use": lambda look: look["heap_used_kb"] - look["hdr_kb"] - look["hdr_seen_kb"],
+        "malloc's free heap kept": lambda look: look["heap_free_kb"],
+        "Python objects (pymalloc)": lambda look: look["bytes_in_allocated_blocks"] / 1024,
+    }
+    out = {}
+    print(f"\n  where the memory went from minute {settle / 60:.1f} (probe.py, a look every 10 s)")
+    print("  part                                          start kB    end kB   growth kB   slope kB/min")
+    for name, value in parts.items():
+        points = [(look["t"] / 60, float(value(look))) for look in looks]
+        out[name] = {"start_kb": points[0][1], "end_kb": points[-1][1], "growth_kb": points[-1][1] - points[0][1],
+                     "slope_kb_per_min": round(slope(points), 1)}  # fmt: skip
+        row = out[name]
+        print(f"  {name:44} {row['start_kb']:9.0f} {row['end_kb']:9.0f} {row['growth_kb']:+11.0f} "
+              f"{row['slope_kb_per_min']:+14.1f}")  # fmt: skip
+    return out
 
 
 def report(
@@ -185,6 +214,8 @@ def report(
         "http_req_duration": summary.get("metrics", {}).get("http_req_duration"),  # max: the tail the RSS may follow
         "samples": samples,
     }
+    if args.probe is not None:
+        result["memory_from_minute_5"] = decompose(args.probe, settle)
     first, last = steady[0]["rss_mb"], steady[-1]["rss_mb"]
     print(f"\n  RSS from minute {settle / 60:.1f} to the end: {first:.1f} → {last:.1f} MB "
           f"({growth:+.2f} %, target < 5 %), slope {per_min * 1000:+.1f} kB/min (least squares); first half "
@@ -205,6 +236,7 @@ def main() -> None:
     parser.add_argument("--app-cpu", default="1")
     parser.add_argument("--json", type=Path, default=None, help="write the samples and the result here")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--probe", type=Path, default=None, help="run the engine under probe.py, its looks to here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
