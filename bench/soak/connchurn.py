@@ -12,7 +12,7 @@ import asyncio
 import gc
 import sys
 
-from probe import _malloc, _status
+from probe import malloc_info, status
 
 
 async def churn(rounds: int, per_round: int, at_once: int) -> None:
@@ -38,7 +38,7 @@ async def churn(rounds: int, per_round: int, at_once: int) -> None:
         for _ in range(per_round // at_once):
             await asyncio.gather(*(one() for _ in range(at_once)))
         gc.collect()
-        print(f"{number:5}   {number * per_round:11}   {_malloc()['heap_used_kb']:15}   {_status()['VmRSS']:7}   "
+        print(f"{number:5}   {number * per_round:11}   {malloc_info()['heap_used_kb']:15}   {status()['VmRSS']:7}   "
               f"{sys.getallocatedblocks():15}", flush=True)  # fmt: skip
     server.close()
 

@@ -48,7 +48,7 @@ class _Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2_FIELDS]
 
 
-def _status() -> dict[str, int]:
+def status() -> dict[str, int]:
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         key, _, value = line.partition(":")
@@ -69,7 +69,7 @@ def _libc_mallinfo2() -> Any:
 _MALLINFO2 = _libc_mallinfo2()
 
 
-def _malloc() -> dict[str, int]:
+def malloc_info() -> dict[str, int]:
     if _MALLINFO2 is not None:
         info = _MALLINFO2()
         return {"heap_kb": info.arena // 1024, "heap_used_kb": info.uordblks // 1024,
@@ -77,7 +77,7 @@ def _malloc() -> dict[str, int]:
     return {}
 
 
-def _pymalloc() -> dict[str, int]:
+def pymalloc_info() -> dict[str, int]:
     """pymalloc's arenas now and at most (from sys._debugmallocstats, which writes to fd 2)."""
     with tempfile.TemporaryFile(mode="w+") as out:
         saved = os.dup(2)
@@ -119,7 +119,7 @@ def _histograms() -> dict[str, int]:
 
 
 def _sample(started: float) -> dict[str, Any]:
-    look = {"t": round(time.monotonic() - started, 1), **_status(), **_malloc(), **_pymalloc(), **_histograms()}
+    look = {"t": round(time.monotonic() - started, 1), **status(), **malloc_info(), **pymalloc_info(), **_histograms()}
     look["pymalloc_blocks"] = sys.getallocatedblocks()
     return look
 

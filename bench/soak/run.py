@@ -140,6 +140,7 @@ def decompose(probe: Path, settle: float) -> dict[str, dict[str, float]]:
     looks = [json.loads(line) for line in probe.read_text().splitlines() if line.strip()]
     looks = [look for look in looks if look["t"] >= settle]
     if len(looks) < 3:
+        print(f"\n  where the memory went: too few probe looks after minute {settle / 60:.1f} ({len(looks)})")
         return {}
     parts = {
         "RSS": lambda look: look["VmRSS"],

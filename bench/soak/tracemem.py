@@ -23,6 +23,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from probe import malloc_info, pymalloc_info
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -33,61 +35,24 @@ def rss_mb() -> float:
     return 0.0
 
 
-class _Mallinfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
 def malloc_stats() -> str:
-    """glibc's view: heap obtained from the OS (arena), in use (uordblks), free but kept (fordblks), mmapped."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _Mallinfo2
-        info = libc.mallinfo2()
-    except (OSError, AttributeError):
+    """glibc's view: heap obtained from the OS, in use, free but kept, mmapped (probe.malloc_info)."""
+    info = malloc_info()
+    if not info:
         return "mallinfo2 unavailable"
-    mb = 1 / 1e6
     return (
-        f"heap {info.arena * mb:.1f} MB: in use {info.uordblks * mb:.1f}, free {info.fordblks * mb:.1f}; "
-        f"mmapped {info.hblkhd * mb:.1f} MB in {info.hblks} blocks"
+        f"heap {info['heap_kb'] / 1024:.1f} MiB: in use {info['heap_used_kb'] / 1024:.1f}, "
+        f"free {info['heap_free_kb'] / 1024:.1f}; mmapped {info['mmap_kb'] / 1024:.1f} MiB"
     )
 
 
 def pymalloc_stats() -> str:
-    """pymalloc's arenas (1 MiB each in 3.11): how many are allocated now, and the bytes they take."""
-    import os
-    import tempfile
-
-    with tempfile.TemporaryFile(mode="w+") as out:
-        saved = os.dup(2)
-        os.dup2(out.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        out.seek(0)
-        text = out.read()
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        if ("=" in line and line.startswith("#")) or line.startswith("Total"):
-            key, _, value = line.partition("=")
-            found.setdefault(key.strip("# ").strip(), value.strip())  # the first Total is the arenas'
-    current, high = found.get("arenas allocated current", "?"), found.get("arenas highwater mark", "?")
-    return f"arenas {current} (high water {high}), pymalloc total {found.get('Total', '?')} B"
+    """pymalloc's arenas (1 MiB each in 3.11) now and at most, and the bytes in its blocks (probe.pymalloc_info)."""
+    info = pymalloc_info()
+    return (
+        f"arenas {info.get('arenas_allocated_current', '?')} (high water {info.get('arenas_highwater_mark', '?')}), "
+        f"pymalloc blocks {info.get('bytes_in_allocated_blocks', '?')} B"
+    )
 
 
 def trim() -> None:
