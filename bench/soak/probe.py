@@ -1,8 +1,9 @@
 """Run `greenflag` in this process with a sampler thread that writes, every 10 s (PROBE_EVERY_S), one JSON line of
 where the process's memory is, as its allocators see it: RSS (anonymous and file-backed), glibc's heap (obtained
 from the OS, in use, free but kept, mmapped), pymalloc's arenas and the bytes in its blocks, the bytes the load
-run's HDR histograms hold (`hdr_kb`) and the bytes of the copies the time series and the live view keep to diff the
-next second against (`hdr_seen_kb`).
+run's HDR histograms hold (`hdr_kb`) and the bytes that what follows the run second by second holds (`hdr_follow_kb`):
+the thresholds' merged views, and the buckets the folds added that the time series and the live view have not yet
+read.
 
     python3 bench/soak/probe.py /tmp/probe.jsonl -- load run SCRIPT --host URL ...      # as `greenflag load run`
     python3 bench/soak/run.py --probe /tmp/probe.jsonl                                  # the soak, probed
@@ -106,15 +107,13 @@ def _histograms() -> dict[str, int]:
             hists += [series.duration, series.latency, series.waiting, series.receiving, *series.sparse.values()]
         count += len(hists)
         size += sum(h.nbytes for h in hists)
-    seen = 0  # what the diffs last saw: their dense copies, and sparse parts no histogram holds any more
-    held = {id(a) for registry in list(_REGISTRIES) for s in list(registry.series.values())
-            for h in (s.duration, s.latency) for a in (h._tail_index, h._tail_counts)}  # fmt: skip
-    looks = [registry._previous[2] for registry in list(_REGISTRIES)]
-    looks += [s for diff in list(_DIFFS) for entry in list(diff._series.values()) for s in entry[5:]]
-    for look in looks:
-        if look is not None:
-            seen += look.dense.nbytes + sum(a.nbytes for a in (look.tail_index, look.tail_counts) if id(a) not in held)
-    return {"hdr_histograms": count, "hdr_kb": size // 1024, "hdr_seen_kb": seen // 1024,
+    follow = 0  # the thresholds' views, and what the folds added that no follower has read yet
+    for registry in list(_REGISTRIES):
+        follow += sum(view.nbytes for view in list(registry._views.values()))
+        follow += sum(part.nbytes for part in list(registry._window or []))
+    for diff in list(_DIFFS):
+        follow += sum(a.nbytes for news in list((diff._news or {}).values()) for n in list(news) for a in n[:2])
+    return {"hdr_histograms": count, "hdr_kb": size // 1024, "hdr_follow_kb": follow // 1024,
             "registries": len(_REGISTRIES)}  # fmt: skip
 
 

@@ -138,15 +138,15 @@ def slope(points: list[tuple[float, float]]) -> float:
 def decompose(probe: Path, settle: float) -> dict[str, dict[str, float]]:
     """Where the RSS growth after `settle` went, from probe.py's looks: each part's growth (kB) and slope (kB/min)."""
     looks = [json.loads(line) for line in probe.read_text().splitlines() if line.strip()]
-    looks = [look for look in looks if look["t"] >= settle]
+    looks = [{"hdr_follow_kb": 0, **look} for look in looks if look["t"] >= settle]  # (earlier probes: no such row)
     if len(looks) < 3:
         print(f"\n  where the memory went: too few probe looks after minute {settle / 60:.1f} ({len(looks)})")
         return {}
     parts = {
         "RSS": lambda look: look["VmRSS"],
         "HDR buckets (the histograms)": lambda look: look["hdr_kb"],
-        "HDR buckets (the time series' last look)": lambda look: look["hdr_seen_kb"],
-        "other malloc'd memory in use": lambda look: look["heap_used_kb"] - look["hdr_kb"] - look["hdr_seen_kb"],
+        "HDR views and buckets not yet read": lambda look: look["hdr_follow_kb"],
+        "other malloc'd memory in use": lambda look: look["heap_used_kb"] - look["hdr_kb"] - look["hdr_follow_kb"],
         "malloc's free heap kept": lambda look: look["heap_free_kb"],
         "Python objects (pymalloc)": lambda look: look["bytes_in_allocated_blocks"] / 1024,
     }

@@ -18,7 +18,7 @@ only copy of HdrHistogram's bucket arithmetic in greenflag.
 from __future__ import annotations
 
 from array import array
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +28,7 @@ __all__ = [
     "LOWEST_US",
     "SIGNIFICANT_DIGITS",
     "Histogram",
-    "Seen",
+    "Taken",
     "bucket_bounds",
     "bucket_upper",
     "counts_index",
@@ -50,6 +50,10 @@ _DENSE_BYTES = 8  # a dense bucket: its count
 _SPARSE_BYTES = 16  # a sparse bucket: its index and its count
 _EMPTY: np.ndarray[Any, np.dtype[np.int64]] = np.zeros(0, dtype=np.int64)
 _EMPTY.flags.writeable = False
+# (bucket indexes, counts: None for one per index, repeats allowed; min, max, sum, count) of one addition
+_Added = tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]] | None, int, int, int, int]
+# (bucket indexes ascending and distinct, their counts, count, sum, min, max): what `take` and `news` give
+Taken = tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]], int, int, int, int]
 
 
 def counts_index(values: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -78,18 +82,6 @@ def bucket_upper(index: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, 
     return np.asarray(low + size - 1, dtype=np.int64)
 
 
-class Seen(NamedTuple):
-    """What `Histogram.changes` keeps between two looks: the counts it last saw, in the histogram's own layout."""
-
-    dense: np.ndarray[Any, np.dtype[np.int64]]
-    tail_index: np.ndarray[Any, np.dtype[np.int64]]
-    tail_counts: np.ndarray[Any, np.dtype[np.int64]]
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.dense.nbytes + self.tail_index.nbytes + self.tail_counts.nbytes)
-
-
 def dense_length(tail: np.ndarray[Any, np.dtype[np.int64]], length: int) -> int:
     """How many buckets to hold densely (a multiple of 1,024, at least `length`) when the buckets beyond `length`
     in use are `tail` (ascending, distinct): the length that stores them in the fewest bytes, at 8 bytes a dense
@@ -115,7 +107,7 @@ def _add_dense(
 class Histogram:
     """Values in integer microseconds. Not thread-safe; one per metric per event loop."""
 
-    __slots__ = ("_counts", "_max", "_min", "_raw", "_sum", "_tail_counts", "_tail_index", "_total")
+    __slots__ = ("_counts", "_max", "_min", "_news", "_raw", "_sum", "_tail_counts", "_tail_index", "_total")
 
     def __init__(self) -> None:
         self._raw = array("q")
@@ -126,6 +118,7 @@ class Histogram:
         self._sum = 0
         self._min = 0
         self._max = 0
+        self._news: list[_Added] | None = None  # what was added since the last `news()`, when watched
 
     # -- recording ---------------------------------------------------------------------------------------
     def record(self, value_us: int) -> None:
@@ -144,8 +137,8 @@ class Histogram:
         if count <= 0:
             return
         self._fold()
-        self._add(counts_index(np.array([value_us], dtype=np.int64)), np.array([count], dtype=np.int64))
-        self._note(value_us, value_us, value_us * count, count)
+        index = counts_index(np.array([value_us], dtype=np.int64))
+        self._put(index, np.array([count], dtype=np.int64), value_us, value_us, value_us * count, count)
 
     def _add(
         self, index: np.ndarray[Any, np.dtype[np.int64]], counts: np.ndarray[Any, np.dtype[np.int64]] | None
@@ -180,6 +173,22 @@ class Histogram:
             self._counts = new
         self._tail_index, self._tail_counts = tail_index, tail_counts
 
+    def _put(
+        self,
+        index: np.ndarray[Any, np.dtype[np.int64]],
+        counts: np.ndarray[Any, np.dtype[np.int64]] | None,
+        low: int,
+        high: int,
+        total: int,
+        count: int,
+    ) -> None:
+        """Add values (as `_add` takes them, with their min, max, sum and count); a watched histogram also keeps
+        them for `news()`. The arrays kept are never written to afterwards."""
+        self._add(index, counts)
+        self._note(low, high, total, count)
+        if self._news is not None:
+            self._news.append((index, counts, low, high, total, count))
+
     def _note(self, low: int, high: int, total: int, count: int) -> None:
         if self._total == 0:
             self._min, self._max = low, high
@@ -194,8 +203,7 @@ class Histogram:
             return
         values = np.clip(np.array(self._raw, dtype=np.int64), 0, HIGHEST_US)
         del self._raw[:]  # cleared in place: hot paths may hold a bound `raw.append`
-        self._add(counts_index(values), None)
-        self._note(int(values.min()), int(values.max()), int(values.sum()), len(values))
+        self._put(counts_index(values), None, int(values.min()), int(values.max()), int(values.sum()), len(values))
 
     def _nonzero(self) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
         """The buckets in use (ascending) and their counts, dense and sparse together."""
@@ -260,8 +268,7 @@ class Histogram:
         self._fold()
         if other._total == 0:
             return
-        self._add(*other._nonzero())
-        self._note(other._min, other._max, other._sum, other._total)
+        self._put(*other._nonzero(), other._min, other._max, other._sum, other._total)
 
     def add_sparse(
         self,
@@ -278,10 +285,9 @@ class Histogram:
         if n == 0:
             return
         self._fold()
-        self._add(index.astype(np.int64), counts.astype(np.int64))
-        self._note(low, high, total, n)
+        self._put(index.astype(np.int64), counts.astype(np.int64), low, high, total, n)
 
-    def take(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], int, int, int, int] | None:
+    def take(self) -> Taken | None:
         """Everything recorded so far as (index, counts, count, sum, min, max), and start over (the raw buffer stays
         the same object, so hot paths holding its bound `append` keep recording). None when nothing was recorded."""
         self._fold()
@@ -293,36 +299,37 @@ class Histogram:
             self._counts[index[index < len(self._counts)]] = 0
         self._tail_index = self._tail_counts = _EMPTY
         self._total = self._sum = self._min = self._max = 0
+        if self._news is not None:
+            self._news = []
         return taken
 
-    def changes(self, seen: Seen | None) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], Seen]:
-        """What was recorded since an earlier look, for a caller that diffs a histogram that keeps counting (once a
-        second, say): (bucket indexes that gained counts, ascending; the counts they gained; what to pass next
-        time). `seen` is what the previous call returned (None: the first look, everything is new). Its dense part
-        is updated in place and is as long as the histogram's own, so a look allocates nothing the size of the
-        whole range."""
+    def watch(self) -> None:
+        """From now on keep what each addition brings, until `news()` collects it: for a reader that follows a
+        histogram that keeps counting (once a second, say). What is kept is the bucket indexes of the values added
+        in between, never a copy of the counts."""
         self._fold()
-        dense, index, counts = seen if seen is not None else (_EMPTY, _EMPTY, _EMPTY)
-        length = 0 if self._counts is None else len(self._counts)
-        if len(dense) < length:  # the histogram grew: so does what was seen, taking its sparse part along
-            grown = np.zeros(length, dtype=np.int64)
-            grown[: len(dense)] = dense
-            moved = int(np.searchsorted(index, length))
-            grown[index[:moved]] = counts[:moved]
-            dense, index, counts = grown, index[moved:], counts[moved:]
-        changed = gained = _EMPTY
-        if self._counts is not None:
-            before = dense[:length]
-            changed = np.flatnonzero(self._counts != before).astype(np.int64)
-            gained = self._counts[changed] - before[changed]
-            before[changed] = self._counts[changed]
-        tail, now = self._tail_index, self._tail_counts
-        if len(tail):
-            at = np.minimum(np.searchsorted(index, tail), max(len(index) - 1, 0))
-            was = np.where(index[at] == tail, counts[at], 0) if len(index) else np.zeros(len(tail), dtype=np.int64)
-            more = now != was
-            changed, gained = np.concatenate((changed, tail[more])), np.concatenate((gained, (now - was)[more]))
-        return changed, gained, Seen(dense, tail, now)
+        if self._news is None:
+            self._news = []
+
+    def news(self) -> Taken | None:
+        """What was added since `watch()` or the previous `news()`, in `take()`'s form (bucket indexes ascending,
+        their counts, and the values' count, sum, min and max, exact); None when nothing was."""
+        if self._news is None:
+            raise ValueError("news() of a histogram that is not watched: call watch() first")
+        self._fold()
+        added, self._news = self._news, []
+        if not added:
+            return None
+        if len(added) == 1 and added[0][1] is None:  # one fold: the usual case
+            index, counts = np.unique(added[0][0], return_counts=True)
+        else:
+            index, where = np.unique(np.concatenate([a[0] for a in added]), return_inverse=True)
+            counts = np.zeros(len(index), dtype=np.int64)
+            ones = [np.ones(len(a[0]), dtype=np.int64) if a[1] is None else a[1] for a in added]
+            np.add.at(counts, where, np.concatenate(ones))
+        low, high = min(a[2] for a in added), max(a[3] for a in added)
+        total, count = sum(a[4] for a in added), sum(a[5] for a in added)
+        return index.astype(np.int64), counts.astype(np.int64), count, total, low, high
 
     def copy(self) -> Histogram:
         clone = Histogram()
@@ -359,12 +366,6 @@ class Histogram:
             mid = low + size // 2
             hist._note(int(low[0]), int(low[-1] + size[-1] - 1), int((mid * counts[index]).sum()), total)
         return hist
-
-    def reset(self) -> None:
-        del self._raw[:]
-        self._counts = None
-        self._tail_index = self._tail_counts = _EMPTY
-        self._total = self._sum = self._min = self._max = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Sparse, JSON/msgpack-friendly form for shipping deltas between processes."""

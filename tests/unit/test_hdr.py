@@ -10,7 +10,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenflag.hdr import COUNTS_LEN, HIGHEST_US, Histogram, Seen, bucket_upper, counts_index, dense_length
+from greenflag.hdr import COUNTS_LEN, HIGHEST_US, Histogram, bucket_upper, counts_index, dense_length
 
 
 def reference(values: list[int]) -> HdrHistogram:
@@ -142,17 +142,20 @@ def test_every_reading_is_that_of_one_dense_histogram_whatever_part_is_sparse(
 ) -> None:
     """Recorded in batches (each fold may add sparse buckets or turn some dense), a histogram reads exactly as a
     plain count per bucket of every value: counts, buckets, percentiles, the dict and HDR-log forms, a merge, a
-    take shipped and added back, and each look of `changes`. Its memory never exceeds 16 bytes a bucket in use,
+    take shipped and added back, and each batch's `news`. Its memory never exceeds 16 bytes a bucket in use,
     nor the 184 KiB of the whole range."""
-    hist, seen = Histogram(), None
+    hist = Histogram()
+    hist.watch()
     values: list[int] = []
     for batch in batches:
         hist.record_many(batch)
         values += batch
-        index, gained, seen = hist.changes(seen)
+        news = hist.news()
         want = np.bincount(counts_index(np.array(batch, dtype=np.int64)), minlength=COUNTS_LEN)
-        assert index.tolist() == np.flatnonzero(want).tolist() and gained.tolist() == want[index].tolist()
-        assert seen.nbytes == hist.nbytes  # a copy of the dense part; the sparse part is shared, never written to
+        assert (news is None) == (not batch)
+        if news is not None:
+            assert news[2] == len(batch) and news[0].tolist() == np.flatnonzero(want).tolist()
+            assert news[1].tolist() == want[news[0]].tolist()
     dense = np.bincount(counts_index(np.array(values, dtype=np.int64)), minlength=COUNTS_LEN)
     in_use = int(np.count_nonzero(dense))
     assert np.array_equal(hist.counts(), dense)
@@ -215,26 +218,48 @@ def test_merge_take_and_add_sparse_agree_with_one_histogram_of_everything() -> N
     assert np.array_equal(again.counts(), both.counts()) and (again.min, again.max) == (both.min, both.max)
 
 
-@given(
-    st.lists(
-        st.lists(st.integers(min_value=0, max_value=HIGHEST_US), max_size=50),
-        min_size=1,
-        max_size=6,
-    )
+_ADDITION = st.one_of(
+    st.tuples(st.just("record"), st.lists(st.integers(min_value=0, max_value=HIGHEST_US), max_size=50)),
+    st.tuples(st.just("merge"), st.lists(st.integers(min_value=0, max_value=HIGHEST_US), max_size=20)),
+    st.tuples(st.just("count"), st.lists(st.integers(min_value=0, max_value=HIGHEST_US), max_size=3)),
 )
-@settings(max_examples=60, deadline=None)
-def test_changes_since_the_last_look_are_the_values_recorded_in_between(batches: list[list[int]]) -> None:
-    """A histogram that keeps counting, looked at after each batch: each look gives exactly the buckets of that
-    batch's values, and what the caller keeps is never longer than the histogram's own counts."""
+
+
+@given(st.lists(st.lists(_ADDITION, max_size=4), min_size=1, max_size=6))
+@settings(max_examples=80, deadline=None)
+def test_news_between_two_looks_is_exactly_what_was_added_in_between(looks: list[list[tuple[str, list[int]]]]) -> None:
+    """A watched histogram that keeps counting, looked at after each round of additions (recorded values, merged
+    histograms, repeated values): each look gives exactly what a histogram of that round alone holds (buckets,
+    count, sum, min, max), and it keeps nothing of a round once looked at."""
     hist = Histogram()
-    seen: Seen | None = None
-    for batch in batches:
-        hist.record_many(batch)
-        index, gained, seen = hist.changes(seen)
+    hist.record_many([7, 70_000])  # before watching: not news
+    hist.watch()
+    assert hist.news() is None
+    for additions in looks:
         alone = Histogram()
-        alone.record_many(batch)
-        want = alone.counts()
-        assert index.tolist() == np.flatnonzero(want).tolist()
-        assert gained.tolist() == want[index].tolist()
-        assert seen.nbytes <= 2 * hist.nbytes
-    assert seen is not None and int(seen.dense.sum() + seen.tail_counts.sum()) == sum(len(batch) for batch in batches)
+        for kind, values in additions:
+            if kind == "record":
+                hist.record_many(values)
+                alone.record_many(values)
+            elif kind == "merge":
+                other = Histogram()
+                other.record_many(values)
+                hist.merge(other)
+                alone.merge(other)
+            else:
+                for value in values:
+                    hist.record_count(value, 3)
+                    alone.record_count(value, 3)
+        news, want = hist.news(), alone.take()
+        if want is None:
+            assert news is None
+            continue
+        assert news is not None
+        assert news[0].tolist() == want[0].tolist() and news[1].tolist() == want[1].tolist()
+        assert news[2:] == want[2:]
+        assert hist.news() is None  # collected: nothing is kept for the next look
+
+
+def test_news_of_a_histogram_nobody_watches_is_an_error() -> None:
+    with pytest.raises(ValueError, match="watch"):
+        Histogram().news()

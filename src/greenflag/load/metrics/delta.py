@@ -7,7 +7,8 @@ Two ways to take one:
   buckets, with the exact count, sum, min and max), counter, rate, check and executor count. The registry starts
   over (hot paths keep recording into the same objects). A load worker takes one every second and ships it.
 - `DiffTaker(registry).take(t0, t1)` reads what changed in a registry that keeps counting (one process's own
-  registry, whose summary needs the totals): only what the time series needs.
+  registry, whose summary needs the totals): only what the time series needs. It listens to the registry's folds
+  (`Registry.listen`), so between two takes it holds what the folds added, not a copy of the histograms.
 
 `Merger` adds deltas from several sources (workers, scenarios) into one registry: histograms bucket by bucket in
 the counts layout of `greenflag.hdr` (so percentiles of the merge are those of one histogram of every value),
@@ -21,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from greenflag.hdr import Histogram, Seen
-from greenflag.load.metrics.intervals import COUNTERS, Sparse
+from greenflag.hdr import Histogram, Taken
+from greenflag.load.metrics.intervals import COUNTERS, NAME_TRENDS, Sparse
 from greenflag.load.metrics.series import Registry, Scope, Series, Tags
 
 __all__ = ["Delta", "DiffTaker", "HistPart", "Merger", "SeriesPart", "join_tags", "take"]
@@ -33,8 +34,8 @@ _MAIN = ("http_req_duration", "http_req_latency", "http_req_waiting", "http_req_
 
 @dataclass(slots=True)
 class HistPart:
-    """One histogram's share of a delta: its non-empty buckets, and (from `take`) the exact count, sum, min and max
-    of the values in them (a `DiffTaker` part has the buckets only)."""
+    """One histogram's share of a delta: its non-empty buckets, and the exact count, sum, min and max of the values
+    in them."""
 
     sparse: Sparse
     n: int
@@ -45,17 +46,19 @@ class HistPart:
     @classmethod
     def take(cls, hist: Histogram) -> HistPart | None:
         got = hist.take()
-        if got is None:
-            return None
-        index, counts, n, total, low, high = got
-        return cls(Sparse.compact(index, counts), n, total, low, high)
+        return None if got is None else cls.of([got])
 
     @classmethod
-    def changes(cls, hist: Histogram, seen: Seen | None) -> tuple[HistPart, Seen]:
-        """What `hist` gained since `seen` (see `Histogram.changes`), and `seen` brought up to date."""
-        index, gained, seen = hist.changes(seen)
-        sparse = Sparse.compact(index, gained)
-        return cls(sparse, sparse.total), seen
+    def of(cls, parts: list[Taken]) -> HistPart:
+        """One part adding up several (`Histogram.take` / `news` tuples; none: an empty part)."""
+        if len(parts) == 1:
+            index, counts, n, total, low, high = parts[0]
+            return cls(Sparse.compact(index, counts), n, total, low, high)
+        sparse = Sparse.add(Sparse.compact(p[0], p[1]) for p in parts)
+        if not parts:
+            return cls(sparse, 0)
+        return cls(sparse, sum(p[2] for p in parts), sum(p[3] for p in parts), min(p[4] for p in parts),
+                   max(p[5] for p in parts))  # fmt: skip
 
     def add_to(self, hist: Histogram) -> None:
         hist.add_sparse(self.sparse.index, self.sparse.count, total=self.total, low=self.low, high=self.high)
@@ -183,31 +186,52 @@ def take(registry: Registry, t0: float, t1: float) -> Delta:
 class DiffTaker:
     """What changed in a registry that keeps its totals, as a Delta holding what the time series needs: per series
     requests, failures, bytes, errors and the `http_req_duration` / `http_req_latency` buckets; checks, executor
-    counts and the `iteration_duration` buckets."""
+    counts and the `iteration_duration` buckets. The first take has everything since the registry's start."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._series: dict[Any, tuple[int, int, int, int, dict[str, int], Seen | None, Seen | None]] = {}
-        self._iteration: Seen | None = None
+        self._series: dict[Any, tuple[int, int, int, int, dict[str, int]]] = {}
+        self._news: dict[tuple[Any, str], list[Taken]] | None = None  # None until the first take listens
+        self._iteration: list[Taken] = []
         self._counts = (0, 0)
         self._checks: dict[str, tuple[int, int]] = {}
 
+    def _listen(self) -> None:
+        """Listen from now on; what the registry holds already is the first take's."""
+        reg = self.registry
+        reg.listen(self._note)
+        self._news = {}
+        for key, series in reg.series.items():
+            for metric, hist in (("http_req_duration", series.duration), ("http_req_latency", series.latency)):
+                if (whole := hist.copy().take()) is not None:
+                    self._news[(key, metric)] = [whole]
+        if (whole := reg.iteration_duration.copy().take()) is not None:
+            self._iteration = [whole]
+
+    def _note(self, series: Series | None, metric: str, news: Taken) -> None:
+        if series is None:
+            self._iteration.append(news)
+        elif metric in NAME_TRENDS and self._news is not None:
+            key = (series.name, series.method, series.status, series.tags)
+            self._news.setdefault((key, metric), []).append(news)
+
     def take(self, t0: float, t1: float) -> Delta:
         reg = self.registry
+        if self._news is None:
+            self._listen()
+        else:
+            reg.fold()
+        news, self._news = self._news or {}, {}
         delta = Delta(t0, t1, vus=reg.vus, vus_max=reg.vus_max)
         for key, series in reg.series.items():
             prev = self._series.get(key)
-            if prev is not None and series.reqs == prev[0]:
+            gained = {metric: news.get((key, metric), []) for metric in NAME_TRENDS}
+            if prev is not None and series.reqs == prev[0] and not any(gained.values()):
                 continue
-            p = prev or (0, 0, 0, 0, {}, None, None)
-            duration, seen_duration = HistPart.changes(series.duration, p[5])
-            latency, seen_latency = HistPart.changes(series.latency, p[6])
-            self._series[key] = (
-                series.reqs, series.failed, series.bytes_sent, series.bytes_recv, dict(series.errors), seen_duration,
-                seen_latency,
-            )  # fmt: skip
+            p = prev or (0, 0, 0, 0, {})
+            self._series[key] = (series.reqs, series.failed, series.bytes_sent, series.bytes_recv, dict(series.errors))
             errors = {k: v - p[4].get(k, 0) for k, v in series.errors.items() if v != p[4].get(k, 0)}
-            hists = {"http_req_duration": duration, "http_req_latency": latency}
+            hists = {metric: HistPart.of(parts) for metric, parts in gained.items()}
             delta.series.append(
                 SeriesPart(
                     series.name, series.method, series.status, series.tags, series.expected, series.reqs - p[0],
@@ -222,8 +246,8 @@ class DiffTaker:
             if passes != p0 or fails != f0:
                 delta.checks[name] = (passes - p0, fails - f0)
             self._checks[name] = (passes, fails)
-        if reg.iteration_duration.count:
-            delta.iteration_duration, self._iteration = HistPart.changes(reg.iteration_duration, self._iteration)
+        if self._iteration:
+            delta.iteration_duration, self._iteration = HistPart.of(self._iteration), []
         return delta
 
 

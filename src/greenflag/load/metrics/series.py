@@ -1,19 +1,21 @@
 """The run's metrics: HDR trends, counters and rates, broken down by request name, method, status and tags.
 
 The hot path calls `Series.record_http(...)` with timings in seconds; everything is folded into HDR histograms
-(microseconds). Views for thresholds, the live line and the summary are computed from snapshots.
+(microseconds) once a second. Readers that follow the run second by second (the live window, the time series,
+thresholds) listen to what each fold adds (`Registry.listen`) instead of merging or copying the histograms every
+second, so what they keep is the size of one second's values, or of one histogram they keep up to date.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from greenflag.hdr import Histogram, Seen
+from greenflag.hdr import Histogram, Taken
 from greenflag.load.metrics.intervals import Sparse
 
-__all__ = ["HTTP_TRENDS", "Registry", "Scope", "Series", "Window"]
+__all__ = ["HTTP_TRENDS", "WATCHED", "Listener", "Registry", "Scope", "Series", "Window"]
 
 # http_req_* trends, in recording order
 HTTP_TRENDS = (
@@ -28,6 +30,8 @@ HTTP_TRENDS = (
 )
 # phases that are zero for most keep-alive requests: only non-zero values are recorded, zeros are added on read
 _SPARSE = ("http_req_blocked", "http_req_connecting", "http_req_tls_handshaking", "http_req_sending")
+# the trends every request records, whose news listeners get (`Registry.listen`)
+WATCHED = ("http_req_duration", "http_req_latency", "http_req_waiting", "http_req_receiving")
 
 Tags = tuple[tuple[str, str], ...]
 
@@ -130,6 +134,15 @@ class Series:
         self.errors["interrupted"] = self.errors.get("interrupted", 0) + 1
         self.bytes_sent += bytes_sent
 
+    def main(self) -> tuple[tuple[str, Histogram], ...]:
+        """The WATCHED trends, with their names."""
+        return (
+            ("http_req_duration", self.duration),
+            ("http_req_latency", self.latency),
+            ("http_req_waiting", self.waiting),
+            ("http_req_receiving", self.receiving),
+        )
+
     def trend(self, metric: str) -> Histogram:
         if metric in _SPARSE:
             hist = self.sparse[metric].copy()
@@ -177,6 +190,10 @@ class Scope:
     vus_max: int = 0
 
 
+# called on each fold with a series (None: the run's iteration_duration), the trend's name, and what it gained
+Listener = Callable[[Series | None, str, Taken], None]
+
+
 def is_expected(status: int) -> bool:
     """k6's default expected_response: 200–399."""
     return 200 <= status < 400
@@ -202,7 +219,10 @@ class Registry:
         self.vus = 0
         self.vus_max = 0
         self.scopes: dict[Tags, Scope] = {}  # per scenario, in a run that merges several (see Scope)
-        self._previous: tuple[int, int, Seen | None] = (0, 0, None)
+        self._listeners: list[Listener] = []
+        self._window: list[Sparse] | None = None  # http_req_duration's news since the last tick, once ticks began
+        self._ticked = (0, 0)  # requests and failures at the last tick
+        self._views: dict[tuple[str, Tags], Histogram] = {}
 
     # -- hot path ----------------------------------------------------------------------------------------
     def series_for(self, name: str, method: str, status: int, tags: Tags = ()) -> Series:
@@ -210,27 +230,63 @@ class Registry:
         found = self.series.get(key)
         if found is None:
             found = self.series[key] = Series(name, method, status, tags, is_expected(status))
+            if self._listeners:
+                for _, hist in found.main():
+                    hist.watch()
         return found
 
     def fold(self) -> None:
-        """Fold every histogram's raw values (bounded memory); the runner calls this once a second."""
+        """Fold every histogram's raw values (bounded memory); the runner calls this once a second. Listeners get
+        what each watched trend gained."""
         for series in self.series.values():
-            for hist in (series.duration, series.latency, series.waiting, series.receiving):
+            for _, hist in series.main():
                 hist.fold()
         self.iteration_duration.fold()
+        if not self._listeners:
+            return
+        for series in self.series.values():
+            for metric, hist in series.main():
+                news = hist.news()
+                if news is not None:
+                    for listener in self._listeners:
+                        listener(series, metric, news)
+        news = self.iteration_duration.news()
+        if news is not None:
+            for listener in self._listeners:
+                listener(None, "iteration_duration", news)
+
+    def listen(self, listener: Listener) -> None:
+        """From the next fold on, call `listener(series, metric, news)` with what each WATCHED trend of each series
+        gained (series None: iteration_duration), in `Histogram.news()`'s form. It folds first: everything recorded
+        until now is in the histograms, for the listener to read as its starting point. The arrays it gets are
+        shared between listeners, to read, not to write to."""
+        self.fold()
+        if not self._listeners:
+            for series in self.series.values():
+                for _, hist in series.main():
+                    hist.watch()
+            self.iteration_duration.watch()
+        self._listeners.append(listener)
 
     def tick(self, now: float) -> Window:
-        """Close a live window: what happened since the previous tick (from cumulative deltas)."""
-        self.fold()
+        """Close a live window: what happened since the previous tick (the first one: since the start)."""
+        if self._window is None:
+            self.listen(self._note_window)
+            first = self.http_trend("http_req_duration").take()
+            self._window = [] if first is None else [Sparse.compact(first[0], first[1])]
+        else:
+            self.fold()
         totals = self.http_totals()
-        reqs0, failed0, seen = self._previous
-        index, gained, seen = self.http_trend("http_req_duration").changes(seen)
-        window = Window(
-            int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0, Sparse.compact(index, gained)
-        )
-        self._previous = (totals["reqs"], totals["failed"], seen)
+        reqs0, failed0 = self._ticked
+        window = Window(int(now - self.start), totals["reqs"] - reqs0, totals["failed"] - failed0)
+        window.durations, self._window = Sparse.add(self._window), []
+        self._ticked = (totals["reqs"], totals["failed"])
         self.windows.append(window)
         return window
+
+    def _note_window(self, series: Series | None, metric: str, news: Taken) -> None:
+        if metric == "http_req_duration" and self._window is not None:
+            self._window.append(Sparse.compact(news[0], news[1]))
 
     # -- custom metrics ----------------------------------------------------------------------------------
     def add_trend(self, name: str, value_us: int, tags: Tags = ()) -> None:
@@ -263,10 +319,34 @@ class Registry:
                 yield series
 
     def http_trend(self, metric: str, tags: Tags = ()) -> Histogram:
+        """A new histogram: the trend `metric` of every series matching `tags`, merged."""
         merged = Histogram()
         for series in self.matching(tags):
             merged.merge(series.trend(metric))
         return merged
+
+    def trend_view(self, metric: str, tags: Tags = ()) -> Histogram:
+        """What `http_trend` gives, for a reader that comes back every second (thresholds): for a WATCHED trend, one
+        histogram merged once and then kept up to date on each fold, rather than a new merge at each read. To read,
+        not to write to; a registry whose histograms are taken (`delta.take`) has no views."""
+        if metric not in WATCHED:
+            return self.http_trend(metric, tags)
+        if self._views:
+            self.fold()
+        else:
+            self.listen(self._update_views)
+        view = self._views.get((metric, tags))
+        if view is None:
+            view = self._views[(metric, tags)] = self.http_trend(metric, tags)
+        return view
+
+    def _update_views(self, series: Series | None, metric: str, news: Taken) -> None:
+        if series is None:
+            return
+        index, counts, _, total, low, high = news
+        for (name, tags), view in self._views.items():
+            if name == metric and all(series.tag_value(key) == value for key, value in tags):
+                view.add_sparse(index, counts, total=total, low=low, high=high)
 
     def http_totals(self, tags: Tags = ()) -> dict[str, int]:
         totals = {"reqs": 0, "failed": 0, "bytes_sent": 0, "bytes_recv": 0}
@@ -294,9 +374,13 @@ class Registry:
         return list(self.windows)[-count:]
 
     def custom_trend(self, name: str, tags: Tags = ()) -> Histogram | None:
-        merged: Histogram | None = None
-        for (metric, series_tags), hist in self.trends.items():
-            if metric == name and all(item in series_tags for item in tags):
-                merged = merged or Histogram()
-                merged.merge(hist)
+        """The custom trend `name` over the keys that carry `tags`: the histogram itself when one key matches (to
+        read, not to write to), else a new merge; None when none does."""
+        found = [hist for (metric, series_tags), hist in self.trends.items()
+                 if metric == name and all(item in series_tags for item in tags)]  # fmt: skip
+        if len(found) <= 1:
+            return found[0] if found else None
+        merged = Histogram()
+        for hist in found:
+            merged.merge(hist)
         return merged

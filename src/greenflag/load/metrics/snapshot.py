@@ -82,7 +82,7 @@ class Snapshot:
 
     def trend(self, metric: str, tags: Tags = ()) -> Histogram | None:
         if metric in HTTP_TRENDS:
-            return self.registry.http_trend(metric, tags)
+            return self.registry.trend_view(metric, tags)
         if metric == "iteration_duration":
             if not tags:
                 return self.registry.iteration_duration
