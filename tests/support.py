@@ -112,6 +112,22 @@ async def wait_until_async(
         await asyncio.sleep(interval)
 
 
+async def until_answered(load: Any, more: int, *, sent_after: float | None = None, timeout: float = 10.0) -> None:
+    """Wait until a `PacedLoad` has `more` further answers (with `sent_after`, a monotonic instant: `more` answers to
+    requests sent after it, which needs `record=True`): traffic that went through, not time that passed."""
+    if sent_after is None:
+        base = sum(load.counts.values())
+
+        def done() -> bool:
+            return bool(sum(load.counts.values()) >= base + more)
+    else:
+
+        def done() -> bool:
+            return sum(1 for sent, *_ in load.log if sent > sent_after) >= more
+
+    await wait_until_async(lambda: asyncio.sleep(0, done()), timeout=timeout, what=f"{more} more answers")
+
+
 def http_get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers=headers or {})
     try:

@@ -97,9 +97,8 @@ def _add_dense(
     index: np.ndarray[Any, np.dtype[np.int64]],
     counts: np.ndarray[Any, np.dtype[np.int64]] | None,
 ) -> None:
-    if counts is None:  # one per entry, repeats allowed
-        added = np.bincount(index)  # up to the batch's highest bucket
-        dense[: len(added)] += added
+    if counts is None:  # one per entry, repeats allowed; no temporary as long as the dense part
+        np.add.at(dense, index, 1)
     else:  # distinct indexes
         dense[index] += counts
 

@@ -171,7 +171,7 @@ async def test_a_restarted_controller_restarts_the_traffic_for_the_current_step(
         for run in load.runs:  # the controller's process dies: its tasks with it, nothing journaled
             assert run.task is not None
             run.task.cancel()
-        await asyncio.sleep(0.2)
+        await until(lambda: all(run.task is not None and run.task.done() for run in load.runs), "the tasks gone", 5)
         before = router.stats(300)["v2"].part("synthetic").requests
         second = make_controller(spec, router=InProcessRouter(router), tick_s=0.1)
         second.attach()

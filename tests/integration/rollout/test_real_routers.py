@@ -32,7 +32,7 @@ from greenflag.traffic import registry
 from greenflag.traffic.base import Router, Weights
 from greenflag.traffic.haproxy_config import render_haproxy_config
 from tests.servers import haproxy_router, haproxy_server, nginx_for, nginx_spec
-from tests.support import free_port, local_release, save_spec
+from tests.support import free_port, local_release, save_spec, until_answered
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -132,7 +132,7 @@ async def test_a_bad_canary_through_haproxy_is_rolled_back_by_up_with_no_failed_
             assert (first.phase, first.stable) == (Phase.HEALTHY, "v1")
             async with paced(up.router_url) as load:
                 final = await up.rollout("v2", timeout=90)
-                await asyncio.sleep(1.5)  # keep measuring after the rollback
+                await until_answered(load, int(1.5 * RATE))  # keep measuring after the rollback
             recording = recordings[0]
             assert await recording.observe() == {"v1": 100}  # read back (v2 scaled down, its slot drained)
         check(load, recording, final, up.router_url, "haproxy")
@@ -153,7 +153,7 @@ async def test_a_bad_canary_through_nginx_is_rolled_back_with_no_failed_request_
             assert (first.phase, first.stable) == (Phase.HEALTHY, "v1")
             async with paced(url) as load:
                 final = await run_rollout(load_spec(spec_file), "v2", router=recording, tick_s=0.1)  # type: ignore[arg-type]
-                await asyncio.sleep(1.5)
+                await until_answered(load, int(1.5 * RATE))
             assert await recording.observe() == {"v1": 100}
         finally:
             await recording.aclose()

@@ -23,7 +23,7 @@ from greenflag.spec import HAProxyRouterSpec
 from greenflag.traffic.haproxy import HAProxyHeaderRouter, make_haproxy_router
 from tests.integration.traffic.support import versions
 from tests.servers import haproxy_router, haproxy_server
-from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
+from tests.support import free_port, greenflag_cmd, release_spec, until_answered, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -95,11 +95,11 @@ async def test_switches_under_load_fail_nothing_and_apply_returns_once_nothing_n
     switched: list[float] = []
     try:
         for weights in ({"blue": 90, "green": 10}, {"blue": 50, "green": 50}, {"blue": 0, "green": 100}):
-            await asyncio.sleep(0.5)
+            await until_answered(load, 100)  # at the weights before
             await router.apply(weights)
             assert await router.observe() == weights
         switched.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(1.0)
+        await until_answered(load, 200, sent_after=switched[0])
     finally:
         load.stop.set()
         await task
@@ -114,13 +114,13 @@ async def test_a_free_slot_is_pointed_at_a_new_version_while_traffic_stays_put(
     load = PacedLoad(env.url + "/about", 100, record=True)
     task = asyncio.create_task(load.run(max_requests=2000))
     try:
-        await asyncio.sleep(0.3)
+        await until_answered(load, 30)
         await router.set_backends({"v1": env.apps["v1"].url, "v3": env.apps["v3"].url})
         names = await router.backends()
         assert names["v1"]["slot"] == "blue" and names["v3"]["slot"] == "green"  # v1 found by its address
         assert names["v3"]["address"] == f"127.0.0.1:{env.apps['v3'].port}"
         assert await router.observe() == {"v1": 100, "v3": 0}  # a new backend starts at 0
-        await asyncio.sleep(0.3)
+        await until_answered(load, 30)
     finally:
         load.stop.set()
         await task

@@ -25,7 +25,7 @@ from greenflag.traffic.nginx import NginxRouter, NginxStatsRouter, make_nginx_ro
 from greenflag.traffic.nginx_conf import parse_upstream, render_upstream
 from tests.integration.traffic.support import versions
 from tests.servers import nginx_for, nginx_spec
-from tests.support import free_port, greenflag_cmd, release_spec, wait_until_async
+from tests.support import free_port, greenflag_cmd, release_spec, until_answered, wait_until_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -102,11 +102,11 @@ async def test_switches_through_reloads_under_keepalive_load_fail_nothing(
     try:
         for weights in ({"blue": 90, "green": 10}, {"blue": 50, "green": 50}, {"blue": 10, "green": 90},
                         {"blue": 50, "green": 50}, {"blue": 0, "green": 100}):  # fmt: skip
-            await asyncio.sleep(0.4)
+            await until_answered(load, 80)  # at the weights before
             await router.apply(weights)  # a reload each
             assert await router.observe() == weights
         last.append(asyncio.get_running_loop().time())
-        await asyncio.sleep(1.0)
+        await until_answered(load, 200, sent_after=last[0])
     finally:
         load.stop.set()
         await task
@@ -123,12 +123,12 @@ async def test_a_free_slot_is_pointed_at_a_new_version_while_traffic_stays_put(
     load = PacedLoad(env.url + "/about", 100)
     task = asyncio.create_task(load.run(max_requests=2000))
     try:
-        await asyncio.sleep(0.3)
+        await until_answered(load, 30)
         await router.set_backends({"v1": env.apps["v1"].url, "v3": env.apps["v3"].url})
         names = await router.backends()
         assert (names["v1"]["slot"], names["v3"]["slot"]) == ("blue", "green")  # v1 found by its address
         assert await router.observe() == {"v1": 100, "v3": 0}
-        await asyncio.sleep(0.3)
+        await until_answered(load, 30)
     finally:
         load.stop.set()
         await task

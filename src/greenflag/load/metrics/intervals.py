@@ -62,11 +62,12 @@ class Sparse:
             return cls.empty()
         if len(parts) == 1 and parts[0].count.dtype != np.uint64:
             return parts[0]
-        dense = np.bincount(  # as long as the highest bucket used, not the whole range
-            np.concatenate([p.index for p in parts]).astype(np.int64),
-            weights=np.concatenate([p.count for p in parts]).astype(np.float64),
-        )
-        return cls.of(np.rint(dense).astype(np.int64))
+        # as long as the buckets in use, never as the highest one: no temporary that grows with the latency tail
+        index, where = np.unique(np.concatenate([p.index for p in parts]).astype(np.int64), return_inverse=True)
+        counts = np.zeros(len(index), dtype=np.int64)
+        np.add.at(counts, where, np.concatenate([p.count for p in parts]).astype(np.int64))
+        used = counts > 0
+        return cls.compact(index[used], counts[used])
 
     def to_json(self) -> dict[str, list[int]]:
         return {"i": self.index.tolist(), "c": self.count.tolist()}

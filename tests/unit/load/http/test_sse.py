@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greenflag.load.http.sse import Event, EventParser
+from greenflag.load.http.events import Event, EventParser
 
 
 def test_sse_parser_fields_comments_and_retry() -> None:
