@@ -24,7 +24,6 @@ from greenflag.hdr import Histogram
 from greenflag.load.engine import schedules as sch
 from greenflag.load.engine.delivery import Inbox
 from greenflag.load.engine.executors import RunState
-from greenflag.load.engine.heap import HeapTrim
 from greenflag.load.engine.links import Link, WorkerDied, WorkerRefused
 from greenflag.load.engine.runconfig import RunConfig, RunResult, ScenarioRun, Sink, ThresholdWatch, stop_on_signals
 from greenflag.load.engine.selfcheck import saturated
@@ -73,7 +72,6 @@ class _Coordinator:
         self.state = RunState(self.registry, graceful_stop=max(run.graceful_stop for run in self.runs))
         self.watch = ThresholdWatch(config.thresholds, self.registry, self.state)
         self.sinks: list[Sink] = [self.watch, *sinks, *(make(self.registry) for make in config.sink_factories)]
-        self.sinks.append(HeapTrim())
         self.series: list[Any] = [s for s in self.sinks if hasattr(s, "follow_deltas")]
         self.merger = Merger(self.registry)
         self.workers = [_Worker(link, [f"{link.name}/{run.name}" for run in self.runs]) for link in links]

@@ -18,7 +18,6 @@ from greenflag.load.engine import schedules as sch
 from greenflag.load.engine.backends import links_for
 from greenflag.load.engine.coordinator import coordinate
 from greenflag.load.engine.executors import RunState, Scenario, run_plan
-from greenflag.load.engine.heap import HeapTrim
 from greenflag.load.engine.runconfig import (
     RunConfig,
     RunResult,
@@ -67,7 +66,7 @@ async def run_load(
     scenario = make_scenario(registry)
     state = RunState(registry, graceful_stop=config.graceful_stop)
     watch = ThresholdWatch(config.thresholds, registry, state)
-    all_sinks: list[Sink] = [watch, *(sinks or []), *(make(registry) for make in config.sink_factories), HeapTrim()]
+    all_sinks: list[Sink] = [watch, *(sinks or []), *(make(registry) for make in config.sink_factories)]
     progress: Progress | None = None
     if config.progress:
         progress = Progress(registry, sch.total_duration(config.plan))

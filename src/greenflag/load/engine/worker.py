@@ -25,7 +25,6 @@ from greenflag.hdr import Histogram
 from greenflag.load.engine import schedules as sch
 from greenflag.load.engine.delivery import Outbox
 from greenflag.load.engine.executors import RunState, run_plan
-from greenflag.load.engine.heap import HeapTrim
 from greenflag.load.engine.runconfig import ScenarioRun
 from greenflag.load.engine.selfcheck import SelfCheck
 from greenflag.load.metrics.delta import take
@@ -64,7 +63,6 @@ class Worker:
         self.registries: dict[str, Registry] = {}
         self.states: dict[str, RunState] = {}
         self.check = SelfCheck()
-        self.heap = HeapTrim()
         self.stop_reason: str | None = None
         self.hurried = False
         self.last_ack = time.monotonic()
@@ -140,7 +138,6 @@ class Worker:
         while True:
             await asyncio.sleep(1.0 - time.time() % 1.0)  # on whole wall-clock seconds: the time series' intervals
             await self.tick()
-            self.heap.add()
             if self.outbox.entries and time.monotonic() - self.last_ack > COORDINATOR_TIMEOUT_S:
                 self.control(("lost",))
 
