@@ -16,6 +16,8 @@ Two heavier looks for a diagnosis (each walks every object, which itself moves R
 figures are reported), at the seconds listed:
 - PROBE_CENSUS_AT=100,400: objects over 512 bytes (what pymalloc hands to malloc) by type, and each histogram by
   what holds it; the second look writes what grew (`census_grew`).
+- PROBE_HEAP_AT=300,1800: glibc's free heap by chunk size (its `malloc_info` report: the free chunks of each bin,
+  main arena), as KiB free per size band (`heap_free_by_size`): which sizes the free memory kept is made of.
 - PROBE_SIZES_AT=90,240,390: the containers (dict, list, set, deque) of 32 entries or more that gained 16 or more
   since the previous look, what holds them and their last entries (`containers_grew`).
 """
@@ -68,6 +70,33 @@ def _libc_mallinfo2() -> Any:
 
 
 _MALLINFO2 = _libc_mallinfo2()
+_BANDS = (512, 1024, 4096, 16384, 65536, 262144)  # upper bounds (bytes) of the free-chunk size bands reported
+
+
+def heap_free_by_size() -> dict[str, int]:
+    """glibc's free chunks by size band (KiB), from `malloc_info(0, FILE*)`'s XML: every arena's `<size from= to=
+    total= count=>` entries (fast bins and bins; the top chunk is the rest of `heap_free_kb`), written to a temporary
+    file: for a diagnosis."""
+    import xml.etree.ElementTree as ET
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as tmp:
+        handle = libc.fopen(tmp.name.encode(), b"w")
+        libc.malloc_info(0, handle)
+        libc.fclose(handle)
+        root = ET.parse(tmp.name).getroot()
+    bands = dict.fromkeys([f"<{b // 1024 or b}{'K' if b >= 1024 else 'B'}" for b in _BANDS] + ["larger"], 0)
+    names = list(bands)
+    for heap in root.findall("heap"):
+        for size in heap.iter("size"):
+            high, total = int(size.get("to", "0")), int(size.get("total", "0"))
+            band = next((i for i, b in enumerate(_BANDS) if high <= b), len(_BANDS))
+            bands[names[band]] += total
+    return {name: value // 1024 for name, value in bands.items()}
 
 
 def malloc_info() -> dict[str, int]:
@@ -205,6 +234,7 @@ def _sampler(path: Path, every: float, started: float) -> None:
     sizes_at = sorted(float(x) for x in os.environ.get("PROBE_SIZES_AT", "").split(",") if x)
     sizes: dict[int, tuple[Any, int]] | None = None
     census_at = sorted(float(x) for x in os.environ.get("PROBE_CENSUS_AT", "").split(",") if x)
+    heap_at = sorted(float(x) for x in os.environ.get("PROBE_HEAP_AT", "").split(",") if x)
     censuses: list[dict[str, list[int]]] = []
     with path.open("w") as out:
         while True:
@@ -217,6 +247,9 @@ def _sampler(path: Path, every: float, started: float) -> None:
                     grew = {k: [v[0] - a.get(k, [0, 0])[0], v[1] - a.get(k, [0, 0])[1]] for k, v in b.items()}
                     top = sorted(grew.items(), key=lambda kv: -kv[1][1])[:25]
                     look["census_grew"] = {k: v for k, v in top if v[1]}
+            if heap_at and look["t"] >= heap_at[0]:
+                heap_at.pop(0)
+                look["heap_free_by_size"] = heap_free_by_size()
             if sizes_at and look["t"] >= sizes_at[0]:
                 sizes_at.pop(0)
                 if sizes is not None:
