@@ -29,6 +29,7 @@ __all__ = [
     "SIGNIFICANT_DIGITS",
     "Histogram",
     "Taken",
+    "add_up",
     "bucket_bounds",
     "bucket_upper",
     "counts_index",
@@ -48,7 +49,8 @@ _FOLD_AT = 8192
 _GROW = _SUB_BUCKET_HALF  # the dense counts grow in steps of this many buckets (one doubling of the value)
 _DENSE_BYTES = 8  # a dense bucket: its count
 _SPARSE_BYTES = 16  # a sparse bucket: its index and its count
-_EMPTY: np.ndarray[Any, np.dtype[np.int64]] = np.zeros(0, dtype=np.int64)
+_Ints = np.ndarray[Any, np.dtype[np.int64]]
+_EMPTY: _Ints = np.zeros(0, dtype=np.int64)
 _EMPTY.flags.writeable = False
 # (bucket indexes, counts: None for one per index, repeats allowed; min, max, sum, count) of one addition
 _Added = tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]] | None, int, int, int, int]
@@ -80,6 +82,17 @@ def bucket_upper(index: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, 
     """Highest value that lands in each counts index (HdrHistogram's highest equivalent value)."""
     low, size = bucket_bounds(index)
     return np.asarray(low + size - 1, dtype=np.int64)
+
+
+def add_up(
+    index: np.ndarray[Any, Any], counts: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Counts at bucket indexes that may repeat, summed per bucket: (the distinct indexes ascending, their counts),
+    as long as the buckets given, never as the highest one."""
+    distinct, where = np.unique(index, return_inverse=True)
+    summed = np.zeros(len(distinct), dtype=np.int64)
+    np.add.at(summed, where, counts)
+    return distinct.astype(np.int64), summed
 
 
 def dense_length(tail: np.ndarray[Any, np.dtype[np.int64]], length: int) -> int:
@@ -158,9 +171,9 @@ class Histogram:
         outside = ~inside
         beyond = index[outside]
         extra = np.ones(len(beyond), dtype=np.int64) if counts is None else counts[outside]
-        tail_index, where = np.unique(np.concatenate((self._tail_index, beyond)), return_inverse=True)
-        tail_counts = np.zeros(len(tail_index), dtype=np.int64)
-        np.add.at(tail_counts, where, np.concatenate((self._tail_counts, extra)))
+        tail_index, tail_counts = add_up(
+            np.concatenate((self._tail_index, beyond)), np.concatenate((self._tail_counts, extra))
+        )
         grown = dense_length(tail_index, length)
         if grown > length:
             new = np.zeros(grown, dtype=np.int64)
@@ -172,15 +185,7 @@ class Histogram:
             self._counts = new
         self._tail_index, self._tail_counts = tail_index, tail_counts
 
-    def _put(
-        self,
-        index: np.ndarray[Any, np.dtype[np.int64]],
-        counts: np.ndarray[Any, np.dtype[np.int64]] | None,
-        low: int,
-        high: int,
-        total: int,
-        count: int,
-    ) -> None:
+    def _put(self, index: _Ints, counts: _Ints | None, low: int, high: int, total: int, count: int) -> None:
         """Add values (as `_add` takes them, with their min, max, sum and count); a watched histogram also keeps
         them for `news()`. The arrays kept are never written to afterwards."""
         self._add(index, counts)
@@ -251,9 +256,6 @@ class Histogram:
         value = int(bucket_upper(index[at : at + 1])[0])
         return float(min(max(value, self._min), self._max))
 
-    def percentiles(self, ps: list[float]) -> list[float]:
-        return [self.percentile(p) for p in ps]
-
     def buckets(self) -> list[tuple[int, int]]:
         """Non-empty buckets as (highest equivalent value µs, count), ascending."""
         self._fold()
@@ -319,16 +321,11 @@ class Histogram:
         added, self._news = self._news, []
         if not added:
             return None
-        if len(added) == 1 and added[0][1] is None:  # one fold: the usual case
-            index, counts = np.unique(added[0][0], return_counts=True)
-        else:
-            index, where = np.unique(np.concatenate([a[0] for a in added]), return_inverse=True)
-            counts = np.zeros(len(index), dtype=np.int64)
-            ones = [np.ones(len(a[0]), dtype=np.int64) if a[1] is None else a[1] for a in added]
-            np.add.at(counts, where, np.concatenate(ones))
+        ones = [np.ones(len(a[0]), dtype=np.int64) if a[1] is None else a[1] for a in added]
+        index, counts = add_up(np.concatenate([a[0] for a in added]), np.concatenate(ones))
         low, high = min(a[2] for a in added), max(a[3] for a in added)
         total, count = sum(a[4] for a in added), sum(a[5] for a in added)
-        return index.astype(np.int64), counts.astype(np.int64), count, total, low, high
+        return index, counts, count, total, low, high
 
     def copy(self) -> Histogram:
         clone = Histogram()

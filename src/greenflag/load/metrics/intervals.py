@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from greenflag.hdr import COUNTS_LEN, bucket_upper
+from greenflag.hdr import COUNTS_LEN, add_up, bucket_upper
 
 __all__ = [
     "COUNTERS",
@@ -63,9 +63,10 @@ class Sparse:
         if len(parts) == 1 and parts[0].count.dtype != np.uint64:
             return parts[0]
         # as long as the buckets in use, never as the highest one: no temporary that grows with the latency tail
-        index, where = np.unique(np.concatenate([p.index for p in parts]).astype(np.int64), return_inverse=True)
-        counts = np.zeros(len(index), dtype=np.int64)
-        np.add.at(counts, where, np.concatenate([p.count for p in parts]).astype(np.int64))
+        index, counts = add_up(
+            np.concatenate([p.index for p in parts]).astype(np.int64),
+            np.concatenate([p.count for p in parts]).astype(np.int64),
+        )
         used = counts > 0
         return cls.compact(index[used], counts[used])
 
