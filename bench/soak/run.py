@@ -197,6 +197,9 @@ def report(
     middle = (steady[0]["t"] + steady[-1]["t"]) / 2 if steady else 0.0
     halves = [[s for s in steady if s["t"] < middle], [s for s in steady if s["t"] >= middle]]
     half_slopes = [slope([(s["t"] / 60, s["rss_mb"]) for s in h]) if len(h) > 2 else float("nan") for h in halves]
+    # and over a longer run, the slope of each 10 minutes from minute 5: bounded growth falls from window to window
+    windows = [[s for s in steady if w <= s["t"] < w + 600] for w in range(int(settle), int(samples[-1]["t"]), 600)]
+    window_slopes = [slope([(s["t"] / 60, s["rss_mb"]) for s in w]) * 1000 for w in windows if len(w) >= 30]
     full = [m["reqs"] for k, m in sorted(per_minute.items()) if m["covered"] >= 59 and k >= 1]
     spread = (max(full) - min(full)) / statistics.fmean(full) * 100 if full else float("nan")
     metrics = summary["metrics"]
@@ -205,6 +208,7 @@ def report(
         "rss_growth_pct_from_minute_5": round(growth, 2),
         "rss_slope_mb_per_min_from_minute_5": round(per_min, 4),
         "rss_slope_mb_per_min_halves": [round(h, 4) for h in half_slopes],
+        "rss_slope_kb_per_min_by_10_minutes": [round(w, 1) for w in window_slopes],
         "requests": metrics["http_reqs"]["count"],
         "failed": metrics["http_req_failed"]["fails"],
         "req_per_min": round(metrics["http_reqs"]["rate"] * 60),
@@ -221,6 +225,11 @@ def report(
     print(f"\n  RSS from minute {settle / 60:.1f} to the end: {first:.1f} → {last:.1f} MB "
           f"({growth:+.2f} %, target < 5 %), slope {per_min * 1000:+.1f} kB/min (least squares); first half "
           f"{half_slopes[0] * 1000:+.1f} kB/min, second half {half_slopes[1] * 1000:+.1f} kB/min")  # fmt: skip
+    if samples[-1]["t"] > 1860 and (first30 := [s for s in steady if s["t"] <= 1800]):  # a longer run: minute 5-30
+        print(f"  RSS from minute 5 to 30: {first30[0]['rss_mb']:.1f} → {first30[-1]['rss_mb']:.1f} MB "
+              f"({(first30[-1]['rss_mb'] / first30[0]['rss_mb'] - 1) * 100:+.2f} %)")  # fmt: skip
+    if len(window_slopes) > 1:
+        print("  slope of each 10 minutes from minute 5, kB/min: " + ", ".join(f"{w:+.1f}" for w in window_slopes))
     print(f"  requests {result['requests']} ({result['req_per_min']:,}/min, target ≥ 10,000), "
           f"failed {result['failed']},"
           f" p95 {result['p95_ms']} ms (target < 2,000), per-minute rate {result['per_minute_rate_min_max']}"
