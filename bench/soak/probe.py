@@ -3,7 +3,8 @@ where the process's memory is, as its allocators see it: RSS (anonymous and file
 from the OS, in use, free but kept, mmapped), pymalloc's arenas and the bytes in its blocks, the bytes the load
 run's HDR histograms hold (`hdr_kb`) and the bytes that what follows the run second by second holds (`hdr_follow_kb`):
 the thresholds' merged views, and the buckets the folds added that the time series and the live view have not yet
-read.
+read. Also the garbage collector's runs per generation (`gc_collections`) and each full collection since the last
+look, timed (`gc_full`: seconds into the run, milliseconds, objects collected): a full one walks every object.
 
     python3 bench/soak/probe.py /tmp/probe.jsonl -- load run SCRIPT --host URL ...      # as `greenflag load run`
     python3 bench/soak/run.py --probe /tmp/probe.jsonl                                  # the soak, probed
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import os
 import runpy
@@ -146,9 +148,31 @@ def _histograms() -> dict[str, int]:
             "registries": len(_REGISTRIES)}  # fmt: skip
 
 
+_FULL_COLLECTIONS: deque[list[float]] = deque()  # [seconds into the run, ms, objects collected] of each full one
+_gc_started = [0.0]
+_STARTED = [0.0]
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    """gc.callbacks: time the full (generation 2) collections, which walk every object the collector tracks."""
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        took = (time.perf_counter() - _gc_started[0]) * 1000
+        _FULL_COLLECTIONS.append([round(time.monotonic() - _STARTED[0], 1), round(took, 1), info["collected"]])
+
+
 def _sample(started: float) -> dict[str, Any]:
     look = {"t": round(time.monotonic() - started, 1), **status(), **malloc_info(), **pymalloc_info(), **_histograms()}
     look["pymalloc_blocks"] = sys.getallocatedblocks()
+    look["gc_collections"] = [g["collections"] for g in gc.get_stats()]
+    full = []
+    while _FULL_COLLECTIONS:
+        full.append(_FULL_COLLECTIONS.popleft())
+    if full:
+        look["gc_full"] = full  # since the last look: [t, ms, collected] each
     return look
 
 
@@ -156,8 +180,6 @@ def _census() -> dict[str, list[int]]:
     """Objects over 512 bytes (what pymalloc hands to malloc) by type, [count, bytes]: gc-tracked ones, and the
     untracked ones they refer to (str, bytes, numpy arrays with their data). Costs a list of every object: a look
     that disturbs RSS by a few MB, for a diagnosis (PROBE_CENSUS_AT), not for a measured soak."""
-    import gc
-
     import numpy as np
 
     out: dict[str, list[int]] = {}
@@ -204,8 +226,6 @@ def _census() -> dict[str, list[int]]:
 
 def _sizes() -> dict[int, tuple[Any, int]]:
     """Every container the collector tracks with 32 entries or more: id → (a weak handle or the type, length)."""
-    import gc
-
     out: dict[int, tuple[Any, int]] = {}
     for obj in gc.get_objects():
         if isinstance(obj, dict | list | set | deque):
@@ -217,8 +237,6 @@ def _sizes() -> dict[int, tuple[Any, int]]:
 
 def _grown(before: dict[int, tuple[Any, int]]) -> list[str]:
     """The containers of `before` that gained 16 entries or more since: what holds them, and a few entries."""
-    import gc
-
     rows = []
     for obj in gc.get_objects():
         if id(obj) in before and isinstance(obj, dict | list | set | deque):
@@ -282,7 +300,9 @@ def main() -> None:
 
     delta.DiffTaker.__init__ = taker_tracked  # type: ignore[method-assign]
     every = float(os.environ.get("PROBE_EVERY_S", EVERY_S))
-    threading.Thread(target=_sampler, args=(Path(sys.argv[1]), every, time.monotonic()), daemon=True).start()
+    _STARTED[0] = time.monotonic()
+    gc.callbacks.append(_on_gc)
+    threading.Thread(target=_sampler, args=(Path(sys.argv[1]), every, _STARTED[0]), daemon=True).start()
     sys.argv = ["greenflag", *sys.argv[3:]]
     runpy.run_module("greenflag", run_name="__main__", alter_sys=True)
 
