@@ -168,9 +168,7 @@ def _sample(started: float) -> dict[str, Any]:
     look = {"t": round(time.monotonic() - started, 1), **status(), **malloc_info(), **pymalloc_info(), **_histograms()}
     look["pymalloc_blocks"] = sys.getallocatedblocks()
     look["gc_collections"] = [g["collections"] for g in gc.get_stats()]
-    full = []
-    while _FULL_COLLECTIONS:
-        full.append(_FULL_COLLECTIONS.popleft())
+    full = [_FULL_COLLECTIONS.popleft() for _ in range(len(_FULL_COLLECTIONS))]
     if full:
         look["gc_full"] = full  # since the last look: [t, ms, collected] each
     return look

@@ -135,6 +135,11 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in points) / den if den else 0.0
 
 
+def rss_slope(samples: list[dict[str, float]]) -> float:
+    """The least-squares slope of RSS (MB per minute) over these samples; nan for fewer than three."""
+    return slope([(s["t"] / 60, s["rss_mb"]) for s in samples]) if len(samples) > 2 else float("nan")
+
+
 def decompose(probe: Path, settle: float) -> dict[str, dict[str, float]]:
     """Where the RSS growth after `settle` went, from probe.py's looks: each part's growth (kB) and slope (kB/min)."""
     looks = [json.loads(line) for line in probe.read_text().splitlines() if line.strip()]
@@ -191,15 +196,15 @@ def report(
     settle = 300.0 if samples[-1]["t"] >= 600 else samples[-1]["t"] / 2  # minute 5, or half of a short run
     steady = [s for s in samples if s["t"] >= settle]
     growth = (steady[-1]["rss_mb"] - steady[0]["rss_mb"]) / steady[0]["rss_mb"] * 100 if steady else float("nan")
-    per_min = slope([(s["t"] / 60, s["rss_mb"]) for s in steady]) if len(steady) > 2 else float("nan")
+    per_min = rss_slope(steady)
     # a leak keeps its slope; growth that is bounded (histograms reaching their size, the allocator's high water)
     # flattens: the slope of each half of the steady part tells them apart
     middle = (steady[0]["t"] + steady[-1]["t"]) / 2 if steady else 0.0
     halves = [[s for s in steady if s["t"] < middle], [s for s in steady if s["t"] >= middle]]
-    half_slopes = [slope([(s["t"] / 60, s["rss_mb"]) for s in h]) if len(h) > 2 else float("nan") for h in halves]
+    half_slopes = [rss_slope(h) for h in halves]
     # and over a longer run, the slope of each 10 minutes from minute 5: bounded growth falls from window to window
     windows = [[s for s in steady if w <= s["t"] < w + 600] for w in range(int(settle), int(samples[-1]["t"]), 600)]
-    window_slopes = [slope([(s["t"] / 60, s["rss_mb"]) for s in w]) * 1000 for w in windows if len(w) >= 30]
+    window_slopes = [rss_slope(w) * 1000 for w in windows if len(w) >= 30]
     full = [m["reqs"] for k, m in sorted(per_minute.items()) if m["covered"] >= 59 and k >= 1]
     spread = (max(full) - min(full)) / statistics.fmean(full) * 100 if full else float("nan")
     metrics = summary["metrics"]

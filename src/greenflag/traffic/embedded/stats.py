@@ -152,7 +152,7 @@ def _make_window(
     np.add.at(merged, np.concatenate(indices), np.concatenate(weights))
     hist = Histogram.from_counts(merged)
     buckets = tuple((u / 1000.0, c) for u, c in hist.buckets())
-    p50, p95, p99 = (v / 1000.0 for v in (hist.percentile(p) for p in (50.0, 95.0, 99.0)))
+    p50, p95, p99 = (hist.percentile(p) / 1000.0 for p in (50.0, 95.0, 99.0))
     return BackendWindow(name, window_s, requests, responses, counts[5], buckets, p50, p95, p99)
 
 
