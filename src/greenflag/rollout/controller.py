@@ -243,6 +243,7 @@ class Controller:
             exits=exits,
             alarms=await self.alarms.poll(status),
             drain_s=await self.facts.drain_s(),
+            open_requests=await self.facts.open_requests(self._leaving(status)),
         )
 
     async def _gate(self, kind: str, version: str, mono: float) -> Gate:
@@ -278,6 +279,13 @@ class Controller:
         """The router's backend names of `version`'s instances → their URLs (as `router_state` names them)."""
         instances = sorted((i for i in self._instances if i.version == version), key=lambda i: i.id)
         return dict(zip(backend_names(version, len(instances)), (i.url for i in instances), strict=True))
+
+    def _leaving(self, status: Status) -> dict[str, list[str]]:
+        """In a scale-down stage, the version about to be stopped → its backend names (none when it has no instance)."""
+        if status.stage not in ("scale_down", "scale_down_canary"):
+            return {}
+        versions = {status.version, status.previous} - {status.stable, None}
+        return {v: list(self._backends_of(v)) for v in versions if v is not None}
 
     def _past_ready(self, status: Status) -> bool:
         stages = plan(self.spec, status)

@@ -293,3 +293,4 @@ class Observations:
     checklist: ChecklistRun | None = None  # the readiness checklist (readiness.required_before: promote)
     alarms: AlarmPoll | None = None  # a fresh poll of analysis.alarms (CloudWatch), when one was due
     drain_s: float = 0.0  # the router's drain time: a version is stopped only this long after it lost its traffic
+    open_requests: dict[str, int] | None = None  # scale-down: version → requests open on it; None: cannot count

@@ -1,11 +1,15 @@
 """What only the router knows, observed for the rollout (I/O): how long a backend taken out of traffic keeps
-finishing requests (`DrainTimes`: an ALB target group's deregistration delay), and whether the router's own health
-checks pass for a version (`HealthReporter`: ALB target health). Routers without these capabilities report 0 s
-and "ready".
+finishing requests (`DrainTimes`: an ALB target group's deregistration delay), how many requests a version that is
+about to be stopped still has open (`OpenRequests`: the embedded router, HAProxy), and whether the router's own health
+checks pass for a version (`HealthReporter`: ALB target health). Routers without these capabilities report 0 s,
+nothing open, and "ready".
 
 - Drain time: the longest of the router's backends, read on the first tick and every minute after; when the router
   cannot be asked, the last answer stands, or `router.drain_timeout` until there is one. The rollout stops a version
   only this long after it lost its traffic.
+- Open requests: asked on each tick of a scale-down stage only, for the versions about to be stopped (so a version
+  is stopped one tick after the stage began at the soonest); a router that cannot be asked counts as one without
+  the capability (the version is stopped as it would be without it).
 - Health: asked at most every 2 s while a version waits for readiness; a version is ready only when its probes pass
   and the router reports every one of its instances healthy.
 """
@@ -16,7 +20,7 @@ import logging
 
 from greenflag.clock import Clock
 from greenflag.spec import Spec
-from greenflag.traffic.base import DrainTimes, HealthReporter, Router
+from greenflag.traffic.base import DrainTimes, HealthReporter, OpenRequests, Router
 
 __all__ = ["RouterFacts"]
 
@@ -48,6 +52,20 @@ class RouterFacts:
                 log.warning("router drain times: %s", exc)
                 self._drain_due = now + 5.0
         return self._drain if self._drain is not None else float(self.spec.router.drain_timeout)
+
+    async def open_requests(self, versions: dict[str, list[str]]) -> dict[str, int] | None:
+        """Version → requests open on its backends (`versions`: version → its backend names, asked for only when
+        given); None when the router cannot count them or cannot be asked."""
+        if not isinstance(self.router, OpenRequests):
+            return None
+        if not any(versions.values()):
+            return dict.fromkeys(versions, 0)
+        try:
+            counts = await self.router.open_requests()
+        except Exception as exc:
+            log.warning("router open requests: %s", exc)
+            return None
+        return {version: sum(counts.get(n, 0) for n in names) for version, names in versions.items()}
 
     async def ready(self, backends: dict[str, str]) -> bool:
         """Whether the router's own health checks pass for every one of `backends` (name → URL)."""

@@ -87,6 +87,9 @@ class InProcessRouter:
         lines: list[dict[str, Any]] = self.router.stats_export(since)
         return lines
 
+    async def open_requests(self) -> dict[str, int]:
+        return {name: state.in_flight for name, state in self.router.backend_states().items()}
+
     def synthetic_tag(self) -> tuple[str, str]:
         tag: tuple[str, str] = self.router.synthetic_tag()
         return tag

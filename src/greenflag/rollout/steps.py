@@ -194,7 +194,10 @@ def _stage_promote(ctx: Ctx) -> bool:
 
 
 def _draining(ctx: Ctx, delay: float, version: str | None) -> bool:
-    waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now)
+    counts = ctx.obs.open_requests  # None: the router cannot count them; a version not in it: not asked yet
+    open_now = 0 if counts is None or version is None else counts.get(version)
+    limit = float(ctx.spec.router.drain_timeout)
+    waiting, note = drain_wait(ctx.s, ctx.obs.drain_s, delay, version, ctx.now, open_now, limit)
     if note is not None:
         ctx.event("draining", note)
     return waiting

@@ -14,6 +14,7 @@ __all__ = [
     "DrainTimes",
     "HeaderRouting",
     "HealthReporter",
+    "OpenRequests",
     "Router",
     "RouterStats",
     "SyntheticTagging",
@@ -160,6 +161,16 @@ class DrainTimes(Protocol):
 
     async def drain_times(self) -> dict[str, float]:
         """Backend name → seconds a backend taken out of traffic may still be finishing requests."""
+        ...
+
+
+@runtime_checkable
+class OpenRequests(Protocol):
+    """Optional capability: routers that count the requests each backend is still answering. A rollout stops a
+    version that lost its traffic only once none are open on it (or `router.drain_timeout` after it lost it)."""
+
+    async def open_requests(self) -> dict[str, int]:
+        """Backend name → requests sent to it and not answered yet (weight 0 or not)."""
         ...
 
 

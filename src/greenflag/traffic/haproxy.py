@@ -13,7 +13,8 @@
 - **Header route** (with `route_map`): the map file `use-server` rules read; `add map`/`del map` keep an entry per
   backend name (and `*`, the pinned route) → server.
 - **Stats**: per-server counters from `show stat` (responses by class, failed responses), as windows between
-  samples (`counters.py`); HAProxy keeps no latency histogram, so windows carry none.
+  samples (`counters.py`); HAProxy keeps no latency histogram, so windows carry none. Its `scur` (sessions open on
+  a server) is what `open_requests` reports: a version is stopped once none are left.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ PIN_KEY = "*"  # the route map's key for "every request carrying the header"
 
 
 class HAProxyRouter:
-    """Router, BackendManager and RouterStats over one HAProxy backend's servers."""
+    """Router, BackendManager, RouterStats and OpenRequests over one HAProxy backend's servers."""
 
     def __init__(
         self,
@@ -88,6 +89,11 @@ class HAProxyRouter:
                 "requests_total": int(row.get("req_tot") or 0),
             }
         return out
+
+    async def open_requests(self) -> dict[str, int]:
+        """Backend name → the sessions HAProxy has open on its server (`show stat` scur)."""
+        stat = await self.api.stat(self.spec.backend)
+        return {name: int(stat.get(self.slots[slot], {}).get("scur") or 0) for name, slot in self.names.items()}
 
     # -- Router ---------------------------------------------------------------------------------------------
     async def apply(self, weights: Weights) -> None:

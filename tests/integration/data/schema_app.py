@@ -59,6 +59,7 @@ def main() -> None:
             print(f"{args.version} {self.command} {self.path} {log_args[1] if len(log_args) > 1 else ''}", flush=True)
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = False  # so that server_close() waits for the requests in flight
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()
     server.server_close()  # joins the threads of the requests in flight

@@ -180,3 +180,34 @@ async def test_up_relaunches_a_stable_version_that_died(tmp_path: Path) -> None:
             return len(instances) == 1 and instances[0].pid != before.pid and await served_version(env) == "v1"
 
         await wait_until_async(relaunched, timeout=40, interval=0.2, what="v1 relaunched and served")
+
+
+async def test_the_old_version_is_stopped_only_once_its_open_requests_have_ended(tmp_path: Path) -> None:
+    """v1 answers in 6 s and, on SIGTERM, drops what it is still answering (`--shutdown-timeout-s 0`, as a service
+    without graceful shutdown would): the rollout waits until the router has no request open on v1 before it stops
+    it, so not one request fails, though v1 still has requests open when v2 is promoted."""
+    (tmp_path / "v1.args").write_text("--latency-ms 6000 --shutdown-timeout-s 0")
+    spec = local_release(tmp_path, analysis={"defaults": False})  # one step: 100 % to v2, then promoted
+    up = Up(load_spec(save_spec(tmp_path, spec)), tick_s=0.1)
+    async with up.running():
+        await up.rollout("v1", timeout=60)
+        users = PacedLoad(up.router_url + "/about", 10, timeout_s=20)
+        traffic = asyncio.create_task(users.run(max_requests=3000))
+        await wait_until_async(lambda: _open_on(up, "v1", 10), timeout=20, what="10 requests open on v1")
+        final = await up.rollout("v2", timeout=60)
+        users.stop.set()
+        await traffic
+        assert final.phase is Phase.HEALTHY, [(e.kind, e.message) for e in final.events]
+        statuses = users.classes()
+        assert statuses["5xx"] == 0 and statuses["transport"] == 0, users.counts
+        assert users.counts["v1 2xx"] >= 10 and users.counts["v2 2xx"] > 0
+        (draining,) = [e for e in final.events if e.kind == "draining"]
+        assert draining.message.startswith("v1 is stopped when the router has no request open on it (")
+        (stopped,) = [e for e in final.events if e.kind == "scaled_down"]
+        step = next(e for e in final.events if e.kind == "step")
+        assert stopped.time - step.time < 6.0 + 3.0  # once v1's last answer was in, not at the 30 s drain timeout
+
+
+async def _open_on(up: Up, name: str, n: int) -> bool:
+    state = up.router.backend_states().get(name)
+    return state is not None and int(state.in_flight) >= n

@@ -1,6 +1,7 @@
 """`EmbeddedRouterClient`: the Router driver for the embedded router, speaking to its admin API.
 
-Implements `Router`, `BackendManager`, `HeaderRouting`, `RouterStats` and `SyntheticTagging` (greenflag.traffic.base).
+Implements `Router`, `BackendManager`, `HeaderRouting`, `RouterStats`, `OpenRequests` and `SyntheticTagging`
+(greenflag.traffic.base).
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ class EmbeddedRouterClient:
         """name → {url, weight, state (active|draining|drained|down), in_flight, drained}."""
         data: dict[str, dict[str, Any]] = await self._call("GET", "/backends")
         return data
+
+    async def open_requests(self) -> dict[str, int]:
+        """Backend name → requests in flight (`GET /backends`)."""
+        return {name: int(item.get("in_flight", 0)) for name, item in (await self.backends()).items()}
 
     async def set_header_route(self, backend: str | None) -> None:
         await self._call("PUT", "/header-route", {"backend": backend})
