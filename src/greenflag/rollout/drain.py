@@ -37,10 +37,8 @@ def drain_wait(
         if drain_s > delay and leaving and not said:
             return True, f"{version} is stopped in {drain_s:g}s (the router's drain time)"
         return True, None
-    if leaving and open_requests is None and elapsed < limit:
-        return True, None
-    if leaving and open_requests and elapsed < limit:
-        note = None if said else (
+    if leaving and open_requests != 0 and elapsed < limit:  # None: not counted yet this stage, one tick more
+        note = None if said or open_requests is None else (
             f"{version} is stopped when the router has no request open on it ({open_requests} now), at most "
             f"{limit:g}s after it lost its traffic (router.drain_timeout)"
         )  # fmt: skip

@@ -37,6 +37,11 @@ MAX_WEIGHT = 256
 PIN_KEY = "*"  # the route map's key for "every request carrying the header"
 
 
+def _sessions(row: dict[str, str]) -> int:
+    """The sessions open on a server, from its `show stat` row (`scur`; 0 when absent)."""
+    return int(row.get("scur") or 0)
+
+
 class HAProxyRouter:
     """Router, BackendManager, RouterStats and OpenRequests over one HAProxy backend's servers."""
 
@@ -85,7 +90,7 @@ class HAProxyRouter:
                 "weight": state.effective_weight,
                 "state": state.mode,
                 "status": row.get("status", "?"),
-                "in_flight": int(row.get("scur") or 0),
+                "in_flight": _sessions(row),
                 "requests_total": int(row.get("req_tot") or 0),
             }
         return out
@@ -93,7 +98,7 @@ class HAProxyRouter:
     async def open_requests(self) -> dict[str, int]:
         """Backend name → the sessions HAProxy has open on its server (`show stat` scur)."""
         stat = await self.api.stat(self.spec.backend)
-        return {name: int(stat.get(self.slots[slot], {}).get("scur") or 0) for name, slot in self.names.items()}
+        return {name: _sessions(stat.get(self.slots[slot], {})) for name, slot in self.names.items()}
 
     # -- Router ---------------------------------------------------------------------------------------------
     async def apply(self, weights: Weights) -> None:
