@@ -54,14 +54,35 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             yield Env(prefix, spec_file, spec, f"http://127.0.0.1:{port}", {"v1": v1, "v2": v2, "v3": v3})
 
 
-@pytest.fixture
-async def router(env: Env) -> AsyncIterator[NginxStatsRouter]:
-    """blue = v1 at 100 %, green = v2 at 0 %, no pinned header route."""
+def stats_router(env: Env) -> NginxStatsRouter:
     router = make_nginx_router(env.spec)
     assert isinstance(router, NginxStatsRouter)
-    await router.set_backends({"blue": env.apps["v1"].url, "green": env.apps["v2"].url})
-    await router.apply({"blue": 100})
-    await router.set_header_route(None)
+    return router
+
+
+async def logged_so_far(env: Env, router: NginxStatsRouter) -> None:
+    """Until nginx has logged every request answered so far. It writes a request's line just after the response,
+    so an earlier test's last line can still come: one request blue answers 404, and its line awaited (nginx runs
+    one worker here, which writes the lines in the order the requests end)."""
+    await router.stats(60)
+    assert await versions(env.url, 1, path="/no-such-page") == {"v1": 1}
+
+    async def marker_logged() -> bool:
+        return (await router.stats(60))["blue"].responses.get("4xx", 0) >= 1
+
+    await wait_until_async(marker_logged, what="the marker request's line in nginx's access log")
+
+
+@pytest.fixture
+async def router(env: Env) -> AsyncIterator[NginxStatsRouter]:
+    """blue = v1 at 100 %, green = v2 at 0 %, no pinned header route; its stats start after every earlier line."""
+    setup = stats_router(env)
+    await setup.set_backends({"blue": env.apps["v1"].url, "green": env.apps["v2"].url})
+    await setup.apply({"blue": 100})
+    await setup.set_header_route(None)
+    await logged_so_far(env, setup)
+    await setup.aclose()
+    router = stats_router(env)  # a driver's windows start when it is made
     yield router
     await router.aclose()
 
@@ -82,10 +103,15 @@ async def test_weights_and_header_routes_steer_real_traffic(env: Env, router: Ng
 
 async def test_a_slot_at_weight_0_receives_nothing(env: Env, router: NginxStatsRouter) -> None:
     assert "down;  # green: weight 0" in router.path.read_text()  # nginx has no weight 0: `down`
-    await router.stats(10)  # read the log up to here
     seen = await versions(env.url, 300, path="/about")
     assert seen == {"v1": 300}
-    windows = await router.stats(10)
+
+    async def logged() -> bool:  # the last line may come just after the last response
+        windows = await router.stats(60)
+        return windows["blue"].requests + windows["green"].requests >= 300
+
+    await wait_until_async(logged, what="the 300 requests in nginx's access log")
+    windows = await router.stats(60)
     assert windows["green"].requests == 0 and windows["blue"].requests == 300  # nginx's own log agrees
 
 
@@ -141,7 +167,6 @@ async def test_a_free_slot_is_pointed_at_a_new_version_while_traffic_stays_put(
 
 async def test_stats_come_from_nginx_s_access_log(env: Env, router: NginxStatsRouter) -> None:
     await router.set_backends({"blue": env.apps["v1"].url, "green": env.apps["v3"].url})  # v3 answers 500
-    await router.stats(60)
     await versions(env.url, 7, {"X-Greenflag-Route": "blue"}, path="/about")
     await versions(env.url, 4, {"X-Greenflag-Route": "green"}, path="/about")
 
