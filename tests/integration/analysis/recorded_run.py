@@ -1,6 +1,7 @@
 """A real canary run to record: the embedded router in front of a stable and a canary of the reference service,
-users at `user_rate` (80/20), analysis traffic at `analysis_rate` to each version, and the live analysis judging
-it; the router's per-second stats are then exported (`GET /stats/export`) with what the live analysis decided.
+users at `user_rate` (80/20), analysis traffic at `analysis_rate` to each version until the end, and the live
+analysis judging it; the router's per-second stats are then exported (`GET /stats/export`) with what the live
+analysis decided.
 
 `tests/data/replay/faulty-canary.jsonl` (and its `.json` with the live verdict) was recorded with
 
@@ -53,8 +54,10 @@ async def record(
         traffic.start()
         verdict = await run.run(seconds)
         decided = next((m for m in reversed(run.measurements) if m.verdict is verdict), None)
-        await traffic.stop()
+        # the analysis traffic runs on to the end (a rollout would stop it at the verdict): a replay whose look
+        # lags the live one by a partial second still has the same traffic to decide on, not the users' alone
         await asyncio.sleep(max(0.0, seconds - (time.monotonic() - run.started_at)) + 1.2)  # the rest, then a second
+        await traffic.stop()
         users.stop.set()
         await user_task
         lines = router.stats_export()

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import yaml
 
@@ -146,6 +147,31 @@ async def test_stats_count_what_haproxy_served_per_backend(env: Env, router: HAP
     assert (windows["blue"].requests, windows["blue"].errors) == (7, 0)
     assert (windows["green"].requests, windows["green"].errors, windows["green"].error_rate) == (4, 4, 1.0)
     assert windows["green"].latency_buckets == ()  # HAProxy keeps no latency histogram
+
+
+async def test_open_requests_are_the_sessions_haproxy_holds_on_each_server(
+    env: Env, router: HAProxyHeaderRouter
+) -> None:
+    """What a rollout waits on before it stops a version: three event streams held open on green count 3 there,
+    none on blue, and 0 once they are closed."""
+
+    async def counts(expected: dict[str, int]) -> None:
+        async def reached() -> bool:
+            return await router.open_requests() == expected
+
+        await wait_until_async(reached, what=f"open requests {expected}")
+
+    await counts({"blue": 0, "green": 0})
+    async with aiohttp.ClientSession() as session:
+        route = {"X-Greenflag-Route": "green"}
+        streams = [await session.get(env.url + "/events", headers=route) for _ in range(3)]
+        try:
+            assert all(s.status == 200 and s.headers["X-Greenflag-Version"] == "v2" for s in streams)
+            await counts({"blue": 0, "green": 3})
+        finally:
+            for stream in streams:
+                stream.close()
+    await counts({"blue": 0, "green": 0})
 
 
 async def test_cli_set_weights_and_status_through_the_spec_file(env: Env, router: HAProxyHeaderRouter) -> None:
