@@ -60,11 +60,20 @@ def stats_router(env: Env) -> NginxStatsRouter:
     return router
 
 
+async def all_logged(router: NginxStatsRouter, count: int) -> None:
+    """Until the driver has read `count` requests from the log: the last line may come just after its response."""
+
+    async def logged() -> bool:
+        windows = await router.stats(60)
+        return sum(w.requests for w in windows.values()) >= count
+
+    await wait_until_async(logged, what=f"the {count} requests in nginx's access log")
+
+
 async def logged_so_far(env: Env, router: NginxStatsRouter) -> None:
     """Until nginx has logged every request answered so far. It writes a request's line just after the response,
     so an earlier test's last line can still come: one request blue answers 404, and its line awaited (nginx runs
     one worker here, which writes the lines in the order the requests end)."""
-    await router.stats(60)
     assert await versions(env.url, 1, path="/no-such-page") == {"v1": 1}
 
     async def marker_logged() -> bool:
@@ -105,12 +114,7 @@ async def test_a_slot_at_weight_0_receives_nothing(env: Env, router: NginxStatsR
     assert "down;  # green: weight 0" in router.path.read_text()  # nginx has no weight 0: `down`
     seen = await versions(env.url, 300, path="/about")
     assert seen == {"v1": 300}
-
-    async def logged() -> bool:  # the last line may come just after the last response
-        windows = await router.stats(60)
-        return windows["blue"].requests + windows["green"].requests >= 300
-
-    await wait_until_async(logged, what="the 300 requests in nginx's access log")
+    await all_logged(router, 300)
     windows = await router.stats(60)
     assert windows["green"].requests == 0 and windows["blue"].requests == 300  # nginx's own log agrees
 
@@ -169,12 +173,7 @@ async def test_stats_come_from_nginx_s_access_log(env: Env, router: NginxStatsRo
     await router.set_backends({"blue": env.apps["v1"].url, "green": env.apps["v3"].url})  # v3 answers 500
     await versions(env.url, 7, {"X-Greenflag-Route": "blue"}, path="/about")
     await versions(env.url, 4, {"X-Greenflag-Route": "green"}, path="/about")
-
-    async def logged() -> bool:  # nginx writes a request's log line after its response: the last may come later
-        got = await router.stats(60)
-        return got["blue"].requests + got["green"].requests >= 11
-
-    await wait_until_async(logged, what="the 11 requests in nginx's access log")
+    await all_logged(router, 11)
     windows = await router.stats(60)
     assert (windows["blue"].requests, windows["blue"].errors) == (7, 0)
     assert (windows["green"].requests, windows["green"].errors, windows["green"].error_rate) == (4, 4, 1.0)
